@@ -1,0 +1,45 @@
+// Values and column descriptions that cross layers: SQLite results, procedure arguments, TDS rows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace bakrest {
+
+using Bytes = std::vector<uint8_t>;
+
+// A point in time, microseconds since 1970-01-01 00:00:00 in the instance's time zone (UTC by default).
+struct DateTime {
+  int64_t unix_micros = 0;
+  bool operator==(const DateTime&) const = default;
+};
+
+// NULL is std::monostate. Text is UTF-8.
+using Value = std::variant<std::monostate, bool, int64_t, double, std::string, Bytes, DateTime>;
+
+inline bool is_null(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+
+// The SQL Server types bakrest sends in result sets (always as nullable "N" types on the wire).
+enum class ColumnType {
+  kBit,        // BITN
+  kInt,        // INTN(4)
+  kBigInt,     // INTN(8)
+  kFloat,      // FLTN(8)
+  kNVarChar,   // NVARCHAR(max_length) with max_length in characters, 1..4000
+  kNVarCharMax,// NVARCHAR(MAX)
+  kVarBinary,  // VARBINARY(max_length) with max_length in bytes, 1..8000
+  kVarBinaryMax,
+  kDateTime,   // DATETIME
+  kDateTime2,  // DATETIME2(7)
+};
+
+struct Column {
+  std::string name;
+  ColumnType type = ColumnType::kNVarCharMax;
+  uint32_t max_length = 0;  // only for kNVarChar and kVarBinary
+};
+
+}  // namespace bakrest

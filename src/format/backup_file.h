@@ -1,0 +1,111 @@
+// The bakrest backup file, version 1 (docs/FORMAT.md): a header that says what the backup is, a body of
+// checksummed chunks (optionally zstd-compressed), and a trailer with totals and a SHA-256 digest over
+// everything before it. Bytes in, bytes out: no files, no object store, no policy.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace bakrest::format {
+
+// The stream a writer produces into. write() may throw; the writer then stops.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual void write(std::span<const uint8_t> bytes) = 0;
+};
+
+// The stream a reader consumes. read() returns the number of bytes read, 0 only at end of stream.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual size_t read(std::span<uint8_t> out) = 0;
+};
+
+// Any corruption, truncation or unknown format found while reading. what() is a sentence for users.
+class FormatError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class BackupType : uint8_t { kFull = 1, kDifferential = 2, kLog = 3 };
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+enum class Encryption : uint8_t { kNone = 0 };  // AES-256-GCM arrives with KMS support
+
+struct BackupHeader {
+  std::string database_name;                  // UTF-8
+  std::array<uint8_t, 16> database_guid{};    // the database's identity
+  BackupType type = BackupType::kFull;
+  uint64_t first_lsn = 0;                     // LSN range covered; for a full backup both are the snapshot
+  uint64_t last_lsn = 0;                      //   position
+  int64_t begin_time_us = 0;                  // backup start, microseconds since the Unix epoch (UTC)
+  std::string time_zone = "UTC";              // the instance's time zone when the backup was taken
+  uint32_t page_size = 0;                     // database page size in bytes
+  uint64_t page_count = 0;                    // pages in the body
+  Compression compression = Compression::kNone;
+  Encryption encryption = Encryption::kNone;  // reserved: always kNone in version 1
+  std::string kms_key_arn;                    // reserved: empty in version 1
+  std::string wrapped_data_key;               // reserved: empty in version 1 (bytes)
+};
+
+struct BackupTrailer {
+  uint64_t chunk_count = 0;
+  uint64_t body_bytes = 0;    // uncompressed body bytes
+  uint64_t stored_bytes = 0;  // body bytes as stored (after compression)
+  int64_t end_time_us = 0;    // backup finish, microseconds since the Unix epoch (UTC)
+  std::array<uint8_t, 32> digest{};  // SHA-256 of every byte of the file before the trailer
+};
+
+struct WriterOptions {
+  uint32_t chunk_size = 1 << 20;  // uncompressed bytes per chunk
+  int zstd_level = 3;
+};
+
+class BackupWriter {
+ public:
+  // Writes the header at once.
+  BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options = {});
+  ~BackupWriter();
+  BackupWriter(const BackupWriter&) = delete;
+  BackupWriter& operator=(const BackupWriter&) = delete;
+
+  // Appends body bytes; full chunks are sealed and written as they fill.
+  void write(std::span<const uint8_t> body);
+  // Writes the last chunk and the trailer. No writes after this.
+  BackupTrailer finish(int64_t end_time_us);
+
+  uint64_t bytes_written() const;  // bytes given to the sink so far
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class BackupReader {
+ public:
+  // Reads and checks the header; throws FormatError for anything that is not a valid version-1 header.
+  explicit BackupReader(ByteSource& source);
+  ~BackupReader();
+  BackupReader(const BackupReader&) = delete;
+  BackupReader& operator=(const BackupReader&) = delete;
+
+  const BackupHeader& header() const;
+
+  // Reads body bytes into out, checking each chunk. Returns 0 at the end of the body, and only after the
+  // trailer, its totals and the digest were checked and nothing follows the trailer.
+  // Throws FormatError on any corruption or truncation.
+  size_t read(std::span<uint8_t> out);
+
+  const BackupTrailer& trailer() const;  // valid after read() returned 0
+  uint64_t bytes_read() const;           // bytes taken from the source so far
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bakrest::format

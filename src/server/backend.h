@@ -1,0 +1,46 @@
+// What the TDS server needs from the layers below it: a login check that yields a per-connection
+// request handler. The server owns sockets, framing and token encoding; the backend owns everything else.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/proc_call.h"
+#include "common/result_sink.h"
+
+namespace bakrest::server {
+
+struct LoginRequest {
+  std::string user;
+  std::string password;
+  std::string database;  // empty: the login's default database
+  std::string app_name;
+  std::string host_name;
+};
+
+// Serves one logged-in connection. Called from the connection's request thread only, except interrupt().
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+
+  // Runs a SQL_BATCH (UTF-8 text).
+  virtual void run_batch(std::string_view sql, ResultSink& sink) = 0;
+  // Runs an RPC: a procedure by name, or sp_executesql (name "sp_executesql").
+  virtual void run_rpc(const ProcCall& call, ResultSink& sink) = 0;
+  // Called from the connection's reader thread when ATTENTION arrives, to cut short running SQL.
+  virtual void interrupt() = 0;
+
+  virtual std::string current_database() const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Returns a handler for the session, or throws SqlError (18456 for bad credentials, 4060 for a database
+  // that cannot be opened).
+  virtual std::unique_ptr<RequestHandler> login(const LoginRequest& request, int spid) = 0;
+};
+
+}  // namespace bakrest::server

@@ -1,0 +1,29 @@
+// ObjectStore on a local directory tree (docs/OPERATIONS.md, "Local object store").
+#pragma once
+
+#include <filesystem>
+
+#include "storage/object_store.h"
+
+namespace bakrest::storage {
+
+// Layout under root: <bucket>/bucket.json ({"region": "..."}), <bucket>/objects/<key>, <bucket>/tmp/.
+// Objects are written to tmp/, fsynced, then renamed into objects/ (and the directory fsynced), so a
+// reader never sees a half-written object. Leftover tmp files from a crash are removed on construction.
+class LocalStore : public ObjectStore {
+ public:
+  explicit LocalStore(std::filesystem::path root);
+
+  std::optional<std::string> bucket_region(const std::string& bucket) override;
+  void create_bucket(const std::string& bucket, const std::string& region) override;
+  bool exists(const std::string& bucket, const std::string& key) override;
+  std::unique_ptr<ObjectWriter> create(const std::string& bucket, const std::string& key) override;
+  std::unique_ptr<ObjectReader> open(const std::string& bucket, const std::string& key) override;
+  void remove(const std::string& bucket, const std::string& key) override;
+  std::vector<ObjectInfo> list(const std::string& bucket, const std::string& prefix) override;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace bakrest::storage
