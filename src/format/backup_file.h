@@ -67,7 +67,9 @@ struct WriterOptions {
 
 class BackupWriter {
  public:
-  // Writes the header at once.
+  // Writes the header at once. Throws std::invalid_argument for what version 1 cannot hold: chunk_size
+  // outside 1..64 MiB, a zstd level zstd does not have, unknown enum values, encryption other than kNone,
+  // header strings over 64 KiB in all.
   BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options = {});
   ~BackupWriter();
   BackupWriter(const BackupWriter&) = delete;
@@ -75,7 +77,9 @@ class BackupWriter {
 
   // Appends body bytes; full chunks are sealed and written as they fill.
   void write(std::span<const uint8_t> body);
-  // Writes the last chunk and the trailer. No writes after this.
+  // Writes the last chunk and the trailer. No writes after this. A full backup whose body is not
+  // page_count * page_size bytes throws std::invalid_argument and writes nothing more (readers reject it).
+  // After finish(), or after the sink threw, further calls throw std::logic_error.
   BackupTrailer finish(int64_t end_time_us);
 
   uint64_t bytes_written() const;  // bytes given to the sink so far
@@ -97,7 +101,8 @@ class BackupReader {
 
   // Reads body bytes into out, checking each chunk. Returns 0 at the end of the body, and only after the
   // trailer, its totals and the digest were checked and nothing follows the trailer.
-  // Throws FormatError on any corruption or truncation.
+  // Throws FormatError on any corruption or truncation, and again on every call after that. An empty out
+  // returns 0 without reading.
   size_t read(std::span<uint8_t> out);
 
   const BackupTrailer& trailer() const;  // valid after read() returned 0

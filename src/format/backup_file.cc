@@ -1,0 +1,625 @@
+#include "format/backup_file.h"
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "format/backup_layout.h"
+
+namespace bakrest::format {
+
+namespace layout {
+
+uint64_t checksum(std::span<const uint8_t> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+}  // namespace layout
+
+using namespace layout;  // NOLINT(build/namespaces): this file is the layout's one implementation
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using Digest = std::array<uint8_t, 32>;
+
+[[noreturn]] void corrupt(const std::string& what) { throw FormatError("backup is corrupt: " + what); }
+[[noreturn]] void truncated(const std::string& what) { throw FormatError("backup is truncated: " + what); }
+
+bool equal_bytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
+      throw std::runtime_error("OpenSSL could not start a SHA-256 digest");
+    }
+  }
+  void update(std::span<const uint8_t> bytes) {
+    if (EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) {
+      throw std::runtime_error("OpenSSL SHA-256 update failed");
+    }
+  }
+  Digest finish() {
+    Digest digest{};
+    unsigned int length = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), digest.data(), &length) != 1 || length != digest.size()) {
+      throw std::runtime_error("OpenSSL SHA-256 final failed");
+    }
+    return digest;
+  }
+
+ private:
+  struct Free {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+};
+
+struct CCtxFree {
+  void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
+};
+
+// Appends little-endian fields to a growing buffer.
+class Encoder {
+ public:
+  template <typename T>
+  void put(T value) {
+    size_t at = bytes_.size();
+    bytes_.resize(at + sizeof(T));
+    store_le<T>(std::span(bytes_).subspan(at), value);
+  }
+  void put_bytes(std::span<const uint8_t> bytes) { bytes_.insert(bytes_.end(), bytes.begin(), bytes.end()); }
+  void put_string(std::string_view text) {
+    put<uint32_t>(static_cast<uint32_t>(text.size()));
+    put_bytes({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  }
+  Bytes& bytes() { return bytes_; }
+
+ private:
+  Bytes bytes_;
+};
+
+// Reads fields from a header whose checksum already matched; running out still means a bad header.
+class Decoder {
+ public:
+  explicit Decoder(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+  template <typename T>
+  T get() {
+    return load_le<T>(take(sizeof(T)));
+  }
+  std::string get_string(const char* field) {
+    auto length = get<uint32_t>();
+    if (length > bytes_.size()) corrupt(std::string("header field ") + field + " runs past the header");
+    auto text = take(length);
+    return std::string(text.begin(), text.end());
+  }
+  std::span<const uint8_t> take(size_t count) {
+    if (count > bytes_.size()) corrupt("header fields run past the header");
+    auto taken = bytes_.first(count);
+    bytes_ = bytes_.subspan(count);
+    return taken;
+  }
+  size_t remaining() const { return bytes_.size(); }
+
+ private:
+  std::span<const uint8_t> bytes_;
+};
+
+bool full_body_matches(const BackupHeader& header, uint64_t body_bytes) {
+  if (header.type != BackupType::kFull) return true;
+  if (header.page_size != 0 && header.page_count > std::numeric_limits<uint64_t>::max() / header.page_size) {
+    return false;
+  }
+  return header.page_count * header.page_size == body_bytes;
+}
+
+std::string full_body_mismatch(const BackupHeader& header, uint64_t body_bytes) {
+  return "full backup has " + std::to_string(body_bytes) + " body bytes but its header says " +
+         std::to_string(header.page_count) + " pages of " + std::to_string(header.page_size) + " bytes";
+}
+
+Bytes encode_header(const BackupHeader& header, uint32_t chunk_size) {
+  Encoder fields;
+  fields.put<uint8_t>(static_cast<uint8_t>(header.type));
+  fields.put<uint8_t>(static_cast<uint8_t>(header.compression));
+  fields.put<uint8_t>(static_cast<uint8_t>(header.encryption));
+  fields.put<uint32_t>(chunk_size);
+  fields.put_bytes(header.database_guid);
+  fields.put<uint64_t>(header.first_lsn);
+  fields.put<uint64_t>(header.last_lsn);
+  fields.put<int64_t>(header.begin_time_us);
+  fields.put<uint32_t>(header.page_size);
+  fields.put<uint64_t>(header.page_count);
+  fields.put_string(header.database_name);
+  fields.put_string(header.time_zone);
+  fields.put_string(header.kms_key_arn);
+  fields.put_string(header.wrapped_data_key);
+  size_t fields_size = fields.bytes().size();
+  if (fields_size > kHeaderMaxFieldsSize) {
+    throw std::invalid_argument("backup header strings are too long: " + std::to_string(fields_size) +
+                                " bytes of header fields, at most " + std::to_string(kHeaderMaxFieldsSize));
+  }
+
+  Encoder out;
+  out.put_bytes(kMagic);
+  out.put<uint16_t>(kVersion);
+  out.put<uint32_t>(static_cast<uint32_t>(fields_size));
+  out.put_bytes(fields.bytes());
+  out.put<uint64_t>(checksum(out.bytes()));
+  return std::move(out.bytes());
+}
+
+void check_writer_input(const BackupHeader& header, const WriterOptions& options) {
+  if (options.chunk_size < kMinChunkSize || options.chunk_size > kMaxChunkSize) {
+    throw std::invalid_argument("chunk size " + std::to_string(options.chunk_size) + " is outside 1.." +
+                                std::to_string(kMaxChunkSize));
+  }
+  if (header.type != BackupType::kFull && header.type != BackupType::kDifferential &&
+      header.type != BackupType::kLog) {
+    throw std::invalid_argument("unknown backup type " + std::to_string(static_cast<int>(header.type)));
+  }
+  if (header.compression != Compression::kNone && header.compression != Compression::kZstd) {
+    throw std::invalid_argument("unknown compression " +
+                                std::to_string(static_cast<int>(header.compression)));
+  }
+  if (header.encryption != Encryption::kNone) {
+    throw std::invalid_argument("backup format version 1 does not support encryption " +
+                                std::to_string(static_cast<int>(header.encryption)));
+  }
+  if (header.compression == Compression::kZstd &&
+      (options.zstd_level < ZSTD_minCLevel() || options.zstd_level > ZSTD_maxCLevel())) {
+    throw std::invalid_argument("zstd level " + std::to_string(options.zstd_level) + " is outside " +
+                                std::to_string(ZSTD_minCLevel()) + ".." + std::to_string(ZSTD_maxCLevel()));
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+
+class BackupWriter::Impl {
+ public:
+  Impl(ByteSink& sink, const BackupHeader& header, WriterOptions options)
+      : sink_(sink), header_(header), options_(options) {
+    check_writer_input(header_, options_);
+    Bytes encoded = encode_header(header_, options_.chunk_size);
+    size_t payload_capacity = options_.chunk_size;
+    if (header_.compression == Compression::kZstd) {
+      cctx_.reset(ZSTD_createCCtx());
+      if (!cctx_) throw std::bad_alloc();
+      payload_capacity = ZSTD_compressBound(options_.chunk_size);
+    }
+    pending_.reserve(options_.chunk_size);
+    chunk_.resize(kChunkOverhead + payload_capacity);
+    guarded([&] { emit(encoded); });
+  }
+
+  void write(std::span<const uint8_t> body) {
+    check_open();
+    guarded([&] {
+      const size_t chunk_size = options_.chunk_size;
+      while (!body.empty()) {
+        // Whole chunks straight from the caller's buffer spare a copy.
+        if (pending_.empty() && body.size() >= chunk_size) {
+          seal(body.first(chunk_size));
+          body = body.subspan(chunk_size);
+          continue;
+        }
+        size_t take = std::min(chunk_size - pending_.size(), body.size());
+        pending_.insert(pending_.end(), body.begin(), body.begin() + static_cast<ptrdiff_t>(take));
+        body = body.subspan(take);
+        if (pending_.size() == chunk_size) {
+          seal(pending_);
+          pending_.clear();
+        }
+      }
+    });
+  }
+
+  BackupTrailer finish(int64_t end_time_us) {
+    check_open();
+    // Refused before anything more is written, so no complete-looking backup that a reader rejects exists.
+    if (!full_body_matches(header_, body_bytes_ + pending_.size())) {
+      state_ = State::kFailed;
+      throw std::invalid_argument(full_body_mismatch(header_, body_bytes_ + pending_.size()));
+    }
+    BackupTrailer trailer;
+    guarded([&] {
+      if (!pending_.empty()) {
+        seal(pending_);
+        pending_.clear();
+      }
+      trailer.chunk_count = sequence_;
+      trailer.body_bytes = body_bytes_;
+      trailer.stored_bytes = stored_bytes_;
+      trailer.end_time_us = end_time_us;
+      trailer.digest = sha_.finish();
+
+      std::array<uint8_t, kTrailerSize> bytes{};
+      std::span<uint8_t> out(bytes);
+      std::copy(kTrailerMarker.begin(), kTrailerMarker.end(), bytes.begin());
+      store_le<uint64_t>(out.subspan(kTrailerChunkCountOffset), trailer.chunk_count);
+      store_le<uint64_t>(out.subspan(kTrailerBodyBytesOffset), trailer.body_bytes);
+      store_le<uint64_t>(out.subspan(kTrailerStoredBytesOffset), trailer.stored_bytes);
+      store_le<int64_t>(out.subspan(kTrailerEndTimeOffset), trailer.end_time_us);
+      std::copy(trailer.digest.begin(), trailer.digest.end(), bytes.begin() + kTrailerDigestOffset);
+      store_le<uint64_t>(out.subspan(kTrailerChecksumOffset), checksum(out.first(kTrailerChecksumOffset)));
+      std::copy(kEndMagic.begin(), kEndMagic.end(), bytes.begin() + kTrailerEndMagicOffset);
+      // The trailer is outside its own digest, so it bypasses emit().
+      sink_.write(bytes);
+      bytes_written_ += bytes.size();
+    });
+    state_ = State::kFinished;
+    return trailer;
+  }
+
+  uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  enum class State { kOpen, kFinished, kFailed };
+
+  void check_open() const {
+    if (state_ == State::kFinished) throw std::logic_error("backup writer used after finish()");
+    if (state_ == State::kFailed) throw std::logic_error("backup writer used after an earlier failure");
+  }
+
+  // Once the sink or a codec has thrown, the stream is in an unknown state; later calls must not extend it.
+  template <typename F>
+  void guarded(F&& work) {
+    try {
+      work();
+    } catch (...) {
+      state_ = State::kFailed;
+      throw;
+    }
+  }
+
+  void emit(std::span<const uint8_t> bytes) {
+    sha_.update(bytes);
+    sink_.write(bytes);
+    bytes_written_ += bytes.size();
+  }
+
+  void seal(std::span<const uint8_t> raw) {
+    std::span<uint8_t> chunk(chunk_);
+    std::span<uint8_t> payload = chunk.subspan(kChunkHeaderSize, chunk_.size() - kChunkOverhead);
+    size_t stored = raw.size();
+    uint32_t flags = 0;
+    if (cctx_) {
+      size_t n = ZSTD_compressCCtx(cctx_.get(), payload.data(), payload.size(), raw.data(), raw.size(),
+                                   options_.zstd_level);
+      if (ZSTD_isError(n))
+        throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+      // Incompressible chunks are stored raw, so a chunk never grows and readers can bound its size.
+      if (n < raw.size()) {
+        stored = n;
+        flags |= kChunkFlagZstd;
+      }
+    }
+    if (flags == 0) std::memcpy(payload.data(), raw.data(), raw.size());
+
+    std::copy(kChunkMarker.begin(), kChunkMarker.end(), chunk.begin());
+    store_le<uint64_t>(chunk.subspan(kChunkSequenceOffset), sequence_);
+    store_le<uint32_t>(chunk.subspan(kChunkRawLengthOffset), static_cast<uint32_t>(raw.size()));
+    store_le<uint32_t>(chunk.subspan(kChunkStoredLengthOffset), static_cast<uint32_t>(stored));
+    store_le<uint32_t>(chunk.subspan(kChunkFlagsOffset), flags);
+    store_le<uint32_t>(chunk.subspan(kChunkHeaderCheckOffset), chunk_header_check(chunk));
+    size_t checked = kChunkHeaderSize + stored;
+    store_le<uint64_t>(chunk.subspan(checked), checksum(chunk.first(checked)));
+    emit(chunk.first(checked + kChunkChecksumSize));
+
+    ++sequence_;
+    body_bytes_ += raw.size();
+    stored_bytes_ += stored;
+  }
+
+  ByteSink& sink_;
+  BackupHeader header_;
+  WriterOptions options_;
+  std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx_;
+  Bytes pending_;  // body bytes of the chunk being filled
+  Bytes chunk_;    // the sealed chunk as written: header, payload, checksum
+  Sha256 sha_;
+  State state_ = State::kOpen;
+  uint64_t sequence_ = 0;
+  uint64_t body_bytes_ = 0;
+  uint64_t stored_bytes_ = 0;
+  uint64_t bytes_written_ = 0;
+};
+
+BackupWriter::BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options)
+    : impl_(std::make_unique<Impl>(sink, header, options)) {}
+BackupWriter::~BackupWriter() = default;
+void BackupWriter::write(std::span<const uint8_t> body) { impl_->write(body); }
+BackupTrailer BackupWriter::finish(int64_t end_time_us) { return impl_->finish(end_time_us); }
+uint64_t BackupWriter::bytes_written() const { return impl_->bytes_written(); }
+
+// ---------------------------------------------------------------------------------------------------------
+
+class BackupReader::Impl {
+ public:
+  explicit Impl(ByteSource& source) : source_(source) {
+    read_header();
+    stored_.resize(kChunkOverhead + chunk_size_);
+    if (header_.compression == Compression::kZstd) {
+      raw_.resize(chunk_size_);
+      dctx_.reset(ZSTD_createDCtx());
+      if (!dctx_) throw std::bad_alloc();
+    }
+  }
+
+  const BackupHeader& header() const { return header_; }
+
+  size_t read(std::span<uint8_t> out) {
+    if (state_ == State::kFailed) throw FormatError(failure_);
+    if (out.empty()) return 0;
+    try {
+      while (current_.empty()) {
+        if (state_ == State::kEnd) return 0;
+        next_block();
+      }
+      size_t n = std::min(out.size(), current_.size());
+      std::memcpy(out.data(), current_.data(), n);
+      current_ = current_.subspan(n);
+      return n;
+    } catch (const FormatError& e) {
+      fail(e.what());
+      throw;
+    } catch (...) {
+      fail("backup reading stopped after an earlier error");
+      throw;
+    }
+  }
+
+  const BackupTrailer& trailer() const {
+    if (state_ != State::kEnd) throw std::logic_error("backup trailer asked for before the end of the body");
+    return trailer_;
+  }
+
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  enum class State { kBody, kEnd, kFailed };
+
+  void fail(std::string message) {
+    state_ = State::kFailed;
+    failure_ = std::move(message);
+    current_ = {};
+  }
+
+  // Fills out unless the source ends first; returns how much it got.
+  size_t read_up_to(std::span<uint8_t> out) {
+    size_t got = 0;
+    while (got < out.size()) {
+      size_t n = source_.read(out.subspan(got));
+      if (n == 0) break;
+      if (n > out.size() - got) throw std::logic_error("byte source returned more bytes than asked for");
+      got += n;
+    }
+    bytes_read_ += got;
+    return got;
+  }
+
+  std::string at_byte() const { return "at byte " + std::to_string(bytes_read_); }
+
+  void read_header() {
+    std::array<uint8_t, kHeaderPrefixSize> prefix{};
+    size_t got = read_up_to(prefix);
+    if (got == 0) truncated("the source is empty");
+    size_t magic_got = std::min(got, kMagic.size());
+    if (!equal_bytes(std::span(prefix).first(magic_got), std::span(kMagic).first(magic_got))) {
+      throw FormatError("not a bakrest backup");
+    }
+    if (got < kHeaderFieldsLengthOffset) truncated("it ends " + at_byte() + ", in the header");
+    auto version = load_le<uint16_t>(std::span(prefix).subspan(kHeaderVersionOffset));
+    // Nothing past the version is known for other versions, so nothing else is checked.
+    if (version != kVersion)
+      throw FormatError("unsupported backup format version " + std::to_string(version));
+    if (got < kHeaderPrefixSize) truncated("it ends " + at_byte() + ", in the header");
+
+    auto fields_size = load_le<uint32_t>(std::span(prefix).subspan(kHeaderFieldsLengthOffset));
+    if (fields_size < kHeaderMinFieldsSize || fields_size > kHeaderMaxFieldsSize) {
+      corrupt("header length " + std::to_string(fields_size) + " is outside " +
+              std::to_string(kHeaderMinFieldsSize) + ".." + std::to_string(kHeaderMaxFieldsSize));
+    }
+    Bytes header(kHeaderPrefixSize + fields_size + kHeaderChecksumSize);
+    std::copy(prefix.begin(), prefix.end(), header.begin());
+    std::span<uint8_t> rest = std::span(header).subspan(kHeaderPrefixSize);
+    if (read_up_to(rest) < rest.size()) truncated("it ends " + at_byte() + ", in the header");
+    size_t checked = kHeaderPrefixSize + fields_size;
+    if (load_le<uint64_t>(std::span(header).subspan(checked)) != checksum(std::span(header).first(checked))) {
+      corrupt("header checksum mismatch");
+    }
+    sha_.update(header);
+    parse_fields(std::span(header).subspan(kHeaderPrefixSize, fields_size));
+  }
+
+  void parse_fields(std::span<const uint8_t> fields) {
+    Decoder in(fields);
+    auto type = in.get<uint8_t>();
+    auto compression = in.get<uint8_t>();
+    auto encryption = in.get<uint8_t>();
+    chunk_size_ = in.get<uint32_t>();
+    auto guid = in.take(header_.database_guid.size());
+    std::copy(guid.begin(), guid.end(), header_.database_guid.begin());
+    header_.first_lsn = in.get<uint64_t>();
+    header_.last_lsn = in.get<uint64_t>();
+    header_.begin_time_us = in.get<int64_t>();
+    header_.page_size = in.get<uint32_t>();
+    header_.page_count = in.get<uint64_t>();
+    header_.database_name = in.get_string("database name");
+    header_.time_zone = in.get_string("time zone");
+    header_.kms_key_arn = in.get_string("KMS key ARN");
+    header_.wrapped_data_key = in.get_string("wrapped data key");
+    if (in.remaining() != 0) corrupt("header has " + std::to_string(in.remaining()) + " unexpected bytes");
+
+    if (type < static_cast<uint8_t>(BackupType::kFull) || type > static_cast<uint8_t>(BackupType::kLog)) {
+      corrupt("unknown backup type " + std::to_string(type));
+    }
+    header_.type = static_cast<BackupType>(type);
+    if (compression > static_cast<uint8_t>(Compression::kZstd)) {
+      corrupt("unknown compression " + std::to_string(compression));
+    }
+    header_.compression = static_cast<Compression>(compression);
+    if (encryption != static_cast<uint8_t>(Encryption::kNone)) {
+      throw FormatError("unsupported backup encryption " + std::to_string(encryption));
+    }
+    header_.encryption = Encryption::kNone;
+    if (chunk_size_ < kMinChunkSize || chunk_size_ > kMaxChunkSize) {
+      corrupt("chunk size " + std::to_string(chunk_size_) + " is outside 1.." +
+              std::to_string(kMaxChunkSize));
+    }
+  }
+
+  // Reads the next chunk into current_, or the trailer.
+  void next_block() {
+    std::span<uint8_t> head = std::span(stored_).first(kChunkHeaderSize);
+    size_t got = read_up_to(head.first(kChunkMarker.size()));
+    if (got == 0) {
+      truncated("it ends " + at_byte() + ", after " +
+                (sequence_ == 0 ? std::string("the header") : "chunk " + std::to_string(sequence_ - 1)) +
+                ", with no trailer");
+    }
+    if (got < kChunkMarker.size()) truncated("it ends " + at_byte() + ", in a chunk or trailer marker");
+    auto marker = head.first(kChunkMarker.size());
+    if (equal_bytes(marker, kTrailerMarker)) return read_trailer();
+    if (!equal_bytes(marker, kChunkMarker)) {
+      corrupt("expected chunk " + std::to_string(sequence_) + " or the trailer at byte " +
+              std::to_string(bytes_read_ - got) + ", found neither");
+    }
+    read_chunk(head);
+  }
+
+  void read_chunk(std::span<uint8_t> head) {
+    const std::string name = "chunk " + std::to_string(sequence_);
+    auto rest = head.subspan(kChunkMarker.size());
+    if (read_up_to(rest) < rest.size()) truncated("it ends " + at_byte() + ", in " + name);
+    if (load_le<uint32_t>(head.subspan(kChunkHeaderCheckOffset)) != chunk_header_check(head)) {
+      corrupt(name + " header checksum mismatch");
+    }
+    auto sequence = load_le<uint64_t>(head.subspan(kChunkSequenceOffset));
+    auto raw_length = load_le<uint32_t>(head.subspan(kChunkRawLengthOffset));
+    auto stored_length = load_le<uint32_t>(head.subspan(kChunkStoredLengthOffset));
+    auto flags = load_le<uint32_t>(head.subspan(kChunkFlagsOffset));
+    if (sequence != sequence_) {
+      corrupt("found chunk " + std::to_string(sequence) + " where chunk " + std::to_string(sequence_) +
+              " belongs; chunks are missing, repeated or out of order");
+    }
+    if (last_was_short_) {
+      corrupt(name + " follows a chunk shorter than the chunk size; only the last chunk may be short");
+    }
+    if ((flags & ~kChunkKnownFlags) != 0) corrupt(name + " has unknown flags " + std::to_string(flags));
+    const bool zstd = (flags & kChunkFlagZstd) != 0;
+    if (zstd && header_.compression != Compression::kZstd) {
+      corrupt(name + " is zstd-compressed but the backup is not compressed");
+    }
+    if (raw_length == 0 || raw_length > chunk_size_) {
+      corrupt(name + " has " + std::to_string(raw_length) + " body bytes, outside 1.." +
+              std::to_string(chunk_size_));
+    }
+    if (zstd ? (stored_length == 0 || stored_length >= raw_length) : stored_length != raw_length) {
+      corrupt(name + " has a stored length of " + std::to_string(stored_length) + " for " +
+              std::to_string(raw_length) + " body bytes");
+    }
+
+    size_t checked = kChunkHeaderSize + stored_length;
+    auto tail = std::span(stored_).subspan(kChunkHeaderSize, stored_length + kChunkChecksumSize);
+    if (read_up_to(tail) < tail.size()) truncated("it ends " + at_byte() + ", in " + name);
+    auto chunk = std::span(stored_).first(checked);
+    if (load_le<uint64_t>(std::span(stored_).subspan(checked)) != checksum(chunk)) {
+      corrupt(name + " checksum mismatch");
+    }
+    sha_.update(std::span(stored_).first(checked + kChunkChecksumSize));
+
+    auto payload = chunk.subspan(kChunkHeaderSize);
+    if (zstd) {
+      size_t n = ZSTD_decompressDCtx(dctx_.get(), raw_.data(), raw_length, payload.data(), payload.size());
+      if (ZSTD_isError(n)) corrupt(name + " does not decompress: " + ZSTD_getErrorName(n));
+      if (n != raw_length) {
+        corrupt(name + " decompresses to " + std::to_string(n) + " bytes instead of " +
+                std::to_string(raw_length));
+      }
+      current_ = std::span(raw_).first(raw_length);
+    } else {
+      current_ = payload;
+    }
+    ++sequence_;
+    body_bytes_ += raw_length;
+    stored_bytes_ += stored_length;
+    last_was_short_ = raw_length < chunk_size_;
+  }
+
+  void read_trailer() {
+    std::array<uint8_t, kTrailerSize> bytes{};
+    std::span<const uint8_t> in(bytes);
+    std::copy(kTrailerMarker.begin(), kTrailerMarker.end(), bytes.begin());
+    auto rest = std::span(bytes).subspan(kTrailerMarker.size());
+    if (read_up_to(rest) < rest.size()) truncated("it ends " + at_byte() + ", in the trailer");
+    if (load_le<uint64_t>(in.subspan(kTrailerChecksumOffset)) != checksum(in.first(kTrailerChecksumOffset))) {
+      corrupt("trailer checksum mismatch");
+    }
+    if (!equal_bytes(in.subspan(kTrailerEndMagicOffset), kEndMagic)) corrupt("the end marker is wrong");
+    std::array<uint8_t, 1> probe{};
+    if (read_up_to(probe) != 0) corrupt("there are bytes after the trailer");
+
+    trailer_.chunk_count = load_le<uint64_t>(in.subspan(kTrailerChunkCountOffset));
+    trailer_.body_bytes = load_le<uint64_t>(in.subspan(kTrailerBodyBytesOffset));
+    trailer_.stored_bytes = load_le<uint64_t>(in.subspan(kTrailerStoredBytesOffset));
+    trailer_.end_time_us = load_le<int64_t>(in.subspan(kTrailerEndTimeOffset));
+    std::copy_n(bytes.begin() + kTrailerDigestOffset, trailer_.digest.size(), trailer_.digest.begin());
+
+    if (trailer_.chunk_count != sequence_) {
+      corrupt("the trailer says " + std::to_string(trailer_.chunk_count) + " chunks but " +
+              std::to_string(sequence_) + " were read");
+    }
+    if (trailer_.body_bytes != body_bytes_) {
+      corrupt("the trailer says " + std::to_string(trailer_.body_bytes) + " body bytes but " +
+              std::to_string(body_bytes_) + " were read");
+    }
+    if (trailer_.stored_bytes != stored_bytes_) {
+      corrupt("the trailer says " + std::to_string(trailer_.stored_bytes) + " stored bytes but " +
+              std::to_string(stored_bytes_) + " were read");
+    }
+    if (sha_.finish() != trailer_.digest) {
+      corrupt("digest mismatch: the SHA-256 of the header and chunks differs from the one in the trailer");
+    }
+    if (!full_body_matches(header_, body_bytes_)) corrupt(full_body_mismatch(header_, body_bytes_));
+    state_ = State::kEnd;
+  }
+
+  ByteSource& source_;
+  BackupHeader header_;
+  BackupTrailer trailer_;
+  uint32_t chunk_size_ = 0;
+  std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx_;
+  Bytes stored_;                      // the chunk as read: header, payload, checksum
+  Bytes raw_;                         // a compressed chunk's body bytes
+  std::span<const uint8_t> current_;  // body bytes of the current chunk not yet returned
+  Sha256 sha_;
+  State state_ = State::kBody;
+  std::string failure_;
+  uint64_t sequence_ = 0;  // the next chunk's sequence number
+  uint64_t body_bytes_ = 0;
+  uint64_t stored_bytes_ = 0;
+  uint64_t bytes_read_ = 0;
+  bool last_was_short_ = false;
+};
+
+BackupReader::BackupReader(ByteSource& source) : impl_(std::make_unique<Impl>(source)) {}
+BackupReader::~BackupReader() = default;
+const BackupHeader& BackupReader::header() const { return impl_->header(); }
+size_t BackupReader::read(std::span<uint8_t> out) { return impl_->read(out); }
+const BackupTrailer& BackupReader::trailer() const { return impl_->trailer(); }
+uint64_t BackupReader::bytes_read() const { return impl_->bytes_read(); }
+
+}  // namespace bakrest::format

@@ -1,0 +1,635 @@
+#include "format/backup_file.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "format/backup_layout.h"
+
+namespace bakrest::format {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+namespace L = layout;
+
+class VectorSink : public ByteSink {
+ public:
+  void write(std::span<const uint8_t> bytes) override { data.insert(data.end(), bytes.begin(), bytes.end()); }
+  Bytes data;
+};
+
+// Hands out at most max_read bytes per call, so readers are exercised on short reads.
+class VectorSource : public ByteSource {
+ public:
+  explicit VectorSource(const Bytes& data, size_t max_read = SIZE_MAX) : data_(data), max_read_(max_read) {}
+  size_t read(std::span<uint8_t> out) override {
+    size_t n = std::min({out.size(), data_.size() - pos_, max_read_});
+    if (n == 0) return 0;  // data() may be null for an empty vector
+    std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  const Bytes& data_;
+  size_t pos_ = 0;
+  size_t max_read_;
+};
+
+class ThrowingSink : public ByteSink {
+ public:
+  explicit ThrowingSink(size_t budget) : budget_(budget) {}
+  void write(std::span<const uint8_t> bytes) override {
+    if (bytes.size() > budget_) throw std::runtime_error("sink full");
+    budget_ -= bytes.size();
+  }
+
+ private:
+  size_t budget_;
+};
+
+enum class Data { kCompressible, kRandom };
+
+Bytes make_body(size_t size, Data kind, uint64_t seed = 1) {
+  std::mt19937_64 rng(seed);
+  Bytes body(size);
+  for (size_t i = 0; i < size; ++i) {
+    body[i] = kind == Data::kRandom ? static_cast<uint8_t>(rng())
+                                    : static_cast<uint8_t>("page row "[i % 9] + (i / 4096) % 3);
+  }
+  return body;
+}
+
+BackupHeader make_header(Compression compression = Compression::kNone) {
+  BackupHeader header;
+  header.database_name = "sales";
+  header.type = BackupType::kDifferential;
+  header.compression = compression;
+  header.page_size = 4096;
+  return header;
+}
+
+Bytes write_backup(const BackupHeader& header, const Bytes& body, uint32_t chunk_size = 4096,
+                   int64_t end_time_us = 42) {
+  VectorSink sink;
+  BackupWriter writer(sink, header, {.chunk_size = chunk_size, .zstd_level = 3});
+  writer.write(body);
+  writer.finish(end_time_us);
+  EXPECT_EQ(writer.bytes_written(), sink.data.size());
+  return sink.data;
+}
+
+struct ReadResult {
+  BackupHeader header;
+  BackupTrailer trailer;
+  Bytes body;
+  uint64_t bytes_read = 0;
+};
+
+ReadResult read_backup(const Bytes& file, size_t out_size = 65536, size_t max_read = SIZE_MAX) {
+  VectorSource source(file, max_read);
+  BackupReader reader(source);
+  ReadResult result;
+  result.header = reader.header();
+  Bytes buffer(out_size);
+  while (size_t n = reader.read(buffer))
+    result.body.insert(result.body.end(), buffer.begin(), buffer.begin() + n);
+  result.trailer = reader.trailer();
+  result.bytes_read = reader.bytes_read();
+  return result;
+}
+
+// The FormatError message reading file produces; fails the test if reading succeeds.
+std::string read_error(const Bytes& file) {
+  try {
+    read_backup(file);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "reading did not throw FormatError";
+  return "";
+}
+
+#define EXPECT_READ_ERROR(file, text) \
+  EXPECT_NE(read_error(file).find(text), std::string::npos) << read_error(file)
+
+std::array<uint8_t, 32> sha256(std::span<const uint8_t> bytes) {
+  std::array<uint8_t, 32> digest{};
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  return digest;
+}
+
+// Where the parts of a well-formed file lie.
+struct Layout {
+  size_t header_end = 0;  // the header's checksum ends here
+  size_t fields_begin = L::kHeaderPrefixSize;
+  std::vector<size_t> chunk_begins;  // and the trailer begins at trailer
+  size_t trailer = 0;
+};
+
+Layout parse_layout(const Bytes& file) {
+  Layout out;
+  auto fields = L::load_le<uint32_t>(std::span(file).subspan(L::kHeaderFieldsLengthOffset));
+  out.header_end = L::kHeaderPrefixSize + fields + L::kHeaderChecksumSize;
+  size_t at = out.header_end;
+  while (std::memcmp(file.data() + at, L::kChunkMarker.data(), 4) == 0) {
+    out.chunk_begins.push_back(at);
+    at += L::kChunkOverhead + L::load_le<uint32_t>(std::span(file).subspan(at + L::kChunkStoredLengthOffset));
+  }
+  out.trailer = at;
+  return out;
+}
+
+size_t chunk_end(const Bytes& file, size_t begin) {
+  return begin + L::kChunkOverhead +
+         L::load_le<uint32_t>(std::span(file).subspan(begin + L::kChunkStoredLengthOffset));
+}
+
+// Recomputes every checksum and the digest, so a test can forge a file that is wrong in exactly one way.
+void reseal(Bytes& file, bool digest = true) {
+  std::span<uint8_t> all(file);
+  auto fields = L::load_le<uint32_t>(all.subspan(L::kHeaderFieldsLengthOffset));
+  size_t checked = L::kHeaderPrefixSize + fields;
+  L::store_le<uint64_t>(all.subspan(checked), L::checksum(all.first(checked)));
+  Layout layout = parse_layout(file);
+  for (size_t begin : layout.chunk_begins) {
+    auto chunk = all.subspan(begin);
+    L::store_le<uint32_t>(chunk.subspan(L::kChunkHeaderCheckOffset), L::chunk_header_check(chunk));
+    size_t end = chunk_end(file, begin) - L::kChunkChecksumSize;
+    L::store_le<uint64_t>(all.subspan(end), L::checksum(all.subspan(begin, end - begin)));
+  }
+  auto trailer = all.subspan(layout.trailer);
+  if (digest) {
+    auto sum = sha256(all.first(layout.trailer));
+    std::copy(sum.begin(), sum.end(), trailer.begin() + L::kTrailerDigestOffset);
+  }
+  L::store_le<uint64_t>(trailer.subspan(L::kTrailerChecksumOffset),
+                        L::checksum(trailer.first(L::kTrailerChecksumOffset)));
+}
+
+// --- round trips -----------------------------------------------------------------------------------------
+
+class RoundTrip : public testing::TestWithParam<std::tuple<size_t, Compression, Data>> {};
+
+TEST_P(RoundTrip, BodyComesBackByteForByte) {
+  auto [size, compression, kind] = GetParam();
+  Bytes body = make_body(size, kind);
+  Bytes file = write_backup(make_header(compression), body);
+  for (auto [out_size, max_read] : {std::pair<size_t, size_t>{65536, SIZE_MAX}, {7, 13}, {1, 1}}) {
+    if (size > 50000 && max_read < 100) continue;  // byte-at-a-time reads of big bodies add nothing
+    ReadResult result = read_backup(file, out_size, max_read);
+    EXPECT_EQ(result.body, body);
+    EXPECT_EQ(result.bytes_read, file.size());
+    EXPECT_EQ(result.trailer.body_bytes, size);
+    EXPECT_EQ(result.trailer.chunk_count, (size + 4095) / 4096);
+    EXPECT_EQ(result.trailer.end_time_us, 42);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, RoundTrip,
+                         testing::Combine(testing::Values(0, 1, 4095, 4096, 4097, 8192, 40960, 41083, 100003),
+                                          testing::Values(Compression::kNone, Compression::kZstd),
+                                          testing::Values(Data::kCompressible, Data::kRandom)));
+
+TEST(BackupFile, DefaultChunkSizeManyChunksInOddWrites) {
+  Bytes body = make_body(5 * (1 << 20) + 12345, Data::kCompressible);
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    VectorSink sink;
+    BackupWriter writer(sink, make_header(compression));
+    std::mt19937 rng(7);
+    for (size_t at = 0; at < body.size();) {
+      size_t n = std::min<size_t>(body.size() - at, rng() % 3000000);
+      writer.write(std::span(body).subspan(at, n));
+      at += n;
+    }
+    BackupTrailer written = writer.finish(99);
+    EXPECT_EQ(written.chunk_count, 6u);
+    ReadResult result = read_backup(sink.data, 100000);
+    EXPECT_EQ(result.body, body);
+    EXPECT_EQ(result.trailer.digest, written.digest);
+    EXPECT_EQ(result.trailer.stored_bytes, written.stored_bytes);
+  }
+}
+
+TEST(BackupFile, EveryHeaderFieldRoundTrips) {
+  BackupHeader header;
+  header.database_name = "Ventes_été";
+  for (size_t i = 0; i < header.database_guid.size(); ++i)
+    header.database_guid[i] = static_cast<uint8_t>(i * 17 + 3);
+  header.type = BackupType::kLog;
+  header.first_lsn = 0x0102030405060708;
+  header.last_lsn = UINT64_MAX;
+  header.begin_time_us = -1234567890123;
+  header.time_zone = "Central European Standard Time";
+  header.page_size = 65536;
+  header.page_count = 0xFFFFFFFF01;
+  header.compression = Compression::kZstd;
+  header.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  header.wrapped_data_key = std::string("\0\x01\xff key", 8);
+
+  Bytes file = write_backup(header, make_body(10, Data::kRandom), 4096, INT64_MIN);
+  ReadResult result = read_backup(file);
+  const BackupHeader& got = result.header;
+  EXPECT_EQ(got.database_name, header.database_name);
+  EXPECT_EQ(got.database_guid, header.database_guid);
+  EXPECT_EQ(got.type, header.type);
+  EXPECT_EQ(got.first_lsn, header.first_lsn);
+  EXPECT_EQ(got.last_lsn, header.last_lsn);
+  EXPECT_EQ(got.begin_time_us, header.begin_time_us);
+  EXPECT_EQ(got.time_zone, header.time_zone);
+  EXPECT_EQ(got.page_size, header.page_size);
+  EXPECT_EQ(got.page_count, header.page_count);
+  EXPECT_EQ(got.compression, header.compression);
+  EXPECT_EQ(got.encryption, Encryption::kNone);
+  EXPECT_EQ(got.kms_key_arn, header.kms_key_arn);
+  EXPECT_EQ(got.wrapped_data_key, header.wrapped_data_key);
+  EXPECT_EQ(result.trailer.end_time_us, INT64_MIN);
+}
+
+TEST(BackupFile, FileStartsWithMagicAndVersionAndEndsWithEndMagic) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  EXPECT_TRUE(std::equal(L::kMagic.begin(), L::kMagic.end(), file.begin()));
+  EXPECT_EQ(file[8], 1);
+  EXPECT_EQ(file[9], 0);
+  EXPECT_TRUE(std::equal(L::kEndMagic.begin(), L::kEndMagic.end(), file.end() - 8));
+}
+
+TEST(BackupFile, TrailerDigestIsSha256OfEverythingBeforeTheTrailer) {
+  Bytes body = make_body(20000, Data::kCompressible);
+  VectorSink sink;
+  BackupWriter writer(sink, make_header(Compression::kZstd), {.chunk_size = 4096});
+  writer.write(body);
+  BackupTrailer trailer = writer.finish(1);
+  ASSERT_EQ(sink.data.size(), writer.bytes_written());
+  EXPECT_EQ(trailer.digest, sha256(std::span(sink.data).first(sink.data.size() - L::kTrailerSize)));
+  EXPECT_EQ(trailer.chunk_count, 5u);
+  EXPECT_EQ(trailer.body_bytes, body.size());
+  EXPECT_LT(trailer.stored_bytes, body.size() / 4);
+}
+
+TEST(BackupFile, IncompressibleChunksAreStoredRaw) {
+  Bytes body = make_body(3 * 4096, Data::kRandom);
+  Bytes file = write_backup(make_header(Compression::kZstd), body);
+  ReadResult result = read_backup(file);
+  EXPECT_EQ(result.trailer.stored_bytes, body.size());
+  for (size_t begin : parse_layout(file).chunk_begins) {
+    EXPECT_EQ(L::load_le<uint32_t>(std::span(file).subspan(begin + L::kChunkFlagsOffset)), 0u);
+  }
+}
+
+TEST(BackupFile, FullBackupBodyMatchesPages) {
+  BackupHeader header = make_header(Compression::kZstd);
+  header.type = BackupType::kFull;
+  header.page_count = 3;
+  Bytes body = make_body(3 * 4096, Data::kCompressible);
+  EXPECT_EQ(read_backup(write_backup(header, body)).body, body);
+
+  VectorSink sink;
+  BackupWriter writer(sink, header, {.chunk_size = 4096});
+  writer.write(std::span(body).first(5000));
+  size_t before = sink.data.size();
+  EXPECT_THROW(writer.finish(1), std::invalid_argument);
+  EXPECT_EQ(sink.data.size(), before) << "nothing more is written for a full backup of the wrong size";
+}
+
+// --- reader behaviour ------------------------------------------------------------------------------------
+
+TEST(BackupFile, ReadAfterEndKeepsReturningZero) {
+  Bytes file = write_backup(make_header(), make_body(10, Data::kRandom));
+  VectorSource source(file);
+  BackupReader reader(source);
+  Bytes buffer(100);
+  EXPECT_EQ(reader.read(buffer), 10u);
+  EXPECT_EQ(reader.read(buffer), 0u);
+  EXPECT_EQ(reader.read(buffer), 0u);
+  EXPECT_EQ(reader.trailer().body_bytes, 10u);
+}
+
+TEST(BackupFile, TrailerBeforeEndIsAMistake) {
+  Bytes file = write_backup(make_header(), make_body(10000, Data::kRandom));
+  VectorSource source(file);
+  BackupReader reader(source);
+  EXPECT_THROW(reader.trailer(), std::logic_error);
+  Bytes buffer(100);
+  reader.read(buffer);
+  EXPECT_THROW(reader.trailer(), std::logic_error);
+}
+
+TEST(BackupFile, ReaderKeepsFailingAfterAnError) {
+  Bytes file = write_backup(make_header(), make_body(10000, Data::kRandom));
+  file[parse_layout(file).chunk_begins[1] + 100] ^= 1;
+  VectorSource source(file);
+  BackupReader reader(source);
+  Bytes buffer(10000);
+  EXPECT_EQ(reader.read(buffer), 4096u);
+  EXPECT_THROW(reader.read(buffer), FormatError);
+  try {
+    reader.read(buffer);
+    FAIL() << "read after a failure returned";
+  } catch (const FormatError& e) {
+    EXPECT_STREQ(e.what(), "backup is corrupt: chunk 1 checksum mismatch");
+  }
+}
+
+// --- writer behaviour ------------------------------------------------------------------------------------
+
+TEST(BackupFile, WriterRejectsWhatVersionOneCannotHold) {
+  VectorSink sink;
+  BackupHeader header = make_header();
+  EXPECT_THROW(BackupWriter(sink, header, {.chunk_size = 0}), std::invalid_argument);
+  EXPECT_THROW(BackupWriter(sink, header, {.chunk_size = L::kMaxChunkSize + 1}), std::invalid_argument);
+  header.compression = Compression::kZstd;
+  EXPECT_THROW(BackupWriter(sink, header, {.zstd_level = 1000}), std::invalid_argument);
+  header.type = static_cast<BackupType>(9);
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header = make_header();
+  header.encryption = static_cast<Encryption>(1);
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header = make_header();
+  header.kms_key_arn.assign(L::kHeaderMaxFieldsSize, 'x');
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  EXPECT_TRUE(sink.data.empty());
+}
+
+TEST(BackupFile, WriterRefusesUseAfterFinish) {
+  VectorSink sink;
+  BackupWriter writer(sink, make_header());
+  writer.finish(1);
+  Bytes body(1);
+  EXPECT_THROW(writer.write(body), std::logic_error);
+  EXPECT_THROW(writer.finish(1), std::logic_error);
+}
+
+TEST(BackupFile, WriterStopsAfterTheSinkThrows) {
+  ThrowingSink sink(200);
+  BackupWriter writer(sink, make_header(), {.chunk_size = 4096});
+  Bytes body = make_body(4096, Data::kRandom);
+  EXPECT_THROW(writer.write(body), std::runtime_error);
+  EXPECT_THROW(writer.write(body), std::logic_error);
+  EXPECT_THROW(writer.finish(1), std::logic_error);
+}
+
+// --- not a backup, other versions ------------------------------------------------------------------------
+
+TEST(BackupFile, BadMagicIsNotABackup) {
+  Bytes file = write_backup(make_header(), make_body(10, Data::kRandom));
+  file[0] = 'X';
+  EXPECT_READ_ERROR(file, "not a bakrest backup");
+  Bytes text(1000, 'a');
+  EXPECT_READ_ERROR(text, "not a bakrest backup");
+  Bytes tiny = {'P', 'K'};
+  EXPECT_READ_ERROR(tiny, "not a bakrest backup");
+}
+
+TEST(BackupFile, EmptySourceIsTruncated) {
+  EXPECT_READ_ERROR(Bytes{}, "backup is truncated: the source is empty");
+}
+
+TEST(BackupFile, UnknownVersionIsUnsupported) {
+  Bytes file = write_backup(make_header(), make_body(10, Data::kRandom));
+  file[L::kHeaderVersionOffset] = 7;
+  EXPECT_EQ(read_error(file), "unsupported backup format version 7");
+  file[L::kHeaderVersionOffset] = 0;
+  EXPECT_EQ(read_error(file), "unsupported backup format version 0");
+}
+
+// --- corruption ------------------------------------------------------------------------------------------
+
+TEST(BackupFile, FlippedBitInHeader) {
+  Bytes file = write_backup(make_header(), make_body(10, Data::kRandom));
+  size_t header_end = parse_layout(file).header_end;
+  for (size_t bit = 0; bit < header_end * 8; ++bit) {
+    Bytes damaged = file;
+    damaged[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+    EXPECT_FALSE(read_error(damaged).empty()) << "bit " << bit;
+  }
+  Bytes damaged = file;
+  damaged[L::kHeaderPrefixSize + 20] ^= 4;  // in the GUID
+  EXPECT_EQ(read_error(damaged), "backup is corrupt: header checksum mismatch");
+}
+
+TEST(BackupFile, FlippedBitInEachRegionOfAChunk) {
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    Bytes file = write_backup(make_header(compression), make_body(3 * 4096, Data::kCompressible));
+    size_t chunk = parse_layout(file).chunk_begins[1];
+    size_t end = chunk_end(file, chunk);
+    struct Case {
+      size_t offset;
+      const char* message;
+    };
+    for (Case c :
+         {Case{chunk, "expected chunk 1 or the trailer"},
+          Case{chunk + L::kChunkSequenceOffset, "chunk 1 header checksum mismatch"},
+          Case{chunk + L::kChunkRawLengthOffset + 1, "chunk 1 header checksum mismatch"},
+          Case{chunk + L::kChunkStoredLengthOffset + 3, "chunk 1 header checksum mismatch"},
+          Case{chunk + L::kChunkFlagsOffset, "chunk 1 header checksum mismatch"},
+          Case{chunk + L::kChunkHeaderCheckOffset, "chunk 1 header checksum mismatch"},
+          Case{chunk + L::kChunkHeaderSize, "chunk 1 checksum mismatch"},
+          Case{(chunk + L::kChunkHeaderSize + end - L::kChunkChecksumSize) / 2, "chunk 1 checksum mismatch"},
+          Case{end - L::kChunkChecksumSize - 1, "chunk 1 checksum mismatch"},
+          Case{end - 1, "chunk 1 checksum mismatch"}}) {
+      Bytes damaged = file;
+      damaged[c.offset] ^= 0x10;
+      EXPECT_READ_ERROR(damaged, c.message);
+    }
+  }
+}
+
+TEST(BackupFile, FlippedBitInTrailer) {
+  Bytes file = write_backup(make_header(), make_body(5000, Data::kRandom));
+  size_t trailer = parse_layout(file).trailer;
+  for (size_t offset = trailer; offset < file.size(); ++offset) {
+    Bytes damaged = file;
+    damaged[offset] ^= 0x80;
+    std::string error = read_error(damaged);
+    EXPECT_TRUE(error.starts_with("backup is corrupt: ")) << offset << ": " << error;
+  }
+  Bytes damaged = file;
+  damaged[trailer + L::kTrailerEndTimeOffset] ^= 1;
+  EXPECT_EQ(read_error(damaged), "backup is corrupt: trailer checksum mismatch");
+  damaged = file;
+  damaged.back() ^= 1;
+  EXPECT_EQ(read_error(damaged), "backup is corrupt: the end marker is wrong");
+}
+
+TEST(BackupFile, EverySingleBitFlipAnywhereIsCaught) {
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    Bytes file = write_backup(make_header(compression), make_body(300, Data::kCompressible), 128);
+    for (size_t bit = 0; bit < file.size() * 8; ++bit) {
+      Bytes damaged = file;
+      damaged[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      EXPECT_FALSE(read_error(damaged).empty()) << "bit " << bit;
+    }
+  }
+}
+
+TEST(BackupFile, TruncationAtEveryOffsetIsReported) {
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    Bytes file = write_backup(make_header(compression), make_body(1000, Data::kCompressible), 128);
+    for (size_t size = 0; size < file.size(); ++size) {
+      Bytes cut(file.begin(), file.begin() + static_cast<ptrdiff_t>(size));
+      std::string error = read_error(cut);
+      EXPECT_TRUE(error.starts_with("backup is truncated: ")) << "size " << size << ": " << error;
+    }
+  }
+}
+
+TEST(BackupFile, TruncationAtAChunkBoundarySaysWhere) {
+  Bytes file = write_backup(make_header(), make_body(10000, Data::kRandom));
+  Layout layout = parse_layout(file);
+  Bytes cut(file.begin(), file.begin() + static_cast<ptrdiff_t>(layout.trailer));
+  EXPECT_READ_ERROR(cut, "after chunk 2, with no trailer");
+  cut.resize(layout.header_end);
+  EXPECT_READ_ERROR(cut, "after the header, with no trailer");
+}
+
+TEST(BackupFile, SwappedChunks) {
+  Bytes file = write_backup(make_header(), make_body(4 * 4096, Data::kRandom));
+  Layout layout = parse_layout(file);
+  Bytes swapped(file.begin(), file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[1]));
+  swapped.insert(swapped.end(), file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[2]),
+                 file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[3]));
+  swapped.insert(swapped.end(), file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[1]),
+                 file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[2]));
+  swapped.insert(swapped.end(), file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[3]), file.end());
+  ASSERT_EQ(swapped.size(), file.size());
+  EXPECT_READ_ERROR(swapped, "found chunk 2 where chunk 1 belongs");
+}
+
+TEST(BackupFile, DroppedChunk) {
+  Bytes file = write_backup(make_header(), make_body(4 * 4096, Data::kRandom));
+  Layout layout = parse_layout(file);
+  Bytes middle = file;
+  middle.erase(middle.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[1]),
+               middle.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[2]));
+  EXPECT_READ_ERROR(middle, "found chunk 2 where chunk 1 belongs");
+  Bytes last = file;
+  last.erase(last.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[3]),
+             last.begin() + static_cast<ptrdiff_t>(layout.trailer));
+  EXPECT_READ_ERROR(last, "the trailer says 4 chunks but 3 were read");
+}
+
+TEST(BackupFile, RepeatedChunk) {
+  Bytes file = write_backup(make_header(), make_body(2 * 4096, Data::kRandom));
+  Layout layout = parse_layout(file);
+  file.insert(file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[1]),
+              file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[0]),
+              file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[1]));
+  EXPECT_READ_ERROR(file, "found chunk 0 where chunk 1 belongs");
+}
+
+TEST(BackupFile, BytesAfterTheTrailer) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  Bytes one = file;
+  one.push_back(0);
+  EXPECT_READ_ERROR(one, "backup is corrupt: there are bytes after the trailer");
+  Bytes two = file;
+  two.insert(two.end(), file.begin(), file.end());
+  EXPECT_READ_ERROR(two, "backup is corrupt: there are bytes after the trailer");
+}
+
+TEST(BackupFile, TrailerTotalsMustMatch) {
+  Bytes file = write_backup(make_header(Compression::kZstd), make_body(10000, Data::kCompressible));
+  size_t trailer = parse_layout(file).trailer;
+  Bytes body = file;
+  L::store_le<uint64_t>(std::span(body).subspan(trailer + L::kTrailerBodyBytesOffset), 10001);
+  reseal(body);
+  EXPECT_READ_ERROR(body, "the trailer says 10001 body bytes but 10000 were read");
+  Bytes stored = file;
+  L::store_le<uint64_t>(std::span(stored).subspan(trailer + L::kTrailerStoredBytesOffset), 3);
+  reseal(stored);
+  EXPECT_READ_ERROR(stored, "stored bytes but");
+}
+
+TEST(BackupFile, DigestMismatch) {
+  Bytes file = write_backup(make_header(), make_body(10000, Data::kRandom));
+  file[parse_layout(file).chunk_begins[1] + L::kChunkHeaderSize] ^= 1;
+  reseal(file, /*digest=*/false);
+  EXPECT_READ_ERROR(file, "backup is corrupt: digest mismatch");
+}
+
+TEST(BackupFile, FullBackupOfTheWrongSize) {
+  BackupHeader header = make_header();
+  header.page_count = 2;
+  Bytes file = write_backup(header, make_body(3 * 4096, Data::kRandom));
+  file[L::kHeaderPrefixSize + L::kFieldType] = static_cast<uint8_t>(BackupType::kFull);
+  reseal(file);
+  EXPECT_READ_ERROR(file, "full backup has 12288 body bytes but its header says 2 pages of 4096 bytes");
+}
+
+// Forged files whose checksums are right but whose lengths would make a reader allocate or read too much.
+TEST(BackupFile, LengthsAreCheckedBeforeUse) {
+  Bytes file = write_backup(make_header(), make_body(10000, Data::kRandom));
+  size_t chunk = parse_layout(file).chunk_begins[0];
+
+  Bytes header_length = file;
+  L::store_le<uint32_t>(std::span(header_length).subspan(L::kHeaderFieldsLengthOffset), 0x7fffffff);
+  EXPECT_READ_ERROR(header_length, "header length 2147483647 is outside");
+
+  Bytes raw_length = file;
+  L::store_le<uint32_t>(std::span(raw_length).subspan(chunk + L::kChunkRawLengthOffset), 0xffffffff);
+  reseal(raw_length);
+  EXPECT_READ_ERROR(raw_length, "chunk 0 has 4294967295 body bytes, outside 1..4096");
+
+  Bytes stored_length = file;
+  L::store_le<uint32_t>(std::span(stored_length).subspan(chunk + L::kChunkStoredLengthOffset), 0xffffff);
+  std::span<uint8_t> head = std::span(stored_length).subspan(chunk);
+  L::store_le<uint32_t>(head.subspan(L::kChunkHeaderCheckOffset), L::chunk_header_check(head));
+  EXPECT_READ_ERROR(stored_length, "chunk 0 has a stored length of 16777215 for 4096 body bytes");
+
+  Bytes chunk_size = file;
+  L::store_le<uint32_t>(std::span(chunk_size).subspan(L::kHeaderPrefixSize + L::kFieldChunkSize), 1u << 30);
+  reseal(chunk_size);
+  EXPECT_READ_ERROR(chunk_size, "chunk size 1073741824 is outside");
+
+  Bytes string_length = file;
+  L::store_le<uint32_t>(std::span(string_length).subspan(L::kHeaderPrefixSize + L::kHeaderFixedFieldsSize),
+                        0x10000000);
+  reseal(string_length);
+  EXPECT_READ_ERROR(string_length, "header field database name runs past the header");
+}
+
+TEST(BackupFile, ChunkFlagsMustFitTheBackup) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kCompressible));
+  size_t chunk = parse_layout(file).chunk_begins[0];
+  Bytes zstd = file;
+  zstd[chunk + L::kChunkFlagsOffset] = L::kChunkFlagZstd;
+  reseal(zstd);
+  EXPECT_READ_ERROR(zstd, "chunk 0 is zstd-compressed but the backup is not compressed");
+  Bytes unknown = file;
+  unknown[chunk + L::kChunkFlagsOffset + 1] = 1;
+  reseal(unknown);
+  EXPECT_READ_ERROR(unknown, "chunk 0 has unknown flags 256");
+}
+
+TEST(BackupFile, OnlyTheLastChunkMayBeShort) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom), 50);
+  L::store_le<uint32_t>(std::span(file).subspan(L::kHeaderPrefixSize + L::kFieldChunkSize), 100);
+  reseal(file);
+  EXPECT_READ_ERROR(file, "chunk 1 follows a chunk shorter than the chunk size");
+}
+
+TEST(BackupFile, ReservedEncryptionMustBeNone) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  file[L::kHeaderPrefixSize + L::kFieldEncryption] = 1;
+  reseal(file);
+  EXPECT_EQ(read_error(file), "unsupported backup encryption 1");
+}
+
+TEST(BackupFile, CompressedChunkThatDoesNotDecompress) {
+  Bytes file = write_backup(make_header(Compression::kZstd), make_body(4096, Data::kCompressible));
+  size_t chunk = parse_layout(file).chunk_begins[0];
+  file[chunk + L::kChunkHeaderSize + 2] ^= 0xff;  // inside the zstd frame header
+  reseal(file);
+  EXPECT_READ_ERROR(file, "chunk 0 does");
+}
+
+}  // namespace
+}  // namespace bakrest::format
