@@ -24,13 +24,13 @@ inline bool is_null(const Value& v) { return std::holds_alternative<std::monosta
 
 // The SQL Server types bakrest sends in result sets (always as nullable "N" types on the wire).
 enum class ColumnType {
-  kBit,        // BITN
-  kInt,        // INTN(4)
-  kBigInt,     // INTN(8)
-  kFloat,      // FLTN(8)
-  kNVarChar,   // NVARCHAR(max_length) with max_length in characters, 1..4000
-  kNVarCharMax,// NVARCHAR(MAX)
-  kVarBinary,  // VARBINARY(max_length) with max_length in bytes, 1..8000
+  kBit,          // BITN
+  kInt,          // INTN(4)
+  kBigInt,       // INTN(8)
+  kFloat,        // FLTN(8)
+  kNVarChar,     // NVARCHAR(max_length) with max_length in characters, 1..4000
+  kNVarCharMax,  // NVARCHAR(MAX)
+  kVarBinary,    // VARBINARY(max_length) with max_length in bytes, 1..8000
   kVarBinaryMax,
   kDateTime,   // DATETIME
   kDateTime2,  // DATETIME2(7)

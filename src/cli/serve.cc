@@ -1,0 +1,144 @@
+#include "cli/serve.h"
+
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "common/error.h"
+#include "common/ids.h"
+#include "engine/engine.h"
+#include "instance/config.h"
+#include "instance/data_dir.h"
+#include "instance/logins.h"
+#include "instance/msdb.h"
+#include "procs/procedures.h"
+#include "server/backend.h"
+#include "server/listener.h"
+#include "sql/session.h"
+#include "storage/local_store.h"
+#include "tasks/task_queue.h"
+
+namespace bakrest::cli {
+
+namespace {
+
+std::optional<std::string> env_var(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+class SessionHandler : public server::RequestHandler {
+ public:
+  SessionHandler(sql::SessionEnvironment& env, std::string login, int spid, const std::string& database)
+      : session_(env, std::move(login), spid, database) {}
+  void run_batch(std::string_view sql, ResultSink& sink) override { session_.run_batch(sql, sink); }
+  void run_rpc(const ProcCall& call, ResultSink& sink) override { session_.run_rpc(call, sink); }
+  void interrupt() override { session_.interrupt(); }
+  std::string current_database() const override { return session_.current_database(); }
+
+ private:
+  sql::Session session_;
+};
+
+class InstanceBackend : public server::Backend {
+ public:
+  InstanceBackend(instance::Logins& logins, sql::SessionEnvironment& env) : logins_(logins), env_(env) {}
+  std::unique_ptr<server::RequestHandler> login(const server::LoginRequest& request, int spid) override {
+    if (!logins_.verify(request.user, request.password)) {
+      spdlog::warn("login failed for user '{}' from {}", request.user, request.host_name);
+      throw SqlError(18456, 14, "Login failed for user '" + request.user + "'.", 1);
+    }
+    return std::make_unique<SessionHandler>(env_, request.user, spid, request.database);
+  }
+
+ private:
+  instance::Logins& logins_;
+  sql::SessionEnvironment& env_;
+};
+
+instance::Config load_or_create_config(const std::filesystem::path& file) {
+  if (std::filesystem::exists(file)) return instance::load_config(file);
+  instance::Config config;
+  config.instance_id = "bakrest-" + random_hex(4);
+  config.iam_role_arn = "arn:aws:iam::" + config.account + ":role/bakrest-backup-restore";
+  instance::save_config(config, file);
+  spdlog::info("wrote the default configuration to {}", file.string());
+  return config;
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  // Signals are taken by a dedicated thread with sigwait, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    instance::DataDir data(options.data_dir);
+    std::filesystem::path config_file =
+        options.config_file.empty() ? data.config_file() : options.config_file;
+    instance::Config config = load_or_create_config(config_file);
+    if (options.port >= 0) config.port = options.port;
+
+    instance::Msdb msdb(data.msdb_file());
+    instance::Logins logins(msdb);
+    auto generated = logins.ensure_master(env_var("BAKREST_MASTER_USER"), env_var("BAKREST_MASTER_PASSWORD"));
+
+    storage::LocalStore store(data.store_dir());
+    for (const auto& bucket : config.buckets) {
+      if (!store.bucket_region(bucket.name)) store.create_bucket(bucket.name, bucket.region);
+    }
+    engine::Engine engine(data.databases_dir(), msdb);
+    tasks::TaskQueue queue(msdb);
+    procs::Context context{engine, queue, store, msdb, config};
+    procs::install_task_runners(context, config.max_upload_mb_per_sec * 1048576.0);
+    queue.start();
+
+    sql::SessionEnvironment session_env{engine, context,
+                                        std::string("bakrest ") + BAKREST_VERSION +
+                                            " (SQL Server native backup and restore on SQLite " +
+                                            sqlite3_libversion() + ")",
+                                        config.instance_id};
+    InstanceBackend backend(logins, session_env);
+    server::Listener listener(backend,
+                              server::ListenerOptions{config.listen_host, config.port, config.instance_id});
+
+    std::string user = logins.master_name();
+    std::printf("bakrest %s: instance %s listening on %s:%d (data directory %s)\n", BAKREST_VERSION,
+                config.instance_id.c_str(), config.listen_host.c_str(), listener.port(), data.root().c_str());
+    if (generated) {
+      std::printf(
+          "master login created: user '%s', password '%s' (shown only this once; it is stored hashed)\n",
+          user.c_str(), generated->c_str());
+    }
+    std::printf("connect: tsql -H %s -p %d -U %s -P <password>\n", config.listen_host.c_str(),
+                listener.port(), user.c_str());
+    std::fflush(stdout);
+
+    std::thread signal_thread([&] {
+      int received = 0;
+      sigwait(&signals, &received);
+      spdlog::info("signal {} received, shutting down", received);
+      listener.stop();
+    });
+    listener.run();
+    // run() also returns when the listener fails; wake the signal thread so it can be joined.
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bakrest: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace bakrest::cli

@@ -1,0 +1,17 @@
+// `bakrest serve`: opens (or creates) an instance's data directory and serves TDS until SIGINT/SIGTERM.
+#pragma once
+
+#include <string>
+
+namespace bakrest::cli {
+
+struct ServeOptions {
+  std::string data_dir;
+  int port = -1;            // -1: the port in instance.toml; 0: any free port
+  std::string config_file;  // empty: <data>/instance.toml
+};
+
+// Returns the process exit code.
+int serve(const ServeOptions& options);
+
+}  // namespace bakrest::cli

@@ -1,0 +1,139 @@
+#include "common/sqlite.h"
+
+#include <type_traits>
+
+#include "common/clock.h"
+
+namespace bakrest::sqlite {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view context) {
+  std::string what(context);
+  what += ": ";
+  what += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  throw Error(db ? sqlite3_extended_errcode(db) : rc, what);
+}
+
+}  // namespace
+
+Database::Database(const std::filesystem::path& file, int flags) {
+  int rc = sqlite3_open_v2(file.c_str(), &db_, flags | SQLITE_OPEN_URI, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string what =
+        "cannot open " + file.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw Error(rc, what);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+void Database::exec(std::string_view sql) {
+  std::string text(sql);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    std::string what = error ? error : sqlite3_errstr(rc);
+    sqlite3_free(error);
+    throw Error(sqlite3_extended_errcode(db_), what);
+  }
+}
+
+Statement Database::prepare(std::string_view sql) { return Statement(db_, sql); }
+
+Statement::Statement(sqlite3* db, std::string_view sql) {
+  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) fail(db, rc, "prepare");
+}
+
+Statement::Statement(Statement&& other) noexcept : stmt_(other.stmt_) { other.stmt_ = nullptr; }
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, std::nullptr_t) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+Statement& Statement::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+Statement& Statement::bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+Statement& Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+Statement& Statement::bind(int index, std::span<const uint8_t> blob) {
+  // An empty blob must stay a blob, not become NULL, so give SQLite a valid pointer.
+  static const uint8_t kEmpty = 0;
+  sqlite3_bind_blob64(stmt_, index, blob.empty() ? &kEmpty : blob.data(), blob.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(int index, const std::optional<std::string>& text) {
+  return text ? bind(index, std::string_view(*text)) : bind(index, nullptr);
+}
+
+Statement& Statement::bind(int index, const Value& value) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          bind(index, nullptr);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          bind(index, static_cast<int64_t>(v ? 1 : 0));
+        } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
+          bind(index, v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          bind(index, std::string_view(v));
+        } else if constexpr (std::is_same_v<T, Bytes>) {
+          bind(index, std::span<const uint8_t>(v));
+        } else if constexpr (std::is_same_v<T, DateTime>) {
+          // Stored as text, the way SQLite's date functions expect.
+          bind(index, format_datetime(v.unix_micros));
+        }
+      },
+      value);
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(sqlite3_db_handle(stmt_), rc, "step");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Statement::get_text(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  if (!text) return {};
+  return std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column));
+}
+
+std::optional<std::string> Statement::get_optional_text(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return get_text(column);
+}
+
+Bytes Statement::get_blob(int column) const {
+  const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+  int size = sqlite3_column_bytes(stmt_, column);
+  return data ? Bytes(data, data + size) : Bytes{};
+}
+
+}  // namespace bakrest::sqlite

@@ -1,0 +1,41 @@
+// The RDS stored procedures (docs/PROCEDURES.md): parameter binding and validation with RDS's messages,
+// then a task for the queue or an answer from msdb.
+#pragma once
+
+#include <string>
+
+#include "common/proc_call.h"
+#include "common/result_sink.h"
+#include "engine/engine.h"
+#include "instance/config.h"
+#include "instance/msdb.h"
+#include "storage/object_store.h"
+#include "tasks/task_queue.h"
+
+namespace bakrest::procs {
+
+struct Context {
+  engine::Engine& engine;
+  tasks::TaskQueue& tasks;
+  storage::ObjectStore& store;
+  instance::Msdb& msdb;
+  const instance::Config& config;
+};
+
+struct Caller {
+  std::string login;
+  std::string current_database;
+  bool in_transaction = false;
+};
+
+// True if name (as written: brackets, one to three parts) is a procedure bakrest provides.
+bool is_procedure(const std::string& name, const std::string& current_database);
+
+// Runs the procedure, writing its result sets to sink. Throws SqlError 2812 for an unknown procedure and
+// SqlError with RDS's text for invalid calls. Does not call sink.procedure_started()/procedure_done().
+void call_procedure(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink);
+
+// Registers the task runners (BACKUP_DB, RESTORE_DB) and the restart cleanup with the queue.
+void install_task_runners(Context& context, double max_upload_bytes_per_second);
+
+}  // namespace bakrest::procs

@@ -1,0 +1,480 @@
+#include "sql/session.h"
+
+#include <spdlog/spdlog.h>
+#include <cctype>
+#include <cstring>
+#include <set>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "sql/result_types.h"
+
+namespace bakrest::sql {
+
+namespace {
+
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// SQLite URIs need '%', '?' and '#' escaped in the path.
+std::string file_uri(const std::string& path, bool read_only) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c == ' ') {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+      uri += escaped;
+    } else {
+      uri += c;
+    }
+  }
+  return read_only ? uri + "?mode=ro" : uri;
+}
+
+std::string quote_literal(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
+}
+
+std::string quote_name(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+void sql_now(sqlite3_context* context, int, sqlite3_value**) {
+  std::string now = format_datetime(now_micros());
+  sqlite3_result_text(context, now.c_str(), static_cast<int>(now.size()), SQLITE_TRANSIENT);
+}
+
+// SQLite's errors in SQL Server's terms where there is a clear counterpart, so clients and users see the
+// numbers they know; the SQLite text is kept.
+SqlError translate(const sqlite::Error& e) {
+  std::string text = e.what();
+  auto strip = [&](const char* prefix) {
+    if (text.rfind(prefix, 0) == 0) text = text.substr(std::strlen(prefix));
+  };
+  strip("prepare: ");
+  strip("step: ");
+  int primary = e.code() & 0xFF;
+  if (text.rfind("no such table: ", 0) == 0) {
+    return SqlError(208, 16, "Invalid object name '" + text.substr(15) + "'.");
+  }
+  if (text.find("syntax error") != std::string::npos)
+    return SqlError(102, 15, "Incorrect syntax: " + text + ".");
+  if (e.code() == SQLITE_CONSTRAINT_NOTNULL)
+    return SqlError(515, 16, "Cannot insert the value NULL: " + text + ".");
+  if (e.code() == SQLITE_CONSTRAINT_PRIMARYKEY || e.code() == SQLITE_CONSTRAINT_UNIQUE) {
+    return SqlError(2627, 14, "Violation of a PRIMARY KEY or UNIQUE constraint: " + text + ".");
+  }
+  if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY)
+    return SqlError(547, 16, "The statement conflicted with a FOREIGN KEY constraint: " + text + ".");
+  if (primary == SQLITE_AUTH) return SqlError(262, 14, "Permission denied: " + text + ".");
+  if (primary == SQLITE_BUSY)
+    return SqlError(1222, 16, "Lock request time out period exceeded: " + text + ".");
+  return SqlError(50000, 16, text);
+}
+
+bool counts_rows(const std::string& sql) {
+  size_t i = 0;
+  while (i < sql.size() && (std::isspace(static_cast<unsigned char>(sql[i])) || sql[i] == '(')) ++i;
+  std::string word;
+  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i])))
+    word += static_cast<char>(std::toupper(sql[i++]));
+  return word == "INSERT" || word == "UPDATE" || word == "DELETE" || word == "REPLACE" || word == "WITH";
+}
+
+// Finalizes a prepared statement on every path.
+struct StatementGuard {
+  sqlite3_stmt* stmt = nullptr;
+  ~StatementGuard() { sqlite3_finalize(stmt); }
+};
+
+}  // namespace
+
+Session::Session(SessionEnvironment& env, std::string login, int spid, const std::string& database)
+    : env_(env), login_(std::move(login)), spid_(spid) {
+  std::string name = database.empty() ? "master" : database;
+  try {
+    connection_ = open(name);
+  } catch (const SqlError&) {
+    throw SqlError(4060, 11,
+                   "Cannot open database \"" + name + "\" requested by the login. The login failed.");
+  }
+}
+
+Session::~Session() = default;
+
+std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
+  auto connection = env_.engine.connect(database);
+  sqlite3* db = connection->db().handle();
+  for (const char* name : {"getdate", "sysdatetime", "current_timestamp_tsql"}) {
+    sqlite3_create_function(db, name, 0, SQLITE_UTF8, nullptr, sql_now, nullptr, nullptr);
+  }
+  if (!connection->info().file.empty()) {
+    std::string attach =
+        "ATTACH " + quote_literal(file_uri(env_.engine.msdb_file().string(), true)) + " AS msdb";
+    connection->with_attach_allowed([&] { connection->db().exec(attach); });
+  }
+  return connection;
+}
+
+std::string Session::current_database() const { return connection_->info().name; }
+
+void Session::interrupt() { sqlite3_interrupt(connection_->db().handle()); }
+
+int Session::trancount() const { return connection_->db().in_transaction() ? std::max(trancount_, 1) : 0; }
+
+RewriteContext Session::rewrite_context() const {
+  return RewriteContext{current_database(), spid_, trancount(), env_.version, env_.server_name};
+}
+
+void Session::run_batch(std::string_view batch, ResultSink& sink) { run_statements(batch, {}, sink); }
+
+void Session::run_statements(std::string_view batch, const Parameters& parameters, ResultSink& sink) {
+  std::vector<Statement> statements;
+  try {
+    statements = parse_batch(batch);
+  } catch (const SqlError& e) {
+    // A batch that does not parse runs no statement at all, as on SQL Server.
+    sink.message(e.message());
+    sink.done(std::nullopt);
+    return;
+  }
+  for (const auto& statement : statements) {
+    if (sink.attention()) return;
+    try {
+      run_statement(statement, parameters, sink);
+    } catch (const SqlError& e) {
+      if (sink.attention()) return;
+      sink.message(e.message());
+      sink.done(std::nullopt);
+    } catch (const sqlite::Error& e) {
+      if (sink.attention()) return;
+      sink.message(translate(e).message());
+      sink.done(std::nullopt);
+    }
+    if (!connection_->db().in_transaction()) trancount_ = 0;
+  }
+}
+
+void Session::run_statement(const Statement& statement, const Parameters& parameters, ResultSink& sink) {
+  std::visit(
+      [&](const auto& s) {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, ExecStatement>) {
+          run_exec(s, parameters, sink);
+        } else if constexpr (std::is_same_v<T, CreateDatabaseStatement>) {
+          if (trancount() > 0) {
+            throw SqlError(226, 16,
+                           "CREATE DATABASE statement not allowed within multi-statement transaction.");
+          }
+          env_.engine.create_database(s.name);
+          sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, DropDatabaseStatement>) {
+          if (trancount() > 0) {
+            throw SqlError(226, 16,
+                           "DROP DATABASE statement not allowed within multi-statement transaction.");
+          }
+          env_.engine.drop_database(s.name);
+          sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, UseStatement>) {
+          use_database(s.name, sink);
+        } else if constexpr (std::is_same_v<T, PrintStatement>) {
+          run_print(s, parameters, sink);
+        } else if constexpr (std::is_same_v<T, SetOptionStatement>) {
+          sink.done(
+              std::nullopt);  // connection options clients send; bakrest's behaviour does not depend on them
+        } else if constexpr (std::is_same_v<T, BeginTransactionStatement>) {
+          begin_transaction();
+          sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, CommitStatement>) {
+          commit();
+          sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, RollbackStatement>) {
+          rollback();
+          sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, SqlStatement>) {
+          run_sql(s.tokens, parameters, sink);
+        }
+      },
+      statement);
+}
+
+void Session::begin_transaction() {
+  if (trancount() == 0) connection_->db().exec("BEGIN");
+  trancount_ = trancount() + 1;
+}
+
+void Session::commit() {
+  if (trancount() == 0) {
+    throw SqlError(3902, 16, "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.");
+  }
+  if (--trancount_ <= 0) {
+    trancount_ = 0;
+    connection_->db().exec("COMMIT");
+  }
+}
+
+void Session::rollback() {
+  if (trancount() == 0) {
+    throw SqlError(3903, 16, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.");
+  }
+  trancount_ = 0;
+  connection_->db().exec("ROLLBACK");
+}
+
+void Session::use_database(const std::string& name, ResultSink& sink) {
+  if (trancount() > 0) {
+    throw SqlError(50000, 16,
+                   "USE can't change the database while a transaction is open. Commit or roll back first.");
+  }
+  auto next = open(name);
+  std::string from = current_database();
+  connection_ = std::move(next);
+  sink.database_changed(from, current_database());
+  sink.message(Message{5701, 1, 0, "Changed database context to '" + current_database() + "'.", {}, 1});
+  sink.done(std::nullopt);
+}
+
+void Session::attach(const std::vector<std::string>& databases) {
+  std::set<std::string> attached;
+  {
+    auto list = connection_->db().prepare("PRAGMA database_list");
+    while (list.step()) attached.insert(lower(list.get_text(1)));
+  }
+  for (const auto& name : databases) {
+    if (attached.count(lower(name))) continue;
+    auto info = env_.engine.find(name);
+    if (!info)
+      throw SqlError(911, 16,
+                     "Database '" + name + "' does not exist. Make sure that the name is entered correctly.");
+    if (info->state != engine::DatabaseState::kOnline) {
+      throw SqlError(927, 14,
+                     "Database '" + info->name + "' cannot be opened. It is in the middle of a restore.");
+    }
+    bool is_msdb = info->file.empty();
+    std::string path = is_msdb ? env_.engine.msdb_file().string() : info->file.string();
+    std::string sql = "ATTACH " + quote_literal(file_uri(path, is_msdb)) + " AS " + quote_name(name);
+    connection_->with_attach_allowed([&] { connection_->db().exec(sql); });
+    attached.insert(lower(name));
+  }
+}
+
+void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parameters, ResultSink& sink) {
+  RewrittenSql rewritten = rewrite_for_sqlite(tokens, rewrite_context());
+  attach(rewritten.databases);
+  sqlite3* db = connection_->db().handle();
+  const char* tail = rewritten.sql.c_str();
+  const char* end = tail + rewritten.sql.size();
+  while (tail < end) {
+    StatementGuard guard;
+    const char* next = nullptr;
+    if (sqlite3_prepare_v2(db, tail, static_cast<int>(end - tail), &guard.stmt, &next) != SQLITE_OK) {
+      throw translate(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+    }
+    std::string text(tail, static_cast<size_t>(next - tail));
+    tail = next;
+    if (!guard.stmt) continue;  // whitespace or a lone ';'
+
+    for (int i = 1; i <= sqlite3_bind_parameter_count(guard.stmt); ++i) {
+      const char* raw = sqlite3_bind_parameter_name(guard.stmt, i);
+      std::string name = raw ? lower(raw) : "?";
+      auto it = parameters.find(name);
+      if (it == parameters.end()) {
+        throw SqlError(137, 15, "Must declare the scalar variable \"" + std::string(raw ? raw : "?") + "\".");
+      }
+      const Value& v = it->second;
+      std::visit(
+          [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>)
+              sqlite3_bind_null(guard.stmt, i);
+            else if constexpr (std::is_same_v<T, bool>)
+              sqlite3_bind_int64(guard.stmt, i, x ? 1 : 0);
+            else if constexpr (std::is_same_v<T, int64_t>)
+              sqlite3_bind_int64(guard.stmt, i, x);
+            else if constexpr (std::is_same_v<T, double>)
+              sqlite3_bind_double(guard.stmt, i, x);
+            else if constexpr (std::is_same_v<T, std::string>)
+              sqlite3_bind_text64(guard.stmt, i, x.data(), x.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+            else if constexpr (std::is_same_v<T, Bytes>)
+              sqlite3_bind_blob64(guard.stmt, i, x.empty() ? "" : static_cast<const void*>(x.data()),
+                                  x.size(), SQLITE_TRANSIENT);
+            else if constexpr (std::is_same_v<T, DateTime>) {
+              std::string t = format_datetime(x.unix_micros);
+              sqlite3_bind_text64(guard.stmt, i, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+            }
+          },
+          v);
+    }
+
+    int columns = sqlite3_column_count(guard.stmt);
+    std::vector<std::vector<Value>> rows;
+    int rc;
+    while ((rc = sqlite3_step(guard.stmt)) == SQLITE_ROW) {
+      if (sink.attention()) return;
+      std::vector<Value> row(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) row[static_cast<size_t>(c)] = read_sqlite_value(guard.stmt, c);
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) {
+      if (rc == SQLITE_INTERRUPT && sink.attention()) return;
+      throw translate(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+    }
+    if (columns == 0) {
+      sink.done(counts_rows(text) ? std::optional<uint64_t>(sqlite3_changes64(db)) : std::nullopt);
+      continue;
+    }
+    std::vector<Column> metadata;
+    for (int c = 0; c < columns; ++c) {
+      std::vector<Value*> values;
+      values.reserve(rows.size());
+      for (auto& row : rows) values.push_back(&row[static_cast<size_t>(c)]);
+      const char* declared = sqlite3_column_decltype(guard.stmt, c);
+      metadata.push_back(choose_column(sqlite3_column_name(guard.stmt, c), declared ? declared : "", values));
+    }
+    sink.columns(metadata);
+    for (const auto& row : rows) {
+      if (sink.attention()) return;
+      sink.row(row);
+    }
+    sink.done(rows.size());
+  }
+}
+
+void Session::run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink) {
+  // PRINT's expression is evaluated by SQLite, so PRINT 'a' + ... and PRINT @@VERSION work alike.
+  struct Capture : ResultSink {
+    explicit Capture(ResultSink& outer) : outer(outer) {}
+    void columns(const std::vector<Column>&) override {}
+    void row(const std::vector<Value>& values) override {
+      if (!values.empty()) {
+        const Value& v = values[0];
+        if (auto* s = std::get_if<std::string>(&v))
+          text = *s;
+        else if (auto* i = std::get_if<int64_t>(&v))
+          text = std::to_string(*i);
+        else if (auto* d = std::get_if<double>(&v))
+          text = std::to_string(*d);
+        else if (auto* b = std::get_if<bool>(&v))
+          text = *b ? "1" : "0";
+        else if (auto* t = std::get_if<DateTime>(&v))
+          text = format_datetime(t->unix_micros);
+      }
+    }
+    void done(std::optional<uint64_t>) override {}
+    void message(const Message& m) override { outer.message(m); }
+    void database_changed(const std::string&, const std::string&) override {}
+    void procedure_started() override {}
+    void procedure_done(int32_t) override {}
+    bool attention() const override { return outer.attention(); }
+    ResultSink& outer;
+    std::string text;
+  } capture(sink);
+  std::vector<Token> select;
+  select.push_back(Token{TokenKind::kWord, "SELECT", "SELECT", 0, false});
+  select.insert(select.end(), print.expression.begin(), print.expression.end());
+  if (!select.empty() && select.size() > 1) select[1].space_before = true;
+  run_sql(select, parameters, capture);
+  sink.message(Message{0, 1, 0, capture.text, {}, 1});
+  sink.done(std::nullopt);
+}
+
+void Session::run_exec(const ExecStatement& exec, const Parameters& parameters, ResultSink& sink) {
+  ProcCall call{exec.procedure, {}};
+  for (const auto& arg : exec.args) {
+    Value value;
+    if (auto* literal = std::get_if<Value>(&arg.value)) {
+      value = *literal;
+    } else {
+      const auto& ref = std::get<VariableRef>(arg.value);
+      auto it = parameters.find(lower(ref.name));
+      if (it == parameters.end())
+        throw SqlError(137, 15, "Must declare the scalar variable \"" + ref.name + "\".");
+      value = it->second;
+    }
+    call.args.push_back(ProcArg{arg.name, std::move(value), arg.output});
+  }
+  run_procedure(call, sink);
+}
+
+void Session::run_rpc(const ProcCall& call, ResultSink& sink) {
+  try {
+    run_procedure(call, sink);
+  } catch (const SqlError& e) {
+    sink.message(e.message());
+    sink.done(std::nullopt);
+  }
+}
+
+void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
+  std::string name = lower(call.name);
+  bool executesql = name == "sp_executesql" || name == "sys.sp_executesql" || name == "dbo.sp_executesql" ||
+                    name == "master.sys.sp_executesql" || name == "master..sp_executesql";
+  if (!executesql && !procs::is_procedure(call.name, current_database())) {
+    throw SqlError(2812, 16, "Could not find stored procedure '" + call.name + "'.", 62);
+  }
+  sink.procedure_started();
+  int32_t status = 0;
+  try {
+    if (executesql) {
+      // sp_executesql @stmt, @params, @p1 = v1, ...: the remaining arguments are the statement's parameters.
+      if (call.args.empty()) {
+        throw SqlError(
+            201, 16,
+            "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
+      }
+      std::string statement;
+      if (auto* text = std::get_if<std::string>(&call.args[0].value)) statement = *text;
+      Parameters parameters;
+      std::vector<std::string> declared;
+      if (call.args.size() > 1) {
+        if (auto* decl = std::get_if<std::string>(&call.args[1].value)) {
+          for (size_t at = decl->find('@'); at != std::string::npos; at = decl->find('@', at + 1)) {
+            size_t stop = at + 1;
+            while (stop < decl->size() &&
+                   (std::isalnum(static_cast<unsigned char>((*decl)[stop])) || (*decl)[stop] == '_'))
+              ++stop;
+            declared.push_back(lower(decl->substr(at, stop - at)));
+            // Skip to the next top-level comma so '@' inside a type never counts.
+            at = decl->find(',', stop);
+            if (at == std::string::npos) break;
+          }
+        }
+      }
+      for (size_t i = 2; i < call.args.size(); ++i) {
+        std::string key = call.args[i].name.empty() ? (i - 2 < declared.size() ? declared[i - 2] : "")
+                                                    : lower(call.args[i].name);
+        parameters[key] = call.args[i].value;
+      }
+      run_statements(statement, parameters, sink);
+    } else {
+      procs::Caller caller{login_, current_database(), trancount() > 0};
+      procs::call_procedure(call, caller, env_.procs, sink);
+    }
+  } catch (const SqlError& e) {
+    Message m = e.message();
+    if (m.procedure.empty() && !executesql) {
+      auto dot = call.name.find_last_of('.');
+      m.procedure = dot == std::string::npos ? call.name : call.name.substr(dot + 1);
+    }
+    sink.message(m);
+    status = -6;
+  } catch (const sqlite::Error& e) {
+    sink.message(translate(e).message());
+    status = -6;
+  }
+  sink.procedure_done(status);
+}
+
+}  // namespace bakrest::sql

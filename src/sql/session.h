@@ -1,0 +1,64 @@
+// One client session's T-SQL execution: the current database, the transaction count, and the statements
+// of each batch run in order (docs/PROCEDURES.md, "T-SQL bakrest understands").
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/proc_call.h"
+#include "common/result_sink.h"
+#include "engine/engine.h"
+#include "procs/procedures.h"
+#include "sql/parser.h"
+
+namespace bakrest::sql {
+
+struct SessionEnvironment {
+  engine::Engine& engine;
+  procs::Context& procs;
+  std::string version;      // @@VERSION
+  std::string server_name;  // @@SERVERNAME
+};
+
+class Session {
+ public:
+  // Opens database (the login's requested one; "master" if empty). Throws SqlError 4060 if it can't.
+  Session(SessionEnvironment& env, std::string login, int spid, const std::string& database);
+  ~Session();
+
+  void run_batch(std::string_view batch, ResultSink& sink);
+  // A procedure by name, or sp_executesql.
+  void run_rpc(const ProcCall& call, ResultSink& sink);
+  // From another thread: stops the SQLite statement running now.
+  void interrupt();
+
+  std::string current_database() const;
+
+ private:
+  using Parameters = std::map<std::string, Value>;  // lower-case "@name" -> value
+
+  void run_statements(std::string_view batch, const Parameters& parameters, ResultSink& sink);
+  void run_statement(const Statement& statement, const Parameters& parameters, ResultSink& sink);
+  void run_sql(const std::vector<Token>& tokens, const Parameters& parameters, ResultSink& sink);
+  void run_exec(const ExecStatement& exec, const Parameters& parameters, ResultSink& sink);
+  void run_procedure(const ProcCall& call, ResultSink& sink);
+  void run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink);
+  void use_database(const std::string& name, ResultSink& sink);
+  void begin_transaction();
+  void commit();
+  void rollback();
+  void attach(const std::vector<std::string>& databases);
+  int trancount() const;
+  RewriteContext rewrite_context() const;
+  std::unique_ptr<engine::Connection> open(const std::string& database);
+
+  SessionEnvironment& env_;
+  std::string login_;
+  int spid_;
+  std::unique_ptr<engine::Connection> connection_;
+  int trancount_ = 0;
+};
+
+}  // namespace bakrest::sql

@@ -1,0 +1,100 @@
+// The durable task queue behind the RDS procedures (DESIGN.md §5): tasks live in msdb.tasks, two workers
+// run them oldest first, the rest wait as CREATED. Lifecycle:
+//   CREATED -> IN_PROGRESS -> SUCCESS | ERROR | CANCEL_REQUESTED -> CANCELLED, and CREATED -> CANCELLED.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/job_control.h"
+#include "instance/msdb.h"
+
+namespace bakrest::tasks {
+
+struct TaskRecord {
+  int64_t task_id = 0;
+  std::string task_type;  // BACKUP_DB, RESTORE_DB, ...
+  std::string database_name;
+  int percent_complete = 0;
+  std::string lifecycle;
+  std::string task_info;
+  int64_t last_updated = 0;  // unix micros
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> finished_at;
+  std::optional<std::string> s3_object_arn;
+  std::optional<int64_t> overwrite_s3_backup_file;
+  std::optional<std::string> kms_master_key_arn;
+  std::string login;
+  nlohmann::json parameters;  // what the runner needs beyond the columns
+
+  // Whole minutes the task has been running (or ran), as rds_task_status shows it.
+  int64_t duration_minutes(int64_t now) const;
+};
+
+struct NewTask {
+  std::string task_type;
+  std::string database_name;
+  std::optional<std::string> s3_object_arn;
+  std::optional<int64_t> overwrite_s3_backup_file;
+  std::optional<std::string> kms_master_key_arn;
+  std::string login;
+  nlohmann::json parameters = nlohmann::json::object();
+};
+
+// Runs one task. Reports progress through control; throws to fail the task (what() becomes task_info),
+// JobCancelled when it stopped because cancellation was requested.
+using Runner = std::function<void(const TaskRecord& task, JobControl& control)>;
+
+class TaskQueue {
+ public:
+  explicit TaskQueue(instance::Msdb& msdb, int workers = 2);
+  ~TaskQueue();  // stops the workers; running tasks are left IN_PROGRESS for recover_interrupted()
+  TaskQueue(const TaskQueue&) = delete;
+  TaskQueue& operator=(const TaskQueue&) = delete;
+
+  void set_runner(const std::string& task_type, Runner runner);
+
+  // At startup, before start(): every task left IN_PROGRESS or CANCEL_REQUESTED by the previous run ends
+  // as ERROR saying the instance restarted; cleanup(task) removes what it had written.
+  void recover_interrupted(const std::function<void(const TaskRecord&)>& cleanup);
+  void start();
+
+  int64_t submit(const NewTask& task);
+  // Throws SqlError when the task does not exist or has already finished.
+  void cancel(int64_t task_id);
+
+  std::optional<TaskRecord> get(int64_t task_id);
+  // Tasks newest last, filtered by database (case-insensitive) and/or id when given.
+  std::vector<TaskRecord> list(const std::optional<std::string>& database, std::optional<int64_t> task_id);
+  // True if a task of one of the types, for the database, is CREATED or IN_PROGRESS.
+  bool has_pending(const std::string& database, const std::vector<std::string>& task_types);
+
+ private:
+  class Control;
+  void worker_loop();
+  std::optional<TaskRecord> claim_next();
+  void finish(int64_t task_id, const std::string& lifecycle, const std::string& info_line, bool complete);
+  void append_info(int64_t task_id, const std::string& line, std::optional<int> percent);
+
+  instance::Msdb& msdb_;
+  int worker_count_;
+  std::map<std::string, Runner> runners_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running tasks
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace bakrest::tasks
