@@ -129,7 +129,8 @@ void configure_connection(sqlite::Database& db, std::atomic<bool>* attach_allowe
   sqlite3_wal_autocheckpoint(db.handle(), 0);
   sqlite3_busy_timeout(db.handle(), 10000);
   db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;");
-  sqlite3_set_authorizer(db.handle(), authorize, attach_allowed);
+  // Internal connections (attach_allowed == nullptr) are trusted; sessions get the authorizer.
+  if (attach_allowed) sqlite3_set_authorizer(db.handle(), authorize, attach_allowed);
 }
 
 // --- connections -----------------------------------------------------------------------------------------
@@ -531,14 +532,13 @@ void Engine::discard_restoring(const std::string& name) {
   spdlog::info("removed database '{}' left RESTORING by an interrupted restore", info->name);
 }
 
-void Engine::checkpoint_all() {
-  constexpr uintmax_t kThreshold = 4u << 20;
+void Engine::checkpoint_all(uintmax_t min_wal_bytes) {
   for (const auto& info : list()) {
     if (info.file.empty() || info.state != DatabaseState::kOnline) continue;
     fs::path wal = info.file;
     wal += "-wal";
     std::error_code ec;
-    if (fs::file_size(wal, ec) < kThreshold || ec) continue;
+    if (fs::file_size(wal, ec) < min_wal_bytes || ec) continue;
     std::shared_ptr<Shared> shared;
     {
       std::lock_guard lock(mutex_);

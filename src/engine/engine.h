@@ -101,8 +101,8 @@ class Engine {
   // Removes a database left RESTORING by an interrupted restore (at restart).
   void discard_restoring(const std::string& name);
 
-  // Checkpoints every database whose WAL has grown, skipping those with a backup running.
-  void checkpoint_all();
+  // Checkpoints every database whose WAL has reached min_wal_bytes, skipping those a backup is reading.
+  void checkpoint_all(uintmax_t min_wal_bytes = 4u << 20);
 
   std::filesystem::path msdb_file() const { return msdb_.file(); }
 
@@ -125,7 +125,8 @@ class Engine {
 };
 
 // Applies the settings every database connection needs (WAL, synchronous=FULL, no automatic or
-// close-time checkpoints, busy timeout) and the authorizer that keeps sessions from changing them.
+// close-time checkpoints, busy timeout). For session connections, attach_allowed is the switch of the
+// authorizer that keeps sessions from changing those settings and from attaching files themselves.
 void configure_connection(sqlite::Database& db, std::atomic<bool>* attach_allowed);
 
 }  // namespace bakrest::engine

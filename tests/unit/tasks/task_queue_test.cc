@@ -1,0 +1,141 @@
+#include "tasks/task_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/error.h"
+#include "temp_dir.h"
+
+namespace bakrest::tasks {
+namespace {
+
+using namespace std::chrono_literals;
+
+class TaskQueueTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+
+  static TaskRecord wait_for(TaskQueue& queue, int64_t id, const std::string& lifecycle) {
+    for (int i = 0; i < 500; ++i) {
+      auto t = queue.get(id);
+      if (t && t->lifecycle == lifecycle) return *t;
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "task " << id << " never reached " << lifecycle << ", it is " << queue.get(id)->lifecycle;
+    return *queue.get(id);
+  }
+};
+
+TEST_F(TaskQueueTest, SuccessfulTaskRecordsProgressAndInfo) {
+  TaskQueue queue(msdb);
+  queue.set_runner("BACKUP_DB", [](const TaskRecord&, JobControl& control) {
+    for (int p = 0; p <= 100; p += 10) control.progress(p);
+  });
+  queue.start();
+  int64_t id = queue.submit({"BACKUP_DB", "db1", "arn:aws:s3:::b/k", 0, std::nullopt, "admin", {}});
+  auto t = wait_for(queue, id, "SUCCESS");
+  EXPECT_EQ(t.percent_complete, 100);
+  EXPECT_NE(t.task_info.find("Task execution has started."), std::string::npos);
+  EXPECT_NE(t.task_info.find("50 percent processed."), std::string::npos);
+  EXPECT_NE(t.task_info.find("Task has been completed successfully."), std::string::npos);
+  EXPECT_TRUE(t.started_at && t.finished_at);
+}
+
+TEST_F(TaskQueueTest, FailureBecomesErrorWithMessage) {
+  TaskQueue queue(msdb);
+  queue.set_runner("BACKUP_DB", [](const TaskRecord&, JobControl&) {
+    throw std::runtime_error("The specified bucket does not exist");
+  });
+  queue.start();
+  int64_t id = queue.submit({"BACKUP_DB", "db1", std::nullopt, 0, std::nullopt, "admin", {}});
+  auto t = wait_for(queue, id, "ERROR");
+  EXPECT_NE(t.task_info.find("The specified bucket does not exist"), std::string::npos);
+}
+
+TEST_F(TaskQueueTest, AtMostTwoRunAndTheRestWaitCreated) {
+  TaskQueue queue(msdb);
+  std::atomic<int> running{0}, peak{0};
+  std::atomic<bool> release{false};
+  queue.set_runner("BACKUP_DB", [&](const TaskRecord&, JobControl&) {
+    int now = ++running;
+    peak = std::max(peak.load(), now);
+    while (!release) std::this_thread::sleep_for(5ms);
+    --running;
+  });
+  queue.start();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(queue.submit({"BACKUP_DB", "db", std::nullopt, 0, std::nullopt, "a", {}}));
+  wait_for(queue, ids[0], "IN_PROGRESS");
+  wait_for(queue, ids[1], "IN_PROGRESS");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(ids[2])->lifecycle, "CREATED");
+  EXPECT_EQ(queue.get(ids[3])->lifecycle, "CREATED");
+  release = true;
+  for (auto id : ids) wait_for(queue, id, "SUCCESS");
+  EXPECT_EQ(peak, 2);
+}
+
+TEST_F(TaskQueueTest, CancelRunningAndWaitingTasks) {
+  TaskQueue queue(msdb, 1);
+  queue.set_runner("BACKUP_DB", [](const TaskRecord&, JobControl& control) {
+    for (;;) {
+      control.check_cancelled();
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  queue.start();
+  int64_t running = queue.submit({"BACKUP_DB", "db", std::nullopt, 0, std::nullopt, "a", {}});
+  int64_t waiting = queue.submit({"BACKUP_DB", "db", std::nullopt, 0, std::nullopt, "a", {}});
+  wait_for(queue, running, "IN_PROGRESS");
+  queue.cancel(waiting);
+  EXPECT_EQ(queue.get(waiting)->lifecycle, "CANCELLED");
+  queue.cancel(running);
+  auto t = wait_for(queue, running, "CANCELLED");
+  EXPECT_NE(t.task_info.find("Task has been aborted"), std::string::npos);
+  EXPECT_THROW(queue.cancel(running), SqlError);  // already finished
+  EXPECT_THROW(queue.cancel(999), SqlError);
+}
+
+TEST_F(TaskQueueTest, RestartEndsInterruptedTasksAsErrorAndCleansUp) {
+  int64_t id;
+  {
+    TaskQueue queue(msdb);
+    std::atomic<bool> started{false};
+    queue.set_runner("RESTORE_DB", [&](const TaskRecord&, JobControl& control) {
+      started = true;
+      for (;;) {
+        control.check_cancelled();
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+    queue.start();
+    id = queue.submit({"RESTORE_DB", "db", std::nullopt, std::nullopt, std::nullopt, "a", {}});
+    while (!started) std::this_thread::sleep_for(5ms);
+  }  // shutdown leaves it IN_PROGRESS, like a crash would
+  EXPECT_EQ(TaskQueue(msdb).get(id)->lifecycle, "IN_PROGRESS");
+
+  TaskQueue queue(msdb);
+  std::vector<int64_t> cleaned;
+  queue.recover_interrupted([&](const TaskRecord& t) { cleaned.push_back(t.task_id); });
+  EXPECT_EQ(cleaned, std::vector<int64_t>{id});
+  auto t = *queue.get(id);
+  EXPECT_EQ(t.lifecycle, "ERROR");
+  EXPECT_NE(t.task_info.find("The instance restarted"), std::string::npos);
+}
+
+TEST_F(TaskQueueTest, ListFiltersByDatabaseAndId) {
+  TaskQueue queue(msdb);
+  queue.set_runner("BACKUP_DB", [](const TaskRecord&, JobControl&) {});
+  int64_t a = queue.submit({"BACKUP_DB", "Alpha", std::nullopt, 0, std::nullopt, "a", {}});
+  queue.submit({"BACKUP_DB", "beta", std::nullopt, 0, std::nullopt, "a", {}});
+  EXPECT_EQ(queue.list("alpha", std::nullopt).size(), 1u);
+  EXPECT_EQ(queue.list(std::nullopt, a).size(), 1u);
+  EXPECT_EQ(queue.list("beta", a).size(), 0u);
+  EXPECT_EQ(queue.list(std::nullopt, std::nullopt).size(), 2u);
+}
+
+}  // namespace
+}  // namespace bakrest::tasks
