@@ -9,7 +9,14 @@ namespace bakrest::storage {
 
 // Layout under root: <bucket>/bucket.json ({"region": "..."}), <bucket>/objects/<key>, <bucket>/tmp/.
 // Objects are written to tmp/, fsynced, then renamed into objects/ (and the directory fsynced), so a
-// reader never sees a half-written object. Leftover tmp files from a crash are removed on construction.
+// reader never sees a half-written object. Leftover tmp files from a crash are removed on construction;
+// a writer holds its tmp file under flock(), so a store constructed on a root another instance is using
+// never removes that instance's in-progress writes. All methods may be called from several threads and
+// processes on the same root.
+//
+// Limitation: a key is a file and its '/'-separated prefixes are directories, so this store cannot hold
+// both "a" and "a/b" (S3 can); create() of such a key fails with StorageError kInvalidKey. Path segments
+// are limited to 255 bytes (NAME_MAX), also kInvalidKey.
 class LocalStore : public ObjectStore {
  public:
   explicit LocalStore(std::filesystem::path root);
