@@ -31,7 +31,7 @@ std::string capitalized(std::string text) {
   return text;
 }
 
-// Keeps upload speed under a limit (instance.toml [storage] max_upload_mb_per_sec) by sleeping.
+// Keeps transfer speed under a limit (instance.toml [storage] max_transfer_mb_per_sec) by sleeping.
 class RateLimiter {
  public:
   explicit RateLimiter(double bytes_per_second) : rate_(bytes_per_second), start_(now_micros()) {}
@@ -116,7 +116,7 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   auto object = env.store.create(request.bucket, request.key);
   ObjectSink sink(*object);
   format::BackupWriter writer(sink, header);
-  RateLimiter limiter(env.max_upload_bytes_per_second);
+  RateLimiter limiter(env.max_transfer_bytes_per_second);
   std::vector<uint8_t> page(header.page_size);
   for (uint64_t pgno = 1; pgno <= header.page_count; ++pgno) {
     snapshot->read_page(pgno, page);
@@ -190,6 +190,7 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
 
   std::vector<uint8_t> page(header.page_size);
   uint64_t pgno = 0;
+  RateLimiter limiter(env.max_transfer_bytes_per_second);
   try {
     for (;;) {
       // A page may arrive in pieces; fill it before writing.
@@ -204,6 +205,7 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
       target->write_page(++pgno, page);
       if (pgno % kPagesPerProgressCheck == 0) {
         control.check_cancelled();
+        limiter.account(reader->bytes_read(), control);
         control.progress(header.page_count ? static_cast<int>(pgno * 100 / header.page_count) : 0);
       }
     }

@@ -17,7 +17,7 @@ struct Environment {
   storage::ObjectStore& store;
   instance::Msdb& msdb;
   const instance::Config& config;
-  double max_upload_bytes_per_second = 0;  // 0: unlimited
+  double max_transfer_bytes_per_second = 0;  // 0: unlimited
 };
 
 struct BackupRequest {

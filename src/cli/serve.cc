@@ -100,7 +100,7 @@ int serve(const ServeOptions& options) {
     engine::Engine engine(data.databases_dir(), msdb);
     tasks::TaskQueue queue(msdb);
     procs::Context context{engine, queue, store, msdb, config};
-    procs::install_task_runners(context, config.max_upload_mb_per_sec * 1048576.0);
+    procs::install_task_runners(context, config.max_transfer_mb_per_sec * 1048576.0);
     queue.start();
 
     sql::SessionEnvironment session_env{engine, context,

@@ -81,10 +81,11 @@ Config load_config(const std::filesystem::path& file) {
     }
   }
   if (const toml::table* storage = root["storage"].as_table()) {
-    if (const toml::node* limit = storage->get("max_upload_mb_per_sec")) {
+    if (const toml::node* limit = storage->get("max_transfer_mb_per_sec")) {
       auto value = limit->value<double>();
-      if (!value || *value < 0) throw invalid(file, "'storage.max_upload_mb_per_sec' must be a number >= 0");
-      c.max_upload_mb_per_sec = *value;
+      if (!value || *value < 0)
+        throw invalid(file, "'storage.max_transfer_mb_per_sec' must be a number >= 0");
+      c.max_transfer_mb_per_sec = *value;
     }
   }
   if (const toml::node* buckets = root.get("buckets")) {
@@ -116,7 +117,7 @@ void save_config(const Config& c, const std::filesystem::path& file) {
       {"server", toml::table{{"host", c.listen_host}, {"port", c.port}}},
       {"option_group",
        toml::table{{"name", c.option_group}, {"options", options}, {"iam_role_arn", c.iam_role_arn}}},
-      {"storage", toml::table{{"max_upload_mb_per_sec", c.max_upload_mb_per_sec}}},
+      {"storage", toml::table{{"max_transfer_mb_per_sec", c.max_transfer_mb_per_sec}}},
       {"buckets", buckets},
   };
   std::ostringstream text;

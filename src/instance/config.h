@@ -24,7 +24,7 @@ struct Config {
   std::vector<std::string> options = {"SQLSERVER_BACKUP_RESTORE"};
   std::string iam_role_arn;  // IAM_ROLE_ARN of SQLSERVER_BACKUP_RESTORE; empty: no permission checks yet
   std::vector<BucketConfig> buckets = {{"aws_example_bucket", "us-east-1"}};
-  double max_upload_mb_per_sec = 0;  // [storage]: caps backup upload speed; 0 means no limit
+  double max_transfer_mb_per_sec = 0;  // [storage]: caps backup and restore transfer speed; 0: no limit
 
   bool option_enabled(const std::string& name) const;
 };

@@ -375,9 +375,9 @@ void call_procedure(const ProcCall& call, const Caller& caller, Context& context
   procedure->handler(call, caller, context, sink);
 }
 
-void install_task_runners(Context& context, double max_upload_bytes_per_second) {
+void install_task_runners(Context& context, double max_transfer_bytes_per_second) {
   auto env = std::make_shared<backup::Environment>(backup::Environment{
-      context.engine, context.store, context.msdb, context.config, max_upload_bytes_per_second});
+      context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
   context.tasks.set_runner("BACKUP_DB", [env](const tasks::TaskRecord& task, JobControl& control) {
     backup::BackupRequest request{task.task_id,
                                   task.database_name,

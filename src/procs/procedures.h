@@ -36,6 +36,6 @@ bool is_procedure(const std::string& name, const std::string& current_database);
 void call_procedure(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink);
 
 // Registers the task runners (BACKUP_DB, RESTORE_DB) and the restart cleanup with the queue.
-void install_task_runners(Context& context, double max_upload_bytes_per_second);
+void install_task_runners(Context& context, double max_transfer_bytes_per_second);
 
 }  // namespace bakrest::procs

@@ -1,0 +1,158 @@
+"""Starts a real `bakrest serve` in a temporary data directory on a free loopback port, for one test.
+
+Every test script takes the bakrest binary as its first argument. Only processes started here are ended,
+by their pid.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+USER = "admin"
+PASSWORD = "Test-Passw0rd!"
+
+
+class Server:
+    def __init__(self, binary, data_dir=None, config_text=None, keep_data=False):
+        self.binary = binary
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="bakrest-it-")
+        self.keep_data = keep_data
+        if config_text is not None:
+            self.write_config(config_text)
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        env = dict(os.environ, BAKREST_MASTER_USER=USER, BAKREST_MASTER_PASSWORD=PASSWORD)
+        self.log = open(os.path.join(self.data_dir, "server-output.log"), "ab")
+        self.proc = subprocess.Popen([self.binary, "serve", "--data", self.data_dir, "--port", "0"],
+                                     stdout=subprocess.PIPE, stderr=self.log, env=env)
+        line = self.proc.stdout.readline().decode()
+        if "listening on" not in line:
+            raise RuntimeError("server did not start: %r (see %s)" % (line, self.log.name))
+        self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.proc.stdout.close()
+            self.log.close()
+
+    def kill(self):
+        """Ends the server the hard way, as a crash would."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_dir and not self.keep_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def write_config(self, text):
+        with open(os.path.join(self.data_dir, "instance.toml"), "w") as f:
+            f.write(text)
+
+    def store_path(self, bucket, key=""):
+        return os.path.join(self.data_dir, "store", bucket, "objects", key)
+
+    def tmp_files(self, bucket):
+        d = os.path.join(self.data_dir, "store", bucket, "tmp")
+        return os.listdir(d) if os.path.isdir(d) else []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def binary_from_argv():
+    if len(sys.argv) < 2:
+        sys.exit("usage: %s path/to/bakrest" % sys.argv[0])
+    return os.path.abspath(sys.argv[1])
+
+
+def wait_for(predicate, timeout=120, interval=0.2, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Checks:
+    """Counts checks and prints the closing 'N passed, N failed' line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, condition, what):
+        if condition:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", what, flush=True)
+
+    def equal(self, actual, expected, what):
+        self.check(actual == expected, "%s: expected %r, got %r" % (what, expected, actual))
+
+    def contains(self, text, part, what):
+        self.check(text is not None and part in text, "%s: %r not in %r" % (what, part, text))
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def config_text(**overrides):
+    """A complete instance.toml like the default one, with top-level or [storage] values replaced."""
+    values = {
+        "instance_id": "bakrest-test",
+        "region": "us-east-1",
+        "edition": "standard",
+        "max_transfer_mb_per_sec": 0,
+        "bucket_region": "us-east-1",
+    }
+    values.update(overrides)
+    return """instance_id = "{instance_id}"
+region = "{region}"
+account = "123456789012"
+edition = "{edition}"
+time_zone = "UTC"
+
+[server]
+host = "127.0.0.1"
+port = 0
+
+[option_group]
+name = "test"
+options = ["SQLSERVER_BACKUP_RESTORE"]
+iam_role_arn = ""
+
+[storage]
+max_transfer_mb_per_sec = {max_transfer_mb_per_sec}
+
+[[buckets]]
+name = "aws_example_bucket"
+region = "{bucket_region}"
+
+[[buckets]]
+name = "other-region-bucket"
+region = "eu-west-1"
+""".format(**values)
