@@ -1,0 +1,169 @@
+#include "server/packet.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "server/bytes.h"
+
+namespace bakrest::server {
+namespace {
+
+bool is_client_packet_type(uint8_t type) {
+  switch (static_cast<PacketType>(type)) {
+    case PacketType::kSqlBatch:
+    case PacketType::kRpc:
+    case PacketType::kAttention:
+    case PacketType::kBulkLoad:
+    case PacketType::kTransactionManager:
+    case PacketType::kLogin7:
+    case PacketType::kSspi:
+    case PacketType::kPrelogin:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Fills buf completely; false if the stream ended before the first byte, throws if it ends later.
+bool read_exact(Stream& in, std::span<uint8_t> buf) {
+  size_t got = 0;
+  while (got < buf.size()) {
+    size_t n = in.read_some(buf.subspan(got));
+    if (n == 0) {
+      if (got == 0) return false;
+      throw ProtocolError("connection closed in the middle of a packet");
+    }
+    got += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::array<uint8_t, kPacketHeaderSize> encode_header(const PacketHeader& h) {
+  return {h.type,
+          h.status,
+          static_cast<uint8_t>(h.length >> 8),
+          static_cast<uint8_t>(h.length),
+          static_cast<uint8_t>(h.spid >> 8),
+          static_cast<uint8_t>(h.spid),
+          h.packet_id,
+          h.window};
+}
+
+PacketHeader decode_header(std::span<const uint8_t, kPacketHeaderSize> b) {
+  return PacketHeader{
+      b[0], b[1], static_cast<uint16_t>(b[2] << 8 | b[3]), static_cast<uint16_t>(b[4] << 8 | b[5]),
+      b[6], b[7]};
+}
+
+std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
+  InMessage message;
+  bool started = false;
+  for (;;) {
+    std::array<uint8_t, kPacketHeaderSize> raw;
+    if (!read_exact(in, raw)) {
+      if (started) throw ProtocolError("connection closed in the middle of a message");
+      return std::nullopt;
+    }
+    PacketHeader h = decode_header(raw);
+    if (h.type == 0x16 && !started) {
+      throw ProtocolError(
+          "the client opened with a TLS handshake (TDS 8.0 strict encryption), which is not supported");
+    }
+    if (!is_client_packet_type(h.type)) {
+      throw ProtocolError(fmt::format("unexpected packet type 0x{:02X}", h.type));
+    }
+    if (h.length < kPacketHeaderSize)
+      throw ProtocolError(fmt::format("packet length {} is too small", h.length));
+    size_t payload_size = h.length - kPacketHeaderSize;
+
+    if (h.type == static_cast<uint8_t>(PacketType::kAttention) && started) {
+      message = InMessage{};  // the client abandoned the request it was sending
+      started = false;
+    }
+    if (!started) {
+      message.type = static_cast<PacketType>(h.type);
+      message.reset_connection =
+          (h.status & (packet_status::kResetConnection | packet_status::kResetConnectionSkipTran)) != 0;
+      started = true;
+    } else if (h.type != static_cast<uint8_t>(message.type)) {
+      throw ProtocolError(fmt::format("packet type changed from 0x{:02X} to 0x{:02X} within a message",
+                                      static_cast<int>(message.type), h.type));
+    }
+    if (message.payload.size() + payload_size > max_payload) {
+      throw ProtocolError(fmt::format("request larger than {} bytes", max_payload));
+    }
+    size_t old_size = message.payload.size();
+    message.payload.resize(old_size + payload_size);
+    if (payload_size > 0 && !read_exact(in, std::span(message.payload).subspan(old_size))) {
+      throw ProtocolError("connection closed in the middle of a packet");
+    }
+    if (h.status & packet_status::kEom) {
+      if (h.status & packet_status::kIgnore) {
+        message = InMessage{};
+        started = false;
+        continue;
+      }
+      return message;
+    }
+  }
+}
+
+MessageWriter::MessageWriter(Stream& out, uint16_t spid, size_t packet_size)
+    : out_(out), spid_(spid), packet_size_(packet_size), next_packet_size_(packet_size) {}
+
+void MessageWriter::set_packet_size(size_t packet_size) {
+  next_packet_size_ = std::clamp(packet_size, kMinPacketSize, kMaxPacketSize);
+  if (!in_message_) packet_size_ = next_packet_size_;
+}
+
+void MessageWriter::begin(PacketType type) {
+  if (in_message_) throw std::logic_error("MessageWriter::begin inside a message");
+  packet_size_ = next_packet_size_;
+  type_ = type;
+  packet_id_ = 1;
+  in_message_ = true;
+  buffer_.clear();
+  buffer_.reserve(packet_size_);
+  buffer_.resize(kPacketHeaderSize);
+}
+
+void MessageWriter::write(std::span<const uint8_t> data) {
+  if (!in_message_) throw std::logic_error("MessageWriter::write outside a message");
+  while (!data.empty()) {
+    // Send a full packet only once more data is known to follow, so the last packet carries EOM.
+    if (buffer_.size() == packet_size_) send_packet(false);
+    size_t n = std::min(data.size(), packet_size_ - buffer_.size());
+    buffer_.insert(buffer_.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(n));
+    data = data.subspan(n);
+  }
+}
+
+void MessageWriter::end() {
+  if (!in_message_) throw std::logic_error("MessageWriter::end outside a message");
+  in_message_ = false;
+  send_packet(true);
+}
+
+void MessageWriter::send_packet(bool eom) {
+  PacketHeader h{static_cast<uint8_t>(type_),
+                 eom ? packet_status::kEom : uint8_t{0},
+                 static_cast<uint16_t>(buffer_.size()),
+                 spid_,
+                 packet_id_,
+                 0};
+  auto header = encode_header(h);
+  std::copy(header.begin(), header.end(), buffer_.begin());
+  ++packet_id_;  // wraps at 256 as the protocol expects
+  try {
+    out_.write_all(buffer_);
+  } catch (...) {
+    in_message_ = false;
+    throw;
+  }
+  buffer_.resize(kPacketHeaderSize);
+}
+
+}  // namespace bakrest::server

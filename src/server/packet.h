@@ -1,0 +1,93 @@
+// TDS packet framing: an 8-byte header (big-endian length and SPID) in front of each piece of a
+// message; a message is the packets up to and including the one with the EOM status bit.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "common/value.h"
+#include "server/stream.h"
+
+namespace bakrest::server {
+
+enum class PacketType : uint8_t {
+  kSqlBatch = 0x01,
+  kRpc = 0x03,
+  kReply = 0x04,
+  kAttention = 0x06,
+  kBulkLoad = 0x07,
+  kTransactionManager = 0x0E,
+  kLogin7 = 0x10,
+  kSspi = 0x11,
+  kPrelogin = 0x12,
+};
+
+namespace packet_status {
+inline constexpr uint8_t kEom = 0x01;
+inline constexpr uint8_t kIgnore = 0x02;
+inline constexpr uint8_t kResetConnection = 0x08;
+inline constexpr uint8_t kResetConnectionSkipTran = 0x10;
+}  // namespace packet_status
+
+inline constexpr size_t kPacketHeaderSize = 8;
+inline constexpr size_t kDefaultPacketSize = 4096;  // in force until the login reply is sent
+inline constexpr size_t kMinPacketSize = 512;
+inline constexpr size_t kMaxPacketSize = 32767;
+
+struct PacketHeader {
+  uint8_t type = 0;
+  uint8_t status = 0;
+  uint16_t length = 0;  // including the header
+  uint16_t spid = 0;
+  uint8_t packet_id = 0;
+  uint8_t window = 0;
+};
+
+std::array<uint8_t, kPacketHeaderSize> encode_header(const PacketHeader& header);
+PacketHeader decode_header(std::span<const uint8_t, kPacketHeaderSize> bytes);
+
+struct InMessage {
+  PacketType type{};
+  bool reset_connection = false;  // the client asks to reset session state before this request
+  Bytes payload;
+};
+
+// Reads one client message. Returns nullopt when the stream ends cleanly between messages. Skips
+// messages the client marked IGNORE. An ATTENTION packet arriving in the middle of another message
+// wins: the partial message is dropped. Throws ProtocolError for malformed framing or a message whose
+// payload exceeds max_payload.
+std::optional<InMessage> read_message(Stream& in, size_t max_payload);
+
+// Builds one outgoing message at a time, sending each packet as soon as it is full, so a large
+// response never sits in memory whole.
+class MessageWriter {
+ public:
+  MessageWriter(Stream& out, uint16_t spid, size_t packet_size = kDefaultPacketSize);
+
+  // Applies from the next message on; clamped to [kMinPacketSize, kMaxPacketSize].
+  void set_packet_size(size_t packet_size);
+  size_t packet_size() const { return packet_size_; }
+
+  void begin(PacketType type = PacketType::kReply);
+  void write(std::span<const uint8_t> data);
+  // Sends what is buffered as the last packet (EOM), even if that is only a header.
+  void end();
+  bool in_message() const { return in_message_; }
+
+ private:
+  void send_packet(bool eom);
+
+  Stream& out_;
+  uint16_t spid_;
+  size_t packet_size_;
+  size_t next_packet_size_;
+  PacketType type_ = PacketType::kReply;
+  uint8_t packet_id_ = 1;
+  bool in_message_ = false;
+  Bytes buffer_;  // header space followed by payload of the packet being filled
+};
+
+}  // namespace bakrest::server

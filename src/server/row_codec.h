@@ -1,0 +1,61 @@
+// Result sets on the wire: COLMETADATA describing the columns and one ROW token per row. Every
+// column goes out as a nullable type chosen from its ColumnType and the session's TDS version; TDS 7.1
+// lacks the MAX types and DATETIME2, so there they become NTEXT, IMAGE and DATETIME.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/value.h"
+#include "server/bytes.h"
+#include "server/tds_version.h"
+
+namespace bakrest::server {
+
+enum class WireType {
+  kBitN,
+  kIntN4,
+  kIntN8,
+  kFltN8,
+  kNVarChar,     // max_bytes = 2 * characters
+  kNVarCharMax,  // PLP
+  kNText,
+  kVarBinary,
+  kVarBinaryMax,  // PLP
+  kImage,
+  kDateTimeN,
+  kDateTime2N,  // scale 7
+};
+
+struct WireColumn {
+  std::string name;
+  WireType type = WireType::kNVarCharMax;
+  uint32_t max_bytes = 0;  // kNVarChar and kVarBinary only
+};
+
+// PLP values are sent in chunks of this many bytes.
+inline constexpr size_t kPlpChunkSize = 8000;
+
+class ResultSetEncoder {
+ public:
+  ResultSetEncoder(const std::vector<Column>& columns, TdsVersion version);
+
+  const std::vector<WireColumn>& columns() const { return columns_; }
+
+  void write_metadata(ByteWriter& out) const;
+  // Converts each value to its column's type (see value_convert.h); missing values are NULL, extra
+  // values are ignored, text longer than the column is cut to fit.
+  void write_row(ByteWriter& out, const std::vector<Value>& values) const;
+
+ private:
+  void write_value(ByteWriter& out, const WireColumn& column, const Value& value) const;
+
+  TdsVersion version_;
+  std::vector<WireColumn> columns_;
+};
+
+// The PLP layout of a MAX value: total length u64, chunks of u32 length + data, a zero-length chunk.
+void write_plp(ByteWriter& out, std::span<const uint8_t> data);
+
+}  // namespace bakrest::server

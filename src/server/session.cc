@@ -1,0 +1,341 @@
+#include "server/session.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/prelogin.h"
+#include "server/requests.h"
+#include "server/rpc_reader.h"
+#include "server/tokens.h"
+
+namespace bakrest::server {
+namespace {
+
+constexpr size_t kMaxLoginBytes = 128 * 1024;
+constexpr size_t kMaxRequestBytes = 128 * 1024 * 1024;
+constexpr size_t kMaxQueuedEvents = 64;  // clients do not pipeline; this only bounds a misbehaving one
+constexpr auto kLoginTimeout = std::chrono::seconds(60);
+constexpr const char* kLanguage = "us_english";
+
+std::string preview(std::string_view sql) {
+  constexpr size_t kMax = 200;
+  std::string out(sql.substr(0, kMax));
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  if (sql.size() > kMax) out += "...";
+  return out;
+}
+
+Message internal_error(std::string text) { return Message{50000, 1, 16, std::move(text), {}, 1}; }
+
+}  // namespace
+
+Session::Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name)
+    : socket_(std::move(socket)),
+      backend_(backend),
+      spid_(spid),
+      server_name_(std::move(server_name)),
+      peer_(socket_.peer_address()),
+      writer_(socket_, spid) {}
+
+Session::~Session() {
+  shutdown();
+  if (reader_.joinable()) reader_.join();
+}
+
+void Session::shutdown() {
+  closed_ = true;
+  socket_.shutdown();
+  std::lock_guard lock(mutex_);
+  changed_.notify_all();
+}
+
+void Session::run() {
+  spdlog::info("session {}: connection from {}", spid_, peer_);
+  try {
+    if (handshake()) {
+      reader_ = std::thread([this] { reader_loop(); });
+      request_loop();
+    }
+  } catch (const ProtocolError& e) {
+    spdlog::warn("session {}: closing connection from {}: {}", spid_, peer_, e.what());
+  } catch (const std::exception& e) {
+    spdlog::info("session {}: connection from {} ended: {}", spid_, peer_, e.what());
+  }
+  shutdown();
+  if (reader_.joinable()) reader_.join();
+  handler_.reset();
+  spdlog::info("session {}: disconnected{}", spid_, user_.empty() ? "" : fmt::format(" (user '{}')", user_));
+}
+
+bool Session::handshake() {
+  socket_.set_receive_timeout(kLoginTimeout);
+  auto message = read_message(socket_, kMaxLoginBytes);
+  if (!message) return false;
+  if (message->type == PacketType::kPrelogin) {
+    PreloginRequest prelogin = parse_prelogin(message->payload);
+    writer_.begin();
+    writer_.write(build_prelogin_reply());
+    writer_.end();
+    bool wants_tls = prelogin.encryption == encryption::kOn || prelogin.encryption == encryption::kRequired;
+    message = read_message(socket_, kMaxLoginBytes);
+    if (!message) {
+      if (wants_tls) {
+        spdlog::info(
+            "session {}: client gave up after PRELOGIN; it requires encryption, which bakrest does "
+            "not offer yet",
+            spid_);
+      }
+      return false;
+    }
+    if (message->type == PacketType::kPrelogin) {
+      spdlog::info("session {}: client started a TLS handshake; TLS is not supported yet, closing", spid_);
+      return false;
+    }
+  }
+  if (message->type != PacketType::kLogin7) {
+    throw ProtocolError(
+        fmt::format("expected LOGIN7, got packet type 0x{:02X}", static_cast<int>(message->type)));
+  }
+  Login7 login = parse_login7(message->payload);
+  version_ = TdsVersion::negotiate(login.tds_version);
+  user_ = login.user_name;
+
+  LoginRequest request{login.user_name, login.password, login.database, login.app_name, login.host_name};
+  try {
+    handler_ = backend_.login(request, spid_);
+    if (!handler_) throw std::runtime_error("the backend returned no session handler");
+  } catch (const SqlError& e) {
+    spdlog::info("session {}: login failed for user '{}' from {}: {}", spid_, login.user_name, peer_,
+                 e.what());
+    send_login_failure(e.message());
+    return false;
+  } catch (const std::exception& e) {
+    spdlog::error("session {}: login for user '{}' failed unexpectedly: {}", spid_, login.user_name,
+                  e.what());
+    send_login_failure(internal_error(e.what()));
+    return false;
+  }
+
+  size_t packet_size = login.packet_size == 0
+                           ? kDefaultPacketSize
+                           : std::clamp<size_t>(login.packet_size, kMinPacketSize, kMaxPacketSize);
+  send_login_reply(login, packet_size);
+  writer_.set_packet_size(packet_size);
+  socket_.set_receive_timeout(std::chrono::milliseconds(0));
+  spdlog::info("session {}: user '{}' logged in from {} (app '{}', host '{}', TDS {}, packet size {})", spid_,
+               login.user_name, peer_, login.app_name, login.host_name, version_.name(), packet_size);
+  return true;
+}
+
+void Session::send_login_reply(const Login7& login, size_t packet_size) {
+  std::string database = handler_->current_database();
+  ByteWriter out;
+  write_envchange_text(out, EnvChange::kDatabase, database, "master");
+  write_message(out, Message{5701, 2, 0, fmt::format("Changed database context to '{}'.", database), {}, 1},
+                server_name_, version_);
+  write_envchange_collation(out);
+  write_envchange_text(out, EnvChange::kLanguage, kLanguage, "");
+  write_message(out, Message{5703, 1, 0, fmt::format("Changed language setting to {}.", kLanguage), {}, 1},
+                server_name_, version_);
+  write_envchange_text(out, EnvChange::kPacketSize, std::to_string(packet_size), std::to_string(packet_size));
+  write_loginack(out, version_);
+  if (login.requests_utf8) write_featureextack_utf8(out);
+  write_done(out, DoneToken{}, version_);
+  writer_.begin();
+  writer_.write(out.data());
+  writer_.end();
+}
+
+void Session::send_login_failure(const Message& error) {
+  ByteWriter out;
+  Message m = error;
+  m.severity = std::max<uint8_t>(m.severity, 11);
+  write_message(out, m, server_name_, version_);
+  write_done(out, DoneToken{token::kDone, done_status::kError, 0, 0}, version_);
+  writer_.begin();
+  writer_.write(out.data());
+  writer_.end();
+}
+
+void Session::push(Event event) {
+  std::lock_guard lock(mutex_);
+  events_.push_back(std::move(event));
+  changed_.notify_all();
+}
+
+void Session::reader_loop() {
+  try {
+    while (!closed_) {
+      auto message = read_message(socket_, kMaxRequestBytes);
+      if (!message) break;
+      if (message->type == PacketType::kAttention) {
+        ++attention_pending_;
+        {
+          std::lock_guard lock(mutex_);
+          if (handler_running_) handler_->interrupt();
+        }
+        push(Event{Event::Kind::kAttention, {}});
+        continue;
+      }
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return events_.size() < kMaxQueuedEvents || closed_; });
+      events_.push_back(Event{Event::Kind::kRequest, std::move(*message)});
+      changed_.notify_all();
+    }
+  } catch (const ProtocolError& e) {
+    spdlog::warn("session {}: closing connection from {}: {}", spid_, peer_, e.what());
+  } catch (const std::exception& e) {
+    if (!closed_) spdlog::debug("session {}: read failed: {}", spid_, e.what());
+  }
+  closed_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    if (handler_running_) handler_->interrupt();
+  }
+  push(Event{Event::Kind::kClosed, {}});
+}
+
+void Session::request_loop() {
+  for (;;) {
+    Event event;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return !events_.empty() || closed_; });
+      if (events_.empty()) return;
+      event = std::move(events_.front());
+      events_.pop_front();
+      changed_.notify_all();
+    }
+    switch (event.kind) {
+      case Event::Kind::kClosed:
+        return;
+      case Event::Kind::kAttention:
+        if (!closed_) send_attention_ack();
+        --attention_pending_;
+        break;
+      case Event::Kind::kRequest:
+        if (closed_) return;
+        handle_request(event.message);
+        break;
+    }
+  }
+}
+
+void Session::send_attention_ack() {
+  ByteWriter out;
+  write_done(out, DoneToken{token::kDone, done_status::kAttention, 0, 0}, version_);
+  writer_.begin();
+  writer_.write(out.data());
+  writer_.end();
+}
+
+void Session::handle_request(const InMessage& request) {
+  if (request.reset_connection) {
+    spdlog::debug("session {}: client asked for a connection reset, which bakrest does not do", spid_);
+  }
+  TokenSink sink(writer_, version_, server_name_, [this] { return cancelled(); });
+  sink.begin_response();
+  switch (request.type) {
+    case PacketType::kSqlBatch:
+      handle_sql_batch(request, sink);
+      break;
+    case PacketType::kRpc:
+      handle_rpc(request, sink);
+      break;
+    case PacketType::kTransactionManager:
+      handle_transaction(request, sink);
+      break;
+    case PacketType::kPrelogin:
+    case PacketType::kLogin7:
+    case PacketType::kSspi:
+      throw ProtocolError(
+          fmt::format("unexpected packet type 0x{:02X} after login", static_cast<int>(request.type)));
+    default:
+      sink.message(internal_error(fmt::format("bakrest does not support TDS requests of type 0x{:02X}.",
+                                              static_cast<int>(request.type))));
+      break;
+  }
+  sink.end_response();
+  if (sink.broken()) throw std::runtime_error("the connection failed while sending a reply");
+}
+
+template <class F>
+void Session::call_handler(TokenSink& sink, F&& f) {
+  {
+    std::lock_guard lock(mutex_);
+    handler_running_ = true;
+  }
+  try {
+    f();
+  } catch (const SqlError& e) {
+    Message m = e.message();
+    m.severity = std::max<uint8_t>(m.severity, 11);
+    sink.message(m);
+  } catch (const std::exception& e) {
+    spdlog::warn("session {}: request failed: {}", spid_, e.what());
+    sink.message(internal_error(e.what()));
+  } catch (...) {
+    spdlog::error("session {}: request failed with a non-standard exception", spid_);
+    sink.message(internal_error("internal error"));
+  }
+  std::lock_guard lock(mutex_);
+  handler_running_ = false;
+}
+
+void Session::handle_sql_batch(const InMessage& request, TokenSink& sink) {
+  std::string sql = decode_sql_batch(request.payload, version_);
+  spdlog::debug("session {}: batch: {}", spid_, preview(sql));
+  call_handler(sink, [&] { handler_->run_batch(sql, sink); });
+}
+
+void Session::handle_rpc(const InMessage& request, TokenSink& sink) {
+  for (RpcCall& rpc : parse_rpc_request(request.payload, version_)) {
+    if (sink.attention()) break;
+    if (rpc.error) {
+      spdlog::debug("session {}: RPC refused: {}", spid_, rpc.error->text);
+      sink.message(*rpc.error);
+    } else {
+      spdlog::debug("session {}: RPC {} with {} parameters", spid_, rpc.call.name, rpc.call.args.size());
+      call_handler(sink, [&] { handler_->run_rpc(rpc.call, sink); });
+    }
+    sink.end_rpc_call();
+  }
+}
+
+void Session::handle_transaction(const InMessage& request, TokenSink& sink) {
+  TransactionRequest tm = parse_transaction_request(request.payload, version_);
+  auto run = [&](const char* sql, EnvChange change) {
+    int errors = sink.error_count();
+    call_handler(sink, [&] { handler_->run_batch(sql, sink); });
+    if (sink.error_count() != errors) return false;
+    if (change == EnvChange::kBeginTransaction) {
+      transaction_ = ++next_transaction_;
+      sink.transaction_changed(change, transaction_);
+    } else {
+      sink.transaction_changed(change, transaction_);
+      transaction_ = 0;
+    }
+    return true;
+  };
+  switch (tm.kind) {
+    case TransactionRequest::Kind::kBegin:
+      run("BEGIN TRANSACTION", EnvChange::kBeginTransaction);
+      break;
+    case TransactionRequest::Kind::kCommit:
+    case TransactionRequest::Kind::kRollback: {
+      bool commit = tm.kind == TransactionRequest::Kind::kCommit;
+      bool ok = run(commit ? "COMMIT" : "ROLLBACK",
+                    commit ? EnvChange::kCommitTransaction : EnvChange::kRollbackTransaction);
+      if (ok && tm.begin_after) run("BEGIN TRANSACTION", EnvChange::kBeginTransaction);
+      break;
+    }
+    case TransactionRequest::Kind::kUnsupported:
+      sink.message(internal_error(
+          fmt::format("bakrest does not support transaction manager request type {}.", tm.request_type)));
+      break;
+  }
+}
+
+}  // namespace bakrest::server

@@ -1,0 +1,86 @@
+// One client connection from PRELOGIN to disconnect.
+//
+// Threads: run() performs the handshake and then processes requests in order. After login a reader
+// thread keeps reading the socket, so an ATTENTION that arrives while a request runs is seen at once:
+// it flags the running reply (which then stops at a token boundary) and interrupts the handler. Every
+// ATTENTION is acknowledged, in order after the replies before it, by a separate message holding a
+// DONE with the ATTN bit, also when the reply it meant to cancel had already finished.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "server/backend.h"
+#include "server/login7.h"
+#include "server/packet.h"
+#include "server/socket.h"
+#include "server/tds_version.h"
+#include "server/token_sink.h"
+
+namespace bakrest::server {
+
+class Session {
+ public:
+  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Serves the connection until the client leaves, the connection fails or shutdown() is called.
+  // Never throws.
+  void run();
+  // Makes run() return soon. Safe from any thread.
+  void shutdown();
+
+  uint16_t spid() const { return spid_; }
+
+ private:
+  struct Event {
+    enum class Kind { kRequest, kAttention, kClosed } kind = Kind::kClosed;
+    InMessage message;
+  };
+
+  bool handshake();
+  void send_login_reply(const Login7& login, size_t packet_size);
+  void send_login_failure(const Message& error);
+  void reader_loop();
+  void request_loop();
+  void push(Event event);
+  void handle_request(const InMessage& request);
+  void handle_sql_batch(const InMessage& request, TokenSink& sink);
+  void handle_rpc(const InMessage& request, TokenSink& sink);
+  void handle_transaction(const InMessage& request, TokenSink& sink);
+  // Calls into the handler with interrupt() enabled, turning exceptions into error messages.
+  template <class F>
+  void call_handler(TokenSink& sink, F&& f);
+  void send_attention_ack();
+  bool cancelled() const { return attention_pending_.load() > 0 || closed_.load(); }
+
+  Socket socket_;
+  Backend& backend_;
+  const uint16_t spid_;
+  const std::string server_name_;
+  const std::string peer_;
+  MessageWriter writer_;
+  TdsVersion version_;
+  std::unique_ptr<RequestHandler> handler_;
+  std::string user_;
+  uint64_t next_transaction_ = 0;
+  uint64_t transaction_ = 0;  // descriptor of the open transaction manager transaction, 0 if none
+
+  std::thread reader_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Event> events_;
+  bool handler_running_ = false;  // guarded by mutex_, so interrupt() only reaches a running handler
+  std::atomic<int> attention_pending_{0};
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace bakrest::server
