@@ -1,0 +1,139 @@
+// Column definitions in T-SQL spelling made acceptable to SQLite.
+#include "sql/ddl_rewrite.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sql/token_util.h"
+
+namespace bakrest::sql {
+namespace {
+
+Token synthetic_word(const std::string& text, bool space_before, size_t offset) {
+  return Token{TokenKind::kWord, text, text, offset, space_before};
+}
+
+bool is_max_capable_type(const Token& t) {
+  return is_name(&t) && iequals_any(t.value, {"NVARCHAR", "VARCHAR", "VARBINARY"});
+}
+
+// SQLite rejects "(MAX)"; the executor reads a bare NVARCHAR / VARBINARY as MAX. CLUSTERED says how SQL
+// Server stores an index, which SQLite does not let one choose.
+std::vector<Token> drop_max_and_clustered(const std::vector<Token>& in) {
+  std::vector<Token> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (is_max_capable_type(in[i]) && is_punct(token_at(in, i + 1), "(") &&
+        is_word(token_at(in, i + 2), "MAX") && is_punct(token_at(in, i + 3), ")")) {
+      out.push_back(in[i]);
+      i += 3;
+      continue;
+    }
+    if (is_word_any(&in[i], {"CLUSTERED", "NONCLUSTERED"}) && !out.empty() &&
+        is_word_any(&out.back(), {"KEY", "UNIQUE", "CREATE"})) {
+      continue;
+    }
+    out.push_back(in[i]);
+  }
+  return out;
+}
+
+SqlError identity_not_supported(const std::string& why) {
+  return not_supported("IDENTITY " + why +
+                       " is not supported yet; declare the column as INT IDENTITY(1,1) PRIMARY KEY.");
+}
+
+// [begin, end) of the comma-separated list item (a column definition) holding token k.
+std::pair<size_t, size_t> list_item_around(const std::vector<Token>& tokens, size_t k) {
+  size_t begin = 0;
+  bool found = false;
+  int depth = 0;
+  for (size_t j = k; j-- > 0 && !found;) {
+    if (is_punct(&tokens[j], ")")) ++depth;
+    if ((is_punct(&tokens[j], "(") && depth-- == 0) || (is_punct(&tokens[j], ",") && depth == 0)) {
+      begin = j + 1;
+      found = true;
+    }
+  }
+  if (!found) throw identity_not_supported("outside a CREATE TABLE column definition");
+  size_t end = tokens.size();
+  depth = 0;
+  for (size_t j = k + 1; j < tokens.size(); ++j) {
+    if (is_punct(&tokens[j], "(")) ++depth;
+    if ((is_punct(&tokens[j], ")") && depth-- == 0) || (is_punct(&tokens[j], ",") && depth == 0)) {
+      end = j;
+      break;
+    }
+  }
+  return {begin, end};
+}
+
+// Index just past IDENTITY[(1, 1)] starting at k; SQLite's AUTOINCREMENT can only count 1, 2, 3, ...
+size_t skip_identity_arguments(const std::vector<Token>& column, size_t k) {
+  if (!is_punct(token_at(column, k + 1), "(")) return k + 1;
+  auto is_one = [&](size_t i) {
+    const Token* t = token_at(column, i);
+    return t != nullptr && t->kind == TokenKind::kNumber && t->text == "1";
+  };
+  if (is_one(k + 2) && is_punct(token_at(column, k + 3), ",") && is_one(k + 4) &&
+      is_punct(token_at(column, k + 5), ")")) {
+    return k + 6;
+  }
+  throw identity_not_supported("with a seed or increment other than 1");
+}
+
+// Index of KEY in the column's PRIMARY KEY outside parentheses, or 0 if there is none.
+size_t find_primary_key(const std::vector<Token>& column) {
+  int depth = 0;
+  for (size_t j = 0; j + 1 < column.size(); ++j) {
+    if (is_punct(&column[j], "(")) ++depth;
+    if (is_punct(&column[j], ")")) --depth;
+    if (depth == 0 && is_word(&column[j], "PRIMARY") && is_word(&column[j + 1], "KEY")) return j + 1;
+  }
+  return 0;
+}
+
+// name INT [...] IDENTITY[(1,1)] [...] PRIMARY KEY [...] -> name INTEGER [...] PRIMARY KEY AUTOINCREMENT
+// [...]: in SQLite only INTEGER PRIMARY KEY columns number themselves.
+std::vector<Token> rewrite_identity_column(const std::vector<Token>& column, size_t k) {
+  if (k < 2 || !is_name(&column[1]) ||
+      !iequals_any(column[1].value, {"INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT"})) {
+    throw identity_not_supported("on a column that is not INT");
+  }
+  size_t identity_end = skip_identity_arguments(column, k);
+  size_t key = find_primary_key(column);
+  if (key == 0) throw identity_not_supported("without PRIMARY KEY");
+  std::vector<Token> out{column[0], synthetic_word("INTEGER", column[1].space_before, column[1].offset)};
+  for (size_t j = 2; j < column.size(); ++j) {
+    if (j >= k && j < identity_end) continue;
+    out.push_back(column[j]);
+    if (j != key) continue;
+    // INTEGER PRIMARY KEY DESC would not be SQLite's rowid, and AUTOINCREMENT needs the rowid.
+    if (j + 1 < column.size() && is_word_any(&column[j + 1], {"ASC", "DESC"})) ++j;
+    out.push_back(synthetic_word("AUTOINCREMENT", true, column[key].offset));
+  }
+  return out;
+}
+
+std::vector<Token> rewrite_identity(std::vector<Token> tokens) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!is_word(&tokens[i], "IDENTITY")) continue;
+    auto [begin, end] = list_item_around(tokens, i);
+    std::vector<Token> column(tokens.begin() + static_cast<std::ptrdiff_t>(begin),
+                              tokens.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<Token> rewritten = rewrite_identity_column(column, i - begin);
+    tokens.erase(tokens.begin() + static_cast<std::ptrdiff_t>(begin),
+                 tokens.begin() + static_cast<std::ptrdiff_t>(end));
+    tokens.insert(tokens.begin() + static_cast<std::ptrdiff_t>(begin), rewritten.begin(), rewritten.end());
+    i = begin + rewritten.size();
+  }
+  return tokens;
+}
+
+}  // namespace
+
+std::vector<Token> rewrite_ddl(const std::vector<Token>& tokens) {
+  return rewrite_identity(drop_max_and_clustered(tokens));
+}
+
+}  // namespace bakrest::sql
