@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <cstdio>
@@ -81,11 +82,13 @@ int serve(const ServeOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Standard output carries only the start-up lines tools read; logs go to standard error.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bakrest"));
 
   try {
     instance::DataDir data(options.data_dir);
     std::filesystem::path config_file =
-        options.config_file.empty() ? data.config_file() : options.config_file;
+        options.config_file.empty() ? data.config_file() : std::filesystem::path(options.config_file);
     instance::Config config = load_or_create_config(config_file);
     if (options.port >= 0) config.port = options.port;
 

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "engine/database_name.h"
 #include "engine/wal_index.h"
+#include "engine/wal_index_header.h"
 
 namespace bakrest::engine {
 
@@ -189,28 +190,34 @@ class WalSnapshot : public PageSnapshot {
       : guard_(std::move(guard)), release_(std::move(release)), db_(open_database_file(file, false)) {
     db_fd_ = UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (db_fd_.get() < 0) throw_errno("open " + file.string());
-    fs::path wal = file;
+    // A read transaction held for the snapshot's life initialises the WAL-index and keeps writers from
+    // restarting the WAL under it; writers themselves go on.
+    db_.exec("BEGIN; SELECT count(*) FROM sqlite_master;");
+    fs::path wal = file, shm = file;
     wal += "-wal";
-    // SQLite's write lock keeps writers from appending while the WAL is scanned, so the last valid commit
-    // frame found is a transaction SQLite has committed. Writers go on as soon as the scan ends.
-    db_.exec("BEGIN IMMEDIATE");
-    try {
-      wal_fd_ = UniqueFd(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
-      uint32_t file_page_size = read_file_page_size();
-      wal_ = WalIndex::scan(wal_fd_.get(), file_page_size);
-      page_size_ = file_page_size != 0 ? file_page_size : wal_.page_size();
+    shm += "-shm";
+    wal_fd_ = UniqueFd(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd shm_fd(::open(shm.c_str(), O_RDONLY | O_CLOEXEC));
+    std::optional<WalIndexHeader> committed;
+    std::optional<WalIndex> index;
+    // The header changes under a writer's commit; a few tries always find a stable one.
+    for (int attempt = 0; attempt < 1000 && !index; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      committed = read_wal_index_header(shm_fd.get());
+      if (committed) index = WalIndex::scan(wal_fd_.get(), *committed);
+    }
+    if (!index)
+      throw std::runtime_error("could not find a consistent committed point in the WAL of " + file.string());
+    wal_ = std::move(*index);
+    page_size_ = read_file_page_size();
+    if (page_size_ == 0) page_size_ = committed->page_size;
+    if (committed->max_frame > 0) {
+      page_count_ = committed->database_pages;
+    } else {
       struct stat st {};
       if (::fstat(db_fd_.get(), &st) != 0) throw_errno("stat " + file.string());
-      if (wal_.has_commit()) {
-        page_count_ = wal_.database_pages();
-      } else if (page_size_ != 0) {
-        page_count_ = static_cast<uint64_t>(st.st_size) / page_size_;
-      }
-    } catch (...) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
+      page_count_ = page_size_ ? static_cast<uint64_t>(st.st_size) / page_size_ : 0;
     }
-    db_.exec("ROLLBACK");
   }
   ~WalSnapshot() override { release_(); }
 

@@ -55,45 +55,39 @@ bool valid_page_size(uint32_t size) { return size >= 512 && size <= 65536 && (si
 
 }  // namespace
 
-WalIndex WalIndex::scan(int wal_fd, uint32_t expected_page_size) {
+std::optional<WalIndex> WalIndex::scan(int wal_fd, const WalIndexHeader& committed) {
   WalIndex index;
-  if (wal_fd < 0) return index;
+  if (committed.max_frame == 0) return index;
   uint8_t header[kWalHeaderSize];
-  if (read_at(wal_fd, header, sizeof header, 0) < sizeof header) return index;
+  if (wal_fd < 0 || read_at(wal_fd, header, sizeof header, 0) < sizeof header) return std::nullopt;
   uint32_t magic = read_be32(header);
-  if ((magic & 0xFFFFFFFE) != kMagic) return index;
+  if ((magic & 0xFFFFFFFE) != kMagic) return std::nullopt;
   index.big_endian_checksum_ = (magic & 1) != 0;
   index.page_size_ = read_be32(header + 8);
-  if (!valid_page_size(index.page_size_)) return WalIndex{};
-  if (expected_page_size != 0 && index.page_size_ != expected_page_size) return WalIndex{};
+  if (!valid_page_size(index.page_size_) || index.page_size_ != committed.page_size) return std::nullopt;
   uint32_t s[2] = {0, 0};
   checksum(index.big_endian_checksum_, header, 24, s);
-  if (s[0] != read_be32(header + 24) || s[1] != read_be32(header + 28)) return WalIndex{};
+  if (s[0] != read_be32(header + 24) || s[1] != read_be32(header + 28)) return std::nullopt;
   index.salt_[0] = read_be32(header + 16);
   index.salt_[1] = read_be32(header + 20);
+  if (index.salt_[0] != committed.salt[0] || index.salt_[1] != committed.salt[1]) return std::nullopt;
 
-  // Frames after the last commit belong to no committed transaction: keep them apart until a commit.
-  std::unordered_map<uint32_t, FrameRef> pending;
   std::vector<uint8_t> frame(kFrameHeaderSize + index.page_size_);
   uint64_t offset = kWalHeaderSize;
-  for (uint64_t n = 0;; ++n, offset += frame.size()) {
-    if (read_at(wal_fd, frame.data(), frame.size(), offset) < frame.size()) break;
+  for (uint32_t n = 1; n <= committed.max_frame; ++n, offset += frame.size()) {
+    if (read_at(wal_fd, frame.data(), frame.size(), offset) < frame.size()) return std::nullopt;
     const uint8_t* h = frame.data();
     uint32_t pgno = read_be32(h);
-    uint32_t commit_size = read_be32(h + 4);
-    if (pgno == 0 || read_be32(h + 8) != index.salt_[0] || read_be32(h + 12) != index.salt_[1]) break;
+    if (pgno == 0 || read_be32(h + 8) != index.salt_[0] || read_be32(h + 12) != index.salt_[1])
+      return std::nullopt;
     FrameRef ref{offset, {s[0], s[1]}};
     checksum(index.big_endian_checksum_, h, 8, s);
     checksum(index.big_endian_checksum_, h + kFrameHeaderSize, index.page_size_, s);
-    if (s[0] != read_be32(h + 16) || s[1] != read_be32(h + 20)) break;
-    pending[pgno] = ref;
-    if (commit_size != 0) {
-      for (const auto& [page, frame_ref] : pending) index.pages_[page] = frame_ref;
-      pending.clear();
-      index.database_pages_ = commit_size;
-      index.commit_frames_ = n + 1;
-    }
+    if (s[0] != read_be32(h + 16) || s[1] != read_be32(h + 20)) return std::nullopt;
+    index.pages_[pgno] = ref;
   }
+  // The chain must end exactly where SQLite says the last commit ended.
+  if (s[0] != committed.frame_checksum[0] || s[1] != committed.frame_checksum[1]) return std::nullopt;
   return index;
 }
 

@@ -3,22 +3,19 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
+
+#include "engine/wal_index_header.h"
 
 namespace bakrest::engine {
 
 class WalIndex {
  public:
-  // Scans the WAL open on wal_fd (-1: no WAL) up to its last valid commit frame. Call while no writer can
-  // append (the engine holds SQLite's write lock for it). expected_page_size 0 accepts the WAL's.
-  static WalIndex scan(int wal_fd, uint32_t expected_page_size);
-
-  bool has_commit() const { return commit_frames_ > 0; }
-  uint32_t page_size() const { return page_size_; }
-  // Database size in pages after the last commit (valid if has_commit()).
-  uint32_t database_pages() const { return database_pages_; }
-  uint64_t commit_frames() const { return commit_frames_; }
+  // Indexes frames 1..committed.max_frame of the WAL open on wal_fd. Returns nullopt if the WAL does not
+  // match the WAL-index header (a writer restarted the WAL in between): read the header again and retry.
+  static std::optional<WalIndex> scan(int wal_fd, const WalIndexHeader& committed);
 
   // Copies the newest committed image of pgno into out and returns true, or returns false if the WAL holds
   // none, or if that frame no longer holds it (the WAL restarted, which SQLite only does once every frame
@@ -34,8 +31,6 @@ class WalIndex {
   uint32_t page_size_ = 0;
   bool big_endian_checksum_ = false;
   uint32_t salt_[2] = {0, 0};
-  uint32_t database_pages_ = 0;
-  uint64_t commit_frames_ = 0;
   std::unordered_map<uint32_t, FrameRef> pages_;
 };
 

@@ -211,8 +211,9 @@ void Session::run_statement(const Statement& statement, const Parameters& parame
 }
 
 void Session::begin_transaction() {
-  if (trancount() == 0) connection_->db().exec("BEGIN");
-  trancount_ = trancount() + 1;
+  int current = trancount();
+  if (current == 0) connection_->db().exec("BEGIN");
+  trancount_ = current + 1;
 }
 
 void Session::commit() {

@@ -16,7 +16,7 @@ def exec_text(name, params):
 class PymssqlClient:
     """pymssql never sends RPC: procedures go as EXEC inside a SQL batch."""
 
-    def __init__(self, port, database=None, tds_version="7.4"):
+    def __init__(self, port, database=None, tds_version="7.3"):
         import pymssql
         self.conn = pymssql.connect(server="127.0.0.1", port=port, user=harness.USER, password=harness.PASSWORD,
                                     database=database or "", autocommit=True, tds_version=tds_version)
@@ -108,8 +108,23 @@ class TsqlClient:
         lines = [l for l in out.splitlines() if l.strip() != "" and not l.startswith("locale") and
                  not l.startswith("using default charset") and not l.startswith("Setting ") and
                  "changed database context" not in l.lower()]
-        # The first remaining line is the header; the rest are rows.
-        return [tuple(l.split("\t")) for l in lines[1:]]
+        if not lines:
+            return []
+        # The first line is the header. A value with line breaks (task_info) spans several lines, so a row
+        # is complete once it has as many fields as the header.
+        width = len(lines[0].split("\t"))
+        rows, fields = [], []
+        for line in lines[1:]:
+            parts = line.split("\t")
+            if fields:
+                fields[-1] += "\n" + parts[0]
+                fields.extend(parts[1:])
+            else:
+                fields = parts
+            if len(fields) >= width:
+                rows.append(tuple(fields))
+                fields = []
+        return rows
 
     def proc(self, name, params):
         rows = self.query(exec_text(name, params))

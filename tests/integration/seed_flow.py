@@ -56,7 +56,7 @@ def wait_task(client, task_id, timeout=300):
 
 def run(client, checks, source="mydatabase", copy="mydatabase_copy"):
     create_source(client, source)
-    checks.equal(client.query("SELECT count(*) FROM items")[0][0], ROWS, "rows in the source")
+    checks.equal(int(client.query("SELECT count(*) FROM items")[0][0]), ROWS, "rows in the source")
 
     rows = client.proc("msdb.dbo.rds_backup_database",
                        {"@source_db_name": source, "@s3_arn_to_backup_to": ARN, "@overwrite_s3_backup_file": 1,
@@ -66,7 +66,7 @@ def run(client, checks, source="mydatabase", copy="mydatabase_copy"):
     checks.equal(rows[0][1], "BACKUP_DB", "task type")
     done = wait_task(client, task_id)
     checks.equal(done[5], "SUCCESS", "backup lifecycle (task_info: %s)" % done[6])
-    checks.equal(done[3], 100, "% complete")
+    checks.equal(int(done[3]), 100, "% complete")
     checks.equal(done[9], ARN, "S3_object_arn")
 
     history = client.query("select top 1 \ndatabase_name\n, \tbackup_start_date\n, \tbackup_finish_date \n"

@@ -40,7 +40,7 @@ with harness.Server(harness.binary_from_argv()) as server:
     harness.wait_for(lambda: inserted[0] > at_backup_end + 20, what="writer to go on after the backup")
     stop.set()
     thread.join()
-    checks.equal(done[5], "SUCCESS", "backup under writes (task_info: %s)" % done[6])
+    checks.equal(done[5], "SUCCESS", "backup under writes (task_info: %r)" % done[6])
 
     restore = c.query(exec_text("msdb.dbo.rds_restore_database",
                                 {"@restore_db_name": "busy_copy",

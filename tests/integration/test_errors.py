@@ -42,7 +42,7 @@ binary = harness.binary_from_argv()
 with harness.Server(binary, config_text=harness.config_text()) as server:
     # Logins.
     try:
-        pymssql.connect(server="127.0.0.1", port=server.port, user="admin", password="wrong", tds_version="7.4")
+        pymssql.connect(server="127.0.0.1", port=server.port, user="admin", password="wrong", tds_version="7.3")
         checks.check(False, "a wrong password must fail")
     except pymssql.Error as e:
         checks.contains(str(e), "Login failed for user 'admin'.", "wrong password")

@@ -140,16 +140,24 @@ TEST_F(EngineTest, SnapshotIsConsistentUnderConcurrentWrites) {
   engine.create_database("busy");
   {
     auto c = engine.connect("busy");
-    c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB); CREATE TABLE total (n INTEGER);"
-                 "INSERT INTO total VALUES (0);");
+    c->db().exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB); CREATE TABLE total (n INTEGER);"
+        "INSERT INTO total VALUES (0);");
   }
   std::atomic<bool> stop{false};
   std::atomic<int64_t> committed{0};
+  std::string writer_error;
   std::thread writer([&] {
-    auto c = engine.connect("busy");
-    for (int64_t i = 1; !stop; ++i) {
-      c->db().exec("BEGIN; INSERT INTO t (pad) VALUES (randomblob(700)); UPDATE total SET n = n + 1; COMMIT;");
-      committed = i;
+    try {
+      auto c = engine.connect("busy");
+      for (int64_t i = 1; !stop; ++i) {
+        c->db().exec(
+            "BEGIN; INSERT INTO t (pad) VALUES (randomblob(700)); UPDATE total SET n = n + 1; COMMIT;");
+        committed = i;
+      }
+    } catch (const std::exception& e) {
+      writer_error = e.what();
+      committed = 1 << 30;  // release the waits below
     }
   });
   for (int round = 0; round < 6; ++round) {
@@ -170,6 +178,7 @@ TEST_F(EngineTest, SnapshotIsConsistentUnderConcurrentWrites) {
   }
   stop = true;
   writer.join();
+  EXPECT_EQ(writer_error, "");
 }
 
 }  // namespace
