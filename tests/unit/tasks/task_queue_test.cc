@@ -24,7 +24,8 @@ class TaskQueueTest : public ::testing::Test {
       if (t && t->lifecycle == lifecycle) return *t;
       std::this_thread::sleep_for(10ms);
     }
-    ADD_FAILURE() << "task " << id << " never reached " << lifecycle << ", it is " << queue.get(id)->lifecycle;
+    ADD_FAILURE() << "task " << id << " never reached " << lifecycle << ", it is "
+                  << queue.get(id)->lifecycle;
     return *queue.get(id);
   }
 };
@@ -67,7 +68,8 @@ TEST_F(TaskQueueTest, AtMostTwoRunAndTheRestWaitCreated) {
   });
   queue.start();
   std::vector<int64_t> ids;
-  for (int i = 0; i < 4; ++i) ids.push_back(queue.submit({"BACKUP_DB", "db", std::nullopt, 0, std::nullopt, "a", {}}));
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(queue.submit({"BACKUP_DB", "db", std::nullopt, 0, std::nullopt, "a", {}}));
   wait_for(queue, ids[0], "IN_PROGRESS");
   wait_for(queue, ids[1], "IN_PROGRESS");
   std::this_thread::sleep_for(100ms);

@@ -1,0 +1,179 @@
+#include "sql/session.h"
+
+#include <gtest/gtest.h>
+
+#include "collecting_sink.h"
+#include "storage/local_store.h"
+#include "temp_dir.h"
+
+namespace bakrest::sql {
+namespace {
+
+using testing::CollectingSink;
+
+class SessionTest : public ::testing::Test {
+ protected:
+  bakrest::testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  engine::Engine engine{dir.path() / "databases", msdb};
+  storage::LocalStore store{dir.path() / "store"};
+  tasks::TaskQueue queue{msdb};
+  instance::Config config;
+  procs::Context context{engine, queue, store, msdb, config};
+  SessionEnvironment env{engine, context, "bakrest test", "test-instance"};
+  Session session{env, "admin", 51, ""};
+
+  CollectingSink run(const std::string& sql) {
+    CollectingSink sink;
+    session.run_batch(sql, sink);
+    return sink;
+  }
+  Value scalar(const std::string& sql) {
+    auto sink = run(sql);
+    EXPECT_TRUE(sink.errors().empty()) << (sink.errors().empty() ? "" : sink.errors()[0].text);
+    EXPECT_FALSE(sink.results.empty());
+    return sink.results.empty() ? Value() : sink.results.back().rows.at(0).at(0);
+  }
+};
+
+TEST_F(SessionTest, StartsInMasterAndUseSwitches) {
+  EXPECT_EQ(session.current_database(), "master");
+  auto sink = run("CREATE DATABASE shop\nUSE shop");
+  EXPECT_TRUE(sink.errors().empty());
+  EXPECT_EQ(sink.database, "shop");
+  EXPECT_EQ(session.current_database(), "shop");
+  EXPECT_EQ(std::get<std::string>(scalar("SELECT DB_NAME()")), "shop");
+}
+
+TEST_F(SessionTest, NestedTransactionsCommitOnlyAtTheOutermostCommit) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT)");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  run("BEGIN TRAN; BEGIN TRAN; INSERT INTO t VALUES (1)");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 2);
+  run("COMMIT");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  run("COMMIT");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  run("BEGIN TRAN; INSERT INTO t VALUES (2); ROLLBACK");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);
+  auto sink = run("COMMIT");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 3902);
+}
+
+TEST_F(SessionTest, FailingStatementReportsAndTheBatchGoesOn) {
+  auto sink =
+      run("CREATE DATABASE shop\nUSE shop\nSELECT * FROM missing\nCREATE TABLE t (x INT)\nINSERT INTO t "
+          "VALUES (7)");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 208);
+  EXPECT_EQ(sink.errors()[0].text, "Invalid object name 'missing'.");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM t")), 7);
+}
+
+TEST_F(SessionTest, ResultColumnsGetSqlServerTypes) {
+  run("CREATE DATABASE shop; USE shop;"
+      "CREATE TABLE t (i INT, b BIGINT, f FLOAT, s NVARCHAR(20), m NVARCHAR(MAX), v VARBINARY(MAX), d "
+      "DATETIME, "
+      "flag BIT)");
+  run("INSERT INTO t VALUES (1, 5000000000, 1.5, N'é', N'long', 0x0102, '2024-05-01 10:00:00', 1), "
+      "(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
+  auto sink = run("SELECT * FROM t");
+  ASSERT_EQ(sink.results.size(), 1u);
+  const auto& c = sink.results[0].columns;
+  EXPECT_EQ(c[0].type, ColumnType::kInt);
+  EXPECT_EQ(c[1].type, ColumnType::kBigInt);
+  EXPECT_EQ(c[2].type, ColumnType::kFloat);
+  EXPECT_EQ(c[3].type, ColumnType::kNVarChar);
+  EXPECT_EQ(c[3].max_length, 20u);
+  EXPECT_EQ(c[4].type, ColumnType::kNVarChar);
+  EXPECT_EQ(c[5].type, ColumnType::kVarBinary);
+  EXPECT_EQ(c[6].type, ColumnType::kDateTime);
+  EXPECT_EQ(c[7].type, ColumnType::kBit);
+  const auto& row = sink.results[0].rows[0];
+  EXPECT_EQ(std::get<Bytes>(row[5]), (Bytes{1, 2}));
+  EXPECT_TRUE(std::holds_alternative<DateTime>(row[6]));
+  EXPECT_EQ(std::get<bool>(row[7]), true);
+  EXPECT_TRUE(is_null(sink.results[0].rows[1][0]));
+  EXPECT_EQ(sink.dones.back(), std::optional<uint64_t>(2));
+}
+
+TEST_F(SessionTest, RowsAffectedForDmlOnly) {
+  auto sink =
+      run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2), (3);"
+          "UPDATE t SET x = x + 1 WHERE x > 1");
+  ASSERT_GE(sink.dones.size(), 2u);
+  EXPECT_EQ(sink.dones[sink.dones.size() - 2], std::optional<uint64_t>(3));
+  EXPECT_EQ(sink.dones.back(), std::optional<uint64_t>(2));
+}
+
+TEST_F(SessionTest, PrintSendsAnInfoMessage) {
+  auto sink = run("PRINT N'hello'");
+  ASSERT_EQ(sink.messages.size(), 1u);
+  EXPECT_EQ(sink.messages[0].text, "hello");
+  EXPECT_EQ(sink.messages[0].severity, 0);
+}
+
+TEST_F(SessionTest, MsdbAndOtherDatabasesByThreePartNames) {
+  run("CREATE DATABASE a; CREATE DATABASE b; USE a; CREATE TABLE t (x INT); INSERT INTO t VALUES (42)");
+  run("USE b");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM a.dbo.t")), 42);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM msdb.dbo.backupset")), 0);
+  auto sink = run("SELECT name, state_desc FROM sys.databases WHERE name = 'a'");
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(sink.results[0].rows.at(0).at(1)), "ONLINE");
+  auto denied = run("INSERT INTO msdb.dbo.backupset (database_name) VALUES ('x')");
+  EXPECT_EQ(denied.errors().size(), 1u);  // msdb is read-only to sessions
+}
+
+TEST_F(SessionTest, SpExecuteSqlBindsParameters) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT, s NVARCHAR(10)); INSERT INTO t VALUES (1, "
+      "N'a'), (2, N'b')");
+  CollectingSink sink;
+  session.run_rpc(ProcCall{"sp_executesql",
+                           {{"", std::string("SELECT s FROM t WHERE x = @P1"), false},
+                            {"", std::string("@P1 int"), false},
+                            {"@P1", int64_t{2}, false}}},
+                  sink);
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(sink.results[0].rows.at(0).at(0)), "b");
+  EXPECT_EQ(sink.return_statuses, std::vector<int32_t>{0});
+}
+
+TEST_F(SessionTest, UnknownProcedureIs2812) {
+  auto sink = run("EXEC msdb.dbo.nope");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 2812);
+}
+
+TEST_F(SessionTest, ProceduresAreRefusedInsideATransaction) {
+  run("CREATE DATABASE shop; USE shop; BEGIN TRAN");
+  auto sink =
+      run("exec msdb.dbo.rds_backup_database @source_db_name='shop', "
+          "@s3_arn_to_backup_to='arn:aws:s3:::aws_example_bucket/x.bak'");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_NE(sink.errors()[0].text.find("within a transaction isn't supported"), std::string::npos);
+  EXPECT_EQ(sink.errors()[0].procedure, "rds_backup_database");
+}
+
+}  // namespace
+}  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+TEST_F(SessionTest, ProceduresNeedTheOptionInTheOptionGroup) {
+  config.options.clear();
+  run("CREATE DATABASE shop");
+  auto sink =
+      run("exec msdb.dbo.rds_backup_database @source_db_name='shop', "
+          "@s3_arn_to_backup_to='arn:aws:s3:::aws_example_bucket/x.bak'");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(
+      sink.errors()[0].text,
+      "Database backup/restore option is not enabled yet or is in the process of being enabled. Please try "
+      "again later.");
+}
+
+}  // namespace
+}  // namespace bakrest::sql
