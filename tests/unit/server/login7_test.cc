@@ -70,14 +70,16 @@ TEST(TdsLogin7Test, PasswordIsNibbleSwappedAndXoredWithA5) {
   EXPECT_EQ(encode_password("p"), (Bytes{0xA2, 0xA5}));
   const uint8_t scrambled[] = {0xA2, 0xA5};
   EXPECT_EQ(decode_password(scrambled), "p");
-  EXPECT_EQ(decode_password(encode_password("S\xC3\xA9" "cret!123")), "S\xC3\xA9" "cret!123");
+  EXPECT_EQ(decode_password(encode_password("S\xC3\xA9"
+                                            "cret!123")),
+            "S\xC3\xA9"
+            "cret!123");
 }
 
 TEST(TdsLogin7Test, ParsesEveryFieldByItsOffset) {
-  Bytes login = build_login7(0x74000004,
-                             {{"myhost"}, {"sa"}, {"Secret1!", true}, {"my app"}, {"server1"}, {"ODBC"}, {""},
-                              {"mydb"}},
-                             {});
+  Bytes login = build_login7(
+      0x74000004, {{"myhost"}, {"sa"}, {"Secret1!", true}, {"my app"}, {"server1"}, {"ODBC"}, {""}, {"mydb"}},
+      {});
   Login7 l = parse_login7(login);
   EXPECT_EQ(l.tds_version, 0x74000004u);
   EXPECT_EQ(l.packet_size, 8192u);
@@ -98,12 +100,14 @@ TEST(TdsLogin7Test, FeatureExtUtf8RequestIsDetected) {
   Bytes fe = {0x04, 0x01, 0x00, 0x00, 0x00, 0x01,  // column encryption, 1 byte
               0x0A, 0x00, 0x00, 0x00, 0x00,        // UTF8_SUPPORT, empty
               0xFF};
-  Login7 l = parse_login7(build_login7(0x74000004, {{"h"}, {"u"}, {"p", true}, {"a"}, {"s"}, {"l"}, {""}, {""}}, fe));
+  Login7 l = parse_login7(
+      build_login7(0x74000004, {{"h"}, {"u"}, {"p", true}, {"a"}, {"s"}, {"l"}, {""}, {""}}, fe));
   EXPECT_TRUE(l.requests_utf8);
   EXPECT_EQ(l.user_name, "u");
 
   Bytes other = {0x04, 0x01, 0x00, 0x00, 0x00, 0x01, 0xFF};
-  l = parse_login7(build_login7(0x74000004, {{"h"}, {"u"}, {"p", true}, {"a"}, {"s"}, {"l"}, {""}, {""}}, other));
+  l = parse_login7(
+      build_login7(0x74000004, {{"h"}, {"u"}, {"p", true}, {"a"}, {"s"}, {"l"}, {""}, {""}}, other));
   EXPECT_FALSE(l.requests_utf8);
 }
 

@@ -19,7 +19,9 @@ class MemoryStream : public Stream {
     pos_ += n;
     return n;
   }
-  void write_all(std::span<const uint8_t> data) override { output.insert(output.end(), data.begin(), data.end()); }
+  void write_all(std::span<const uint8_t> data) override {
+    output.insert(output.end(), data.begin(), data.end());
+  }
   Bytes output;
 
  private:
@@ -69,8 +71,9 @@ TEST(TdsPacketTest, ResetConnectionFlagIsReported) {
 }
 
 TEST(TdsPacketTest, IgnoredMessagesAreSkipped) {
-  MemoryStream in(concat({packet(0x01, 0x00, {1}), packet(0x01, packet_status::kEom | packet_status::kIgnore, {2}),
-                          packet(0x03, packet_status::kEom, {9})}));
+  MemoryStream in(
+      concat({packet(0x01, 0x00, {1}), packet(0x01, packet_status::kEom | packet_status::kIgnore, {2}),
+              packet(0x03, packet_status::kEom, {9})}));
   auto m = read_message(in, 1000);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->type, PacketType::kRpc);

@@ -47,7 +47,8 @@ TEST(TdsRequestsTest, TransactionManagerRequests) {
   EXPECT_EQ(commit.kind, TransactionRequest::Kind::kCommit);
   EXPECT_FALSE(commit.begin_after);
 
-  TransactionRequest rollback_and_begin = parse_transaction_request(with_headers({8, 0, 1, 't', 0, 1, 0, 0}), v);
+  TransactionRequest rollback_and_begin =
+      parse_transaction_request(with_headers({8, 0, 1, 't', 0, 1, 0, 0}), v);
   EXPECT_EQ(rollback_and_begin.kind, TransactionRequest::Kind::kRollback);
   EXPECT_EQ(rollback_and_begin.name, "t");
   EXPECT_TRUE(rollback_and_begin.begin_after);

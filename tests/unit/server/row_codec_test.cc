@@ -75,9 +75,12 @@ TEST(TdsRowCodecTest, Tds71HasNoMaxTypesOrDateTime2) {
 }
 
 TEST(TdsRowCodecTest, OutOfRangeLengthsFallBackToMax) {
-  EXPECT_EQ(ResultSetEncoder({{"c", ColumnType::kNVarChar, 0}}, v74()).columns()[0].type, WireType::kNVarCharMax);
-  EXPECT_EQ(ResultSetEncoder({{"c", ColumnType::kNVarChar, 4001}}, v74()).columns()[0].type, WireType::kNVarCharMax);
-  EXPECT_EQ(ResultSetEncoder({{"c", ColumnType::kVarBinary, 9000}}, v74()).columns()[0].type, WireType::kVarBinaryMax);
+  EXPECT_EQ(ResultSetEncoder({{"c", ColumnType::kNVarChar, 0}}, v74()).columns()[0].type,
+            WireType::kNVarCharMax);
+  EXPECT_EQ(ResultSetEncoder({{"c", ColumnType::kNVarChar, 4001}}, v74()).columns()[0].type,
+            WireType::kNVarCharMax);
+  EXPECT_EQ(ResultSetEncoder({{"c", ColumnType::kVarBinary, 9000}}, v74()).columns()[0].type,
+            WireType::kVarBinaryMax);
 }
 
 TEST(TdsRowCodecTest, FixedWidthValuesAndNulls) {
@@ -106,7 +109,8 @@ TEST(TdsRowCodecTest, DateValues) {
 }
 
 TEST(TdsRowCodecTest, NVarCharValuesAreUtf16AndCutToTheColumn) {
-  EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 10}, std::string("h\xC3\xA9")), (Bytes{4, 0, 'h', 0, 0xE9, 0}));
+  EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 10}, std::string("h\xC3\xA9")),
+            (Bytes{4, 0, 'h', 0, 0xE9, 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 2}, std::string("abc")), (Bytes{4, 0, 'a', 0, 'b', 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 10}, std::monostate{}), (Bytes{0xFF, 0xFF}));
   EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 10}, std::string()), (Bytes{0, 0}));
@@ -116,8 +120,8 @@ TEST(TdsRowCodecTest, ValuesOfOtherTypesAreConverted) {
   EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 10}, int64_t{42}), (Bytes{4, 0, '4', 0, '2', 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kNVarChar, 10}, true), (Bytes{2, 0, '1', 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kInt}, std::string(" 7 ")), (Bytes{4, 7, 0, 0, 0}));
-  EXPECT_EQ(row_value({"c", ColumnType::kInt}, std::string("x")), (Bytes{0}));        // not a number: NULL
-  EXPECT_EQ(row_value({"c", ColumnType::kInt}, int64_t{1} << 40), (Bytes{0}));        // does not fit INT
+  EXPECT_EQ(row_value({"c", ColumnType::kInt}, std::string("x")), (Bytes{0}));  // not a number: NULL
+  EXPECT_EQ(row_value({"c", ColumnType::kInt}, int64_t{1} << 40), (Bytes{0}));  // does not fit INT
   EXPECT_EQ(row_value({"c", ColumnType::kBigInt}, 2.9), (Bytes{8, 2, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kBit}, int64_t{5}), (Bytes{1, 1}));
   EXPECT_EQ(row_value({"c", ColumnType::kVarBinary, 4}, std::string("ab")), (Bytes{2, 0, 'a', 'b'}));
@@ -128,7 +132,8 @@ TEST(TdsRowCodecTest, ValuesOfOtherTypesAreConverted) {
 TEST(TdsRowCodecTest, MaxValuesArePlpWithChunksAndTerminator) {
   EXPECT_EQ(row_value({"c", ColumnType::kNVarCharMax}, std::string("ab")),
             (Bytes{4, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 'a', 0, 'b', 0, 0, 0, 0, 0}));
-  EXPECT_EQ(row_value({"c", ColumnType::kNVarCharMax}, std::string()), (Bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(row_value({"c", ColumnType::kNVarCharMax}, std::string()),
+            (Bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kNVarCharMax}, std::monostate{}), Bytes(8, 0xFF));
   EXPECT_EQ(row_value({"c", ColumnType::kVarBinaryMax}, std::monostate{}), Bytes(8, 0xFF));
 
@@ -165,7 +170,8 @@ TEST(TdsRowCodecTest, MissingValuesAreNullAndExtraValuesIgnored) {
 TEST(TdsRowCodecTest, MultiColumnMetadataIncludesEveryName) {
   ByteWriter w;
   ResultSetEncoder({{"id", ColumnType::kInt}, {"", ColumnType::kBit}}, v74()).write_metadata(w);
-  EXPECT_EQ(w.data(), (Bytes{0x81, 2, 0, 0, 0, 0, 0, 1, 0, 0x26, 4, 2, 'i', 0, 'd', 0, 0, 0, 0, 0, 1, 0, 0x68, 1, 0}));
+  EXPECT_EQ(w.data(),
+            (Bytes{0x81, 2, 0, 0, 0, 0, 0, 1, 0, 0x26, 4, 2, 'i', 0, 'd', 0, 0, 0, 0, 0, 1, 0, 0x68, 1, 0}));
 }
 
 }  // namespace

@@ -33,7 +33,9 @@ Bytes u64(uint64_t v) { return concat({u32(static_cast<uint32_t>(v)), u32(static
 // ALL_HEADERS with one transaction descriptor header, as 7.2+ clients send it.
 const Bytes kAllHeaders = concat({u32(22), u32(18), u16(2), u64(0), u32(1)});
 
-Bytes by_name(std::string_view name) { return concat({u16(static_cast<uint16_t>(name.size())), utf16(name), u16(0)}); }
+Bytes by_name(std::string_view name) {
+  return concat({u16(static_cast<uint16_t>(name.size())), utf16(name), u16(0)});
+}
 Bytes by_id(uint16_t id) { return concat({u16(0xFFFF), u16(id), u16(0)}); }
 
 Bytes param(std::string_view name, const Bytes& typed_value, uint8_t status = 0) {
@@ -60,9 +62,10 @@ Bytes plp(const Bytes& data, size_t chunk) {
 }
 
 TEST(TdsRpcReaderTest, CallByNameWithNamedAndOutputParameters) {
-  Bytes payload = concat({kAllHeaders, by_name("msdb.dbo.rds_task_status"),
-                          param("@db_name", concat({{0xE7}, u16(8000), kLatin1Collation, u16(2), utf16("x")})),
-                          param("@out", {0x26, 4, 0}, 0x01)});
+  Bytes payload =
+      concat({kAllHeaders, by_name("msdb.dbo.rds_task_status"),
+              param("@db_name", concat({{0xE7}, u16(8000), kLatin1Collation, u16(2), utf16("x")})),
+              param("@out", {0x26, 4, 0}, 0x01)});
   auto calls = parse_rpc_request(payload, v74());
   ASSERT_EQ(calls.size(), 1u);
   ASSERT_FALSE(calls[0].error);
@@ -150,22 +153,27 @@ TEST(TdsRpcReaderTest, UnicodeText) {
             Value(long_text));
   EXPECT_EQ(decode(concat({{0xE7}, u16(0xFFFF), kLatin1Collation, u64(~0ULL)})), Value());
   // PLP with unknown total length.
-  EXPECT_EQ(decode(concat({{0xE7}, u16(0xFFFF), kLatin1Collation, u64(~0ULL - 1), u32(2), utf16("z"), u32(0)})),
-            Value(std::string("z")));
-  EXPECT_EQ(decode(concat({{0xEF}, u16(4), kLatin1Collation, u16(4), utf16("ab")})), Value(std::string("ab")));
+  EXPECT_EQ(
+      decode(concat({{0xE7}, u16(0xFFFF), kLatin1Collation, u64(~0ULL - 1), u32(2), utf16("z"), u32(0)})),
+      Value(std::string("z")));
+  EXPECT_EQ(decode(concat({{0xEF}, u16(4), kLatin1Collation, u16(4), utf16("ab")})),
+            Value(std::string("ab")));
   // NTEXT: u32 length, no text pointer.
-  EXPECT_EQ(decode(concat({{0x63}, u32(0x7FFFFFFE), kLatin1Collation, u32(2), utf16("n")})), Value(std::string("n")));
+  EXPECT_EQ(decode(concat({{0x63}, u32(0x7FFFFFFE), kLatin1Collation, u32(2), utf16("n")})),
+            Value(std::string("n")));
   EXPECT_EQ(decode(concat({{0x63}, u32(0x7FFFFFFE), kLatin1Collation, u32(0xFFFFFFFF)})), Value());
 }
 
 TEST(TdsRpcReaderTest, SingleByteTextIsCp1252UnlessTheCollationSaysUtf8) {
   EXPECT_EQ(decode(concat({{0xA7}, u16(100), kLatin1Collation, u16(5), {'c', 'a', 'f', 0xE9, 0x80}})),
             Value(std::string("caf\xC3\xA9\xE2\x82\xAC")));
-  EXPECT_EQ(decode(concat({{0xA7}, u16(100), kUtf8Collation, u16(2), {0xC3, 0xA9}})), Value(std::string("\xC3\xA9")));
+  EXPECT_EQ(decode(concat({{0xA7}, u16(100), kUtf8Collation, u16(2), {0xC3, 0xA9}})),
+            Value(std::string("\xC3\xA9")));
   EXPECT_EQ(decode(concat({{0xA7}, u16(0xFFFF), kLatin1Collation, plp({'a', 'b', 'c'}, 2)})),
             Value(std::string("abc")));
   EXPECT_EQ(decode(concat({{0xA7}, u16(100), kLatin1Collation, u16(0xFFFF)})), Value());
-  EXPECT_EQ(decode(concat({{0xAF}, u16(3), kLatin1Collation, u16(3), {'a', 'b', ' '}})), Value(std::string("ab ")));
+  EXPECT_EQ(decode(concat({{0xAF}, u16(3), kLatin1Collation, u16(3), {'a', 'b', ' '}})),
+            Value(std::string("ab ")));
   EXPECT_EQ(decode({0x27, 10, 2, 'h', 'i'}), Value(std::string("hi")));  // legacy VARCHAR
   EXPECT_EQ(decode(concat({{0x23}, u32(0x7FFFFFFF), kLatin1Collation, u32(1), {0xE9}})),
             Value(std::string("\xC3\xA9")));  // TEXT
@@ -241,14 +249,17 @@ TEST(TdsRpcReaderTest, Decimals) {
   EXPECT_EQ(decode({0x6A, 5, 10, 2, 5, 1, 0x39, 0x30, 0, 0}), Value(123.45));
   EXPECT_EQ(decode({0x6A, 5, 10, 0, 0}), Value());
   // 2^64 with scale 0 does not fit int64: double.
-  EXPECT_EQ(decode({0x6A, 13, 38, 0, 13, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}), Value(18446744073709551616.0));
+  EXPECT_EQ(decode({0x6A, 13, 38, 0, 13, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}),
+            Value(18446744073709551616.0));
   // INT64_MIN fits.
   EXPECT_EQ(decode({0x6A, 9, 19, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0x80}), Value(INT64_MIN));
 }
 
 TEST(TdsRpcReaderTest, GuidNullXml) {
-  Bytes guid = {0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9A, 0xBC, 0xDE, 0xF0, 0x12, 0x34, 0x56, 0x78};
-  EXPECT_EQ(decode(concat({{0x24, 16, 16}, guid})), Value(std::string("12345678-1234-5678-9ABC-DEF012345678")));
+  Bytes guid = {0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56,
+                0x9A, 0xBC, 0xDE, 0xF0, 0x12, 0x34, 0x56, 0x78};
+  EXPECT_EQ(decode(concat({{0x24, 16, 16}, guid})),
+            Value(std::string("12345678-1234-5678-9ABC-DEF012345678")));
   EXPECT_EQ(decode({0x24, 16, 0}), Value());
   EXPECT_EQ(decode({0x1F}), Value());
   EXPECT_EQ(decode(concat({{0xF1, 0}, plp(utf16("<a/>"), 100)})), Value(std::string("<a/>")));
@@ -264,7 +275,8 @@ TEST(TdsRpcReaderTest, UnsupportedTypeFailsTheCallAndStopsDecoding) {
 }
 
 TEST(TdsRpcReaderTest, TruncatedOrInconsistentValuesFailTheCall) {
-  Bytes truncated = concat({kAllHeaders, by_name("a"), param("@v", concat({{0xE7}, u16(100), kLatin1Collation, u16(10), {1}}))});
+  Bytes truncated = concat(
+      {kAllHeaders, by_name("a"), param("@v", concat({{0xE7}, u16(100), kLatin1Collation, u16(10), {1}}))});
   auto calls = parse_rpc_request(truncated, v74());
   ASSERT_EQ(calls.size(), 1u);
   ASSERT_TRUE(calls[0].error);
@@ -274,7 +286,8 @@ TEST(TdsRpcReaderTest, TruncatedOrInconsistentValuesFailTheCall) {
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_TRUE(calls[0].error);  // INTN of 3 bytes
 
-  calls = parse_rpc_request(concat({kAllHeaders, u16(50), utf16("ab")}), v74());  // name longer than the payload
+  calls =
+      parse_rpc_request(concat({kAllHeaders, u16(50), utf16("ab")}), v74());  // name longer than the payload
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_TRUE(calls[0].error);
 }

@@ -12,8 +12,8 @@ constexpr int64_t kDay = 86'400'000'000;
 TEST(TdsSqlDateTimeTest, DateTimeTicksRoundTrip) {
   DateTime t = *parse_datetime("2023-11-14 22:13:20.123");
   SqlDateTime v = to_sql_datetime(t);
-  EXPECT_EQ(v.days, 45242);  // days since 1900-01-01
-  EXPECT_EQ(v.ticks, 80000u * 300 + 37);  // 22:13:20 and 123 ms rounded to 1/300 s
+  EXPECT_EQ(v.days, 45242);                                          // days since 1900-01-01
+  EXPECT_EQ(v.ticks, 80000u * 300 + 37);                             // 22:13:20 and 123 ms rounded to 1/300 s
   EXPECT_EQ(from_sql_datetime(v).unix_micros, t.unix_micros + 333);  // 37 ticks = 123.333 ms
 }
 

@@ -103,8 +103,8 @@ TEST(TdsTokenSinkTest, MessageAfterTheLastDoneMovesTheFinalDoneAfterIt) {
   f.sink.done(3);
   f.sink.message(info);
   f.sink.end_response();
-  EXPECT_EQ(f.stream.payload(), concat({done(0xFD, done_status::kMore | done_status::kCount, 3), message_token(info),
-                                        done(0xFD, 0)}));
+  EXPECT_EQ(f.stream.payload(), concat({done(0xFD, done_status::kMore | done_status::kCount, 3),
+                                        message_token(info), done(0xFD, 0)}));
 }
 
 TEST(TdsTokenSinkTest, ErrorBitMarksTheDoneAfterAnError) {
@@ -154,9 +154,10 @@ TEST(TdsTokenSinkTest, RpcCallsWithoutProcedureDoneStillEndWithDoneProc) {
   f.sink.done(std::nullopt);  // second call: a handler that only says done
   f.sink.end_rpc_call();
   f.sink.end_response();
-  EXPECT_EQ(f.stream.payload(),
-            concat({message_token(error), done(0xFE, done_status::kMore | done_status::kError, 0, kCurCmdExecute),
-                    done(0xFD, done_status::kMore), done(0xFE, 0, 0, kCurCmdExecute)}));
+  EXPECT_EQ(
+      f.stream.payload(),
+      concat({message_token(error), done(0xFE, done_status::kMore | done_status::kError, 0, kCurCmdExecute),
+              done(0xFD, done_status::kMore), done(0xFE, 0, 0, kCurCmdExecute)}));
 }
 
 TEST(TdsTokenSinkTest, DatabaseChangeAndTransactionEnvChanges) {

@@ -48,7 +48,10 @@ TEST(TdsTokensTest, LoginAckIsByteExactForEachVersion) {
   for (const auto& [client, version_bytes] : cases) {
     ByteWriter w;
     write_loginack(w, version(client));
-    Bytes expected = concat({{0xAD, 0x32, 0x00, 0x01}, version_bytes, {20}, utf16("Microsoft SQL Server"),
+    Bytes expected = concat({{0xAD, 0x32, 0x00, 0x01},
+                             version_bytes,
+                             {20},
+                             utf16("Microsoft SQL Server"),
                              {0x0F, 0x00, 0x10, 0x39}});
     EXPECT_EQ(w.data(), expected) << std::hex << client;
   }
@@ -73,8 +76,14 @@ TEST(TdsTokensTest, AttentionAckMatchesTheNotes) {
 TEST(TdsTokensTest, ErrorTokenLayout) {
   ByteWriter w;
   write_message(w, Message{18456, 1, 14, "No", "proc", 3}, "srv", version(kTds74));
-  Bytes body = concat({{0x18, 0x48, 0x00, 0x00, 0x01, 0x0E}, {2, 0}, utf16("No"), {3}, utf16("srv"), {4},
-                       utf16("proc"), {3, 0, 0, 0}});
+  Bytes body = concat({{0x18, 0x48, 0x00, 0x00, 0x01, 0x0E},
+                       {2, 0},
+                       utf16("No"),
+                       {3},
+                       utf16("srv"),
+                       {4},
+                       utf16("proc"),
+                       {3, 0, 0, 0}});
   Bytes expected = concat({{0xAA, static_cast<uint8_t>(body.size()), 0x00}, body});
   EXPECT_EQ(w.data(), expected);
 }
