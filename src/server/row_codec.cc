@@ -92,7 +92,7 @@ void write_empty_table_name(ByteWriter& out, TdsVersion version) {
   }
 }
 
-void write_type_info(ByteWriter& out, const WireColumn& c, TdsVersion version) {
+void write_type_info(ByteWriter& out, const WireColumn& c) {
   switch (c.type) {
     case WireType::kBitN:
       out.u8(kTypeBitN);
@@ -124,7 +124,6 @@ void write_type_info(ByteWriter& out, const WireColumn& c, TdsVersion version) {
       out.u8(kTypeNText);
       out.u32le(kNTextMaxBytes);
       out.bytes(kDefaultCollation);
-      write_empty_table_name(out, version);
       break;
     case WireType::kVarBinary:
       out.u8(kTypeVarBinary);
@@ -137,7 +136,6 @@ void write_type_info(ByteWriter& out, const WireColumn& c, TdsVersion version) {
     case WireType::kImage:
       out.u8(kTypeImage);
       out.u32le(kImageMaxBytes);
-      write_empty_table_name(out, version);
       break;
     case WireType::kDateTimeN:
       out.u8(kTypeDateTimeN);
@@ -197,7 +195,8 @@ void ResultSetEncoder::write_metadata(ByteWriter& out) const {
       out.u16le(0);
     }
     out.u16le(kFlagNullable);
-    write_type_info(out, c, version_);
+    write_type_info(out, c);
+    if (c.type == WireType::kNText || c.type == WireType::kImage) write_empty_table_name(out, version_);
     put_b_varchar(out, c.name);
   }
 }
@@ -206,11 +205,15 @@ void ResultSetEncoder::write_row(ByteWriter& out, const std::vector<Value>& valu
   static const Value kNull;
   out.u8(token::kRow);
   for (size_t i = 0; i < columns_.size(); ++i) {
-    write_value(out, columns_[i], i < values.size() ? values[i] : kNull);
+    encode_value(out, columns_[i], i < values.size() ? values[i] : kNull);
   }
 }
 
-void ResultSetEncoder::write_value(ByteWriter& out, const WireColumn& c, const Value& value) const {
+void ResultSetEncoder::write_value(ByteWriter& out, size_t index, const Value& value) const {
+  encode_value(out, columns_.at(index), value);
+}
+
+void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const Value& value) const {
   switch (c.type) {
     case WireType::kBitN:
       if (auto b = value_to_bit(value)) {
@@ -307,6 +310,24 @@ void ResultSetEncoder::write_value(ByteWriter& out, const WireColumn& c, const V
       }
       break;
   }
+}
+
+void write_return_value(ByteWriter& out, uint16_t ordinal, std::string_view name, const Column& column,
+                        const Value& value, TdsVersion version) {
+  constexpr uint8_t kStatusOutputParameter = 0x01;
+  ResultSetEncoder encoder({column}, version);
+  out.u8(token::kReturnValue);
+  out.u16le(ordinal);
+  put_b_varchar(out, name);
+  out.u8(kStatusOutputParameter);
+  if (version.has_72()) {
+    out.u32le(0);  // UserType
+  } else {
+    out.u16le(0);
+  }
+  out.u16le(kFlagNullable);
+  write_type_info(out, encoder.columns()[0]);
+  encoder.write_value(out, 0, value);
 }
 
 }  // namespace bakrest::server

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/value.h"
@@ -47,13 +48,20 @@ class ResultSetEncoder {
   // Converts each value to its column's type (see value_convert.h); missing values are NULL, extra
   // values are ignored, text longer than the column is cut to fit.
   void write_row(ByteWriter& out, const std::vector<Value>& values) const;
+  // One value in the wire format of column `index`, as a ROW or RETURNVALUE carries it.
+  void write_value(ByteWriter& out, size_t index, const Value& value) const;
 
  private:
-  void write_value(ByteWriter& out, const WireColumn& column, const Value& value) const;
+  void encode_value(ByteWriter& out, const WireColumn& column, const Value& value) const;
 
   TdsVersion version_;
   std::vector<WireColumn> columns_;
 };
+
+// RETURNVALUE: the value of an output parameter, typed like a result column. `ordinal` is the
+// parameter's position in the call.
+void write_return_value(ByteWriter& out, uint16_t ordinal, std::string_view name, const Column& column,
+                        const Value& value, TdsVersion version);
 
 // The PLP layout of a MAX value: total length u64, chunks of u32 length + data, a zero-length chunk.
 void write_plp(ByteWriter& out, std::span<const uint8_t> data);

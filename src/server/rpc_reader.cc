@@ -369,8 +369,10 @@ std::vector<RpcCall> parse_rpc_request(std::span<const uint8_t> payload, TdsVers
       uint16_t name_length = in.u16le();
       if (name_length == 0xFFFF) {
         uint16_t id = in.u16le();
-        if (id == proc_id::kSpExecuteSql) {
-          rpc.call.name = "sp_executesql";
+        rpc.proc_id = id;
+        if (id == proc_id::kSpExecuteSql || id == proc_id::kSpPrepare || id == proc_id::kSpExecute ||
+            id == proc_id::kSpPrepExec || id == proc_id::kSpUnprepare) {
+          rpc.call.name = proc_id_name(id);
         } else {
           std::string known = proc_id_name(id);
           rpc.error = Message{

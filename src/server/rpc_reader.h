@@ -22,12 +22,19 @@ namespace bakrest::server {
 
 namespace proc_id {
 inline constexpr uint16_t kSpExecuteSql = 10;
-}
+inline constexpr uint16_t kSpPrepare = 11;
+inline constexpr uint16_t kSpExecute = 12;
+inline constexpr uint16_t kSpPrepExec = 13;
+inline constexpr uint16_t kSpUnprepare = 15;
+}  // namespace proc_id
 
 struct RpcCall {
+  // Named as SQL Server names the procedure: ProcID 10 becomes "sp_executesql", and the prepared
+  // statement procedures (11, 12, 13, 15) their sp_ names.
   ProcCall call;
-  // Set when the call cannot run: an unsupported ProcID, or a parameter bakrest cannot decode (then
-  // the calls after it in the same request are lost, as their start cannot be found).
+  std::optional<uint16_t> proc_id;  // set when the client gave a ProcID rather than a name
+  // Set when the call cannot run: an unsupported ProcID (the cursor procedures), or a parameter bakrest
+  // cannot decode (then the calls after it in the same request are lost, as their start cannot be found).
   std::optional<Message> error;
 };
 

@@ -296,11 +296,33 @@ void Session::handle_rpc(const InMessage& request, TokenSink& sink) {
     if (rpc.error) {
       spdlog::debug("session {}: RPC refused: {}", spid_, rpc.error->text);
       sink.message(*rpc.error);
+    } else if (PreparedStatements::is_prepared_procedure(rpc.call.name)) {
+      handle_prepared(rpc.call, sink);
     } else {
       spdlog::debug("session {}: RPC {} with {} parameters", spid_, rpc.call.name, rpc.call.args.size());
       call_handler(sink, [&] { handler_->run_rpc(rpc.call, sink); });
     }
     sink.end_rpc_call();
+  }
+}
+
+void Session::handle_prepared(const ProcCall& call, TokenSink& sink) {
+  PreparedStatements::Plan plan;
+  try {
+    plan = prepared_.plan(call);
+  } catch (const SqlError& e) {
+    sink.message(e.message());
+    return;
+  }
+  spdlog::debug("session {}: {} ({} prepared statements)", spid_, call.name, prepared_.size());
+  if (plan.execute) {
+    call_handler(sink, [&] { handler_->run_rpc(*plan.execute, sink); });
+  } else {
+    sink.procedure_started();
+    sink.procedure_done(0);
+  }
+  if (plan.new_handle) {
+    sink.return_value(0, plan.handle_parameter, Column{"", ColumnType::kInt, 0}, int64_t{*plan.new_handle});
   }
 }
 

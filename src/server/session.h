@@ -19,6 +19,7 @@
 #include "server/backend.h"
 #include "server/login7.h"
 #include "server/packet.h"
+#include "server/prepared.h"
 #include "server/socket.h"
 #include "server/tds_version.h"
 #include "server/token_sink.h"
@@ -55,6 +56,7 @@ class Session {
   void handle_request(const InMessage& request);
   void handle_sql_batch(const InMessage& request, TokenSink& sink);
   void handle_rpc(const InMessage& request, TokenSink& sink);
+  void handle_prepared(const ProcCall& call, TokenSink& sink);
   void handle_transaction(const InMessage& request, TokenSink& sink);
   // Calls into the handler with interrupt() enabled, turning exceptions into error messages.
   template <class F>
@@ -73,6 +75,7 @@ class Session {
   std::string user_;
   uint64_t next_transaction_ = 0;
   uint64_t transaction_ = 0;  // descriptor of the open transaction manager transaction, 0 if none
+  PreparedStatements prepared_;
 
   std::thread reader_;
   std::mutex mutex_;

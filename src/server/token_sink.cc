@@ -104,6 +104,14 @@ void TokenSink::transaction_changed(EnvChange type, uint64_t descriptor) {
   write_raw(scratch_.data());
 }
 
+void TokenSink::return_value(uint16_t ordinal, std::string_view name, const Column& column,
+                             const Value& value) {
+  if (attention()) return;
+  scratch_.clear();
+  write_return_value(scratch_, ordinal, name, column, value, version_);
+  write_raw(scratch_.data());
+}
+
 void TokenSink::procedure_started() { ++procedure_depth_; }
 
 void TokenSink::procedure_done(int32_t return_status) {

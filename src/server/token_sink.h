@@ -48,6 +48,8 @@ class TokenSink final : public ResultSink {
 
   // ENVCHANGE for a transaction begin/commit/rollback, placed before the held-back DONE.
   void transaction_changed(EnvChange type, uint64_t descriptor);
+  // RETURNVALUE for an output parameter, placed before the held-back DONEPROC as SQL Server does.
+  void return_value(uint16_t ordinal, std::string_view name, const Column& column, const Value& value);
 
   // Errors (severity >= 11) sent so far in this reply.
   int error_count() const { return error_count_; }

@@ -15,6 +15,7 @@ namespace token {
 inline constexpr uint8_t kReturnStatus = 0x79;
 inline constexpr uint8_t kColMetadata = 0x81;
 inline constexpr uint8_t kError = 0xAA;
+inline constexpr uint8_t kReturnValue = 0xAC;
 inline constexpr uint8_t kInfo = 0xAB;
 inline constexpr uint8_t kLoginAck = 0xAD;
 inline constexpr uint8_t kFeatureExtAck = 0xAE;

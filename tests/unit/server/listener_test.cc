@@ -498,6 +498,18 @@ class TestClient {
         case 0x79:
           t.number = r.i32le();
           break;
+        case 0xAC: {  // RETURNVALUE; only INTN values occur in these tests
+          r.u16le();
+          t.text = read_b_varchar(r);
+          r.u8();
+          has_72() ? r.u32le() : r.u16le();
+          r.u16le();
+          ColumnInfo c{r.u8(), 0};
+          if (c.type != 0x26) throw std::runtime_error("test client: RETURNVALUE type");
+          c.max_length = r.u8();
+          t.values.push_back(read_value(r, c));
+          break;
+        }
         case 0x81: {
           columns_.clear();
           uint16_t count = r.u16le();
@@ -676,9 +688,34 @@ TEST_F(TdsListenerTest, RpcByNameAndByProcId) {
   EXPECT_EQ(r.rows()[0], (std::vector<std::string>{"@proc", "sp_executesql"}));
   EXPECT_EQ(r.rows()[2], (std::vector<std::string>{"@a", "int:5"}));
 
+  r = c.rpc({TestClient::rpc_call("#1", {{"", int64_t{1}}})});
+  ASSERT_EQ(r.of(0xAA).size(), 1u);
+  EXPECT_NE(r.of(0xAA)[0].text.find("sp_cursor"), std::string::npos);
+  expect_final_done(r);
+}
+
+TEST_F(TdsListenerTest, PreparedStatementsRunAsSpExecuteSql) {
+  TestClient c(port());
+  c.login("alice", "secret");
+  Reply r = c.rpc({TestClient::rpc_call("#13", {{"", std::monostate{}},
+                                                {"", std::string("@P1 bigint")},
+                                                {"", std::string("SELECT @P1")},
+                                                {"@P1", int64_t{9}}})});
+  ASSERT_EQ(r.of(0xAC).size(), 1u);  // RETURNVALUE with the handle
+  EXPECT_EQ(r.of(0xAC)[0].values, std::vector<std::string>{"1"});
+  EXPECT_EQ(r.rows()[0], (std::vector<std::string>{"@proc", "sp_executesql"}));
+  EXPECT_EQ(r.rows()[3], (std::vector<std::string>{"@P1", "int:9"}));
+  expect_final_done(r);
+
+  r = c.rpc({TestClient::rpc_call("#12", {{"", int64_t{1}}, {"@P1", int64_t{10}}})});
+  EXPECT_EQ(r.rows()[1], (std::vector<std::string>{"", "text:SELECT @P1"}));
+  EXPECT_EQ(r.rows()[3], (std::vector<std::string>{"@P1", "int:10"}));
+
+  r = c.rpc({TestClient::rpc_call("#15", {{"", int64_t{1}}})});
+  EXPECT_TRUE(r.of(0xAA).empty());
   r = c.rpc({TestClient::rpc_call("#12", {{"", int64_t{1}}})});
   ASSERT_EQ(r.of(0xAA).size(), 1u);
-  EXPECT_NE(r.of(0xAA)[0].text.find("sp_execute"), std::string::npos);
+  EXPECT_EQ(r.of(0xAA)[0].number, 8179);
   expect_final_done(r);
 }
 

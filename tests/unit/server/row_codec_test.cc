@@ -174,5 +174,16 @@ TEST(TdsRowCodecTest, MultiColumnMetadataIncludesEveryName) {
             (Bytes{0x81, 2, 0, 0, 0, 0, 0, 1, 0, 0x26, 4, 2, 'i', 0, 'd', 0, 0, 0, 0, 0, 1, 0, 0x68, 1, 0}));
 }
 
+TEST(TdsRowCodecTest, ReturnValueForAnIntOutputParameter) {
+  ByteWriter w;
+  write_return_value(w, 0, "@h", {"", ColumnType::kInt, 0}, int64_t{7}, v74());
+  EXPECT_EQ(w.data(),
+            (Bytes{0xAC, 0, 0, 2, '@', 0, 'h', 0, 0x01, 0, 0, 0, 0, 0x01, 0x00, 0x26, 4, 4, 7, 0, 0, 0}));
+  w.clear();
+  write_return_value(w, 1, "", {"", ColumnType::kNVarChar, 10}, std::monostate{}, v71());
+  EXPECT_EQ(w.data(), (Bytes{0xAC, 1, 0, 0, 0x01, 0, 0, 0x01, 0x00, 0xE7, 20, 0, 0x09, 0x04, 0xD0, 0x00, 0x34,
+                             0xFF, 0xFF}));
+}
+
 }  // namespace
 }  // namespace bakrest::server

@@ -80,21 +80,41 @@ TEST(TdsRpcReaderTest, CallByNameWithNamedAndOutputParameters) {
   EXPECT_TRUE(c.args[1].output);
 }
 
-TEST(TdsRpcReaderTest, ProcId10IsSpExecuteSqlAndOthersAreRefusedByName) {
+TEST(TdsRpcReaderTest, ProcId10IsSpExecuteSql) {
   Bytes stmt = param("", concat({{0xE7}, u16(0xFFFF), kLatin1Collation, plp(utf16("SELECT 1"), 5)}));
   auto calls = parse_rpc_request(concat({kAllHeaders, by_id(10), stmt}), v74());
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].call.name, "sp_executesql");
+  EXPECT_EQ(calls[0].proc_id, 10);
   ASSERT_EQ(calls[0].call.args.size(), 1u);
   EXPECT_EQ(calls[0].call.args[0].value, Value(std::string("SELECT 1")));
   EXPECT_EQ(calls[0].call.args[0].name, "");
+}
 
-  calls = parse_rpc_request(concat({kAllHeaders, by_id(11), param("", {0x26, 4, 4, 1, 0, 0, 0})}), v74());
+TEST(TdsRpcReaderTest, PreparedStatementProcIdsGetTheirNames) {
+  const std::pair<uint16_t, const char*> ids[] = {
+      {11, "sp_prepare"}, {12, "sp_execute"}, {13, "sp_prepexec"}, {15, "sp_unprepare"}};
+  for (auto [id, name] : ids) {
+    auto calls =
+        parse_rpc_request(concat({kAllHeaders, by_id(id), param("", {0x26, 4, 4, 1, 0, 0, 0})}), v74());
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_FALSE(calls[0].error);
+    EXPECT_EQ(calls[0].call.name, name);
+    EXPECT_EQ(calls[0].proc_id, id);
+  }
+}
+
+TEST(TdsRpcReaderTest, OtherProcIdsAreRefusedByNumberAndName) {
+  auto calls = parse_rpc_request(concat({kAllHeaders, by_id(2), param("", {0x26, 4, 4, 1, 0, 0, 0})}), v74());
   ASSERT_EQ(calls.size(), 1u);
   ASSERT_TRUE(calls[0].error);
-  EXPECT_NE(calls[0].error->text.find("11"), std::string::npos);
-  EXPECT_NE(calls[0].error->text.find("sp_prepare"), std::string::npos);
+  EXPECT_NE(calls[0].error->text.find("2"), std::string::npos);
+  EXPECT_NE(calls[0].error->text.find("sp_cursoropen"), std::string::npos);
   EXPECT_EQ(calls[0].error->severity, 16);
+
+  calls = parse_rpc_request(concat({kAllHeaders, by_id(99)}), v74());
+  ASSERT_TRUE(calls[0].error);
+  EXPECT_NE(calls[0].error->text.find("99"), std::string::npos);
 }
 
 TEST(TdsRpcReaderTest, BatchedCallsAreSeparatedBy0xFFOr0x80In71) {
@@ -111,7 +131,7 @@ TEST(TdsRpcReaderTest, BatchedCallsAreSeparatedBy0xFFOr0x80In71) {
   EXPECT_EQ(calls[1].call.name, "b");
 
   // An unsupported ProcID does not stop the calls after it.
-  calls = parse_rpc_request(concat({kAllHeaders, by_id(13), {0xFF}, two}), v74());
+  calls = parse_rpc_request(concat({kAllHeaders, by_id(9), {0xFF}, two}), v74());
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_TRUE(calls[0].error);
   EXPECT_FALSE(calls[1].error);

@@ -174,6 +174,20 @@ TEST(TdsTokenSinkTest, DatabaseChangeAndTransactionEnvChanges) {
   EXPECT_EQ(f.stream.payload(), concat({db.take(), tx.take(), done(0xFD, 0)}));
 }
 
+TEST(TdsTokenSinkTest, ReturnValueGoesBeforeTheHeldDoneProc) {
+  Fixture f;
+  f.sink.begin_response();
+  f.sink.procedure_started();
+  f.sink.procedure_done(0);
+  f.sink.return_value(0, "@h", {"", ColumnType::kInt, 0}, int64_t{3});
+  f.sink.end_rpc_call();
+  f.sink.end_response();
+  ByteWriter rv;
+  write_return_value(rv, 0, "@h", {"", ColumnType::kInt, 0}, int64_t{3}, v74());
+  EXPECT_EQ(f.stream.payload(),
+            concat({Bytes{0x79, 0, 0, 0, 0}, rv.take(), done(0xFE, 0, 0, kCurCmdExecute)}));
+}
+
 TEST(TdsTokenSinkTest, LargeResultsStreamPacketByPacket) {
   Fixture f;
   f.sink.begin_response();
