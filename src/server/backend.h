@@ -30,6 +30,9 @@ class RequestHandler {
   // Runs an RPC: a procedure by name, or sp_executesql (name "sp_executesql").
   virtual void run_rpc(const ProcCall& call, ResultSink& sink) = 0;
   // Called from the connection's reader thread when ATTENTION arrives, to cut short running SQL.
+  // The server calls it only while run_batch or run_rpc is executing (never between requests), and
+  // under a lock that the request thread takes when that call returns: return promptly. The sink's
+  // attention() turns true at the same moment and stays true until the request ends.
   virtual void interrupt() = 0;
 
   virtual std::string current_database() const = 0;
@@ -39,7 +42,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
   // Returns a handler for the session, or throws SqlError (18456 for bad credentials, 4060 for a database
-  // that cannot be opened).
+  // that cannot be opened). Called concurrently from many connection threads.
   virtual std::unique_ptr<RequestHandler> login(const LoginRequest& request, int spid) = 0;
 };
 
