@@ -33,6 +33,10 @@ class Server:
                                      stdout=subprocess.PIPE, stderr=self.log, env=env)
         line = self.proc.stdout.readline().decode()
         if "listening on" not in line:
+            # Never leave a half-started server behind.
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
             raise RuntimeError("server did not start: %r (see %s)" % (line, self.log.name))
         self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
         return self

@@ -1,7 +1,5 @@
-"""ODBC through pyodbc and FreeTDS's driver (tdsodbc): queries, the procedures, manual-commit transactions.
-
-Queries with ? parameters are not covered yet: the driver sends them as sp_prepexec, which needs output
-parameters (RETURNVALUE) that bakrest does not send yet."""
+"""ODBC through pyodbc and FreeTDS's driver (tdsodbc): queries with ? parameters (sent as sp_prepexec and
+sp_execute), the procedures, manual-commit transactions."""
 import pyodbc
 
 import harness
@@ -16,9 +14,10 @@ with harness.Server(harness.binary_from_argv()) as server:
     cur.execute("CREATE DATABASE odbcdb")
     cur.execute("USE odbcdb")
     cur.execute("CREATE TABLE t (id INT PRIMARY KEY, name NVARCHAR(50), data VARBINARY(MAX))")
-    cur.execute("INSERT INTO t VALUES (1, N'één', 0x0001), (2, NULL, NULL)")
-    rows = [tuple(r) for r in cur.execute("SELECT id, name, data FROM t WHERE id >= 1 ORDER BY id").fetchall()]
-    checks.equal(rows, [(1, "één", b"\x00\x01"), (2, None, None)], "rows through ODBC")
+    cur.execute("INSERT INTO t VALUES (?, ?, ?)", 1, "één", b"\x00\x01")
+    cur.execute("INSERT INTO t VALUES (?, ?, ?)", 2, None, None)
+    rows = [tuple(r) for r in cur.execute("SELECT id, name, data FROM t WHERE id >= ? ORDER BY id", 1).fetchall()]
+    checks.equal(rows, [(1, "één", b"\x00\x01"), (2, None, None)], "rows through ODBC with parameters")
 
     row = cur.execute("exec msdb.dbo.rds_backup_database @source_db_name='odbcdb', "
                       "@s3_arn_to_backup_to='arn:aws:s3:::aws_example_bucket/odbc.bak'").fetchall()[0]
