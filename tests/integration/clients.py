@@ -1,4 +1,5 @@
 """Adapters that give the seed flow one interface over each Python-reachable client."""
+import os
 import subprocess
 
 import harness
@@ -88,9 +89,11 @@ class TsqlClient:
         if self.database:
             script += "USE %s\ngo\n" % self.database
         script += sql + "\ngo\nexit\n"
+        # tsql takes the protocol version from TDSVER (its -v means verbose).
+        env = dict(os.environ, TDSVER=self.version, TDSDUMP="")
         out = subprocess.run(["tsql", "-H", "127.0.0.1", "-p", str(self.port), "-U", harness.USER, "-P",
-                              harness.PASSWORD, "-v", self.version, "-o", "fq"],
-                             input=script.encode(), capture_output=True, timeout=120)
+                              harness.PASSWORD, "-o", "fq"],
+                             input=script.encode(), capture_output=True, timeout=120, env=env)
         return out.stdout.decode(), out.stderr.decode()
 
     def batch(self, sql):
