@@ -1,6 +1,7 @@
 #include "format/backup_file.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -103,6 +104,11 @@ class Decoder {
     auto text = take(length);
     return std::string(text.begin(), text.end());
   }
+  template <size_t N>
+  void get_bytes(std::array<uint8_t, N>& out) {
+    auto bytes = take(N);
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+  }
   std::span<const uint8_t> take(size_t count) {
     if (count > bytes_.size()) corrupt("header fields run past the header");
     auto taken = bytes_.first(count);
@@ -128,6 +134,35 @@ std::string full_body_mismatch(const BackupHeader& header, uint64_t body_bytes) 
          std::to_string(header.page_count) + " pages of " + std::to_string(header.page_size) + " bytes";
 }
 
+bool all_zero(std::span<const uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+// The rules on the identity fields that writer and reader share; returns what is wrong, or "" if nothing.
+std::string identity_problem(BackupType type, uint8_t recovery_model, uint16_t stripe_index,
+                             uint16_t stripe_count, std::span<const uint8_t> base_backup_id) {
+  if (recovery_model < static_cast<uint8_t>(RecoveryModel::kFull) ||
+      recovery_model > static_cast<uint8_t>(RecoveryModel::kSimple)) {
+    return "unknown recovery model " + std::to_string(recovery_model);
+  }
+  if (stripe_count == 0 || stripe_count > kMaxStripeCount) {
+    return "stripe count " + std::to_string(stripe_count) + " is outside 1.." +
+           std::to_string(kMaxStripeCount);
+  }
+  if (stripe_index >= stripe_count) {
+    return "stripe index " + std::to_string(stripe_index) + " is not below the stripe count " +
+           std::to_string(stripe_count);
+  }
+  if (type == BackupType::kDifferential && all_zero(base_backup_id)) {
+    return "differential backup names no base backup";
+  }
+  if (type != BackupType::kDifferential && !all_zero(base_backup_id)) {
+    return std::string(type == BackupType::kFull ? "full" : "log") +
+           " backup names a base backup; only a differential has one";
+  }
+  return "";
+}
+
 Bytes encode_header(const BackupHeader& header, uint32_t chunk_size) {
   Encoder fields;
   fields.put<uint8_t>(static_cast<uint8_t>(header.type));
@@ -140,6 +175,12 @@ Bytes encode_header(const BackupHeader& header, uint32_t chunk_size) {
   fields.put<int64_t>(header.begin_time_us);
   fields.put<uint32_t>(header.page_size);
   fields.put<uint64_t>(header.page_count);
+  fields.put_bytes(header.backup_id);
+  fields.put<uint16_t>(header.stripe_index);
+  fields.put<uint16_t>(header.stripe_count);
+  fields.put_bytes(header.fork_guid);
+  fields.put_bytes(header.base_backup_id);
+  fields.put<uint8_t>(static_cast<uint8_t>(header.recovery_model));
   fields.put_string(header.database_name);
   fields.put_string(header.time_zone);
   fields.put_string(header.kms_key_arn);
@@ -176,6 +217,9 @@ void check_writer_input(const BackupHeader& header, const WriterOptions& options
     throw std::invalid_argument("backup format version 1 does not support encryption " +
                                 std::to_string(static_cast<int>(header.encryption)));
   }
+  std::string problem = identity_problem(header.type, static_cast<uint8_t>(header.recovery_model),
+                                         header.stripe_index, header.stripe_count, header.base_backup_id);
+  if (!problem.empty()) throw std::invalid_argument(problem);
   if (header.compression == Compression::kZstd &&
       (options.zstd_level < ZSTD_minCLevel() || options.zstd_level > ZSTD_maxCLevel())) {
     throw std::invalid_argument("zstd level " + std::to_string(options.zstd_level) + " is outside " +
@@ -184,6 +228,14 @@ void check_writer_input(const BackupHeader& header, const WriterOptions& options
 }
 
 }  // namespace
+
+std::array<uint8_t, 16> random_backup_id() {
+  std::array<uint8_t, 16> id{};
+  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) {
+    throw std::runtime_error("OpenSSL could not produce random bytes for a backup ID");
+  }
+  return id;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -450,13 +502,18 @@ class BackupReader::Impl {
     auto compression = in.get<uint8_t>();
     auto encryption = in.get<uint8_t>();
     chunk_size_ = in.get<uint32_t>();
-    auto guid = in.take(header_.database_guid.size());
-    std::copy(guid.begin(), guid.end(), header_.database_guid.begin());
+    in.get_bytes(header_.database_guid);
     header_.first_lsn = in.get<uint64_t>();
     header_.last_lsn = in.get<uint64_t>();
     header_.begin_time_us = in.get<int64_t>();
     header_.page_size = in.get<uint32_t>();
     header_.page_count = in.get<uint64_t>();
+    in.get_bytes(header_.backup_id);
+    header_.stripe_index = in.get<uint16_t>();
+    header_.stripe_count = in.get<uint16_t>();
+    in.get_bytes(header_.fork_guid);
+    in.get_bytes(header_.base_backup_id);
+    auto recovery_model = in.get<uint8_t>();
     header_.database_name = in.get_string("database name");
     header_.time_zone = in.get_string("time zone");
     header_.kms_key_arn = in.get_string("KMS key ARN");
@@ -479,6 +536,10 @@ class BackupReader::Impl {
       corrupt("chunk size " + std::to_string(chunk_size_) + " is outside 1.." +
               std::to_string(kMaxChunkSize));
     }
+    std::string problem = identity_problem(header_.type, recovery_model, header_.stripe_index,
+                                           header_.stripe_count, header_.base_backup_id);
+    if (!problem.empty()) corrupt(problem);
+    header_.recovery_model = static_cast<RecoveryModel>(recovery_model);
   }
 
   // Reads the next chunk into current_, or the trailer.

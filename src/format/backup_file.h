@@ -35,28 +35,46 @@ class FormatError : public std::runtime_error {
 enum class BackupType : uint8_t { kFull = 1, kDifferential = 2, kLog = 3 };
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 enum class Encryption : uint8_t { kNone = 0 };  // AES-256-GCM arrives with KMS support
+enum class RecoveryModel : uint8_t { kFull = 1, kBulkLogged = 2, kSimple = 3 };
+
+// A backup is split across 1..kMaxStripeCount stripe objects, each a complete backup file.
+inline constexpr uint16_t kMaxStripeCount = 10;
 
 struct BackupHeader {
-  std::string database_name;                  // UTF-8
-  std::array<uint8_t, 16> database_guid{};    // the database's identity
+  std::string database_name;                // UTF-8
+  std::array<uint8_t, 16> database_guid{};  // the database's identity
   BackupType type = BackupType::kFull;
-  uint64_t first_lsn = 0;                     // LSN range covered; for a full backup both are the snapshot
-  uint64_t last_lsn = 0;                      //   position
-  int64_t begin_time_us = 0;                  // backup start, microseconds since the Unix epoch (UTC)
-  std::string time_zone = "UTC";              // the instance's time zone when the backup was taken
-  uint32_t page_size = 0;                     // database page size in bytes
-  uint64_t page_count = 0;                    // pages in the body
+  uint64_t first_lsn = 0;         // LSN range covered; for a full backup both are the snapshot
+  uint64_t last_lsn = 0;          //   position
+  int64_t begin_time_us = 0;      // backup start, microseconds since the Unix epoch (UTC)
+  std::string time_zone = "UTC";  // the instance's time zone when the backup was taken
+  uint32_t page_size = 0;         // database page size in bytes
+  uint64_t page_count = 0;        // pages in the body
   Compression compression = Compression::kNone;
   Encryption encryption = Encryption::kNone;  // reserved: always kNone in version 1
   std::string kms_key_arn;                    // reserved: empty in version 1
   std::string wrapped_data_key;               // reserved: empty in version 1 (bytes)
+
+  // Which backup this is, which stripe of it, and where it sits in the database's history.
+  // Random per backup (random_backup_id()) and the same in every stripe of it, so that a stripe of another
+  // backup is told apart.
+  std::array<uint8_t, 16> backup_id{};
+  std::array<uint8_t, 16> fork_guid{};  // the database's recovery-fork GUID
+  // A differential's base: the backup_id of the full backup it applies onto. All zero for full and log.
+  std::array<uint8_t, 16> base_backup_id{};
+  RecoveryModel recovery_model = RecoveryModel::kFull;  // the database's, when the backup was taken
+  uint16_t stripe_index = 0;                            // this file is stripe stripe_index (from 0)
+  uint16_t stripe_count = 1;                            //   of stripe_count, 1..kMaxStripeCount
 };
+
+// 16 bytes from OpenSSL's CSPRNG, for BackupHeader::backup_id. Throws std::runtime_error if it has none.
+std::array<uint8_t, 16> random_backup_id();
 
 struct BackupTrailer {
   uint64_t chunk_count = 0;
-  uint64_t body_bytes = 0;    // uncompressed body bytes
-  uint64_t stored_bytes = 0;  // body bytes as stored (after compression)
-  int64_t end_time_us = 0;    // backup finish, microseconds since the Unix epoch (UTC)
+  uint64_t body_bytes = 0;           // uncompressed body bytes
+  uint64_t stored_bytes = 0;         // body bytes as stored (after compression)
+  int64_t end_time_us = 0;           // backup finish, microseconds since the Unix epoch (UTC)
   std::array<uint8_t, 32> digest{};  // SHA-256 of every byte of the file before the trailer
 };
 
@@ -69,7 +87,8 @@ class BackupWriter {
  public:
   // Writes the header at once. Throws std::invalid_argument for what version 1 cannot hold: chunk_size
   // outside 1..64 MiB, a zstd level zstd does not have, unknown enum values, encryption other than kNone,
-  // header strings over 64 KiB in all.
+  // header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount, stripe_index not below
+  // stripe_count, a differential with an all-zero base_backup_id, a full or log backup with a nonzero one.
   BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options = {});
   ~BackupWriter();
   BackupWriter(const BackupWriter&) = delete;

@@ -21,7 +21,7 @@ inline constexpr std::array<uint8_t, 4> kTrailerMarker = {'T', 'R', 'L', 'R'};
 inline constexpr size_t kHeaderPrefixSize = 14;  // magic + version + fields length
 inline constexpr size_t kHeaderVersionOffset = 8;
 inline constexpr size_t kHeaderFieldsLengthOffset = 10;
-inline constexpr size_t kHeaderFixedFieldsSize = 59;
+inline constexpr size_t kHeaderFixedFieldsSize = 112;
 inline constexpr size_t kHeaderStringCount = 4;
 inline constexpr size_t kHeaderMinFieldsSize = kHeaderFixedFieldsSize + 4 * kHeaderStringCount;
 // A reader allocates the header before it can check it, so its size is capped.
@@ -39,7 +39,13 @@ inline constexpr size_t kFieldLastLsn = 31;
 inline constexpr size_t kFieldBeginTime = 39;
 inline constexpr size_t kFieldPageSize = 47;
 inline constexpr size_t kFieldPageCount = 51;
-static_assert(kFieldPageCount + 8 == kHeaderFixedFieldsSize);
+inline constexpr size_t kFieldBackupId = 59;
+inline constexpr size_t kFieldStripeIndex = 75;
+inline constexpr size_t kFieldStripeCount = 77;
+inline constexpr size_t kFieldForkGuid = 79;
+inline constexpr size_t kFieldBaseBackupId = 95;
+inline constexpr size_t kFieldRecoveryModel = 111;
+static_assert(kFieldRecoveryModel + 1 == kHeaderFixedFieldsSize);
 
 // Chunk: header (with its own check, so a damaged length is reported as damage, not as truncation),
 // payload, checksum over header and payload.

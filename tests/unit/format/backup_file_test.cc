@@ -66,12 +66,21 @@ Bytes make_body(size_t size, Data kind, uint64_t seed = 1) {
   return body;
 }
 
+std::array<uint8_t, 16> make_id(uint8_t first) {
+  std::array<uint8_t, 16> id{};
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(first + i);
+  return id;
+}
+
 BackupHeader make_header(Compression compression = Compression::kNone) {
   BackupHeader header;
   header.database_name = "sales";
   header.type = BackupType::kDifferential;
   header.compression = compression;
   header.page_size = 4096;
+  header.backup_id = make_id(0x10);
+  header.fork_guid = make_id(0x40);
+  header.base_backup_id = make_id(0x80);
   return header;
 }
 
@@ -218,6 +227,28 @@ TEST(BackupFile, DefaultChunkSizeManyChunksInOddWrites) {
   }
 }
 
+void expect_same_header(const BackupHeader& got, const BackupHeader& want) {
+  EXPECT_EQ(got.database_name, want.database_name);
+  EXPECT_EQ(got.database_guid, want.database_guid);
+  EXPECT_EQ(got.type, want.type);
+  EXPECT_EQ(got.first_lsn, want.first_lsn);
+  EXPECT_EQ(got.last_lsn, want.last_lsn);
+  EXPECT_EQ(got.begin_time_us, want.begin_time_us);
+  EXPECT_EQ(got.time_zone, want.time_zone);
+  EXPECT_EQ(got.page_size, want.page_size);
+  EXPECT_EQ(got.page_count, want.page_count);
+  EXPECT_EQ(got.compression, want.compression);
+  EXPECT_EQ(got.encryption, Encryption::kNone);
+  EXPECT_EQ(got.kms_key_arn, want.kms_key_arn);
+  EXPECT_EQ(got.wrapped_data_key, want.wrapped_data_key);
+  EXPECT_EQ(got.backup_id, want.backup_id);
+  EXPECT_EQ(got.fork_guid, want.fork_guid);
+  EXPECT_EQ(got.base_backup_id, want.base_backup_id);
+  EXPECT_EQ(got.recovery_model, want.recovery_model);
+  EXPECT_EQ(got.stripe_index, want.stripe_index);
+  EXPECT_EQ(got.stripe_count, want.stripe_count);
+}
+
 TEST(BackupFile, EveryHeaderFieldRoundTrips) {
   BackupHeader header;
   header.database_name = "Ventes_été";
@@ -233,24 +264,79 @@ TEST(BackupFile, EveryHeaderFieldRoundTrips) {
   header.compression = Compression::kZstd;
   header.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
   header.wrapped_data_key = std::string("\0\x01\xff key", 8);
+  header.backup_id = make_id(0xF5);  // wraps past 0xff
+  header.fork_guid = make_id(0x21);
+  header.recovery_model = RecoveryModel::kBulkLogged;
+  header.stripe_index = 9;
+  header.stripe_count = kMaxStripeCount;
 
   Bytes file = write_backup(header, make_body(10, Data::kRandom), 4096, INT64_MIN);
   ReadResult result = read_backup(file);
-  const BackupHeader& got = result.header;
-  EXPECT_EQ(got.database_name, header.database_name);
-  EXPECT_EQ(got.database_guid, header.database_guid);
-  EXPECT_EQ(got.type, header.type);
-  EXPECT_EQ(got.first_lsn, header.first_lsn);
-  EXPECT_EQ(got.last_lsn, header.last_lsn);
-  EXPECT_EQ(got.begin_time_us, header.begin_time_us);
-  EXPECT_EQ(got.time_zone, header.time_zone);
-  EXPECT_EQ(got.page_size, header.page_size);
-  EXPECT_EQ(got.page_count, header.page_count);
-  EXPECT_EQ(got.compression, header.compression);
-  EXPECT_EQ(got.encryption, Encryption::kNone);
-  EXPECT_EQ(got.kms_key_arn, header.kms_key_arn);
-  EXPECT_EQ(got.wrapped_data_key, header.wrapped_data_key);
+  expect_same_header(result.header, header);
   EXPECT_EQ(result.trailer.end_time_us, INT64_MIN);
+
+  // A differential carries its base; the other recovery models come back too.
+  header.type = BackupType::kDifferential;
+  header.base_backup_id = make_id(0x99);
+  for (RecoveryModel model : {RecoveryModel::kFull, RecoveryModel::kSimple}) {
+    header.recovery_model = model;
+    header.stripe_index = 2;
+    header.stripe_count = 3;
+    expect_same_header(read_backup(write_backup(header, make_body(10, Data::kRandom))).header, header);
+  }
+}
+
+TEST(BackupFile, DefaultIdentityFieldsRoundTrip) {
+  BackupHeader header;
+  header.page_size = 4096;
+  BackupHeader got = read_backup(write_backup(header, {})).header;
+  EXPECT_EQ(got.backup_id, (std::array<uint8_t, 16>{}));
+  EXPECT_EQ(got.fork_guid, (std::array<uint8_t, 16>{}));
+  EXPECT_EQ(got.base_backup_id, (std::array<uint8_t, 16>{}));
+  EXPECT_EQ(got.recovery_model, RecoveryModel::kFull);
+  EXPECT_EQ(got.stripe_index, 0);
+  EXPECT_EQ(got.stripe_count, 1);
+}
+
+// The identity fields sit where docs/FORMAT.md says, so other readers can find them.
+TEST(BackupFile, IdentityFieldsAreAtTheDocumentedOffsets) {
+  BackupHeader header = make_header();
+  header.recovery_model = RecoveryModel::kSimple;
+  header.stripe_index = 4;
+  header.stripe_count = 7;
+  Bytes file = write_backup(header, make_body(10, Data::kRandom));
+  auto fields = std::span<const uint8_t>(file).subspan(L::kHeaderPrefixSize);
+  auto at = [&](size_t offset, size_t size) {
+    return Bytes(fields.begin() + offset, fields.begin() + offset + size);
+  };
+  EXPECT_EQ(at(L::kFieldBackupId, 16), Bytes(header.backup_id.begin(), header.backup_id.end()));
+  EXPECT_EQ(L::load_le<uint16_t>(fields.subspan(L::kFieldStripeIndex)), 4);
+  EXPECT_EQ(L::load_le<uint16_t>(fields.subspan(L::kFieldStripeCount)), 7);
+  EXPECT_EQ(at(L::kFieldForkGuid, 16), Bytes(header.fork_guid.begin(), header.fork_guid.end()));
+  EXPECT_EQ(at(L::kFieldBaseBackupId, 16), Bytes(header.base_backup_id.begin(), header.base_backup_id.end()));
+  EXPECT_EQ(fields[L::kFieldRecoveryModel], 3);
+  // The database name's length follows the fixed fields.
+  EXPECT_EQ(L::load_le<uint32_t>(fields.subspan(L::kHeaderFixedFieldsSize)), 5u);
+}
+
+TEST(BackupFile, StripesOfOneBackupShareItsId) {
+  BackupHeader header = make_header();
+  header.backup_id = random_backup_id();
+  header.stripe_count = 3;
+  for (uint16_t i = 0; i < 3; ++i) {
+    header.stripe_index = i;
+    BackupHeader got = read_backup(write_backup(header, make_body(100, Data::kRandom, i))).header;
+    EXPECT_EQ(got.backup_id, header.backup_id);
+    EXPECT_EQ(got.stripe_index, i);
+    EXPECT_EQ(got.stripe_count, 3);
+  }
+}
+
+TEST(BackupFile, RandomBackupIdsDiffer) {
+  auto a = random_backup_id();
+  auto b = random_backup_id();
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, (std::array<uint8_t, 16>{}));
 }
 
 TEST(BackupFile, FileStartsWithMagicAndVersionAndEndsWithEndMagic) {
@@ -287,6 +373,7 @@ TEST(BackupFile, IncompressibleChunksAreStoredRaw) {
 TEST(BackupFile, FullBackupBodyMatchesPages) {
   BackupHeader header = make_header(Compression::kZstd);
   header.type = BackupType::kFull;
+  header.base_backup_id = {};
   header.page_count = 3;
   Bytes body = make_body(3 * 4096, Data::kCompressible);
   EXPECT_EQ(read_backup(write_backup(header, body)).body, body);
@@ -354,6 +441,27 @@ TEST(BackupFile, WriterRejectsWhatVersionOneCannotHold) {
   EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
   header = make_header();
   header.kms_key_arn.assign(L::kHeaderMaxFieldsSize, 'x');
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header = make_header();
+  header.recovery_model = static_cast<RecoveryModel>(0);
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header.recovery_model = static_cast<RecoveryModel>(4);
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header = make_header();
+  header.stripe_count = 0;
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header.stripe_count = kMaxStripeCount + 1;
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header.stripe_count = 4;
+  header.stripe_index = 4;
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header = make_header();
+  header.base_backup_id = {};  // a differential without its base
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header = make_header();
+  header.type = BackupType::kFull;  // a full backup with a base
+  EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
+  header.type = BackupType::kLog;
   EXPECT_THROW(BackupWriter(sink, header), std::invalid_argument);
   EXPECT_TRUE(sink.data.empty());
 }
@@ -560,6 +668,7 @@ TEST(BackupFile, FullBackupOfTheWrongSize) {
   header.page_count = 2;
   Bytes file = write_backup(header, make_body(3 * 4096, Data::kRandom));
   file[L::kHeaderPrefixSize + L::kFieldType] = static_cast<uint8_t>(BackupType::kFull);
+  std::fill_n(file.begin() + L::kHeaderPrefixSize + L::kFieldBaseBackupId, 16, 0);
   reseal(file);
   EXPECT_READ_ERROR(file, "full backup has 12288 body bytes but its header says 2 pages of 4096 bytes");
 }
@@ -621,6 +730,61 @@ TEST(BackupFile, ReservedEncryptionMustBeNone) {
   file[L::kHeaderPrefixSize + L::kFieldEncryption] = 1;
   reseal(file);
   EXPECT_EQ(read_error(file), "unsupported backup encryption 1");
+}
+
+// Forges the u16 at a header field offset, with every checksum and the digest right.
+Bytes with_header_u16(size_t field, uint16_t value) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  L::store_le<uint16_t>(std::span(file).subspan(L::kHeaderPrefixSize + field), value);
+  reseal(file);
+  return file;
+}
+
+TEST(BackupFile, StripeCountMustBeOneToTen) {
+  EXPECT_EQ(read_error(with_header_u16(L::kFieldStripeCount, 0)),
+            "backup is corrupt: stripe count 0 is outside 1..10");
+  EXPECT_EQ(read_error(with_header_u16(L::kFieldStripeCount, 11)),
+            "backup is corrupt: stripe count 11 is outside 1..10");
+  EXPECT_EQ(read_error(with_header_u16(L::kFieldStripeCount, 65535)),
+            "backup is corrupt: stripe count 65535 is outside 1..10");
+  EXPECT_EQ(read_backup(with_header_u16(L::kFieldStripeCount, 10)).header.stripe_count, 10);
+}
+
+TEST(BackupFile, StripeIndexMustBeBelowStripeCount) {
+  // make_header() is stripe 0 of 1.
+  EXPECT_EQ(read_error(with_header_u16(L::kFieldStripeIndex, 1)),
+            "backup is corrupt: stripe index 1 is not below the stripe count 1");
+  EXPECT_EQ(read_error(with_header_u16(L::kFieldStripeIndex, 65535)),
+            "backup is corrupt: stripe index 65535 is not below the stripe count 1");
+  Bytes file = with_header_u16(L::kFieldStripeCount, 10);
+  L::store_le<uint16_t>(std::span(file).subspan(L::kHeaderPrefixSize + L::kFieldStripeIndex), 10);
+  reseal(file);
+  EXPECT_EQ(read_error(file), "backup is corrupt: stripe index 10 is not below the stripe count 10");
+  L::store_le<uint16_t>(std::span(file).subspan(L::kHeaderPrefixSize + L::kFieldStripeIndex), 9);
+  reseal(file);
+  EXPECT_EQ(read_backup(file).header.stripe_index, 9);
+}
+
+TEST(BackupFile, RecoveryModelMustBeKnown) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  for (uint8_t model : {0, 4, 255}) {
+    file[L::kHeaderPrefixSize + L::kFieldRecoveryModel] = model;
+    reseal(file);
+    EXPECT_EQ(read_error(file), "backup is corrupt: unknown recovery model " + std::to_string(model));
+  }
+}
+
+TEST(BackupFile, OnlyADifferentialHasABase) {
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  Bytes no_base = file;
+  std::fill_n(no_base.begin() + L::kHeaderPrefixSize + L::kFieldBaseBackupId, 16, 0);
+  reseal(no_base);
+  EXPECT_EQ(read_error(no_base), "backup is corrupt: differential backup names no base backup");
+  Bytes log = file;
+  log[L::kHeaderPrefixSize + L::kFieldType] = static_cast<uint8_t>(BackupType::kLog);
+  reseal(log);
+  EXPECT_EQ(read_error(log),
+            "backup is corrupt: log backup names a base backup; only a differential has one");
 }
 
 TEST(BackupFile, CompressedChunkThatDoesNotDecompress) {
