@@ -105,6 +105,11 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   format::BackupHeader header;
   header.database_name = info->name;
   header.database_guid = info->guid;
+  header.backup_id = format::random_backup_id();
+  header.fork_guid = info->fork_guid;
+  header.recovery_model = info->recovery_model == "SIMPLE"        ? format::RecoveryModel::kSimple
+                          : info->recovery_model == "BULK_LOGGED" ? format::RecoveryModel::kBulkLogged
+                                                                  : format::RecoveryModel::kFull;
   header.type = format::BackupType::kFull;
   header.first_lsn = header.last_lsn = snapshot->lsn();
   header.begin_time_us = begin;

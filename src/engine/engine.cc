@@ -27,7 +27,7 @@ struct Engine::Shared {
 namespace {
 
 constexpr const char* kInfoColumns =
-    "database_id, name, guid, file, state, recovery_model, create_date, is_system FROM databases";
+    "database_id, name, guid, file, state, recovery_model, create_date, is_system, fork_guid FROM databases";
 
 struct SystemDatabase {
   int64_t id;
@@ -83,6 +83,7 @@ DatabaseInfo read_info(sqlite::Statement& s, const fs::path& dir) {
   info.recovery_model = s.get_text(5);
   info.create_date = parse_datetime(s.get_text(6)).value_or(0);
   info.is_system = s.get_int(7) != 0;
+  info.fork_guid = guid_from_string(s.get_text(8)).value_or(Guid{});
   return info;
 }
 
@@ -343,15 +344,17 @@ void Engine::create_system_databases() {
     }
     msdb_.with([&](sqlite::Database& db) {
       db.prepare(
-            "INSERT OR IGNORE INTO databases (database_id, name, name_key, guid, file, state, "
-            "recovery_model, "
-            "is_system, create_date) VALUES (?, ?, ?, ?, ?, 'ONLINE', 'SIMPLE', 1, ?)")
+            // ON CONFLICT, unlike OR IGNORE, skips only an existing row and still fails on NULLs.
+            "INSERT INTO databases (database_id, name, name_key, guid, fork_guid, file, state, "
+            "recovery_model, is_system, create_date) VALUES (?, ?, ?, ?, ?, ?, 'ONLINE', 'SIMPLE', 1, ?) "
+            "ON CONFLICT (database_id) DO NOTHING")
           .bind(1, sys.id)
           .bind(2, sys.name)
           .bind(3, sys.name)
           .bind(4, guid_to_string(random_guid()))
-          .bind(5, sys.file ? std::optional<std::string>(sys.file) : std::nullopt)
-          .bind(6, format_datetime(now_micros()))
+          .bind(5, guid_to_string(random_guid()))
+          .bind(6, sys.file ? std::optional<std::string>(sys.file) : std::nullopt)
+          .bind(7, format_datetime(now_micros()))
           .run();
     });
   }
@@ -392,14 +395,16 @@ int64_t insert_database_row(sqlite::Database& db, const std::string& name, const
     throw SqlError(1801, 16, "Database '" + name + "' already exists. Choose a different database name.");
   }
   db.prepare(
-        "INSERT INTO databases (database_id, name, name_key, guid, file, state, recovery_model, create_date) "
-        "VALUES ((SELECT max(5, max(database_id) + 1) FROM databases), ?, ?, ?, ?, ?, 'FULL', ?)")
+        "INSERT INTO databases (database_id, name, name_key, guid, fork_guid, file, state, recovery_model, "
+        "create_date) VALUES ((SELECT max(5, max(database_id) + 1) FROM databases), ?, ?, ?, ?, ?, ?, "
+        "'FULL', ?)")
       .bind(1, name)
       .bind(2, database_name_key(name))
       .bind(3, guid_to_string(guid))
-      .bind(4, file)
-      .bind(5, state)
-      .bind(6, format_datetime(now_micros()))
+      .bind(4, guid_to_string(random_guid()))
+      .bind(5, file)
+      .bind(6, state)
+      .bind(7, format_datetime(now_micros()))
       .run();
   return db.last_insert_rowid();
 }

@@ -32,6 +32,7 @@ struct DatabaseInfo {
   int64_t id = 0;
   std::string name;
   Guid guid{};
+  Guid fork_guid{};            // the recovery fork; a restore that recovers starts a new one
   std::filesystem::path file;  // absolute; empty for msdb
   DatabaseState state = DatabaseState::kOnline;
   std::string recovery_model;
@@ -95,7 +96,8 @@ class Engine {
   // until the snapshot is destroyed.
   std::unique_ptr<PageSnapshot> snapshot(const std::string& name);
 
-  // Creates an empty database in state RESTORING (SqlError 1801 if the name is taken).
+  // Creates an empty database in state RESTORING (SqlError 1801 if the name is taken). It takes the
+  // backup's database GUID and starts a new recovery fork.
   std::unique_ptr<RestoreTarget> begin_restore(const std::string& name, const Guid& guid, uint32_t page_size);
 
   // Removes a database left RESTORING by an interrupted restore (at restart).

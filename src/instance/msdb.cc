@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS databases (
   name           NVARCHAR NOT NULL,
   name_key       NVARCHAR NOT NULL UNIQUE,  -- name folded for case and accents
   guid           NVARCHAR NOT NULL,
+  fork_guid      NVARCHAR NOT NULL,         -- recovery fork: new at creation and at every recovering restore
   file           NVARCHAR,                  -- relative to the databases directory; NULL for msdb
   state          NVARCHAR NOT NULL,         -- ONLINE, RESTORING
   recovery_model NVARCHAR NOT NULL DEFAULT 'FULL',

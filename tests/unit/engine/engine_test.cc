@@ -21,8 +21,9 @@ class EngineTest : public ::testing::Test {
 
   // Copies a snapshot page by page into a new database through a restore target, as a backup and
   // restore would.
-  void copy_through_restore(PageSnapshot& snapshot, const std::string& name) {
-    auto target = engine.begin_restore(name, random_guid(), snapshot.page_size());
+  void copy_through_restore(PageSnapshot& snapshot, const std::string& name,
+                            const Guid& guid = random_guid()) {
+    auto target = engine.begin_restore(name, guid, snapshot.page_size());
     std::vector<uint8_t> page(snapshot.page_size());
     for (uint64_t pgno = 1; pgno <= snapshot.page_count(); ++pgno) {
       snapshot.read_page(pgno, page);
@@ -112,8 +113,13 @@ TEST_F(EngineTest, SnapshotRestoresToIdenticalContent) {
   auto snapshot = engine.snapshot("src");
   EXPECT_EQ(snapshot->page_size(), 4096u);
   EXPECT_GT(snapshot->page_count(), 10u);
-  copy_through_restore(*snapshot, "copy");
+  auto source = *engine.find("src");
+  copy_through_restore(*snapshot, "copy", source.guid);
   snapshot.reset();
+  // A restore keeps the database's identity and starts a new recovery fork.
+  auto copy = *engine.find("copy");
+  EXPECT_EQ(copy.guid, source.guid);
+  EXPECT_NE(copy.fork_guid, source.fork_guid);
 
   auto c = engine.connect("copy");
   EXPECT_EQ(scalar(*c, "SELECT count(*) FROM t"), 5000);
