@@ -21,7 +21,24 @@ namespace fs = std::filesystem;
 struct Engine::Shared {
   // Backups hold it shared; the checkpointer needs it exclusively, so no checkpoint runs under a backup.
   std::shared_mutex checkpoint_guard;
-  int users = 0;  // open connections and snapshots; guarded by Engine::mutex_
+  int users = 0;  // live leases: connections, attachments, snapshots, restores; guarded by Engine::mutex_
+};
+
+class Engine::Lease : public DatabaseLease {
+ public:
+  // Call with engine.mutex_ held.
+  Lease(Engine& engine, std::shared_ptr<Shared> shared) : engine_(engine), shared_(std::move(shared)) {
+    ++shared_->users;
+  }
+  ~Lease() override {
+    std::lock_guard lock(engine_.mutex_);
+    --shared_->users;
+  }
+  Shared& shared() { return *shared_; }
+
+ private:
+  Engine& engine_;
+  std::shared_ptr<Shared> shared_;
 };
 
 namespace {
@@ -96,10 +113,16 @@ void remove_database_files(const fs::path& file) {
   }
 }
 
-int authorize(void* user_data, int action, const char* arg1, const char* arg2, const char*, const char*) {
-  auto* attach_allowed = static_cast<std::atomic<bool>*>(user_data);
-  if (action == SQLITE_ATTACH || action == SQLITE_DETACH) {
-    return attach_allowed && attach_allowed->load() ? SQLITE_OK : SQLITE_DENY;
+int authorize(void* user_data, int action, const char* arg1, const char* arg2, const char* database,
+              const char*) {
+  auto* state = static_cast<SessionAuthorizer*>(user_data);
+  if (action == SQLITE_ATTACH && arg1 && arg1[0] == '\0') return SQLITE_OK;  // VACUUM's temporary database
+  if (action == SQLITE_ATTACH || action == SQLITE_DETACH)
+    return state->attach_allowed ? SQLITE_OK : SQLITE_DENY;
+  if (action == SQLITE_READ && arg1 && database && std::string_view(arg1) == "logins") {
+    // Password hashes stay out of sessions' reach.
+    std::string_view db(database);
+    if (db == "msdb" || (db == "main" && state->main_is_msdb)) return SQLITE_DENY;
   }
   if (action == SQLITE_PRAGMA && arg1) {
     std::string pragma(arg1);
@@ -126,37 +149,32 @@ const char* state_name(DatabaseState state) {
   return state == DatabaseState::kRestoring ? "RESTORING" : "ONLINE";
 }
 
-void configure_connection(sqlite::Database& db, std::atomic<bool>* attach_allowed) {
+void configure_connection(sqlite::Database& db, SessionAuthorizer* authorizer) {
   sqlite3_db_config(db.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   sqlite3_wal_autocheckpoint(db.handle(), 0);
   sqlite3_busy_timeout(db.handle(), 10000);
   db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;");
-  // Internal connections (attach_allowed == nullptr) are trusted; sessions get the authorizer.
-  if (attach_allowed) sqlite3_set_authorizer(db.handle(), authorize, attach_allowed);
+  if (authorizer) sqlite3_set_authorizer(db.handle(), authorize, authorizer);
 }
 
 // --- connections -----------------------------------------------------------------------------------------
 
 class ConnectionImpl : public Connection {
  public:
-  ConnectionImpl(Engine& engine, DatabaseInfo info, std::shared_ptr<Engine::Shared> shared)
-      : engine_(engine), info_(std::move(info)), shared_(std::move(shared)), db_(open()) {}
-  ~ConnectionImpl() override {
-    std::lock_guard lock(engine_.mutex_);
-    --shared_->users;
-  }
+  ConnectionImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease)
+      : engine_(engine), info_(std::move(info)), lease_(std::move(lease)), db_(open()) {}
 
   sqlite::Database& db() override { return db_; }
   const DatabaseInfo& info() const override { return info_; }
   void with_attach_allowed(const std::function<void()>& fn) override {
-    attach_allowed_ = true;
+    authorizer_.attach_allowed = true;
     try {
       fn();
     } catch (...) {
-      attach_allowed_ = false;
+      authorizer_.attach_allowed = false;
       throw;
     }
-    attach_allowed_ = false;
+    authorizer_.attach_allowed = false;
   }
 
  private:
@@ -165,19 +183,20 @@ class ConnectionImpl : public Connection {
     fs::path file = is_msdb ? engine_.msdb_file() : info_.file;
     int flags = (is_msdb ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
     sqlite::Database db(file, flags);
+    authorizer_.main_is_msdb = is_msdb;
     if (is_msdb) {
       sqlite3_busy_timeout(db.handle(), 10000);
-      sqlite3_set_authorizer(db.handle(), authorize, &attach_allowed_);
+      sqlite3_set_authorizer(db.handle(), authorize, &authorizer_);
     } else {
-      configure_connection(db, &attach_allowed_);
+      configure_connection(db, &authorizer_);
     }
     return db;
   }
 
   Engine& engine_;
   DatabaseInfo info_;
-  std::shared_ptr<Engine::Shared> shared_;
-  std::atomic<bool> attach_allowed_{false};
+  std::unique_ptr<DatabaseLease> lease_;
+  SessionAuthorizer authorizer_;
   sqlite::Database db_;
 };
 
@@ -187,8 +206,9 @@ namespace {
 
 class WalSnapshot : public PageSnapshot {
  public:
-  WalSnapshot(const fs::path& file, std::shared_lock<std::shared_mutex> guard, std::function<void()> release)
-      : guard_(std::move(guard)), release_(std::move(release)), db_(open_database_file(file, false)) {
+  WalSnapshot(const fs::path& file, std::unique_ptr<DatabaseLease> lease,
+              std::shared_lock<std::shared_mutex> guard)
+      : lease_(std::move(lease)), guard_(std::move(guard)), db_(open_database_file(file, false)) {
     db_fd_ = UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (db_fd_.get() < 0) throw_errno("open " + file.string());
     // A read transaction held for the snapshot's life initialises the WAL-index and keeps writers from
@@ -220,7 +240,6 @@ class WalSnapshot : public PageSnapshot {
       page_count_ = page_size_ ? static_cast<uint64_t>(st.st_size) / page_size_ : 0;
     }
   }
-  ~WalSnapshot() override { release_(); }
 
   uint32_t page_size() const override { return page_size_; }
   uint64_t page_count() const override { return page_count_; }
@@ -256,8 +275,8 @@ class WalSnapshot : public PageSnapshot {
     return size == 1 ? 65536 : size;
   }
 
+  std::unique_ptr<DatabaseLease> lease_;
   std::shared_lock<std::shared_mutex> guard_;
-  std::function<void()> release_;
   sqlite::Database db_;
   UniqueFd db_fd_;
   UniqueFd wal_fd_;
@@ -272,8 +291,9 @@ class WalSnapshot : public PageSnapshot {
 
 class RestoreTargetImpl : public RestoreTarget {
  public:
-  RestoreTargetImpl(Engine& engine, DatabaseInfo info, uint32_t page_size)
-      : engine_(engine), info_(std::move(info)), page_size_(page_size) {
+  RestoreTargetImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
+                    uint32_t page_size)
+      : engine_(engine), info_(std::move(info)), lease_(std::move(lease)), page_size_(page_size) {
     fd_ = UniqueFd(::open(info_.file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd_.get() < 0) throw_errno("create " + info_.file.string());
   }
@@ -282,7 +302,9 @@ class RestoreTargetImpl : public RestoreTarget {
     try {
       remove_database_files(info_.file);
       engine_.msdb_.with([&](sqlite::Database& db) {
-        db.prepare("DELETE FROM databases WHERE database_id = ?").bind(1, info_.id).run();
+        db.prepare("DELETE FROM databases WHERE database_id = ? AND state = 'RESTORING'")
+            .bind(1, info_.id)
+            .run();
       });
     } catch (const std::exception& e) {
       spdlog::error("cleaning up the failed restore of '{}': {}", info_.name, e.what());
@@ -305,15 +327,20 @@ class RestoreTargetImpl : public RestoreTarget {
   void finish() override {
     if (::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
     fsync_path(info_.file.parent_path());
-    engine_.msdb_.with([&](sqlite::Database& db) {
-      db.prepare("UPDATE databases SET state = 'ONLINE' WHERE database_id = ?").bind(1, info_.id).run();
+    bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
+      db.prepare("UPDATE databases SET state = 'ONLINE' WHERE database_id = ? AND state = 'RESTORING'")
+          .bind(1, info_.id)
+          .run();
+      return db.changes() == 1;
     });
+    if (!updated) throw std::runtime_error("the database '" + info_.name + "' being restored disappeared");
     finished_ = true;
   }
 
  private:
   Engine& engine_;
   DatabaseInfo info_;
+  std::unique_ptr<DatabaseLease> lease_;  // a restore in progress is a use: DROP DATABASE refuses it
   uint32_t page_size_;
   UniqueFd fd_;
   bool finished_ = false;
@@ -396,7 +423,7 @@ int64_t insert_database_row(sqlite::Database& db, const std::string& name, const
   }
   db.prepare(
         "INSERT INTO databases (database_id, name, name_key, guid, fork_guid, file, state, recovery_model, "
-        "create_date) VALUES ((SELECT max(5, max(database_id) + 1) FROM databases), ?, ?, ?, ?, ?, ?, "
+        "create_date) VALUES (NULL, ?, ?, ?, ?, ?, ?, "
         "'FULL', ?)")
       .bind(1, name)
       .bind(2, database_name_key(name))
@@ -464,51 +491,37 @@ void Engine::drop_database(const std::string& name) {
   spdlog::info("dropped database '{}'", info->name);
 }
 
+std::pair<DatabaseInfo, std::unique_ptr<Engine::Lease>> Engine::lease_online_locked(const std::string& name) {
+  auto found = find(name);
+  if (!found) throw no_such_database(name);
+  if (found->state == DatabaseState::kRestoring) {
+    throw SqlError(927, 14,
+                   "Database '" + found->name + "' cannot be opened. It is in the middle of a restore.");
+  }
+  auto lease = std::make_unique<Lease>(*this, shared_for(found->id));
+  return {std::move(*found), std::move(lease)};
+}
+
 std::unique_ptr<Connection> Engine::connect(const std::string& name) {
-  std::shared_ptr<Shared> shared;
-  DatabaseInfo info;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = find(name);
-    if (!found) throw no_such_database(name);
-    if (found->state == DatabaseState::kRestoring) {
-      throw SqlError(927, 14,
-                     "Database '" + found->name + "' cannot be opened. It is in the middle of a restore.");
-    }
-    info = *found;
-    shared = shared_for(info.id);
-    ++shared->users;
-  }
-  try {
-    return std::make_unique<ConnectionImpl>(*this, std::move(info), std::move(shared));
-  } catch (...) {
-    std::lock_guard lock(mutex_);
-    --shared->users;
-    throw;
-  }
+  std::unique_lock lock(mutex_);
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  return std::make_unique<ConnectionImpl>(*this, std::move(info), std::move(lease));
+}
+
+std::unique_ptr<DatabaseLease> Engine::lease(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  return lease_online_locked(name).second;
 }
 
 std::unique_ptr<PageSnapshot> Engine::snapshot(const std::string& name) {
-  std::shared_ptr<Shared> shared;
-  DatabaseInfo info;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = find(name);
-    if (!found || found->is_system || found->state != DatabaseState::kOnline) throw no_such_database(name);
-    info = *found;
-    shared = shared_for(info.id);
-    ++shared->users;
-  }
-  auto release = [this, shared] {
-    std::lock_guard lock(mutex_);
-    --shared->users;
-  };
-  try {
-    return std::make_unique<WalSnapshot>(info.file, std::shared_lock(shared->checkpoint_guard), release);
-  } catch (...) {
-    release();
-    throw;
-  }
+  std::unique_lock lock(mutex_);
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  if (info.is_system) throw no_such_database(name);
+  Shared& shared = lease->shared();
+  return std::make_unique<WalSnapshot>(info.file, std::move(lease),
+                                       std::shared_lock(shared.checkpoint_guard));
 }
 
 std::unique_ptr<RestoreTarget> Engine::begin_restore(const std::string& name, const Guid& guid,
@@ -516,15 +529,17 @@ std::unique_ptr<RestoreTarget> Engine::begin_restore(const std::string& name, co
   check_name(name);
   std::string file_name = random_hex(16) + ".db";
   DatabaseInfo info;
+  std::unique_ptr<Lease> lease;
   {
     std::lock_guard lock(mutex_);
     msdb_.with([&](sqlite::Database& db) {
       sqlite::with_transaction(db, [&] { insert_database_row(db, name, guid, file_name, "RESTORING"); });
     });
     info = *find(name);
+    lease = std::make_unique<Lease>(*this, shared_for(info.id));
   }
   try {
-    return std::make_unique<RestoreTargetImpl>(*this, std::move(info), page_size);
+    return std::make_unique<RestoreTargetImpl>(*this, std::move(info), std::move(lease), page_size);
   } catch (...) {
     msdb_.with([&](sqlite::Database& db) {
       db.prepare("DELETE FROM databases WHERE name_key = ?").bind(1, database_name_key(name)).run();

@@ -62,6 +62,12 @@ class RestoreTarget {
   virtual void finish() = 0;
 };
 
+// Keeps a database "in use" while it lives: DROP DATABASE refuses it (3702).
+class DatabaseLease {
+ public:
+  virtual ~DatabaseLease() = default;
+};
+
 // A session's connection to one database. Keeps the database "in use" while it lives.
 class Connection {
  public:
@@ -92,6 +98,10 @@ class Engine {
   // being restored. "msdb" opens the catalog read-only.
   std::unique_ptr<Connection> connect(const std::string& name);
 
+  // Marks an ONLINE database in use, for a session that attached it by a three-part name. Throws SqlError
+  // 911 or 927 like connect().
+  std::unique_ptr<DatabaseLease> lease(const std::string& name);
+
   // A consistent image of an ONLINE user database for a full backup. Checkpoints of that database wait
   // until the snapshot is destroyed.
   std::unique_ptr<PageSnapshot> snapshot(const std::string& name);
@@ -110,7 +120,10 @@ class Engine {
 
  private:
   struct Shared;  // per-database state shared by its connections, snapshots and the checkpointer
+  class Lease;
   std::shared_ptr<Shared> shared_for(int64_t id);
+  // Finds an ONLINE database (SqlError 911/927 otherwise) and leases it; call with mutex_ held.
+  std::pair<DatabaseInfo, std::unique_ptr<Lease>> lease_online_locked(const std::string& name);
   void create_system_databases();
   void checkpointer_loop();
   friend class ConnectionImpl;
@@ -126,9 +139,16 @@ class Engine {
   std::thread checkpointer_;
 };
 
+// The authorizer state of a session's connection: sessions may not change the WAL settings, checkpoint,
+// attach files themselves (bakrest attaches for them, with attach_allowed set), or read msdb's logins.
+struct SessionAuthorizer {
+  std::atomic<bool> attach_allowed{false};
+  bool main_is_msdb = false;
+};
+
 // Applies the settings every database connection needs (WAL, synchronous=FULL, no automatic or
-// close-time checkpoints, busy timeout). For session connections, attach_allowed is the switch of the
-// authorizer that keeps sessions from changing those settings and from attaching files themselves.
-void configure_connection(sqlite::Database& db, std::atomic<bool>* attach_allowed);
+// close-time checkpoints, busy timeout), and for session connections (authorizer != nullptr) the
+// authorizer.
+void configure_connection(sqlite::Database& db, SessionAuthorizer* authorizer);
 
 }  // namespace bakrest::engine

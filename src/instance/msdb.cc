@@ -7,7 +7,7 @@ namespace {
 // Column types are declared as SQL Server names: the SQL executor uses them to choose TDS types.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS databases (
-  database_id    INTEGER PRIMARY KEY,
+  database_id    INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so a stale id can't name a new database
   name           NVARCHAR NOT NULL,
   name_key       NVARCHAR NOT NULL UNIQUE,  -- name folded for case and accents
   guid           NVARCHAR NOT NULL,

@@ -130,7 +130,10 @@ std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
 
 std::string Session::current_database() const { return connection_->info().name; }
 
-void Session::interrupt() { sqlite3_interrupt(connection_->db().handle()); }
+void Session::interrupt() {
+  std::lock_guard lock(connection_mutex_);
+  if (connection_) sqlite3_interrupt(connection_->db().handle());
+}
 
 int Session::trancount() const { return connection_->db().in_transaction() ? std::max(trancount_, 1) : 0; }
 
@@ -241,7 +244,14 @@ void Session::use_database(const std::string& name, ResultSink& sink) {
   }
   auto next = open(name);
   std::string from = current_database();
-  connection_ = std::move(next);
+  std::vector<std::unique_ptr<engine::DatabaseLease>> released;
+  {
+    std::lock_guard lock(connection_mutex_);
+    std::swap(connection_, next);
+    std::swap(attached_, released);
+  }
+  // The old connection (and with it its attachments) closes here, outside the lock.
+  next.reset();
   sink.database_changed(from, current_database());
   sink.message(Message{5701, 1, 0, "Changed database context to '" + current_database() + "'.", {}, 1});
   sink.done(std::nullopt);
@@ -259,14 +269,13 @@ void Session::attach(const std::vector<std::string>& databases) {
     if (!info)
       throw SqlError(911, 16,
                      "Database '" + name + "' does not exist. Make sure that the name is entered correctly.");
-    if (info->state != engine::DatabaseState::kOnline) {
-      throw SqlError(927, 14,
-                     "Database '" + info->name + "' cannot be opened. It is in the middle of a restore.");
-    }
     bool is_msdb = info->file.empty();
+    // The lease is taken first: it fails for a database being restored and keeps DROP DATABASE away.
+    std::unique_ptr<engine::DatabaseLease> lease = is_msdb ? nullptr : env_.engine.lease(name);
     std::string path = is_msdb ? env_.engine.msdb_file().string() : info->file.string();
     std::string sql = "ATTACH " + quote_literal(file_uri(path, is_msdb)) + " AS " + quote_name(name);
     connection_->with_attach_allowed([&] { connection_->db().exec(sql); });
+    if (lease) attached_.push_back(std::move(lease));
     attached.insert(lower(name));
   }
 }

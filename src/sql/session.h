@@ -4,8 +4,10 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/proc_call.h"
 #include "common/result_sink.h"
@@ -57,6 +59,10 @@ class Session {
   SessionEnvironment& env_;
   std::string login_;
   int spid_;
+  std::mutex connection_mutex_;  // interrupt() comes from another thread while USE may swap connection_
+  // Databases attached to connection_ by three-part names stay "in use" while attached (declared first so
+  // they are released after the connection closes).
+  std::vector<std::unique_ptr<engine::DatabaseLease>> attached_;
   std::unique_ptr<engine::Connection> connection_;
   int trancount_ = 0;
 };

@@ -137,8 +137,22 @@ TEST_F(EngineTest, RestoringDatabaseIsInvisibleUntilFinished) {
   } catch (const SqlError& e) {
     EXPECT_EQ(e.message().number, 927);
   }
+  try {
+    engine.drop_database("r1");
+    FAIL() << "a database being restored must not be dropped";
+  } catch (const SqlError& e) {
+    EXPECT_EQ(e.message().number, 3702);
+  }
   target.reset();  // abandoned: the database disappears
   EXPECT_FALSE(engine.find("r1"));
+}
+
+TEST_F(EngineTest, DatabaseIdsAreNeverReused) {
+  auto first = engine.create_database("a");
+  engine.drop_database("a");
+  auto second = engine.create_database("b");
+  EXPECT_GT(second.id, first.id);
+  EXPECT_GE(first.id, 5);
 }
 
 // The snapshot must be one committed state even while a writer commits and the checkpointer runs.

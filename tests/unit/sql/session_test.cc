@@ -162,6 +162,34 @@ TEST_F(SessionTest, ProceduresAreRefusedInsideATransaction) {
 namespace bakrest::sql {
 namespace {
 
+TEST_F(SessionTest, DatabasesAttachedByThreePartNamesAreInUse) {
+  run("CREATE DATABASE a; USE a; CREATE TABLE t (x INT)");
+  run("USE master");
+  EXPECT_TRUE(run("SELECT count(*) FROM a.dbo.t").errors().empty());
+  Session other{env, "admin", 52, ""};
+  CollectingSink sink;
+  other.run_batch("DROP DATABASE a", sink);
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 3702);
+  run("USE tempdb");  // a new connection: the attachment and its lease go
+  CollectingSink again;
+  other.run_batch("DROP DATABASE a", again);
+  EXPECT_TRUE(again.errors().empty());
+}
+
+TEST_F(SessionTest, LoginsAreNotReadableButTheRestOfMsdbIs) {
+  auto sink = run("SELECT * FROM msdb.dbo.logins");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  run("USE msdb");
+  EXPECT_EQ(run("SELECT name FROM logins").errors().size(), 1u);
+  EXPECT_TRUE(run("SELECT count(*) FROM tasks").errors().empty());
+}
+
+TEST_F(SessionTest, VacuumWorks) {
+  run("CREATE DATABASE a; USE a; CREATE TABLE t (x INT); INSERT INTO t VALUES (1); DELETE FROM t");
+  EXPECT_TRUE(run("VACUUM").errors().empty());
+}
+
 TEST_F(SessionTest, ProceduresNeedTheOptionInTheOptionGroup) {
   config.options.clear();
   run("CREATE DATABASE shop");
