@@ -43,7 +43,8 @@ long peak_rss_mib() {
 
 int main(int argc, char** argv) {
   int megabytes = argc > 1 ? std::atoi(argv[1]) : 256;
-  std::filesystem::path root = std::filesystem::path(argc > 2 ? argv[2] : "/tmp") / ("backup-bench-" + random_hex(4));
+  std::filesystem::path root =
+      std::filesystem::path(argc > 2 ? argv[2] : "/tmp") / ("backup-bench-" + random_hex(4));
   std::filesystem::create_directories(root);
   {
     instance::Msdb msdb(root / "msdb.db");
@@ -60,10 +61,10 @@ int main(int argc, char** argv) {
       auto c = engine.connect("source");
       c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)");
       int rows = megabytes * 1024 / 4;  // ~4 KiB a row
-      std::string sql =
-          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(rows) +
-          ") INSERT INTO t SELECT i, CASE WHEN i % 2 = 0 THEN randomblob(4000) "
-          "ELSE CAST(printf('%.4000c', 'a' || (i % 26)) AS BLOB) END FROM n";
+      std::string sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+                        std::to_string(rows) +
+                        ") INSERT INTO t SELECT i, CASE WHEN i % 2 = 0 THEN randomblob(4000) "
+                        "ELSE CAST(printf('%.4000c', 'a' || (i % 26)) AS BLOB) END FROM n";
       c->db().exec(sql);
     }
     engine.checkpoint_all(0);
@@ -73,7 +74,9 @@ int main(int argc, char** argv) {
     for (bool compress : {false, true}) {
       std::string key = compress ? "zstd.bak" : "plain.bak";
       auto start = std::chrono::steady_clock::now();
-      backup::run_full_backup({1, "source", "arn:aws:s3:::bench/" + key, "bench", key, true, compress}, env, control);
+      backup::run_full_backup(
+          {1, random_guid(), "source", "arn:aws:s3:::bench/" + key, "bench", key, true, compress}, env,
+          control);
       double backup_seconds = seconds_since(start);
       uint64_t stored = store.open("bench", key)->size();
 
@@ -81,9 +84,10 @@ int main(int argc, char** argv) {
       start = std::chrono::steady_clock::now();
       backup::run_full_restore({2, name, "arn:aws:s3:::bench/" + key, "bench", key}, env, control);
       double restore_seconds = seconds_since(start);
-      std::printf("%-5s backup %7.1f MB/s  restore %7.1f MB/s  object %.1f MiB (%.2fx)\n", compress ? "zstd" : "none",
-                  static_cast<double>(bytes) / 1e6 / backup_seconds, static_cast<double>(bytes) / 1e6 / restore_seconds,
-                  static_cast<double>(stored) / 1048576.0, static_cast<double>(bytes) / static_cast<double>(stored));
+      std::printf("%-5s backup %7.1f MB/s  restore %7.1f MB/s  object %.1f MiB (%.2fx)\n",
+                  compress ? "zstd" : "none", static_cast<double>(bytes) / 1e6 / backup_seconds,
+                  static_cast<double>(bytes) / 1e6 / restore_seconds, static_cast<double>(stored) / 1048576.0,
+                  static_cast<double>(bytes) / static_cast<double>(stored));
     }
     std::printf("peak resident memory: %ld MiB\n", peak_rss_mib());
   }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -70,6 +71,17 @@ class ObjectSource : public format::ByteSource {
   storage::ObjectReader& reader_;
 };
 
+// Page 1 starts with SQLite's header, whose page size must agree with the backup's.
+void check_first_page(const std::vector<uint8_t>& page, uint32_t page_size) {
+  static constexpr char kMagic[] = "SQLite format 3";
+  uint32_t stored = static_cast<uint32_t>(page[16]) << 8 | page[17];
+  if (stored == 1) stored = 65536;
+  if (std::memcmp(page.data(), kMagic, sizeof kMagic) != 0 || stored != page_size) {
+    throw format::FormatError("backup is corrupt: page 1 is not the first page of a SQLite database with " +
+                              std::to_string(page_size) + "-byte pages");
+  }
+}
+
 std::string throughput(uint64_t bytes, int64_t micros) {
   double seconds = std::max(static_cast<double>(micros) / 1e6, 1e-6);
   char text[96];
@@ -105,7 +117,7 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   format::BackupHeader header;
   header.database_name = info->name;
   header.database_guid = info->guid;
-  header.backup_id = format::random_backup_id();
+  header.backup_id = request.backup_id;
   header.fork_guid = info->fork_guid;
   header.recovery_model = info->recovery_model == "SIMPLE"        ? format::RecoveryModel::kSimple
                           : info->recovery_model == "BULK_LOGGED" ? format::RecoveryModel::kBulkLogged
@@ -159,6 +171,24 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
                             " pages " + throughput(trailer.body_bytes, end - begin) + ".");
 }
 
+void remove_interrupted_backup(const BackupRequest& request, Environment& env) {
+  std::unique_ptr<storage::ObjectReader> object;
+  try {
+    object = env.store.open(request.bucket, request.key);
+  } catch (const storage::StorageError&) {
+    return;  // nothing was published (the store removed the partial upload when it opened)
+  }
+  ObjectSource source(*object);
+  try {
+    if (format::BackupReader(source).header().backup_id != request.backup_id) return;
+  } catch (const format::FormatError&) {
+    return;  // not a backup of ours
+  }
+  object.reset();
+  env.store.remove(request.bucket, request.key);
+  spdlog::info("removed {}: its backup task was interrupted before it finished", request.arn);
+}
+
 void run_full_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
   check_bucket(env, request.bucket);
   std::unique_ptr<storage::ObjectReader> object;
@@ -184,6 +214,13 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
     throw task_error("Please reissue task with correct type and overwrite property. " + request.arn +
                      " is not a full backup.");
   }
+  // The header is checksummed, not trusted: a database image needs a real SQLite page size and a page 1.
+  bool power_of_two = (header.page_size & (header.page_size - 1)) == 0;
+  if (header.page_size < 512 || header.page_size > 65536 || !power_of_two || header.page_count == 0) {
+    throw task_error("RESTORE DATABASE failed: " + request.arn +
+                     " describes no valid database image (page size " + std::to_string(header.page_size) +
+                     ", " + std::to_string(header.page_count) + " pages).");
+  }
 
   std::unique_ptr<engine::RestoreTarget> target;
   try {
@@ -207,6 +244,7 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
       }
       if (filled == 0) break;
       if (filled != page.size()) throw format::FormatError("backup is corrupt: the body ends inside a page");
+      if (pgno == 0) check_first_page(page, header.page_size);
       target->write_page(++pgno, page);
       if (pgno % kPagesPerProgressCheck == 0) {
         control.check_cancelled();

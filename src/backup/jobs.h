@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/ids.h"
 #include "common/job_control.h"
 #include "engine/engine.h"
 #include "instance/config.h"
@@ -22,6 +23,7 @@ struct Environment {
 
 struct BackupRequest {
   int64_t task_id = 0;
+  Guid backup_id{};  // written into the header; recorded with the task first, for cleanup after a crash
   std::string database;
   std::string arn;
   std::string bucket;
@@ -41,6 +43,10 @@ struct RestoreRequest {
 // Writes a full backup of request.database to the object and records it in msdb.backupset. On failure or
 // cancellation no object is left (an existing object being overwritten stays as it was).
 void run_full_backup(const BackupRequest& request, Environment& env, JobControl& control);
+
+// After a restart: removes the object an interrupted backup had already published, if it is this
+// backup's (its header carries request.backup_id). An object that was there before is left alone.
+void remove_interrupted_backup(const BackupRequest& request, Environment& env);
 
 // Restores a full backup as request.database with RECOVERY. The database shows RESTORING while the backup
 // is read and becomes ONLINE only after every byte was read and verified; on failure it is removed.

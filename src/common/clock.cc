@@ -1,5 +1,6 @@
 #include "common/clock.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 
@@ -31,6 +32,12 @@ std::optional<int64_t> parse_datetime(std::string_view text) {
   std::string owned(text);
   for (auto& c : owned) {
     if (c == 'T') c = ' ';
+  }
+  // Every field is unsigned: reject a sign where a number starts (scanf's %d would take it).
+  for (size_t i = 0; i < owned.size(); ++i) {
+    bool sign = owned[i] == '-' || owned[i] == '+';
+    bool after_digit = i > 0 && std::isdigit(static_cast<unsigned char>(owned[i - 1]));
+    if (sign && !(owned[i] == '-' && after_digit && i < 10)) return std::nullopt;
   }
   int consumed = 0;
   int fields = std::sscanf(owned.c_str(), "%4d-%2d-%2d%n %2d:%2d%n:%2d%n", &y, &mo, &d, &consumed, &h, &mi,

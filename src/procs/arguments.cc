@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include "common/error.h"
 
@@ -27,7 +28,9 @@ Value convert(const std::string& procedure, const ParamSpec& spec, const Value& 
   if (auto* i = std::get_if<int64_t>(&value)) return *i;
   if (auto* b = std::get_if<bool>(&value)) return int64_t{*b ? 1 : 0};
   if (auto* d = std::get_if<double>(&value)) {
-    if (*d == static_cast<double>(static_cast<int64_t>(*d))) return static_cast<int64_t>(*d);
+    // Only whole numbers inside int64's range convert; the range check comes first (casting NaN or an
+    // out-of-range double is undefined).
+    if (*d >= -9.2e18 && *d <= 9.2e18 && *d == std::trunc(*d)) return static_cast<int64_t>(*d);
   }
   if (auto* s = std::get_if<std::string>(&value)) {
     std::string trimmed = *s;
@@ -69,6 +72,9 @@ Arguments::Arguments(const std::string& procedure, const std::vector<ParamSpec>&
         if (lower(candidate.name) == name) spec = &candidate;
       }
       if (!spec) throw SqlError(8145, 16, arg.name + " is not a parameter for procedure " + procedure + ".");
+    }
+    if (values_.count(lower(spec->name))) {
+      throw SqlError(8143, 16, "Parameter '" + std::string(spec->name) + "' was supplied multiple times.");
     }
     values_[lower(spec->name)] = convert(procedure, *spec, arg.value);
   }

@@ -9,6 +9,7 @@
 #include "backup/jobs.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/ids.h"
 #include "engine/database_name.h"
 #include "procs/arguments.h"
 #include "storage/arn.h"
@@ -375,28 +376,51 @@ void call_procedure(const ProcCall& call, const Caller& caller, Context& context
   procedure->handler(call, caller, context, sink);
 }
 
+namespace {
+
+backup::BackupRequest backup_request(const tasks::TaskRecord& task) {
+  return backup::BackupRequest{task.task_id,
+                               guid_from_string(task.parameters.value("backup_id", "")).value_or(Guid{}),
+                               task.database_name,
+                               task.s3_object_arn.value_or(""),
+                               task.parameters.value("bucket", ""),
+                               task.parameters.value("key", ""),
+                               task.overwrite_s3_backup_file.value_or(0) == 1,
+                               task.parameters.value("compress", false)};
+}
+
+}  // namespace
+
 void install_task_runners(Context& context, double max_transfer_bytes_per_second) {
   auto env = std::make_shared<backup::Environment>(backup::Environment{
       context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
-  context.tasks.set_runner("BACKUP_DB", [env](const tasks::TaskRecord& task, JobControl& control) {
-    backup::BackupRequest request{task.task_id,
-                                  task.database_name,
-                                  task.s3_object_arn.value_or(""),
-                                  task.parameters.value("bucket", ""),
-                                  task.parameters.value("key", ""),
-                                  task.overwrite_s3_backup_file.value_or(0) == 1,
-                                  task.parameters.value("compress", false)};
+  tasks::TaskQueue& queue = context.tasks;
+  queue.set_runner("BACKUP_DB", [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
+    // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.
+    Guid backup_id = random_guid();
+    queue.add_parameters(task.task_id, {{"backup_id", guid_to_string(backup_id)}});
+    backup::BackupRequest request = backup_request(task);
+    request.backup_id = backup_id;
     backup::run_full_backup(request, *env, control);
   });
-  context.tasks.set_runner("RESTORE_DB", [env](const tasks::TaskRecord& task, JobControl& control) {
+  queue.set_runner("RESTORE_DB", [env](const tasks::TaskRecord& task, JobControl& control) {
     backup::RestoreRequest request{task.task_id, task.database_name, task.s3_object_arn.value_or(""),
                                    task.parameters.value("bucket", ""), task.parameters.value("key", "")};
     backup::run_full_restore(request, *env, control);
   });
-  context.tasks.recover_interrupted([&context](const tasks::TaskRecord& task) {
-    // A backup's partial object is a temp file the object store removed when it opened; a restore's
-    // partial database is still RESTORING and goes now.
-    if (task.task_type == "RESTORE_DB") context.engine.discard_restoring(task.database_name);
+  queue.recover_interrupted([env](const tasks::TaskRecord& task) {
+    using Interrupted = tasks::TaskQueue::Interrupted;
+    if (task.task_type == "BACKUP_DB") {
+      // A partial upload is a temp file the object store removed when it opened; a published object of
+      // this backup goes too, as the task never recorded it.
+      if (task.parameters.contains("backup_id"))
+        backup::remove_interrupted_backup(backup_request(task), *env);
+    } else if (task.task_type == "RESTORE_DB") {
+      auto info = env->engine.find(task.database_name);
+      if (info && info->state == engine::DatabaseState::kOnline) return Interrupted::kCompleted;
+      env->engine.discard_restoring(task.database_name);
+    }
+    return Interrupted::kRemoved;
   });
 }
 

@@ -147,7 +147,8 @@ Column choose_column(const std::string& name, const std::string& declared_type, 
   bool binary_declared = contains(d, "BLOB") || contains(d, "BINARY") || contains(d, "IMAGE");
   bool undeclared = d.empty();
 
-  if ((integer_declared || undeclared) && all_are<int64_t>(values)) {
+  // Integers stay integers whatever the declared type (NUMERIC affinity keeps DECIMAL(20,0) values exact).
+  if ((integer_declared || float_declared || undeclared) && all_are<int64_t>(values)) {
     bool big = contains(d, "BIGINT") || !all_fit_int32(values);
     return {name, big ? ColumnType::kBigInt : ColumnType::kInt, 0};
   }

@@ -100,7 +100,7 @@ void TaskQueue::set_runner(const std::string& task_type, Runner runner) {
   runners_[task_type] = std::move(runner);
 }
 
-void TaskQueue::recover_interrupted(const std::function<void(const TaskRecord&)>& cleanup) {
+void TaskQueue::recover_interrupted(const std::function<Interrupted(const TaskRecord&)>& cleanup) {
   auto interrupted = msdb_.with([](sqlite::Database& db) {
     std::vector<TaskRecord> out;
     auto s = db.prepare(std::string("SELECT ") + kColumns +
@@ -109,18 +109,37 @@ void TaskQueue::recover_interrupted(const std::function<void(const TaskRecord&)>
     return out;
   });
   for (const auto& task : interrupted) {
+    Interrupted outcome = Interrupted::kRemoved;
     try {
-      cleanup(task);
+      outcome = cleanup(task);
     } catch (const std::exception& e) {
       spdlog::error("cleaning up interrupted task {}: {}", task.task_id, e.what());
     }
-    finish(task.task_id, "ERROR",
-           "The instance restarted while the task was running; the task was stopped and its partial output "
-           "removed. Reissue the task.",
-           false);
-    spdlog::warn("task {} ({} of '{}') was interrupted by a restart and ends as ERROR", task.task_id,
-                 task.task_type, task.database_name);
+    if (outcome == Interrupted::kCompleted) {
+      finish(task.task_id, "SUCCESS", "The task had completed when the instance restarted.", true);
+    } else if (task.lifecycle == "CANCEL_REQUESTED") {
+      finish(task.task_id, "CANCELLED", "Task has been aborted", false);
+    } else {
+      finish(task.task_id, "ERROR",
+             "The instance restarted while the task was running; the task was stopped and its partial output "
+             "removed. Reissue the task.",
+             false);
+    }
+    spdlog::warn("task {} ({} of '{}') was interrupted by a restart", task.task_id, task.task_type,
+                 task.database_name);
   }
+}
+
+void TaskQueue::add_parameters(int64_t task_id, const nlohmann::json& parameters) {
+  auto task = get(task_id);
+  if (!task) return;
+  task->parameters.update(parameters);
+  msdb_.with([&](sqlite::Database& db) {
+    db.prepare("UPDATE tasks SET parameters = ? WHERE task_id = ?")
+        .bind(1, task->parameters.dump())
+        .bind(2, task_id)
+        .run();
+  });
 }
 
 void TaskQueue::start() {
@@ -263,41 +282,53 @@ void TaskQueue::finish(int64_t task_id, const std::string& lifecycle, const std:
 
 void TaskQueue::worker_loop() {
   for (;;) {
-    std::optional<TaskRecord> task;
-    std::shared_ptr<std::atomic<bool>> cancel;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::seconds(1), [&] {
-        if (stopping_) return true;
-        task = claim_next();
-        return task.has_value();
-      });
-      if (stopping_) return;
-      if (!task) continue;
-      cancel = std::make_shared<std::atomic<bool>>(false);
-      cancel_flags_[task->task_id] = cancel;
-    }
-    spdlog::info("task {} {} of '{}' started", task->task_id, task->task_type, task->database_name);
-    Control control(*this, task->task_id, cancel);
-    std::string lifecycle = "SUCCESS", line = "Task has been completed successfully.";
     try {
-      runners_.at(task->task_type)(*task, control);
-    } catch (const JobCancelled& e) {
-      lifecycle = "CANCELLED";
-      line = e.what();
+      if (!run_one()) return;
     } catch (const std::exception& e) {
-      lifecycle = "ERROR";
-      line = e.what();
+      // msdb itself failed (disk full, I/O error): keep the worker alive and try again shortly.
+      spdlog::error("task worker: {}", e.what());
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) return;
     }
-    {
-      std::lock_guard lock(mutex_);
-      cancel_flags_.erase(task->task_id);
-      // On shutdown the task stays IN_PROGRESS; the next start ends it and cleans up after it.
-      if (stopping_ && lifecycle != "SUCCESS") return;
-      finish(task->task_id, lifecycle, line, lifecycle == "SUCCESS");
-    }
-    spdlog::info("task {} ended {}: {}", task->task_id, lifecycle, line);
   }
+}
+
+bool TaskQueue::run_one() {
+  std::optional<TaskRecord> task;
+  std::shared_ptr<std::atomic<bool>> cancel;
+  {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::seconds(1), [&] {
+      if (stopping_) return true;
+      task = claim_next();
+      return task.has_value();
+    });
+    if (stopping_) return false;
+    if (!task) return true;
+    cancel = std::make_shared<std::atomic<bool>>(false);
+    cancel_flags_[task->task_id] = cancel;
+  }
+  spdlog::info("task {} {} of '{}' started", task->task_id, task->task_type, task->database_name);
+  Control control(*this, task->task_id, cancel);
+  std::string lifecycle = "SUCCESS", line = "Task has been completed successfully.";
+  try {
+    runners_.at(task->task_type)(*task, control);
+  } catch (const JobCancelled& e) {
+    lifecycle = "CANCELLED";
+    line = e.what();
+  } catch (const std::exception& e) {
+    lifecycle = "ERROR";
+    line = e.what();
+  }
+  std::lock_guard lock(mutex_);
+  cancel_flags_.erase(task->task_id);
+  // Stopped by shutdown rather than by rds_cancel_task: it stays IN_PROGRESS, and the next start ends it
+  // and cleans up after it. Every other outcome is recorded now.
+  if (stopping_ && lifecycle == "CANCELLED" && get(task->task_id)->lifecycle != "CANCEL_REQUESTED")
+    return false;
+  finish(task->task_id, lifecycle, line, lifecycle == "SUCCESS");
+  spdlog::info("task {} ended {}: {}", task->task_id, lifecycle, line);
+  return !stopping_;
 }
 
 }  // namespace bakrest::tasks

@@ -65,12 +65,19 @@ class TaskQueue {
 
   void set_runner(const std::string& task_type, Runner runner);
 
-  // At startup, before start(): every task left IN_PROGRESS or CANCEL_REQUESTED by the previous run ends
-  // as ERROR saying the instance restarted; cleanup(task) removes what it had written.
-  void recover_interrupted(const std::function<void(const TaskRecord&)>& cleanup);
+  // What a task interrupted by a restart turned out to have done.
+  enum class Interrupted { kRemoved, kCompleted };
+
+  // At startup, before start(): for every task left IN_PROGRESS or CANCEL_REQUESTED by the previous run,
+  // cleanup(task) removes what it had written (kRemoved) or finds it had completed (kCompleted). The task
+  // then ends ERROR saying the instance restarted (CANCELLED if cancellation had been requested), or
+  // SUCCESS.
+  void recover_interrupted(const std::function<Interrupted(const TaskRecord&)>& cleanup);
   void start();
 
   int64_t submit(const NewTask& task);
+  // Records more of what a running task needs to be cleaned up after (merged into its parameters).
+  void add_parameters(int64_t task_id, const nlohmann::json& parameters);
   // Throws SqlError when the task does not exist or has already finished.
   void cancel(int64_t task_id);
 
@@ -83,6 +90,8 @@ class TaskQueue {
  private:
   class Control;
   void worker_loop();
+  // Waits for a task and runs it; false when the queue is stopping.
+  bool run_one();
   std::optional<TaskRecord> claim_next();
   void finish(int64_t task_id, const std::string& lifecycle, const std::string& info_line, bool complete);
   void append_info(int64_t task_id, const std::string& line, std::optional<int> percent);

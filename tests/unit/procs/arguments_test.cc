@@ -65,6 +65,19 @@ TEST(ArgumentsTest, SqlServerErrorsForBadCalls) {
             8114);
 }
 
+TEST(ArgumentsTest, RepeatedParameterIs8143AndHugeDoublesDoNotConvert) {
+  EXPECT_EQ(error_number({"x",
+                          {{"@source_db_name", std::string("db"), false},
+                           {"@s3_arn_to_backup_to", std::string("a"), false},
+                           {"@SOURCE_DB_NAME", std::string("again"), false}}}),
+            8143);
+  EXPECT_EQ(error_number({"x",
+                          {{"@source_db_name", std::string("db"), false},
+                           {"@s3_arn_to_backup_to", std::string("a"), false},
+                           {"@overwrite_s3_backup_file", 1e300, false}}}),
+            8114);
+}
+
 TEST(ArgumentsTest, NullCountsAsNotGiven) {
   ProcCall call{"x",
                 {{"@source_db_name", std::string("db"), false},

@@ -98,6 +98,14 @@ TEST_F(SessionTest, ResultColumnsGetSqlServerTypes) {
   EXPECT_EQ(sink.dones.back(), std::optional<uint64_t>(2));
 }
 
+TEST_F(SessionTest, DecimalIntegersStayExact) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (d DECIMAL(20,0)); INSERT INTO t VALUES "
+      "(9007199254740993)");
+  auto sink = run("SELECT d FROM t");
+  EXPECT_EQ(sink.results.at(0).columns.at(0).type, ColumnType::kBigInt);
+  EXPECT_EQ(std::get<int64_t>(sink.results[0].rows.at(0).at(0)), 9007199254740993);
+}
+
 TEST_F(SessionTest, RowsAffectedForDmlOnly) {
   auto sink =
       run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2), (3);"

@@ -121,7 +121,10 @@ TEST_F(TaskQueueTest, RestartEndsInterruptedTasksAsErrorAndCleansUp) {
 
   TaskQueue queue(msdb);
   std::vector<int64_t> cleaned;
-  queue.recover_interrupted([&](const TaskRecord& t) { cleaned.push_back(t.task_id); });
+  queue.recover_interrupted([&](const TaskRecord& t) {
+    cleaned.push_back(t.task_id);
+    return TaskQueue::Interrupted::kRemoved;
+  });
   EXPECT_EQ(cleaned, std::vector<int64_t>{id});
   auto t = *queue.get(id);
   EXPECT_EQ(t.lifecycle, "ERROR");
@@ -137,6 +140,36 @@ TEST_F(TaskQueueTest, ListFiltersByDatabaseAndId) {
   EXPECT_EQ(queue.list(std::nullopt, a).size(), 1u);
   EXPECT_EQ(queue.list("beta", a).size(), 0u);
   EXPECT_EQ(queue.list(std::nullopt, std::nullopt).size(), 2u);
+}
+
+}  // namespace
+}  // namespace bakrest::tasks
+
+namespace bakrest::tasks {
+namespace {
+
+TEST_F(TaskQueueTest, RestartFinishesCompletedAndCancelRequestedTasksTruthfully) {
+  int64_t completed, cancelling;
+  {
+    TaskQueue queue(msdb);  // never started: the tasks are only recorded
+    queue.set_runner("RESTORE_DB", [](const TaskRecord&, JobControl&) {});
+    completed = queue.submit({"RESTORE_DB", "a", std::nullopt, std::nullopt, std::nullopt, "x", {}});
+    cancelling = queue.submit({"RESTORE_DB", "b", std::nullopt, std::nullopt, std::nullopt, "x", {}});
+    // Mark both as the previous run would have left them, without running them.
+    msdb.with([&](sqlite::Database& db) {
+      db.prepare("UPDATE tasks SET lifecycle = 'IN_PROGRESS' WHERE task_id = ?").bind(1, completed).run();
+      db.prepare("UPDATE tasks SET lifecycle = 'CANCEL_REQUESTED' WHERE task_id = ?")
+          .bind(1, cancelling)
+          .run();
+    });
+  }
+  TaskQueue queue(msdb);
+  queue.recover_interrupted([&](const TaskRecord& t) {
+    return t.task_id == completed ? TaskQueue::Interrupted::kCompleted : TaskQueue::Interrupted::kRemoved;
+  });
+  EXPECT_EQ(queue.get(completed)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue.get(completed)->percent_complete, 100);
+  EXPECT_EQ(queue.get(cancelling)->lifecycle, "CANCELLED");
 }
 
 }  // namespace

@@ -1,0 +1,162 @@
+#include "backup/jobs.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "format/backup_file.h"
+#include "storage/local_store.h"
+#include "temp_dir.h"
+
+namespace bakrest::backup {
+namespace {
+
+class CountingControl : public JobControl {
+ public:
+  explicit CountingControl(int cancel_after = -1) : cancel_after_(cancel_after) {}
+  void progress(int percent, const std::string&) override {
+    last_percent = percent;
+    ++calls;
+  }
+  bool cancel_requested() const override { return cancel_after_ >= 0 && calls >= cancel_after_; }
+  int calls = 0;
+  int last_percent = -1;
+
+ private:
+  int cancel_after_;
+};
+
+class ObjectWriterSink : public format::ByteSink {
+ public:
+  explicit ObjectWriterSink(storage::ObjectWriter& w) : w_(w) {}
+  void write(std::span<const uint8_t> bytes) override { w_.write(bytes); }
+
+ private:
+  storage::ObjectWriter& w_;
+};
+
+class JobsTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  engine::Engine engine{dir.path() / "databases", msdb};
+  storage::LocalStore store{dir.path() / "store"};
+  instance::Config config;
+  Environment env{engine, store, msdb, config, 0};
+
+  void SetUp() override {
+    store.create_bucket("bkt", "us-east-1");
+    engine.create_database("src");
+    auto c = engine.connect("src");
+    c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)");
+    c->db().exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+        "INSERT INTO t SELECT i, randomblob(500) FROM n");
+  }
+
+  BackupRequest backup_request(const std::string& key, const Guid& id = random_guid()) {
+    return BackupRequest{1, id, "src", "arn:aws:s3:::bkt/" + key, "bkt", key, false, false};
+  }
+  RestoreRequest restore_request(const std::string& name, const std::string& key) {
+    return RestoreRequest{2, name, "arn:aws:s3:::bkt/" + key, "bkt", key};
+  }
+  std::string restore_error(const std::string& key) {
+    CountingControl control;
+    try {
+      run_full_restore(restore_request("copy", key), env, control);
+    } catch (const std::exception& e) {
+      EXPECT_FALSE(engine.find("copy")) << "a failed restore must leave no database";
+      return e.what();
+    }
+    return "";
+  }
+  // A well-formed backup file whose body is the given pages.
+  void write_backup(const std::string& key, uint32_t page_size,
+                    const std::vector<std::vector<uint8_t>>& pages) {
+    auto object = store.create("bkt", key);
+    ObjectWriterSink sink(*object);
+    format::BackupHeader header;
+    header.database_name = "x";
+    header.page_size = page_size;
+    header.page_count = pages.size();
+    format::BackupWriter writer(sink, header);
+    for (const auto& page : pages) writer.write(page);
+    writer.finish(0);
+    object->commit();
+  }
+};
+
+TEST_F(JobsTest, BackupAndRestoreRoundTrip) {
+  Guid id = random_guid();
+  CountingControl control;
+  run_full_backup(backup_request("full.bak", id), env, control);
+  EXPECT_EQ(control.last_percent, 100);
+  {
+    auto object = store.open("bkt", "full.bak");
+    struct Source : format::ByteSource {
+      storage::ObjectReader& r;
+      explicit Source(storage::ObjectReader& r) : r(r) {}
+      size_t read(std::span<uint8_t> out) override { return r.read(out); }
+    } source(*object);
+    format::BackupReader reader(source);
+    EXPECT_EQ(reader.header().backup_id, id);
+    EXPECT_EQ(reader.header().fork_guid, engine.find("src")->fork_guid);
+    EXPECT_EQ(reader.header().database_guid, engine.find("src")->guid);
+  }
+  run_full_restore(restore_request("copy", "full.bak"), env, control);
+  auto c = engine.connect("copy");
+  auto s = c->db().prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.get_int(0), 2000);
+  auto rows = msdb.with([](sqlite::Database& db) {
+    auto q = db.prepare("SELECT count(*) FROM backupset WHERE database_name = 'src' AND type = 'D'");
+    q.step();
+    return q.get_int(0);
+  });
+  EXPECT_EQ(rows, 1);
+}
+
+TEST_F(JobsTest, CancelledBackupLeavesNoObjectAndNoHistory) {
+  CountingControl control(1);
+  EXPECT_THROW(run_full_backup(backup_request("cancelled.bak"), env, control), JobCancelled);
+  EXPECT_FALSE(store.exists("bkt", "cancelled.bak"));
+  EXPECT_TRUE(store.list("bkt", "").empty());
+}
+
+TEST_F(JobsTest, InterruptedBackupCleanupRemovesOnlyItsOwnObject) {
+  Guid ours = random_guid();
+  CountingControl control;
+  run_full_backup(backup_request("mine.bak", ours), env, control);
+  run_full_backup(backup_request("theirs.bak"), env, control);
+  remove_interrupted_backup(backup_request("theirs.bak", ours), env);
+  EXPECT_TRUE(store.exists("bkt", "theirs.bak"));
+  remove_interrupted_backup(backup_request("mine.bak", ours), env);
+  EXPECT_FALSE(store.exists("bkt", "mine.bak"));
+  remove_interrupted_backup(backup_request("absent.bak", ours), env);  // nothing there: fine
+}
+
+TEST_F(JobsTest, RestoreRefusesImagesThatAreNotDatabases) {
+  write_backup("zeros.bak", 4096, {std::vector<uint8_t>(4096, 0)});
+  EXPECT_NE(restore_error("zeros.bak").find("page 1 is not the first page of a SQLite database"),
+            std::string::npos);
+  write_backup("tiny.bak", 256, {std::vector<uint8_t>(256, 0)});
+  EXPECT_NE(restore_error("tiny.bak").find("describes no valid database image"), std::string::npos);
+  write_backup("empty.bak", 4096, {});
+  EXPECT_NE(restore_error("empty.bak").find("describes no valid database image"), std::string::npos);
+}
+
+TEST_F(JobsTest, RestoreOfACorruptBackupLeavesNoDatabase) {
+  CountingControl control;
+  run_full_backup(backup_request("good.bak"), env, control);
+  auto object = store.open("bkt", "good.bak");
+  std::vector<uint8_t> bytes(object->size());
+  object->read(bytes);
+  bytes[bytes.size() / 2] ^= 0x40;
+  auto corrupt = store.create("bkt", "corrupt.bak");
+  corrupt->write(bytes);
+  corrupt->commit();
+  EXPECT_NE(restore_error("corrupt.bak").find("backup is corrupt"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bakrest::backup
