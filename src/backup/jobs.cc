@@ -130,7 +130,9 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   header.page_count = snapshot->page_count();
   header.compression = request.compress ? format::Compression::kZstd : format::Compression::kNone;
 
-  auto object = env.store.create(request.bucket, request.key);
+  // Checked above to fail early, and enforced again atomically when the object is published.
+  auto object = env.store.create(request.bucket, request.key,
+                                 request.overwrite ? storage::IfExists::kReplace : storage::IfExists::kFail);
   ObjectSink sink(*object);
   format::BackupWriter writer(sink, header);
   RateLimiter limiter(env.max_transfer_bytes_per_second);
@@ -147,7 +149,14 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   control.check_cancelled();
   int64_t end = now_micros();
   format::BackupTrailer trailer = writer.finish(end);
-  object->commit();
+  try {
+    object->commit();
+  } catch (const storage::StorageError& e) {
+    if (e.kind() == storage::StorageError::Kind::kAlreadyExists) {
+      throw task_error("Please reissue task with correct type and overwrite property");
+    }
+    throw;
+  }
   snapshot.reset();
 
   env.msdb.with([&](sqlite::Database& db) {

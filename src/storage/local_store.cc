@@ -330,11 +330,12 @@ void check_key_fits(const fs::path& objects, const std::string& key,
 
 class LocalObjectWriter final : public ObjectWriter {
  public:
-  LocalObjectWriter(fs::path objects, std::string key, KeyPath target, TempFile temp)
+  LocalObjectWriter(fs::path objects, std::string key, KeyPath target, TempFile temp, IfExists if_exists)
       : objects_(std::move(objects)),
         key_(std::move(key)),
         target_(std::move(target)),
-        temp_(std::move(temp)) {}
+        temp_(std::move(temp)),
+        if_exists_(if_exists) {}
   ~LocalObjectWriter() override { abort(); }
 
   void write(std::span<const uint8_t> bytes) override {
@@ -418,8 +419,22 @@ class LocalObjectWriter final : public ObjectWriter {
     for (int attempt = 1;; ++attempt) {
       int err = make_parents(created);
       if (err == 0) {
-        if (::rename(temp_.path.c_str(), target_.path.c_str()) == 0) break;
-        err = errno;
+        if (if_exists_ == IfExists::kFail) {
+          // link() publishes only if the name is free, atomically; the temporary name then goes.
+          if (::link(temp_.path.c_str(), target_.path.c_str()) == 0) {
+            ::unlink(temp_.path.c_str());
+            break;
+          }
+          err = errno;
+          struct stat st;
+          if (err == EEXIST && ::lstat(target_.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+            throw StorageError(Kind::kAlreadyExists, "The object " + in_quotes(key_) + " already exists.");
+          }
+        } else if (::rename(temp_.path.c_str(), target_.path.c_str()) == 0) {
+          break;
+        } else {
+          err = errno;
+        }
       }
       // A concurrent remove() may have pruned a parent directory we just made or saw; make it again.
       if (err == ENOENT && attempt < kPublishAttempts) continue;
@@ -442,6 +457,7 @@ class LocalObjectWriter final : public ObjectWriter {
   std::string key_;
   KeyPath target_;
   TempFile temp_;
+  IfExists if_exists_;
   State state_ = State::kOpen;
   bool published_ = false;
   uint64_t bytes_written_ = 0;
@@ -603,14 +619,16 @@ bool LocalStore::exists(const std::string& bucket, const std::string& key) {
   return S_ISREG(st.st_mode);
 }
 
-std::unique_ptr<ObjectWriter> LocalStore::create(const std::string& bucket, const std::string& key) {
+std::unique_ptr<ObjectWriter> LocalStore::create(const std::string& bucket, const std::string& key,
+                                                 IfExists if_exists) {
   const fs::path dir = existing_bucket(root_, bucket);
   fs::path objects = dir / "objects";
   KeyPath target = key_path(objects, key);
   // Checked again at commit; failing here saves the caller from writing gigabytes that cannot be published.
   check_key_fits(objects, key, target.segments);
   TempFile temp = create_temp_file(dir / "tmp");
-  return std::make_unique<LocalObjectWriter>(std::move(objects), key, std::move(target), std::move(temp));
+  return std::make_unique<LocalObjectWriter>(std::move(objects), key, std::move(target), std::move(temp),
+                                             if_exists);
 }
 
 std::unique_ptr<ObjectReader> LocalStore::open(const std::string& bucket, const std::string& key) {

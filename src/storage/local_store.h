@@ -24,7 +24,9 @@ class LocalStore : public ObjectStore {
   std::optional<std::string> bucket_region(const std::string& bucket) override;
   void create_bucket(const std::string& bucket, const std::string& region) override;
   bool exists(const std::string& bucket, const std::string& key) override;
-  std::unique_ptr<ObjectWriter> create(const std::string& bucket, const std::string& key) override;
+  using ObjectStore::create;
+  std::unique_ptr<ObjectWriter> create(const std::string& bucket, const std::string& key,
+                                       IfExists if_exists) override;
   std::unique_ptr<ObjectReader> open(const std::string& bucket, const std::string& key) override;
   void remove(const std::string& bucket, const std::string& key) override;
   std::vector<ObjectInfo> list(const std::string& bucket, const std::string& prefix) override;

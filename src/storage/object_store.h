@@ -15,7 +15,7 @@ namespace bakrest::storage {
 // A storage failure; what() is a sentence for users (e.g. "The specified bucket does not exist").
 class StorageError : public std::runtime_error {
  public:
-  enum class Kind { kNoSuchBucket, kNoSuchKey, kInvalidKey, kAccessDenied, kIo };
+  enum class Kind { kNoSuchBucket, kNoSuchKey, kInvalidKey, kAccessDenied, kAlreadyExists, kIo };
   StorageError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
   Kind kind() const { return kind_; }
 
@@ -29,7 +29,8 @@ class ObjectWriter {
  public:
   virtual ~ObjectWriter() = default;
   virtual void write(std::span<const uint8_t> bytes) = 0;
-  // Makes the object durable and visible under its key, replacing any object that was there.
+  // Makes the object durable and visible under its key. Replaces any object that was there, or, for a
+  // writer created with IfExists::kFail, throws StorageError kAlreadyExists and publishes nothing.
   virtual void commit() = 0;
   virtual void abort() = 0;
   virtual uint64_t bytes_written() const = 0;
@@ -48,6 +49,8 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+enum class IfExists { kReplace, kFail };
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -58,7 +61,12 @@ class ObjectStore {
 
   // Throws StorageError: kNoSuchBucket, kInvalidKey.
   virtual bool exists(const std::string& bucket, const std::string& key) = 0;
-  virtual std::unique_ptr<ObjectWriter> create(const std::string& bucket, const std::string& key) = 0;
+  // if_exists decides, atomically at commit, what happens when the key is taken by then.
+  virtual std::unique_ptr<ObjectWriter> create(const std::string& bucket, const std::string& key,
+                                               IfExists if_exists) = 0;
+  std::unique_ptr<ObjectWriter> create(const std::string& bucket, const std::string& key) {
+    return create(bucket, key, IfExists::kReplace);
+  }
   // Throws kNoSuchKey if absent.
   virtual std::unique_ptr<ObjectReader> open(const std::string& bucket, const std::string& key) = 0;
   // Removing an absent object is not an error.

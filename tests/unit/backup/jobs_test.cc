@@ -160,3 +160,23 @@ TEST_F(JobsTest, RestoreOfACorruptBackupLeavesNoDatabase) {
 
 }  // namespace
 }  // namespace bakrest::backup
+
+namespace bakrest::backup {
+namespace {
+
+TEST_F(JobsTest, BackupWithoutOverwriteNeverReplacesAnObject) {
+  auto other = store.create("bkt", "taken.bak");
+  other->write(std::vector<uint8_t>{1, 2, 3});
+  other->commit();
+  CountingControl control;
+  try {
+    run_full_backup(backup_request("taken.bak"), env, control);
+    FAIL() << "overwrite 0 onto an existing object must fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "Please reissue task with correct type and overwrite property");
+  }
+  EXPECT_EQ(store.open("bkt", "taken.bak")->size(), 3u);
+}
+
+}  // namespace
+}  // namespace bakrest::backup

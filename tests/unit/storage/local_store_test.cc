@@ -557,3 +557,26 @@ TEST_F(LocalStoreTest, ConcurrentWritersAndRemoversShareDirectories) {
 
 }  // namespace
 }  // namespace bakrest::storage
+
+namespace bakrest::storage {
+namespace {
+
+TEST_F(LocalStoreTest, CreateIfAbsentPublishesOnlyOntoAFreeKey) {
+  auto first = store_->create("backups", "once.bak", IfExists::kFail);
+  first->write(bytes_of("first"));
+  first->commit();
+  EXPECT_EQ(get("once.bak"), "first");
+  EXPECT_EQ(tmp_files(), 0u);
+
+  // Two writers raced past an existence check: the second to commit loses, and nothing of it remains.
+  auto second = store_->create("backups", "once.bak", IfExists::kFail);
+  second->write(bytes_of("second"));
+  std::string message;
+  EXPECT_EQ(kind_thrown([&] { second->commit(); }, &message), Kind::kAlreadyExists);
+  EXPECT_EQ(message, "The object 'once.bak' already exists.");
+  EXPECT_EQ(get("once.bak"), "first");
+  EXPECT_EQ(tmp_files(), 0u);
+}
+
+}  // namespace
+}  // namespace bakrest::storage
