@@ -36,6 +36,11 @@ class RequestHandler {
   virtual void interrupt() = 0;
 
   virtual std::string current_database() const = 0;
+
+  // The client set RESETCONNECTION on a request (connection pools do before reusing a connection): roll
+  // back an open transaction unless keep_transaction (RESETCONNECTIONSKIPTRAN), and go back to the
+  // database the login asked for. Called before the request itself.
+  virtual void reset(bool keep_transaction) = 0;
 };
 
 class Backend {

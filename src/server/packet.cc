@@ -87,6 +87,7 @@ std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
       message.type = static_cast<PacketType>(h.type);
       message.reset_connection =
           (h.status & (packet_status::kResetConnection | packet_status::kResetConnectionSkipTran)) != 0;
+      message.reset_keeps_transaction = (h.status & packet_status::kResetConnectionSkipTran) != 0;
       started = true;
     } else if (h.type != static_cast<uint8_t>(message.type)) {
       throw ProtocolError(fmt::format("packet type changed from 0x{:02X} to 0x{:02X} within a message",

@@ -51,7 +51,8 @@ PacketHeader decode_header(std::span<const uint8_t, kPacketHeaderSize> bytes);
 
 struct InMessage {
   PacketType type{};
-  bool reset_connection = false;  // the client asks to reset session state before this request
+  bool reset_connection = false;         // the client asks to reset session state before this request
+  bool reset_keeps_transaction = false;  // ... but to leave an open transaction as it is
   Bytes payload;
 };
 

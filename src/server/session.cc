@@ -232,11 +232,15 @@ void Session::send_attention_ack() {
 }
 
 void Session::handle_request(const InMessage& request) {
-  if (request.reset_connection) {
-    spdlog::debug("session {}: client asked for a connection reset, which bakrest does not do", spid_);
-  }
   TokenSink sink(writer_, version_, server_name_, [this] { return cancelled(); });
   sink.begin_response();
+  if (request.reset_connection) {
+    spdlog::debug("session {}: connection reset{}", spid_,
+                  request.reset_keeps_transaction ? " (keeping the transaction)" : "");
+    call_handler(sink, [&] { handler_->reset(request.reset_keeps_transaction); });
+    if (!request.reset_keeps_transaction) transaction_ = 0;
+    sink.connection_reset();
+  }
   switch (request.type) {
     case PacketType::kSqlBatch:
       handle_sql_batch(request, sink);

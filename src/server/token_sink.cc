@@ -104,6 +104,13 @@ void TokenSink::transaction_changed(EnvChange type, uint64_t descriptor) {
   write_raw(scratch_.data());
 }
 
+void TokenSink::connection_reset() {
+  if (attention()) return;
+  scratch_.clear();
+  write_envchange_text(scratch_, EnvChange::kResetConnection, "", "");
+  emit(scratch_);
+}
+
 void TokenSink::return_value(uint16_t ordinal, std::string_view name, const Column& column,
                              const Value& value) {
   if (attention()) return;

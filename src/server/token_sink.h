@@ -48,6 +48,8 @@ class TokenSink final : public ResultSink {
 
   // ENVCHANGE for a transaction begin/commit/rollback, placed before the held-back DONE.
   void transaction_changed(EnvChange type, uint64_t descriptor);
+  // ENVCHANGE acknowledging a connection reset.
+  void connection_reset();
   // RETURNVALUE for an output parameter, placed before the held-back DONEPROC as SQL Server does.
   void return_value(uint16_t ordinal, std::string_view name, const Column& column, const Value& value);
 

@@ -57,6 +57,7 @@ enum class EnvChange : uint8_t {
   kBeginTransaction = 8,
   kCommitTransaction = 9,
   kRollbackTransaction = 10,
+  kResetConnection = 18,  // acknowledges RESETCONNECTION; both values empty
 };
 // The types whose values are B_VARCHAR text: database, language, packet size.
 void write_envchange_text(ByteWriter& out, EnvChange type, std::string_view new_value,

@@ -106,6 +106,7 @@ Session::Session(SessionEnvironment& env, std::string login, int spid, const std
   std::string name = database.empty() ? "master" : database;
   try {
     connection_ = open(name);
+    initial_database_ = connection_->info().name;
   } catch (const SqlError&) {
     throw SqlError(4060, 11,
                    "Cannot open database \"" + name + "\" requested by the login. The login failed.");
@@ -129,6 +130,25 @@ std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
 }
 
 std::string Session::current_database() const { return connection_->info().name; }
+
+void Session::reset(bool keep_transaction) {
+  if (!keep_transaction && connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
+  if (!keep_transaction) trancount_ = 0;
+  if (trancount() == 0 && lower(current_database()) != lower(initial_database_)) {
+    replace_connection(open(initial_database_));
+  }
+}
+
+void Session::replace_connection(std::unique_ptr<engine::Connection> next) {
+  std::vector<std::unique_ptr<engine::DatabaseLease>> released;
+  {
+    std::lock_guard lock(connection_mutex_);
+    std::swap(connection_, next);
+    std::swap(attached_, released);
+  }
+  // The old connection (and with it its attachments) closes here, outside the lock.
+  next.reset();
+}
 
 void Session::interrupt() {
   std::lock_guard lock(connection_mutex_);
@@ -244,14 +264,7 @@ void Session::use_database(const std::string& name, ResultSink& sink) {
   }
   auto next = open(name);
   std::string from = current_database();
-  std::vector<std::unique_ptr<engine::DatabaseLease>> released;
-  {
-    std::lock_guard lock(connection_mutex_);
-    std::swap(connection_, next);
-    std::swap(attached_, released);
-  }
-  // The old connection (and with it its attachments) closes here, outside the lock.
-  next.reset();
+  replace_connection(std::move(next));
   sink.database_changed(from, current_database());
   sink.message(Message{5701, 1, 0, "Changed database context to '" + current_database() + "'.", {}, 1});
   sink.done(std::nullopt);

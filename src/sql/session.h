@@ -35,6 +35,9 @@ class Session {
   void run_rpc(const ProcCall& call, ResultSink& sink);
   // From another thread: stops the SQLite statement running now.
   void interrupt();
+  // A pooled connection is being reused: roll back an open transaction unless keep_transaction, and go
+  // back to the database the session started in.
+  void reset(bool keep_transaction);
 
   std::string current_database() const;
 
@@ -48,6 +51,8 @@ class Session {
   void run_procedure(const ProcCall& call, ResultSink& sink);
   void run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink);
   void use_database(const std::string& name, ResultSink& sink);
+  // Swaps in another connection without racing interrupt().
+  void replace_connection(std::unique_ptr<engine::Connection> next);
   void begin_transaction();
   void commit();
   void rollback();
@@ -59,6 +64,7 @@ class Session {
   SessionEnvironment& env_;
   std::string login_;
   int spid_;
+  std::string initial_database_;
   std::mutex connection_mutex_;  // interrupt() comes from another thread while USE may swap connection_
   // Databases attached to connection_ by three-part names stay "in use" while attached (declared first so
   // they are released after the connection closes).

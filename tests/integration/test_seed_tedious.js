@@ -133,6 +133,10 @@ async function main() {
       check(err.message.includes("Database 'mydatabase' already exists. Two databases that differ only by case or accent are not allowed. Choose a different database name."),
         'restore onto an existing name: ' + err.message);
     }
+    // Connection pools reset a connection before reusing it: back to the login's database.
+    await new Promise((resolve, reject) => c.reset((err) => (err ? reject(err) : resolve())));
+    const afterReset = await execSql(c, 'SELECT DB_NAME()');
+    check(afterReset[0][0] === 'master', 'database after reset: ' + afterReset[0][0]);
     c.close();
   } finally {
     server.proc.kill('SIGTERM');

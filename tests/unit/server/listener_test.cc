@@ -34,6 +34,7 @@ struct BackendState {
   std::atomic<int> interrupts{0};
   std::atomic<int> logins{0};
   std::vector<int> spids;
+  std::vector<bool> resets;  // keep_transaction of each reset
 };
 
 std::string echo_text(const Value& v) {
@@ -98,6 +99,10 @@ class FakeHandler : public RequestHandler {
 
   void interrupt() override { ++state_.interrupts; }
   std::string current_database() const override { return "master"; }
+  void reset(bool keep_transaction) override {
+    std::lock_guard lock(state_.mutex);
+    state_.resets.push_back(keep_transaction);
+  }
 
  private:
   BackendState& state_;
@@ -171,19 +176,15 @@ class TestClient {
     socket_.set_receive_timeout(10s);
   }
 
-  void send(PacketType type, const Bytes& payload, size_t packet_size = 4096) {
+  void send(PacketType type, const Bytes& payload, size_t packet_size = 4096, uint8_t first_status = 0) {
     size_t chunk = packet_size - 8;
     size_t pos = 0;
     uint8_t id = 1;
     do {
       size_t n = std::min(chunk, payload.size() - pos);
       bool last = pos + n == payload.size();
-      PacketHeader h{static_cast<uint8_t>(type),
-                     last ? packet_status::kEom : uint8_t{0},
-                     static_cast<uint16_t>(n + 8),
-                     0,
-                     id++,
-                     0};
+      uint8_t status = static_cast<uint8_t>((last ? packet_status::kEom : 0) | (id == 1 ? first_status : 0));
+      PacketHeader h{static_cast<uint8_t>(type), status, static_cast<uint16_t>(n + 8), 0, id++, 0};
       auto header = encode_header(h);
       Bytes packet(header.begin(), header.end());
       packet.insert(packet.end(), payload.begin() + static_cast<ptrdiff_t>(pos),
@@ -248,6 +249,12 @@ class TestClient {
 
   Reply batch(std::string_view sql) {
     send(PacketType::kSqlBatch, with_all_headers(utf16(sql)), packet_size_);
+    return *read_reply();
+  }
+
+  // A batch with RESETCONNECTION (or RESETCONNECTIONSKIPTRAN) set, as connection pools send.
+  Reply batch_after_reset(std::string_view sql, uint8_t reset_status) {
+    send(PacketType::kSqlBatch, with_all_headers(utf16(sql)), packet_size_, reset_status);
     return *read_reply();
   }
 
@@ -885,6 +892,25 @@ TEST(TdsListenerStandaloneTest, SpidsAreReusedAfterDisconnect) {
   t.join();
   std::lock_guard lock(backend.state.mutex);
   EXPECT_EQ(backend.state.spids, (std::vector<int>{51, 51}));
+}
+
+}  // namespace
+}  // namespace bakrest::server
+
+namespace bakrest::server {
+namespace {
+
+TEST_F(TdsListenerTest, ResetConnectionResetsTheHandlerAndIsAcknowledged) {
+  TestClient c(port());
+  c.login("alice", "secret");
+  Reply r = c.batch_after_reset("SELECT 1", packet_status::kResetConnection);
+  ASSERT_FALSE(r.of(0xE3).empty());
+  EXPECT_EQ(r.of(0xE3)[0].number, 18);
+  EXPECT_EQ(r.tokens.front().type, 0xE3) << "the acknowledgement comes first";
+  c.batch_after_reset("SELECT 1", packet_status::kResetConnectionSkipTran);
+  c.batch("SELECT 1");
+  std::lock_guard lock(backend_.state.mutex);
+  EXPECT_EQ(backend_.state.resets, (std::vector<bool>{false, true}));
 }
 
 }  // namespace

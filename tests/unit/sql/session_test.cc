@@ -193,6 +193,16 @@ TEST_F(SessionTest, LoginsAreNotReadableButTheRestOfMsdbIs) {
   EXPECT_TRUE(run("SELECT count(*) FROM tasks").errors().empty());
 }
 
+TEST_F(SessionTest, ResetRollsBackAndReturnsToTheLoginDatabase) {
+  run("CREATE DATABASE a; USE a; CREATE TABLE t (x INT); BEGIN TRAN; INSERT INTO t VALUES (1)");
+  session.reset(true);  // RESETCONNECTIONSKIPTRAN: the transaction and the database stay
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  session.reset(false);
+  EXPECT_EQ(session.current_database(), "master");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM a.dbo.t")), 0);
+}
+
 TEST_F(SessionTest, VacuumWorks) {
   run("CREATE DATABASE a; USE a; CREATE TABLE t (x INT); INSERT INTO t VALUES (1); DELETE FROM t");
   EXPECT_TRUE(run("VACUUM").errors().empty());
