@@ -27,9 +27,9 @@ enum class TokenKind {
 
 struct Token {
   TokenKind kind;
-  std::string text;   // as written
-  std::string value;  // decoded (see TokenKind)
-  size_t offset = 0;  // byte offset in the batch
+  std::string text;           // as written
+  std::string value;          // decoded (see TokenKind)
+  size_t offset = 0;          // byte offset in the batch
   bool space_before = false;  // whitespace or a comment came before it
 };
 
@@ -64,9 +64,9 @@ struct UseStatement {
 struct PrintStatement {
   std::vector<Token> expression;
 };
-struct SetOptionStatement {  // SET NOCOUNT ON, SET ANSI_NULLS ON, SET TEXTSIZE n, ... (accepted)
-  std::string option;        // upper-cased option name, e.g. "NOCOUNT"
-  std::vector<Token> tokens; // everything after SET
+struct SetOptionStatement {   // SET NOCOUNT ON, SET ANSI_NULLS ON, SET TEXTSIZE n, ... (accepted)
+  std::string option;         // upper-cased option name, e.g. "NOCOUNT"
+  std::vector<Token> tokens;  // everything after SET
 };
 struct BeginTransactionStatement {};
 struct CommitStatement {};
@@ -76,8 +76,8 @@ struct SqlStatement {  // anything else: rewritten and run by SQLite
 };
 
 using Statement = std::variant<ExecStatement, CreateDatabaseStatement, DropDatabaseStatement, UseStatement,
-                               PrintStatement, SetOptionStatement, BeginTransactionStatement,
-                               CommitStatement, RollbackStatement, SqlStatement>;
+                               PrintStatement, SetOptionStatement, BeginTransactionStatement, CommitStatement,
+                               RollbackStatement, SqlStatement>;
 
 // Splits a batch into statements in order. Throws SqlError (102 "Incorrect syntax near '...'.") when a
 // statement bakrest handles itself is malformed; nothing in the batch runs then.

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/clock.h"
+#include "common/error.h"
 
 namespace bakrest::sql {
 
@@ -97,6 +98,9 @@ bool convert_datetimes(std::vector<Value*>& values) {
   return true;
 }
 
+Column choose_from_values(const std::string& name, const std::string& declared_type,
+                          std::vector<Value*>& values);
+
 }  // namespace
 
 Value read_sqlite_value(sqlite3_stmt* stmt, int column) {
@@ -126,7 +130,84 @@ size_t utf16_length(const std::string& utf8) {
   return units;
 }
 
-Column choose_column(const std::string& name, const std::string& declared_type, std::vector<Value*>& values) {
+Column choose_column(const std::string& name, const std::string& declared_type, std::vector<Value*>& values,
+                     bool more_rows_follow) {
+  Column column = choose_from_values(name, declared_type, values);
+  if (!more_rows_follow) return column;
+  // Rows not seen yet must fit too: keep what the declaration promises, else take the widest type.
+  std::string d = upper(declared_type);
+  std::string base = d.substr(0, d.find('('));
+  bool declared_int = base == "INT" || base == "INTEGER" || base == "SMALLINT" || base == "TINYINT";
+  uint32_t length = declared_length(d);
+  if (column.type == ColumnType::kInt && !declared_int) column.type = ColumnType::kBigInt;
+  if (column.type == ColumnType::kNVarChar) {
+    column = length >= 1 && length <= 4000 && contains(d, "CHAR")
+                 ? Column{name, ColumnType::kNVarChar, length}
+                 : Column{name, ColumnType::kNVarCharMax, 0};
+  }
+  if (column.type == ColumnType::kVarBinary) {
+    column = length >= 1 && length <= 8000 && contains(d, "BINARY")
+                 ? Column{name, ColumnType::kVarBinary, length}
+                 : Column{name, ColumnType::kVarBinaryMax, 0};
+  }
+  return column;
+}
+
+void conform(Value& value, const Column& column) {
+  if (is_null(value)) return;
+  auto fail = [&](const char* type) {
+    throw SqlError(
+        245, 16,
+        "Conversion failed when converting the value '" + to_text(value) + "' to data type " + type + ".");
+  };
+  switch (column.type) {
+    case ColumnType::kBit:
+      if (auto* i = std::get_if<int64_t>(&value); i && (*i == 0 || *i == 1)) value = *i != 0;
+      if (!std::holds_alternative<bool>(value)) fail("bit");
+      return;
+    case ColumnType::kInt:
+      if (!std::holds_alternative<int64_t>(value)) fail("int");
+      if (!all_fit_int32({&value}))
+        throw SqlError(8115, 16, "Arithmetic overflow error converting expression to data type int.");
+      return;
+    case ColumnType::kBigInt:
+      if (!std::holds_alternative<int64_t>(value)) fail("bigint");
+      return;
+    case ColumnType::kFloat:
+      if (auto* i = std::get_if<int64_t>(&value)) value = static_cast<double>(*i);
+      if (!std::holds_alternative<double>(value)) fail("float");
+      return;
+    case ColumnType::kNVarChar:
+    case ColumnType::kNVarCharMax:
+      if (!std::holds_alternative<std::string>(value)) value = to_text(value);
+      if (column.type == ColumnType::kNVarChar &&
+          utf16_length(std::get<std::string>(value)) > column.max_length) {
+        throw SqlError(8152, 16, "String or binary data would be truncated.");
+      }
+      return;
+    case ColumnType::kVarBinary:
+    case ColumnType::kVarBinaryMax:
+      if (!std::holds_alternative<Bytes>(value)) fail("varbinary");
+      if (column.type == ColumnType::kVarBinary && std::get<Bytes>(value).size() > column.max_length) {
+        throw SqlError(8152, 16, "String or binary data would be truncated.");
+      }
+      return;
+    case ColumnType::kDateTime:
+    case ColumnType::kDateTime2: {
+      auto* text = std::get_if<std::string>(&value);
+      auto parsed = text ? parse_datetime(*text) : std::nullopt;
+      if (!parsed)
+        throw SqlError(241, 16, "Conversion failed when converting date and/or time from character string.");
+      value = DateTime{*parsed};
+      return;
+    }
+  }
+}
+
+namespace {
+
+Column choose_from_values(const std::string& name, const std::string& declared_type,
+                          std::vector<Value*>& values) {
   std::string d = upper(declared_type);
   if (contains(d, "DATETIME2") && convert_datetimes(values)) return {name, ColumnType::kDateTime2, 0};
   if ((contains(d, "DATETIME") || d == "DATE" || contains(d, "TIMESTAMP")) && convert_datetimes(values)) {
@@ -170,4 +251,5 @@ Column choose_column(const std::string& name, const std::string& declared_type, 
   return text_column(name, d, values);
 }
 
+}  // namespace
 }  // namespace bakrest::sql

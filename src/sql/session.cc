@@ -342,18 +342,36 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
     }
 
     int columns = sqlite3_column_count(guard.stmt);
+    // Column types come from the first rows (and the declared types); the rest stream through, so a large
+    // result never sits in memory whole.
+    constexpr size_t kTypingRows = 1000;
+    constexpr size_t kTypingBytes = 16u << 20;
     std::vector<std::vector<Value>> rows;
-    int rc;
-    while ((rc = sqlite3_step(guard.stmt)) == SQLITE_ROW) {
-      if (sink.attention()) return;
+    size_t buffered_bytes = 0;
+    auto read_row = [&] {
       std::vector<Value> row(static_cast<size_t>(columns));
-      for (int c = 0; c < columns; ++c) row[static_cast<size_t>(c)] = read_sqlite_value(guard.stmt, c);
-      rows.push_back(std::move(row));
-    }
-    if (rc != SQLITE_DONE) {
-      if (rc == SQLITE_INTERRUPT && sink.attention()) return;
+      for (int c = 0; c < columns; ++c) {
+        row[static_cast<size_t>(c)] = read_sqlite_value(guard.stmt, c);
+        buffered_bytes += static_cast<size_t>(sqlite3_column_bytes(guard.stmt, c)) + sizeof(Value);
+      }
+      return row;
+    };
+    auto step = [&] {
+      int rc = sqlite3_step(guard.stmt);
+      if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc == SQLITE_ROW;
+      if (rc == SQLITE_INTERRUPT && sink.attention()) return false;
       throw translate(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+    };
+    bool more = false;
+    while (step()) {
+      if (sink.attention()) return;
+      rows.push_back(read_row());
+      if (rows.size() >= kTypingRows || buffered_bytes >= kTypingBytes) {
+        more = true;
+        break;
+      }
     }
+    if (sink.attention()) return;
     if (columns == 0) {
       sink.done(counts_rows(text) ? std::optional<uint64_t>(sqlite3_changes64(db)) : std::nullopt);
       continue;
@@ -364,14 +382,26 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
       values.reserve(rows.size());
       for (auto& row : rows) values.push_back(&row[static_cast<size_t>(c)]);
       const char* declared = sqlite3_column_decltype(guard.stmt, c);
-      metadata.push_back(choose_column(sqlite3_column_name(guard.stmt, c), declared ? declared : "", values));
+      metadata.push_back(
+          choose_column(sqlite3_column_name(guard.stmt, c), declared ? declared : "", values, more));
     }
     sink.columns(metadata);
+    uint64_t count = 0;
     for (const auto& row : rows) {
       if (sink.attention()) return;
       sink.row(row);
+      ++count;
     }
-    sink.done(rows.size());
+    rows.clear();
+    while (more && step()) {
+      if (sink.attention()) return;
+      std::vector<Value> row = read_row();
+      for (size_t c = 0; c < row.size(); ++c) conform(row[c], metadata[c]);
+      sink.row(row);
+      ++count;
+    }
+    if (sink.attention()) return;
+    sink.done(count);
   }
 }
 

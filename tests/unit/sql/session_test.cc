@@ -106,6 +106,36 @@ TEST_F(SessionTest, DecimalIntegersStayExact) {
   EXPECT_EQ(std::get<int64_t>(sink.results[0].rows.at(0).at(0)), 9007199254740993);
 }
 
+TEST_F(SessionTest, LargeResultsStreamWithTypesFromTheFirstRows) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (i INT, s NVARCHAR(10));"
+      "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) "
+      "INSERT INTO t SELECT x, 'v' || x FROM n");
+  auto sink = run("SELECT i, s FROM t ORDER BY i");
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(sink.results[0].rows.size(), 5000u);
+  // Later rows are not seen when types are chosen: the declared types decide.
+  EXPECT_EQ(sink.results[0].columns[0].type, ColumnType::kInt);
+  EXPECT_EQ(sink.results[0].columns[1].type, ColumnType::kNVarChar);
+  EXPECT_EQ(sink.results[0].columns[1].max_length, 10u);
+  EXPECT_EQ(std::get<std::string>(sink.results[0].rows[4999][1]), "v5000");
+  EXPECT_EQ(sink.dones.back(), std::optional<uint64_t>(5000));
+
+  // SQLite let a text value into the INT column; once the column is typed, that row fails like SQL Server.
+  run("UPDATE t SET i = 'oops' WHERE i = 4000");
+  auto bad = run("SELECT i FROM t ORDER BY rowid");
+  ASSERT_EQ(bad.errors().size(), 1u);
+  EXPECT_EQ(bad.errors()[0].number, 245);
+  EXPECT_EQ(bad.errors()[0].text, "Conversion failed when converting the value 'oops' to data type int.");
+  run("UPDATE t SET i = 5000000000 WHERE i = 4001");
+  EXPECT_EQ(run("SELECT i FROM t WHERE typeof(i) = 'integer' ORDER BY rowid").errors().at(0).number, 8115);
+  run("UPDATE t SET s = 'far longer than ten' WHERE i = 4002");
+  EXPECT_EQ(run("SELECT s FROM t ORDER BY rowid").errors().at(0).number, 8152);
+  // Undeclared expressions take the widest types.
+  auto widest = run("SELECT i + 0 AS n, s || '' AS t FROM t WHERE typeof(i) = 'integer' AND length(s) < 10");
+  EXPECT_EQ(widest.results.at(0).columns[0].type, ColumnType::kBigInt);
+  EXPECT_EQ(widest.results.at(0).columns[1].type, ColumnType::kNVarCharMax);
+}
+
 TEST_F(SessionTest, RowsAffectedForDmlOnly) {
   auto sink =
       run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2), (3);"
