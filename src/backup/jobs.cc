@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "backup/object_stream.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "format/backup_file.h"
@@ -51,24 +52,6 @@ class RateLimiter {
  private:
   double rate_;
   int64_t start_;
-};
-
-class ObjectSink : public format::ByteSink {
- public:
-  explicit ObjectSink(storage::ObjectWriter& writer) : writer_(writer) {}
-  void write(std::span<const uint8_t> bytes) override { writer_.write(bytes); }
-
- private:
-  storage::ObjectWriter& writer_;
-};
-
-class ObjectSource : public format::ByteSource {
- public:
-  explicit ObjectSource(storage::ObjectReader& reader) : reader_(reader) {}
-  size_t read(std::span<uint8_t> out) override { return reader_.read(out); }
-
- private:
-  storage::ObjectReader& reader_;
 };
 
 // Page 1 starts with SQLite's header, whose page size must agree with the backup's.

@@ -1,4 +1,5 @@
 #include "backup/jobs.h"
+#include "backup/object_stream.h"
 
 #include <gtest/gtest.h>
 
@@ -24,15 +25,6 @@ class CountingControl : public JobControl {
 
  private:
   int cancel_after_;
-};
-
-class ObjectWriterSink : public format::ByteSink {
- public:
-  explicit ObjectWriterSink(storage::ObjectWriter& w) : w_(w) {}
-  void write(std::span<const uint8_t> bytes) override { w_.write(bytes); }
-
- private:
-  storage::ObjectWriter& w_;
 };
 
 class JobsTest : public ::testing::Test {
@@ -74,7 +66,7 @@ class JobsTest : public ::testing::Test {
   void write_backup(const std::string& key, uint32_t page_size,
                     const std::vector<std::vector<uint8_t>>& pages) {
     auto object = store.create("bkt", key);
-    ObjectWriterSink sink(*object);
+    ObjectSink sink(*object);
     format::BackupHeader header;
     header.database_name = "x";
     header.page_size = page_size;
@@ -93,11 +85,7 @@ TEST_F(JobsTest, BackupAndRestoreRoundTrip) {
   EXPECT_EQ(control.last_percent, 100);
   {
     auto object = store.open("bkt", "full.bak");
-    struct Source : format::ByteSource {
-      storage::ObjectReader& r;
-      explicit Source(storage::ObjectReader& r) : r(r) {}
-      size_t read(std::span<uint8_t> out) override { return r.read(out); }
-    } source(*object);
+    ObjectSource source(*object);
     format::BackupReader reader(source);
     EXPECT_EQ(reader.header().backup_id, id);
     EXPECT_EQ(reader.header().fork_guid, engine.find("src")->fork_guid);
