@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "engine/database_name.h"
 #include "engine/wal_index.h"
 #include "engine/wal_index_header.h"
@@ -125,8 +126,7 @@ int authorize(void* user_data, int action, const char* arg1, const char* arg2, c
     if (db == "msdb" || (db == "main" && state->main_is_msdb)) return SQLITE_DENY;
   }
   if (action == SQLITE_PRAGMA && arg1) {
-    std::string pragma(arg1);
-    for (auto& c : pragma) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string pragma = ascii_lower(arg1);
     if (pragma == "wal_checkpoint") return SQLITE_DENY;
     // Reading these is fine; changing them would break the WAL discipline backups depend on.
     bool guarded = pragma == "journal_mode" || pragma == "wal_autocheckpoint" || pragma == "synchronous" ||

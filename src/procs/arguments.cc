@@ -5,15 +5,11 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace bakrest::procs {
 
 namespace {
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 Value convert(const std::string& procedure, const ParamSpec& spec, const Value& value) {
   if (is_null(value)) return value;
@@ -67,19 +63,19 @@ Arguments::Arguments(const std::string& procedure, const std::vector<ParamSpec>&
       spec = &specs[positional++];
     } else {
       named_seen = true;
-      std::string name = lower(arg.name[0] == '@' ? arg.name : "@" + arg.name);
+      std::string name = ascii_lower(arg.name[0] == '@' ? arg.name : "@" + arg.name);
       for (const auto& candidate : specs) {
-        if (lower(candidate.name) == name) spec = &candidate;
+        if (ascii_lower(candidate.name) == name) spec = &candidate;
       }
       if (!spec) throw SqlError(8145, 16, arg.name + " is not a parameter for procedure " + procedure + ".");
     }
-    if (values_.count(lower(spec->name))) {
+    if (values_.count(ascii_lower(spec->name))) {
       throw SqlError(8143, 16, "Parameter '" + std::string(spec->name) + "' was supplied multiple times.");
     }
-    values_[lower(spec->name)] = convert(procedure, *spec, arg.value);
+    values_[ascii_lower(spec->name)] = convert(procedure, *spec, arg.value);
   }
   for (const auto& spec : specs) {
-    if (spec.required && !values_.count(lower(spec.name))) {
+    if (spec.required && !values_.count(ascii_lower(spec.name))) {
       throw SqlError(201, 16,
                      "Procedure or function '" + procedure + "' expects parameter '" + spec.name +
                          "', which was not supplied.");
@@ -88,19 +84,19 @@ Arguments::Arguments(const std::string& procedure, const std::vector<ParamSpec>&
 }
 
 std::optional<std::string> Arguments::string(const char* name) const {
-  auto it = values_.find(lower(name));
+  auto it = values_.find(ascii_lower(name));
   if (it == values_.end() || is_null(it->second)) return std::nullopt;
   return std::get<std::string>(it->second);
 }
 
 std::optional<int64_t> Arguments::integer(const char* name) const {
-  auto it = values_.find(lower(name));
+  auto it = values_.find(ascii_lower(name));
   if (it == values_.end() || is_null(it->second)) return std::nullopt;
   return std::get<int64_t>(it->second);
 }
 
 bool Arguments::given(const char* name) const {
-  auto it = values_.find(lower(name));
+  auto it = values_.find(ascii_lower(name));
   return it != values_.end() && !is_null(it->second);
 }
 

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/ids.h"
+#include "common/text.h"
 #include "engine/database_name.h"
 #include "procs/arguments.h"
 #include "storage/arn.h"
@@ -17,16 +18,6 @@
 namespace bakrest::procs {
 
 namespace {
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string upper(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // "[msdb].[dbo].[x]" -> {"msdb", "dbo", "x"}; brackets and quotes removed, lower-cased.
 std::vector<std::string> name_parts(const std::string& name) {
@@ -53,7 +44,7 @@ std::vector<std::string> name_parts(const std::string& name) {
       parts.back() += c;
     }
   }
-  for (auto& p : parts) p = lower(p);
+  for (auto& p : parts) p = ascii_lower(p);
   return parts;
 }
 
@@ -73,9 +64,9 @@ const Procedure* resolve(const std::string& written, const std::string& current_
   if (parts.size() == 3) {
     database = parts[0], schema = parts[1], name = parts[2];
   } else if (parts.size() == 2) {
-    database = lower(current_database), schema = parts[0], name = parts[1];
+    database = ascii_lower(current_database), schema = parts[0], name = parts[1];
   } else if (parts.size() == 1) {
-    database = lower(current_database), name = parts[0];
+    database = ascii_lower(current_database), name = parts[0];
   } else {
     return nullptr;
   }
@@ -205,7 +196,7 @@ void backup_database(const ProcCall& call, const Caller& caller, Context& contex
   storage::S3ObjectArn target = parse_arn(arn);
 
   require_bit(args, "@overwrite_s3_backup_file");
-  std::string type = upper(args.string("@type").value_or("FULL"));
+  std::string type = ascii_upper(args.string("@type").value_or("FULL"));
   if (type == "DIFFERENTIAL") throw not_supported_yet("@type='DIFFERENTIAL' (differential backup)");
   if (type != "FULL") throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
   if (auto files = args.integer("@number_of_files")) {
@@ -217,7 +208,7 @@ void backup_database(const ProcCall& call, const Caller& caller, Context& contex
 
   bool compress = context.msdb.with([](sqlite::Database& db) {
     auto s = db.prepare("SELECT value FROM configuration WHERE name = 'S3 backup compression'");
-    return s.step() && lower(s.get_text(0)) == "true";
+    return s.step() && ascii_lower(s.get_text(0)) == "true";
   });
   int64_t overwrite = args.integer("@overwrite_s3_backup_file").value_or(0);
   tasks::NewTask task{"BACKUP_DB",
@@ -258,7 +249,7 @@ void restore_database(const ProcCall& call, const Caller& caller, Context& conte
   if (source.key.find('*') != std::string::npos) {
     throw not_supported_yet("Restoring from multiple files (an ARN with '*')");
   }
-  std::string type = upper(args.string("@type").value_or("FULL"));
+  std::string type = ascii_upper(args.string("@type").value_or("FULL"));
   if (type == "DIFFERENTIAL") throw not_supported_yet("@type='DIFFERENTIAL' (differential restore)");
   if (type != "FULL") throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
   require_bit(args, "@with_norecovery");
@@ -307,8 +298,8 @@ void set_configuration(const ProcCall& call, const Caller&, Context& context, Re
   Arguments args("rds_set_configuration",
                  {{"@name", ParamType::kString, true}, {"@value", ParamType::kString, true}}, call);
   std::string name = args.string("@name").value_or("");
-  std::string value = lower(args.string("@value").value_or(""));
-  if (lower(name) != lower(kCompression)) {
+  std::string value = ascii_lower(args.string("@value").value_or(""));
+  if (ascii_lower(name) != ascii_lower(kCompression)) {
     throw procedure_error("The configuration '" + name + "' is not supported. Supported: '" + kCompression +
                           "'.");
   }
@@ -332,7 +323,7 @@ void show_configuration(const ProcCall& call, const Caller&, Context& context, R
                 {"value", ColumnType::kNVarChar, 128},
                 {"description", ColumnType::kNVarChar, 4000}});
   uint64_t count = 0;
-  if (!name || lower(*name) == lower(kCompression)) {
+  if (!name || ascii_lower(*name) == ascii_lower(kCompression)) {
     std::string value = context.msdb.with([](sqlite::Database& db) {
       auto s = db.prepare("SELECT value FROM configuration WHERE name = ?");
       s.bind(1, kCompression);

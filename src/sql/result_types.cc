@@ -7,15 +7,11 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/text.h"
 
 namespace bakrest::sql {
 
 namespace {
-
-std::string upper(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return text;
-}
 
 bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
 
@@ -135,7 +131,7 @@ Column choose_column(const std::string& name, const std::string& declared_type, 
   Column column = choose_from_values(name, declared_type, values);
   if (!more_rows_follow) return column;
   // Rows not seen yet must fit too: keep what the declaration promises, else take the widest type.
-  std::string d = upper(declared_type);
+  std::string d = ascii_upper(declared_type);
   std::string base = d.substr(0, d.find('('));
   bool declared_int = base == "INT" || base == "INTEGER" || base == "SMALLINT" || base == "TINYINT";
   uint32_t length = declared_length(d);
@@ -208,7 +204,7 @@ namespace {
 
 Column choose_from_values(const std::string& name, const std::string& declared_type,
                           std::vector<Value*>& values) {
-  std::string d = upper(declared_type);
+  std::string d = ascii_upper(declared_type);
   if (contains(d, "DATETIME2") && convert_datetimes(values)) return {name, ColumnType::kDateTime2, 0};
   if ((contains(d, "DATETIME") || d == "DATE" || contains(d, "TIMESTAMP")) && convert_datetimes(values)) {
     return {name, ColumnType::kDateTime, 0};

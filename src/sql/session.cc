@@ -7,16 +7,12 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "sql/result_types.h"
 
 namespace bakrest::sql {
 
 namespace {
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // SQLite URIs need '%', '?' and '#' escaped in the path.
 std::string file_uri(const std::string& path, bool read_only) {
@@ -134,7 +130,7 @@ std::string Session::current_database() const { return connection_->info().name;
 void Session::reset(bool keep_transaction) {
   if (!keep_transaction && connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
   if (!keep_transaction) trancount_ = 0;
-  if (trancount() == 0 && lower(current_database()) != lower(initial_database_)) {
+  if (trancount() == 0 && ascii_lower(current_database()) != ascii_lower(initial_database_)) {
     replace_connection(open(initial_database_));
   }
 }
@@ -274,10 +270,10 @@ void Session::attach(const std::vector<std::string>& databases) {
   std::set<std::string> attached;
   {
     auto list = connection_->db().prepare("PRAGMA database_list");
-    while (list.step()) attached.insert(lower(list.get_text(1)));
+    while (list.step()) attached.insert(ascii_lower(list.get_text(1)));
   }
   for (const auto& name : databases) {
-    if (attached.count(lower(name))) continue;
+    if (attached.count(ascii_lower(name))) continue;
     auto info = env_.engine.find(name);
     if (!info)
       throw SqlError(911, 16,
@@ -289,7 +285,7 @@ void Session::attach(const std::vector<std::string>& databases) {
     std::string sql = "ATTACH " + quote_literal(file_uri(path, is_msdb)) + " AS " + quote_name(name);
     connection_->with_attach_allowed([&] { connection_->db().exec(sql); });
     if (lease) attached_.push_back(std::move(lease));
-    attached.insert(lower(name));
+    attached.insert(ascii_lower(name));
   }
 }
 
@@ -311,7 +307,7 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
 
     for (int i = 1; i <= sqlite3_bind_parameter_count(guard.stmt); ++i) {
       const char* raw = sqlite3_bind_parameter_name(guard.stmt, i);
-      std::string name = raw ? lower(raw) : "?";
+      std::string name = raw ? ascii_lower(raw) : "?";
       auto it = parameters.find(name);
       if (it == parameters.end()) {
         throw SqlError(137, 15, "Must declare the scalar variable \"" + std::string(raw ? raw : "?") + "\".");
@@ -451,7 +447,7 @@ void Session::run_exec(const ExecStatement& exec, const Parameters& parameters, 
       value = *literal;
     } else {
       const auto& ref = std::get<VariableRef>(arg.value);
-      auto it = parameters.find(lower(ref.name));
+      auto it = parameters.find(ascii_lower(ref.name));
       if (it == parameters.end())
         throw SqlError(137, 15, "Must declare the scalar variable \"" + ref.name + "\".");
       value = it->second;
@@ -471,7 +467,7 @@ void Session::run_rpc(const ProcCall& call, ResultSink& sink) {
 }
 
 void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
-  std::string name = lower(call.name);
+  std::string name = ascii_lower(call.name);
   bool executesql = name == "sp_executesql" || name == "sys.sp_executesql" || name == "dbo.sp_executesql" ||
                     name == "master.sys.sp_executesql" || name == "master..sp_executesql";
   if (!executesql && !procs::is_procedure(call.name, current_database())) {
@@ -498,7 +494,7 @@ void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
             while (stop < decl->size() &&
                    (std::isalnum(static_cast<unsigned char>((*decl)[stop])) || (*decl)[stop] == '_'))
               ++stop;
-            declared.push_back(lower(decl->substr(at, stop - at)));
+            declared.push_back(ascii_lower(decl->substr(at, stop - at)));
             // Skip to the next top-level comma so '@' inside a type never counts.
             at = decl->find(',', stop);
             if (at == std::string::npos) break;
@@ -507,7 +503,7 @@ void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
       }
       for (size_t i = 2; i < call.args.size(); ++i) {
         std::string key = call.args[i].name.empty() ? (i - 2 < declared.size() ? declared[i - 2] : "")
-                                                    : lower(call.args[i].name);
+                                                    : ascii_lower(call.args[i].name);
         parameters[key] = call.args[i].value;
       }
       run_statements(statement, parameters, sink);
