@@ -80,26 +80,34 @@ Statement& Statement::bind(int index, const std::optional<std::string>& text) {
 }
 
 Statement& Statement::bind(int index, const Value& value) {
+  bind_value(stmt_, index, value);
+  return *this;
+}
+
+void bind_value(sqlite3_stmt* stmt, int index, const Value& value) {
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::monostate>) {
-          bind(index, nullptr);
+          sqlite3_bind_null(stmt, index);
         } else if constexpr (std::is_same_v<T, bool>) {
-          bind(index, static_cast<int64_t>(v ? 1 : 0));
-        } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
-          bind(index, v);
+          sqlite3_bind_int64(stmt, index, v ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          sqlite3_bind_int64(stmt, index, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          sqlite3_bind_double(stmt, index, v);
         } else if constexpr (std::is_same_v<T, std::string>) {
-          bind(index, std::string_view(v));
+          sqlite3_bind_text64(stmt, index, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
         } else if constexpr (std::is_same_v<T, Bytes>) {
-          bind(index, std::span<const uint8_t>(v));
+          // An empty blob must stay a blob, not become NULL, so give SQLite a valid pointer.
+          static const uint8_t kEmpty = 0;
+          sqlite3_bind_blob64(stmt, index, v.empty() ? &kEmpty : v.data(), v.size(), SQLITE_TRANSIENT);
         } else if constexpr (std::is_same_v<T, DateTime>) {
-          // Stored as text, the way SQLite's date functions expect.
-          bind(index, format_datetime(v.unix_micros));
+          std::string text = format_datetime(v.unix_micros);
+          sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
         }
       },
       value);
-  return *this;
 }
 
 bool Statement::step() {

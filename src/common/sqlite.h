@@ -88,6 +88,10 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Binds a Value to a parameter of a raw statement (for statements the caller prepares itself).
+// DateTime is bound as text, the form SQLite's date functions read.
+void bind_value(sqlite3_stmt* stmt, int index, const Value& value);
+
 // Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if fn throws.
 template <typename Fn>
 auto with_transaction(Database& db, Fn&& fn) {

@@ -312,29 +312,7 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
       if (it == parameters.end()) {
         throw SqlError(137, 15, "Must declare the scalar variable \"" + std::string(raw ? raw : "?") + "\".");
       }
-      const Value& v = it->second;
-      std::visit(
-          [&](const auto& x) {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, std::monostate>)
-              sqlite3_bind_null(guard.stmt, i);
-            else if constexpr (std::is_same_v<T, bool>)
-              sqlite3_bind_int64(guard.stmt, i, x ? 1 : 0);
-            else if constexpr (std::is_same_v<T, int64_t>)
-              sqlite3_bind_int64(guard.stmt, i, x);
-            else if constexpr (std::is_same_v<T, double>)
-              sqlite3_bind_double(guard.stmt, i, x);
-            else if constexpr (std::is_same_v<T, std::string>)
-              sqlite3_bind_text64(guard.stmt, i, x.data(), x.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-            else if constexpr (std::is_same_v<T, Bytes>)
-              sqlite3_bind_blob64(guard.stmt, i, x.empty() ? "" : static_cast<const void*>(x.data()),
-                                  x.size(), SQLITE_TRANSIENT);
-            else if constexpr (std::is_same_v<T, DateTime>) {
-              std::string t = format_datetime(x.unix_micros);
-              sqlite3_bind_text64(guard.stmt, i, t.data(), t.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-            }
-          },
-          v);
+      sqlite::bind_value(guard.stmt, i, it->second);
     }
 
     int columns = sqlite3_column_count(guard.stmt);
