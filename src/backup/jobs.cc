@@ -106,7 +106,8 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
                           : info->recovery_model == "BULK_LOGGED" ? format::RecoveryModel::kBulkLogged
                                                                   : format::RecoveryModel::kFull;
   header.type = format::BackupType::kFull;
-  header.first_lsn = header.last_lsn = snapshot->lsn();
+  // The image holds every transaction below last_lsn: a log backup that starts at or before it continues it.
+  header.first_lsn = header.last_lsn = snapshot->lsn() + 1;
   header.begin_time_us = begin;
   header.time_zone = env.config.time_zone;
   header.page_size = snapshot->page_size();
@@ -216,7 +217,8 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
 
   std::unique_ptr<engine::RestoreTarget> target;
   try {
-    target = env.engine.begin_restore(request.database, header.database_guid, header.page_size);
+    target =
+        env.engine.begin_restore(request.database, header.database_guid, header.fork_guid, header.page_size);
   } catch (const SqlError& e) {
     if (e.message().number == 1801) throw task_error(database_exists_message(request.database));
     throw;
@@ -252,7 +254,7 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
     throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
   }
   control.check_cancelled();
-  target->finish();
+  target->finish(true, header.last_lsn, header.backup_id, "");
   control.progress(100, "RESTORE DATABASE successfully processed " + std::to_string(pgno) + " pages " +
                             throughput(pgno * header.page_size, now_micros() - begin) + ".");
 }

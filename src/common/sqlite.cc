@@ -17,8 +17,8 @@ namespace {
 
 }  // namespace
 
-Database::Database(const std::filesystem::path& file, int flags) {
-  int rc = sqlite3_open_v2(file.c_str(), &db_, flags | SQLITE_OPEN_URI, nullptr);
+Database::Database(const std::filesystem::path& file, int flags, const char* vfs) {
+  int rc = sqlite3_open_v2(file.c_str(), &db_, flags | SQLITE_OPEN_URI, vfs);
   if (rc != SQLITE_OK) {
     std::string what =
         "cannot open " + file.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));

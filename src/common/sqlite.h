@@ -30,8 +30,8 @@ class Statement;
 
 class Database {
  public:
-  // flags: SQLITE_OPEN_* (URI filenames are always enabled).
-  Database(const std::filesystem::path& file, int flags);
+  // flags: SQLITE_OPEN_* (URI filenames are always enabled). vfs: a registered VFS name, or the default.
+  Database(const std::filesystem::path& file, int flags, const char* vfs = nullptr);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

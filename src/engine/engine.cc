@@ -11,6 +11,8 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/text.h"
+#include "engine/capture_vfs.h"
+#include "engine/database_log.h"
 #include "engine/database_name.h"
 #include "engine/wal_index.h"
 #include "engine/wal_index_header.h"
@@ -23,6 +25,9 @@ struct Engine::Shared {
   // Backups hold it shared; the checkpointer needs it exclusively, so no checkpoint runs under a backup.
   std::shared_mutex checkpoint_guard;
   int users = 0;  // live leases: connections, attachments, snapshots, restores; guarded by Engine::mutex_
+  // The transaction log of an ONLINE user database, opened (and recovered) before SQLite first opens it.
+  std::shared_ptr<DatabaseLog> log;
+  std::unique_ptr<CaptureRegistration> capture;
 };
 
 class Engine::Lease : public DatabaseLease {
@@ -45,7 +50,8 @@ class Engine::Lease : public DatabaseLease {
 namespace {
 
 constexpr const char* kInfoColumns =
-    "database_id, name, guid, file, state, recovery_model, create_date, is_system, fork_guid FROM databases";
+    "database_id, name, guid, file, state, recovery_model, create_date, is_system, fork_guid, log_chain_lsn, "
+    "restore_lsn, restore_base_backup_id, restored_by, restore_damaged FROM databases";
 
 struct SystemDatabase {
   int64_t id;
@@ -102,6 +108,11 @@ DatabaseInfo read_info(sqlite::Statement& s, const fs::path& dir) {
   info.create_date = parse_datetime(s.get_text(6)).value_or(0);
   info.is_system = s.get_int(7) != 0;
   info.fork_guid = guid_from_string(s.get_text(8)).value_or(Guid{});
+  if (!s.is_null(9)) info.log_chain_lsn = static_cast<uint64_t>(s.get_int(9));
+  if (!s.is_null(10)) info.restore_lsn = static_cast<uint64_t>(s.get_int(10));
+  if (!s.is_null(11)) info.restore_base_backup_id = guid_from_string(s.get_text(11)).value_or(Guid{});
+  if (!s.is_null(12)) info.restored_by = s.get_text(12);
+  info.restore_damaged = s.get_int(13) != 0;
   return info;
 }
 
@@ -112,6 +123,7 @@ void remove_database_files(const fs::path& file) {
     p += suffix;
     fs::remove(p, ignored);
   }
+  fs::remove_all(log_dir_for(file), ignored);
 }
 
 int authorize(void* user_data, int action, const char* arg1, const char* arg2, const char* database,
@@ -138,7 +150,7 @@ int authorize(void* user_data, int action, const char* arg1, const char* arg2, c
 
 sqlite::Database open_database_file(const fs::path& file, bool create) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  sqlite::Database db(file, flags);
+  sqlite::Database db(file, flags, capture_vfs_name());
   configure_connection(db, nullptr);
   return db;
 }
@@ -182,7 +194,8 @@ class ConnectionImpl : public Connection {
     bool is_msdb = info_.file.empty();
     fs::path file = is_msdb ? engine_.msdb_file() : info_.file;
     int flags = (is_msdb ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-    sqlite::Database db(file, flags);
+    // Every session connection uses the capture VFS, also msdb's: databases it attaches inherit it.
+    sqlite::Database db(file, flags, capture_vfs_name());
     authorizer_.main_is_msdb = is_msdb;
     if (is_msdb) {
       sqlite3_busy_timeout(db.handle(), 10000);
@@ -202,82 +215,76 @@ class ConnectionImpl : public Connection {
 
 // --- snapshots ---------------------------------------------------------------------------------------------
 
-namespace {
-
-class WalSnapshot : public PageSnapshot {
+class SnapshotImpl : public PageSnapshot {
  public:
-  WalSnapshot(const fs::path& file, std::unique_ptr<DatabaseLease> lease,
-              std::shared_lock<std::shared_mutex> guard)
-      : lease_(std::move(lease)), guard_(std::move(guard)), db_(open_database_file(file, false)) {
-    db_fd_ = UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (db_fd_.get() < 0) throw_errno("open " + file.string());
-    // A read transaction held for the snapshot's life initialises the WAL-index and keeps writers from
-    // restarting the WAL under it; writers themselves go on.
-    db_.exec("BEGIN; SELECT count(*) FROM sqlite_master;");
-    fs::path wal = file, shm = file;
+  // Reads the image at `point`: each page from its newest WAL frame at or before the point, else from the
+  // database file, which no checkpoint changes while the guard is held.
+  SnapshotImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
+               std::shared_lock<std::shared_mutex> guard, std::shared_ptr<DatabaseLog> log,
+               const DatabaseLog::CommitPoint& point, std::optional<uint64_t> generation)
+      : engine_(engine),
+        info_(std::move(info)),
+        lease_(std::move(lease)),
+        guard_(std::move(guard)),
+        log_(std::move(log)),
+        lsn_(point.lsn),
+        generation_(generation) {
+    db_fd_ = UniqueFd(::open(info_.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (db_fd_.get() < 0) throw_errno("open " + info_.file.string());
+    fs::path wal = info_.file;
     wal += "-wal";
-    shm += "-shm";
     wal_fd_ = UniqueFd(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
-    UniqueFd shm_fd(::open(shm.c_str(), O_RDONLY | O_CLOEXEC));
-    std::optional<WalIndexHeader> committed;
-    std::optional<WalIndex> index;
-    // The header changes under a writer's commit; a few tries always find a stable one.
-    for (int attempt = 0; attempt < 1000 && !index; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      committed = read_wal_index_header(shm_fd.get());
-      if (committed) index = WalIndex::scan(wal_fd_.get(), *committed);
+    page_size_ = point.page_size;
+    page_count_ = point.database_pages;
+    if (point.wal) {
+      WalIndexHeader committed;
+      committed.page_size = point.wal->page_size;
+      committed.max_frame = point.wal->frame;
+      committed.database_pages = point.database_pages;
+      committed.frame_checksum[0] = point.wal->checksum.s[0];
+      committed.frame_checksum[1] = point.wal->checksum.s[1];
+      committed.salt[0] = point.wal->salt[0];
+      committed.salt[1] = point.wal->salt[1];
+      // If the WAL no longer matches, SQLite started it over, which it does only once every frame is in the
+      // database file; no checkpoint has run since, so the file holds exactly this image.
+      if (auto index = WalIndex::scan(wal_fd_.get(), committed)) wal_ = std::move(*index);
     }
-    if (!index)
-      throw std::runtime_error("could not find a consistent committed point in the WAL of " + file.string());
-    wal_ = std::move(*index);
-    page_size_ = read_file_page_size();
-    if (page_size_ == 0) page_size_ = committed->page_size;
-    if (committed->max_frame > 0) {
-      page_count_ = committed->database_pages;
-    } else {
-      struct stat st {};
-      if (::fstat(db_fd_.get(), &st) != 0) throw_errno("stat " + file.string());
-      page_count_ = page_size_ ? static_cast<uint64_t>(st.st_size) / page_size_ : 0;
-    }
+  }
+  ~SnapshotImpl() override {
+    if (generation_) log_->finish_full_backup(*generation_, std::nullopt);
   }
 
   uint32_t page_size() const override { return page_size_; }
   uint64_t page_count() const override { return page_count_; }
-  uint64_t lsn() const override { return 0; }
+  uint64_t lsn() const override { return lsn_; }
 
   void read_page(uint64_t pgno, std::span<uint8_t> out) override {
     if (pgno == 0 || pgno > page_count_ || out.size() != page_size_) {
       throw std::invalid_argument("page " + std::to_string(pgno) + " is outside the snapshot");
     }
     if (wal_.read_page(wal_fd_.get(), static_cast<uint32_t>(pgno), out)) return;
-    size_t done = 0;
-    uint64_t offset = (pgno - 1) * page_size_;
-    while (done < out.size()) {
-      ssize_t n =
-          ::pread(db_fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("reading the database file");
-      if (n == 0) {
-        throw std::runtime_error(
-            "page " + std::to_string(pgno) +
-            " is neither in the WAL nor in the database file; the snapshot is not consistent");
-      }
-      done += static_cast<size_t>(n);
+    if (wal::pread_full(db_fd_.get(), out, (pgno - 1) * page_size_) < out.size()) {
+      throw std::runtime_error(
+          "page " + std::to_string(pgno) +
+          " is neither in the WAL nor in the database file; the snapshot is not consistent");
     }
   }
 
- private:
-  // The page size from the database header (0 for an empty file). 1 stands for 65536.
-  uint32_t read_file_page_size() {
-    uint8_t header[18];
-    if (::pread(db_fd_.get(), header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) return 0;
-    uint32_t size = static_cast<uint32_t>(header[16]) << 8 | header[17];
-    return size == 1 ? 65536 : size;
+  void full_backup_succeeded(const Guid& backup_id) override {
+    if (!generation_) throw std::logic_error("not a full backup's snapshot");
+    log_->finish_full_backup(*generation_, backup_id);
+    generation_.reset();
+    engine_.start_log_chain(info_.id, lsn_ + 1);
   }
 
+ private:
+  Engine& engine_;
+  DatabaseInfo info_;
   std::unique_ptr<DatabaseLease> lease_;
   std::shared_lock<std::shared_mutex> guard_;
-  sqlite::Database db_;
+  std::shared_ptr<DatabaseLog> log_;
+  uint64_t lsn_;
+  std::optional<uint64_t> generation_;
   UniqueFd db_fd_;
   UniqueFd wal_fd_;
   WalIndex wal_;
@@ -285,27 +292,68 @@ class WalSnapshot : public PageSnapshot {
   uint64_t page_count_ = 0;
 };
 
-}  // namespace
+class LogBackupSourceImpl : public LogBackupSource {
+ public:
+  LogBackupSourceImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
+                      std::shared_ptr<DatabaseLog> log, uint64_t first, uint64_t last)
+      : engine_(engine),
+        info_(std::move(info)),
+        lease_(std::move(lease)),
+        log_(std::move(log)),
+        first_(first),
+        last_(last) {}
+  uint64_t first_lsn() const override { return first_; }
+  uint64_t last_lsn() const override { return last_; }
+  void read(const LogStore::RecordVisitor& visit) override { log_->read(first_, last_, visit); }
+  void succeeded() override { engine_.advance_log_chain(info_.id, last_); }
+
+ private:
+  Engine& engine_;
+  DatabaseInfo info_;
+  std::unique_ptr<DatabaseLease> lease_;
+  std::shared_ptr<DatabaseLog> log_;
+  uint64_t first_;
+  uint64_t last_;
+};
 
 // --- restore targets --------------------------------------------------------------------------------------
 
 class RestoreTargetImpl : public RestoreTarget {
  public:
+  // fresh: a full restore created this database (removed again unless finished). Otherwise it is a
+  // RESTORING database taking a differential or log backup.
   RestoreTargetImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
-                    uint32_t page_size)
-      : engine_(engine), info_(std::move(info)), lease_(std::move(lease)), page_size_(page_size) {
-    fd_ = UniqueFd(::open(info_.file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (fd_.get() < 0) throw_errno("create " + info_.file.string());
+                    uint32_t page_size, bool fresh)
+      : engine_(engine),
+        info_(std::move(info)),
+        lease_(std::move(lease)),
+        page_size_(page_size),
+        fresh_(fresh) {
+    int flags = O_RDWR | O_CLOEXEC | (fresh_ ? O_CREAT | O_EXCL : 0);
+    fd_ = UniqueFd(::open(info_.file.c_str(), flags, 0600));
+    if (fd_.get() < 0) throw_errno((fresh_ ? "create " : "open ") + info_.file.string());
+    if (page_size_ == 0) {
+      uint8_t header[18];
+      if (wal::pread_full(fd_.get(), header, 0) == sizeof header) {
+        page_size_ = static_cast<uint32_t>(header[16]) << 8 | header[17];
+        if (page_size_ == 1) page_size_ = 65536;
+      }
+      if (page_size_ == 0) throw std::runtime_error("the database being restored has no page size");
+    }
   }
   ~RestoreTargetImpl() override {
     if (finished_) return;
     try {
-      remove_database_files(info_.file);
-      engine_.msdb_.with([&](sqlite::Database& db) {
-        db.prepare("DELETE FROM databases WHERE database_id = ? AND state = 'RESTORING'")
-            .bind(1, info_.id)
-            .run();
-      });
+      if (fresh_) {
+        remove_database_files(info_.file);
+        engine_.msdb_.with([&](sqlite::Database& db) {
+          db.prepare("DELETE FROM databases WHERE database_id = ? AND state = 'RESTORING'")
+              .bind(1, info_.id)
+              .run();
+        });
+      }
+      // A differential or log restore that stopped after writing pages has already been recorded as
+      // damaging the database (mark_damaged); one that wrote nothing left it as it was.
     } catch (const std::exception& e) {
       spdlog::error("cleaning up the failed restore of '{}': {}", info_.name, e.what());
     }
@@ -313,6 +361,7 @@ class RestoreTargetImpl : public RestoreTarget {
 
   void write_page(uint64_t pgno, std::span<const uint8_t> page) override {
     if (pgno == 0 || page.size() != page_size_) throw std::invalid_argument("bad page for restore");
+    mark_damaged();
     size_t done = 0;
     uint64_t offset = (pgno - 1) * page_size_;
     while (done < page.size()) {
@@ -324,13 +373,39 @@ class RestoreTargetImpl : public RestoreTarget {
     }
   }
 
-  void finish() override {
+  void truncate(uint64_t pages) override {
+    mark_damaged();
+    if (::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
+      throw_errno("truncating " + info_.file.string());
+  }
+
+  void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
+              const std::string& restored_by) override {
     if (::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
     fsync_path(info_.file.parent_path());
     bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
-      db.prepare("UPDATE databases SET state = 'ONLINE' WHERE database_id = ? AND state = 'RESTORING'")
-          .bind(1, info_.id)
-          .run();
+      if (recover) {
+        // A new log begins at next_lsn on a new recovery fork; nothing of a log may be there already.
+        std::error_code ignored;
+        fs::remove_all(log_dir_for(info_.file), ignored);
+        db.prepare(
+              "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restore_lsn = ?, restored_by = NULL, "
+              "restore_damaged = 0, log_chain_lsn = NULL WHERE database_id = ? AND state = 'RESTORING'")
+            .bind(1, guid_to_string(random_guid()))
+            .bind(2, static_cast<int64_t>(next_lsn))
+            .bind(3, info_.id)
+            .run();
+      } else {
+        db.prepare(
+              "UPDATE databases SET restore_lsn = ?, restored_by = ?, restore_damaged = 0, "
+              "restore_base_backup_id = COALESCE(?, restore_base_backup_id) "
+              "WHERE database_id = ? AND state = 'RESTORING'")
+            .bind(1, static_cast<int64_t>(next_lsn))
+            .bind(2, restored_by)
+            .bind(3, fresh_ ? std::optional<std::string>(guid_to_string(base_backup_id)) : std::nullopt)
+            .bind(4, info_.id)
+            .run();
+      }
       return db.changes() == 1;
     });
     if (!updated) throw std::runtime_error("the database '" + info_.name + "' being restored disappeared");
@@ -338,12 +413,24 @@ class RestoreTargetImpl : public RestoreTarget {
   }
 
  private:
+  // Before the first byte of a differential or log restore reaches the file, msdb records that the
+  // database is being changed; finish() clears it. A crash or error in between leaves it marked.
+  void mark_damaged() {
+    if (fresh_ || damaged_marked_) return;
+    engine_.msdb_.with([&](sqlite::Database& db) {
+      db.prepare("UPDATE databases SET restore_damaged = 1 WHERE database_id = ?").bind(1, info_.id).run();
+    });
+    damaged_marked_ = true;
+  }
+
   Engine& engine_;
   DatabaseInfo info_;
   std::unique_ptr<DatabaseLease> lease_;  // a restore in progress is a use: DROP DATABASE refuses it
   uint32_t page_size_;
+  bool fresh_;
   UniqueFd fd_;
   bool finished_ = false;
+  bool damaged_marked_ = false;
 };
 
 // --- engine ----------------------------------------------------------------------------------------------
@@ -351,6 +438,16 @@ class RestoreTargetImpl : public RestoreTarget {
 Engine::Engine(fs::path databases_dir, instance::Msdb& msdb) : dir_(std::move(databases_dir)), msdb_(msdb) {
   fs::create_directories(dir_);
   create_system_databases();
+  // Every log is recovered before anything opens its database (DESIGN.md §3).
+  for (const auto& info : list()) {
+    if (info.is_system || info.state != DatabaseState::kOnline) continue;
+    try {
+      std::lock_guard lock(mutex_);
+      shared_for(info);
+    } catch (const std::exception& e) {
+      spdlog::error("recovering the transaction log of '{}': {}", info.name, e.what());
+    }
+  }
   checkpointer_ = std::thread([this] { checkpointer_loop(); });
 }
 
@@ -405,17 +502,71 @@ std::vector<DatabaseInfo> Engine::list() {
   });
 }
 
-std::shared_ptr<Engine::Shared> Engine::shared_for(int64_t id) {
-  auto& slot = shared_[id];
+fs::path log_dir_for(const fs::path& database_file) {
+  fs::path dir = database_file;
+  dir.replace_extension(".log");
+  return dir;
+}
+
+std::shared_ptr<Engine::Shared> Engine::shared_for(const DatabaseInfo& info) {
+  auto& slot = shared_[info.id];
   if (!slot) slot = std::make_shared<Shared>();
+  if (!slot->log && !info.is_system && info.state == DatabaseState::kOnline && !info.file.empty()) {
+    auto log = std::make_shared<DatabaseLog>(info.file, log_dir_for(info.file), info.restore_lsn.value_or(1));
+    slot->capture = std::make_unique<CaptureRegistration>(log);
+    slot->log = std::move(log);
+    apply_log_floor(info, *slot);
+  }
   return slot;
+}
+
+void Engine::apply_log_floor(const DatabaseInfo& info, Shared& shared) {
+  if (!shared.log) return;
+  bool keeps_log = info.recovery_model != "SIMPLE" && info.log_chain_lsn.has_value();
+  shared.log->set_log_backup_floor(keeps_log ? info.log_chain_lsn : std::nullopt);
+}
+
+void Engine::start_log_chain(int64_t id, uint64_t lsn) {
+  std::lock_guard lock(mutex_);
+  msdb_.with([&](sqlite::Database& db) {
+    db.prepare(
+          "UPDATE databases SET log_chain_lsn = ? WHERE database_id = ? AND log_chain_lsn IS NULL "
+          "AND recovery_model <> 'SIMPLE'")
+        .bind(1, static_cast<int64_t>(lsn))
+        .bind(2, id)
+        .run();
+  });
+  refresh_log_floor_locked(id);
+}
+
+void Engine::advance_log_chain(int64_t id, uint64_t lsn) {
+  std::lock_guard lock(mutex_);
+  msdb_.with([&](sqlite::Database& db) {
+    db.prepare("UPDATE databases SET log_chain_lsn = MAX(log_chain_lsn, ?) WHERE database_id = ?")
+        .bind(1, static_cast<int64_t>(lsn))
+        .bind(2, id)
+        .run();
+  });
+  refresh_log_floor_locked(id);
+}
+
+void Engine::refresh_log_floor_locked(int64_t id) {
+  auto it = shared_.find(id);
+  if (it == shared_.end()) return;
+  auto info = msdb_.with([&](sqlite::Database& db) -> std::optional<DatabaseInfo> {
+    auto s = db.prepare(std::string("SELECT ") + kInfoColumns + " WHERE database_id = ?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_info(s, dir_);
+  });
+  if (info) apply_log_floor(*info, *it->second);
 }
 
 namespace {
 
 // Inserts the catalog row; throws SqlError 1801 if the name (folded) is taken. Returns the new id.
 int64_t insert_database_row(sqlite::Database& db, const std::string& name, const Guid& guid,
-                            const std::string& file, const char* state) {
+                            const Guid& fork_guid, const std::string& file, const char* state) {
   auto exists = db.prepare("SELECT name FROM databases WHERE name_key = ?");
   exists.bind(1, database_name_key(name));
   if (exists.step()) {
@@ -428,7 +579,7 @@ int64_t insert_database_row(sqlite::Database& db, const std::string& name, const
       .bind(1, name)
       .bind(2, database_name_key(name))
       .bind(3, guid_to_string(guid))
-      .bind(4, guid_to_string(random_guid()))
+      .bind(4, guid_to_string(fork_guid))
       .bind(5, file)
       .bind(6, state)
       .bind(7, format_datetime(now_micros()))
@@ -457,8 +608,8 @@ DatabaseInfo Engine::create_database(const std::string& name) {
   try {
     std::lock_guard lock(mutex_);
     msdb_.with([&](sqlite::Database& db) {
-      sqlite::with_transaction(db,
-                               [&] { insert_database_row(db, name, random_guid(), file_name, "ONLINE"); });
+      sqlite::with_transaction(
+          db, [&] { insert_database_row(db, name, random_guid(), random_guid(), file_name, "ONLINE"); });
     });
   } catch (...) {
     remove_database_files(file);
@@ -498,7 +649,7 @@ std::pair<DatabaseInfo, std::unique_ptr<Engine::Lease>> Engine::lease_online_loc
     throw SqlError(927, 14,
                    "Database '" + found->name + "' cannot be opened. It is in the middle of a restore.");
   }
-  auto lease = std::make_unique<Lease>(*this, shared_for(found->id));
+  auto lease = std::make_unique<Lease>(*this, shared_for(*found));
   return {std::move(*found), std::move(lease)};
 }
 
@@ -520,12 +671,90 @@ std::unique_ptr<PageSnapshot> Engine::snapshot(const std::string& name) {
   lock.unlock();
   if (info.is_system) throw no_such_database(name);
   Shared& shared = lease->shared();
-  return std::make_unique<WalSnapshot>(info.file, std::move(lease),
-                                       std::shared_lock(shared.checkpoint_guard));
+  std::shared_lock guard(shared.checkpoint_guard);
+  auto [point, generation] = shared.log->begin_full_backup();
+  auto log = shared.log;
+  return std::make_unique<SnapshotImpl>(*this, std::move(info), std::move(lease), std::move(guard),
+                                        std::move(log), point, generation);
+}
+
+DifferentialSnapshot Engine::differential_snapshot(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  if (info.is_system) throw no_such_database(name);
+  Shared& shared = lease->shared();
+  std::shared_lock guard(shared.checkpoint_guard);
+  auto diff = shared.log->begin_differential_backup();
+  if (!diff.base) {
+    throw SqlError(3035, 16,
+                   "Cannot perform a differential backup for database \"" + info.name +
+                       "\", because a current database backup does not exist. Perform a full database backup "
+                       "by reissuing BACKUP DATABASE, omitting the WITH DIFFERENTIAL option.");
+  }
+  DifferentialSnapshot out;
+  out.base = *diff.base;
+  out.changed = std::move(diff.changed);
+  auto log = shared.log;
+  out.image = std::make_unique<SnapshotImpl>(*this, std::move(info), std::move(lease), std::move(guard),
+                                             std::move(log), diff.point, std::nullopt);
+  return out;
+}
+
+std::unique_ptr<LogBackupSource> Engine::begin_log_backup(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  if (info.is_system) {
+    if (ascii_lower(info.name) == "master")
+      throw SqlError(4212, 16, "Cannot back up the log of the master database. Use BACKUP DATABASE instead.");
+    throw no_such_database(name);
+  }
+  if (info.recovery_model == "SIMPLE") {
+    throw SqlError(4208, 16,
+                   "The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP "
+                   "DATABASE or change the recovery model using ALTER DATABASE.");
+  }
+  if (!info.log_chain_lsn) {
+    throw SqlError(4214, 16, "BACKUP LOG cannot be performed because there is no current database backup.");
+  }
+  auto log = lease->shared().log;
+  uint64_t first = *info.log_chain_lsn;
+  uint64_t last = log->next_lsn();
+  return std::make_unique<LogBackupSourceImpl>(*this, std::move(info), std::move(lease), std::move(log),
+                                               first, last);
+}
+
+void Engine::set_recovery_model(const std::string& name, const std::string& model) {
+  if (model != "FULL" && model != "SIMPLE" && model != "BULK_LOGGED")
+    throw SqlError(102, 15, "Incorrect syntax near '" + model + "'.");
+  std::lock_guard lock(mutex_);
+  auto info = find(name);
+  if (!info || info->state != DatabaseState::kOnline) {
+    throw SqlError(5011, 14,
+                   "User does not have permission to alter database '" + name +
+                       "', the database does not exist, or the database is not in a state that allows access "
+                       "checks.");
+  }
+  if (info->is_system && ascii_lower(info->name) != "master") {
+    throw SqlError(5058, 16, "Option 'RECOVERY' cannot be set in database '" + info->name + "'.");
+  }
+  msdb_.with([&](sqlite::Database& db) {
+    // Leaving FULL breaks the log chain: the next log backup needs a new full backup first.
+    db.prepare(
+          "UPDATE databases SET recovery_model = ?, "
+          "log_chain_lsn = CASE WHEN ? = 'SIMPLE' THEN NULL ELSE log_chain_lsn END WHERE database_id = ?")
+        .bind(1, model)
+        .bind(2, model)
+        .bind(3, info->id)
+        .run();
+  });
+  refresh_log_floor_locked(info->id);
+  spdlog::info("database '{}' uses the {} recovery model", info->name, model);
 }
 
 std::unique_ptr<RestoreTarget> Engine::begin_restore(const std::string& name, const Guid& guid,
-                                                     uint32_t page_size) {
+                                                     const Guid& fork_guid, uint32_t page_size) {
   check_name(name);
   std::string file_name = random_hex(16) + ".db";
   DatabaseInfo info;
@@ -533,19 +762,103 @@ std::unique_ptr<RestoreTarget> Engine::begin_restore(const std::string& name, co
   {
     std::lock_guard lock(mutex_);
     msdb_.with([&](sqlite::Database& db) {
-      sqlite::with_transaction(db, [&] { insert_database_row(db, name, guid, file_name, "RESTORING"); });
+      sqlite::with_transaction(
+          db, [&] { insert_database_row(db, name, guid, fork_guid, file_name, "RESTORING"); });
     });
     info = *find(name);
-    lease = std::make_unique<Lease>(*this, shared_for(info.id));
+    lease = std::make_unique<Lease>(*this, shared_for(info));
   }
   try {
-    return std::make_unique<RestoreTargetImpl>(*this, std::move(info), std::move(lease), page_size);
+    return std::make_unique<RestoreTargetImpl>(*this, std::move(info), std::move(lease), page_size, true);
   } catch (...) {
     msdb_.with([&](sqlite::Database& db) {
       db.prepare("DELETE FROM databases WHERE name_key = ?").bind(1, database_name_key(name)).run();
     });
     throw;
   }
+}
+
+std::unique_ptr<RestoreTarget> Engine::continue_restore(const std::string& name) {
+  std::unique_ptr<Lease> lease;
+  DatabaseInfo info;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = find(name);
+    if (!found || found->state != DatabaseState::kRestoring) {
+      throw SqlError(3117, 16,
+                     "The log or differential backup cannot be restored because no files are ready to "
+                     "rollforward.");
+    }
+    info = std::move(*found);
+    auto shared = shared_for(info);
+    if (shared->users > 0)
+      throw std::runtime_error("database '" + info.name + "' is being restored by another task");
+    lease = std::make_unique<Lease>(*this, shared);
+  }
+  return std::make_unique<RestoreTargetImpl>(*this, std::move(info), std::move(lease), 0, false);
+}
+
+void Engine::finish_restore(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto info = find(name);
+  if (!info || info->state != DatabaseState::kRestoring) {
+    throw std::runtime_error("Database '" + name + "' is not in the RESTORING state.");
+  }
+  if (info->restore_damaged) {
+    throw std::runtime_error(
+        "Database '" + info->name +
+        "' cannot be recovered: a restore into it failed while writing pages. Restore the "
+        "full backup again.");
+  }
+  auto it = shared_.find(info->id);
+  if (it != shared_.end() && it->second->users > 0) {
+    throw std::runtime_error("database '" + info->name + "' is being restored by another task");
+  }
+  std::error_code ignored;
+  fs::remove_all(log_dir_for(info->file), ignored);
+  msdb_.with([&](sqlite::Database& db) {
+    db.prepare(
+          "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restored_by = NULL, log_chain_lsn = NULL "
+          "WHERE database_id = ? AND state = 'RESTORING'")
+        .bind(1, guid_to_string(random_guid()))
+        .bind(2, info->id)
+        .run();
+  });
+  spdlog::info("database '{}' recovered and is ONLINE", info->name);
+}
+
+void Engine::drop_restoring(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto info = find(name);
+  if (!info || info->state != DatabaseState::kRestoring) {
+    throw std::runtime_error("Database '" + name + "' is not in the RESTORING state.");
+  }
+  auto it = shared_.find(info->id);
+  if (it != shared_.end() && it->second->users > 0) {
+    throw SqlError(3702, 16, "Cannot drop database \"" + info->name + "\" because it is currently in use.");
+  }
+  msdb_.with([&](sqlite::Database& db) {
+    sqlite::with_transaction(db, [&] {
+      db.prepare("DELETE FROM databases WHERE database_id = ?").bind(1, info->id).run();
+      db.prepare(
+            "DELETE FROM backupmediafamily WHERE media_set_id IN "
+            "(SELECT media_set_id FROM backupset WHERE database_name = ? COLLATE NOCASE)")
+          .bind(1, info->name)
+          .run();
+      db.prepare("DELETE FROM backupset WHERE database_name = ? COLLATE NOCASE").bind(1, info->name).run();
+    });
+  });
+  shared_.erase(info->id);
+  remove_database_files(info->file);
+  spdlog::info("dropped database '{}' (RESTORING) and its backup history", info->name);
+}
+
+uint64_t Engine::last_lsn(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  if (!lease->shared().log) throw no_such_database(name);
+  return lease->shared().log->last_lsn();
 }
 
 void Engine::discard_restoring(const std::string& name) {
@@ -569,13 +882,24 @@ void Engine::checkpoint_all(uintmax_t min_wal_bytes) {
     std::shared_ptr<Shared> shared;
     {
       std::lock_guard lock(mutex_);
-      shared = shared_for(info.id);
+      shared = shared_for(info);
     }
     std::unique_lock guard(shared->checkpoint_guard, std::try_to_lock);
     if (!guard) continue;  // a backup is reading this database
     try {
+      // The log is durable before any frame reaches the database file (DESIGN.md §3).
+      uint64_t logged = 0;
+      if (shared->log) {
+        shared->log->flush();
+        logged = shared->log->last_lsn();
+      }
       auto db = open_database_file(info.file, false);
-      sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      int frames = 0, backfilled = 0;
+      int rc =
+          sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled);
+      if (rc == SQLITE_OK && frames >= 0 && backfilled == frames && shared->log) {
+        shared->log->note_checkpointed(logged);
+      }
     } catch (const std::exception& e) {
       spdlog::warn("checkpoint of '{}' failed: {}", info.name, e.what());
     }

@@ -1,5 +1,8 @@
 #include "instance/msdb.h"
 
+#include <stdexcept>
+#include <string>
+
 namespace bakrest::instance {
 
 namespace {
@@ -16,7 +19,12 @@ CREATE TABLE IF NOT EXISTS databases (
   state          NVARCHAR NOT NULL,         -- ONLINE, RESTORING
   recovery_model NVARCHAR NOT NULL DEFAULT 'FULL',
   is_system      BIT NOT NULL DEFAULT 0,
-  create_date    DATETIME NOT NULL
+  create_date    DATETIME NOT NULL,
+  log_chain_lsn  BIGINT,                    -- FULL: first LSN the next log backup holds; NULL: no chain
+  restore_lsn    BIGINT,                    -- RESTORING: redo point; ONLINE: where the log began
+  restore_base_backup_id NVARCHAR,          -- RESTORING: the full backup restored (a differential's base)
+  restored_by    NVARCHAR,                  -- RESTORING: login of the last NORECOVERY restore
+  restore_damaged BIT NOT NULL DEFAULT 0    -- a differential/log restore failed while writing pages
 );
 CREATE TABLE IF NOT EXISTS tasks (
   task_id                  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,17 +47,39 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE TABLE IF NOT EXISTS backupset (
   backup_set_id          INTEGER PRIMARY KEY,
+  backup_set_uuid        UNIQUEIDENTIFIER,   -- the backup ID in the backup's header
+  media_set_id           INT,                -- joins backupmediafamily
   database_name          NVARCHAR NOT NULL,
-  database_guid          NVARCHAR NOT NULL,
-  type                   NVARCHAR NOT NULL,  -- D full, I differential, L log
+  database_guid          UNIQUEIDENTIFIER NOT NULL,
+  family_guid            UNIQUEIDENTIFIER,
+  type                   CHAR(1) NOT NULL,   -- D full, I differential, L log
   backup_start_date      DATETIME NOT NULL,
   backup_finish_date     DATETIME NOT NULL,
   backup_size            BIGINT NOT NULL,
   compressed_backup_size BIGINT NOT NULL,
   first_lsn              BIGINT,
-  last_lsn               BIGINT,
+  last_lsn               BIGINT,             -- the next LSN after the backup
+  checkpoint_lsn         BIGINT,
+  database_backup_lsn    BIGINT,             -- checkpoint_lsn of the full backup the chain rests on
+  differential_base_lsn  BIGINT,
+  differential_base_guid UNIQUEIDENTIFIER,
+  first_recovery_fork_guid UNIQUEIDENTIFIER,
+  last_recovery_fork_guid  UNIQUEIDENTIFIER,
+  recovery_model         NVARCHAR,
+  is_copy_only           BIT NOT NULL DEFAULT 0,
   media_arn              NVARCHAR NOT NULL,
   task_id                INT
+);
+CREATE TABLE IF NOT EXISTS backupmediafamily (
+  media_set_id           INT NOT NULL,
+  family_sequence_number TINYINT NOT NULL,
+  media_family_id        UNIQUEIDENTIFIER,
+  logical_device_name    NVARCHAR,
+  physical_device_name   NVARCHAR NOT NULL,  -- the object's ARN
+  device_type            TINYINT NOT NULL,   -- 9: URL
+  physical_block_size    INT,
+  mirror                 TINYINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (media_set_id, family_sequence_number)
 );
 CREATE TABLE IF NOT EXISTS configuration (
   name  NVARCHAR PRIMARY KEY,
@@ -69,12 +99,29 @@ CREATE VIEW IF NOT EXISTS sys_databases AS
 INSERT OR IGNORE INTO configuration (name, value) VALUES ('S3 backup compression', 'false');
 )sql";
 
+// msdb's schema version (PRAGMA user_version). Version 1 had no transaction-log columns; its data
+// directories come from development builds only, so they are refused rather than migrated.
+constexpr int kSchemaVersion = 2;
+
 }  // namespace
 
 Msdb::Msdb(std::filesystem::path file)
     : file_(std::move(file)), db_(file_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX) {
   db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
-  sqlite::with_transaction(db_, [&] { db_.exec(kSchema); });
+  sqlite::with_transaction(db_, [&] {
+    auto version = db_.prepare("PRAGMA user_version");
+    version.step();
+    int found = static_cast<int>(version.get_int(0));
+    bool has_tables = db_.prepare("SELECT 1 FROM sqlite_master WHERE name = 'databases'").step();
+    if (has_tables && found != kSchemaVersion) {
+      throw std::runtime_error("msdb in " + file_.string() + " has schema version " + std::to_string(found) +
+                               "; this bakrest needs version " + std::to_string(kSchemaVersion) +
+                               " (data directories of development builds before the transaction log must "
+                               "be recreated)");
+    }
+    db_.exec(kSchema);
+    db_.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  });
 }
 
 }  // namespace bakrest::instance

@@ -23,13 +23,13 @@ class EngineTest : public ::testing::Test {
   // restore would.
   void copy_through_restore(PageSnapshot& snapshot, const std::string& name,
                             const Guid& guid = random_guid()) {
-    auto target = engine.begin_restore(name, guid, snapshot.page_size());
+    auto target = engine.begin_restore(name, guid, random_guid(), snapshot.page_size());
     std::vector<uint8_t> page(snapshot.page_size());
     for (uint64_t pgno = 1; pgno <= snapshot.page_count(); ++pgno) {
       snapshot.read_page(pgno, page);
       target->write_page(pgno, page);
     }
-    target->finish();
+    target->finish(true, snapshot.lsn() + 1, Guid{}, "");
   }
 
   int64_t scalar(Connection& c, const std::string& sql) {
@@ -129,7 +129,7 @@ TEST_F(EngineTest, SnapshotRestoresToIdenticalContent) {
 }
 
 TEST_F(EngineTest, RestoringDatabaseIsInvisibleUntilFinished) {
-  auto target = engine.begin_restore("r1", random_guid(), 4096);
+  auto target = engine.begin_restore("r1", random_guid(), random_guid(), 4096);
   EXPECT_EQ(engine.find("r1")->state, DatabaseState::kRestoring);
   try {
     engine.connect("r1");

@@ -1,0 +1,297 @@
+#include "engine/capture_vfs.h"
+
+#include <sqlite3.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "engine/database_log.h"
+
+namespace bakrest::engine {
+
+namespace {
+
+constexpr const char* kVfsName = "bakrest";
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, std::weak_ptr<DatabaseLog>>& registry() {
+  static std::map<std::string, std::weak_ptr<DatabaseLog>> r;
+  return r;
+}
+
+sqlite3_vfs* base_vfs() { return sqlite3_vfs_find(nullptr); }
+
+// A WAL file of a watched database: our state, then the default VFS's file object right after it.
+struct CaptureFile {
+  sqlite3_file base;
+  std::shared_ptr<DatabaseLog> log;
+  uint64_t written_end = 0;  // end of what this connection wrote since its last sync
+  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+};
+static_assert(alignof(CaptureFile) <= 8 && sizeof(CaptureFile) % 8 == 0);
+
+CaptureFile* as_capture(sqlite3_file* f) { return reinterpret_cast<CaptureFile*>(f); }
+
+int capture_close(sqlite3_file* f) {
+  CaptureFile* c = as_capture(f);
+  int rc = c->real()->pMethods ? c->real()->pMethods->xClose(c->real()) : SQLITE_OK;
+  c->~CaptureFile();
+  return rc;
+}
+
+int capture_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
+  return as_capture(f)->real()->pMethods->xRead(as_capture(f)->real(), out, amount, offset);
+}
+
+int capture_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  CaptureFile* c = as_capture(f);
+  if (offset == 0) {
+    // A new WAL header: SQLite is starting the WAL over. The old frames may be the only durable copy of
+    // transactions the log holds only in the OS cache.
+    try {
+      c->log->before_wal_restart();
+    } catch (const std::exception& e) {
+      spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
+      return SQLITE_IOERR_WRITE;
+    }
+  }
+  int rc = c->real()->pMethods->xWrite(c->real(), data, amount, offset);
+  if (rc == SQLITE_OK) c->written_end = std::max(c->written_end, static_cast<uint64_t>(offset + amount));
+  return rc;
+}
+
+int capture_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  CaptureFile* c = as_capture(f);
+  c->written_end = std::min(c->written_end, static_cast<uint64_t>(size));
+  return c->real()->pMethods->xTruncate(c->real(), size);
+}
+
+int capture_sync(sqlite3_file* f, int flags) {
+  CaptureFile* c = as_capture(f);
+  int rc = c->real()->pMethods->xSync(c->real(), flags);
+  if (rc != SQLITE_OK || c->written_end == 0) return rc;
+  try {
+    sqlite3_file* real = c->real();
+    c->log->after_wal_sync(
+        [real](uint64_t offset, std::span<uint8_t> out) -> size_t {
+          int r = real->pMethods->xRead(real, out.data(), static_cast<int>(out.size()),
+                                        static_cast<sqlite3_int64>(offset));
+          if (r == SQLITE_OK) return out.size();
+          if (r == SQLITE_IOERR_SHORT_READ) {
+            // SQLite zero-fills a short read; the caller only needs to know it was short.
+            return 0;
+          }
+          throw std::runtime_error("reading the WAL failed (SQLite error " + std::to_string(r) + ")");
+        },
+        c->written_end);
+  } catch (const std::exception& e) {
+    spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
+    return SQLITE_IOERR_FSYNC;
+  }
+  c->written_end = 0;
+  return SQLITE_OK;
+}
+
+int capture_file_size(sqlite3_file* f, sqlite3_int64* size) {
+  return as_capture(f)->real()->pMethods->xFileSize(as_capture(f)->real(), size);
+}
+int capture_lock(sqlite3_file* f, int level) {
+  return as_capture(f)->real()->pMethods->xLock(as_capture(f)->real(), level);
+}
+int capture_unlock(sqlite3_file* f, int level) {
+  return as_capture(f)->real()->pMethods->xUnlock(as_capture(f)->real(), level);
+}
+int capture_check_reserved(sqlite3_file* f, int* out) {
+  return as_capture(f)->real()->pMethods->xCheckReservedLock(as_capture(f)->real(), out);
+}
+int capture_file_control(sqlite3_file* f, int op, void* arg) {
+  return as_capture(f)->real()->pMethods->xFileControl(as_capture(f)->real(), op, arg);
+}
+int capture_sector_size(sqlite3_file* f) {
+  return as_capture(f)->real()->pMethods->xSectorSize(as_capture(f)->real());
+}
+int capture_device_characteristics(sqlite3_file* f) {
+  return as_capture(f)->real()->pMethods->xDeviceCharacteristics(as_capture(f)->real());
+}
+int capture_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return as_capture(f)->real()->pMethods->xShmMap(as_capture(f)->real(), region, size, extend, out);
+}
+int capture_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+  return as_capture(f)->real()->pMethods->xShmLock(as_capture(f)->real(), offset, n, flags);
+}
+void capture_shm_barrier(sqlite3_file* f) {
+  as_capture(f)->real()->pMethods->xShmBarrier(as_capture(f)->real());
+}
+int capture_shm_unmap(sqlite3_file* f, int delete_flag) {
+  return as_capture(f)->real()->pMethods->xShmUnmap(as_capture(f)->real(), delete_flag);
+}
+// Memory-mapped reads of the WAL are never used by SQLite; refusing them keeps every read visible here.
+int capture_fetch(sqlite3_file*, sqlite3_int64, int, void** out) {
+  *out = nullptr;
+  return SQLITE_OK;
+}
+int capture_unfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
+
+const sqlite3_io_methods kCaptureMethods = {
+    3,
+    capture_close,
+    capture_read,
+    capture_write,
+    capture_truncate,
+    capture_sync,
+    capture_file_size,
+    capture_lock,
+    capture_unlock,
+    capture_check_reserved,
+    capture_file_control,
+    capture_sector_size,
+    capture_device_characteristics,
+    capture_shm_map,
+    capture_shm_lock,
+    capture_shm_barrier,
+    capture_shm_unmap,
+    capture_fetch,
+    capture_unfetch,
+};
+
+std::shared_ptr<DatabaseLog> log_for_wal(const char* name) {
+  std::string wal(name);
+  if (wal.size() <= 4 || wal.compare(wal.size() - 4, 4, "-wal") != 0) return nullptr;
+  std::lock_guard lock(registry_mutex());
+  auto it = registry().find(wal.substr(0, wal.size() - 4));
+  return it == registry().end() ? nullptr : it->second.lock();
+}
+
+int capture_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  sqlite3_vfs* base = static_cast<sqlite3_vfs*>(vfs->pAppData);
+  std::shared_ptr<DatabaseLog> log;
+  if (name && (flags & SQLITE_OPEN_WAL)) log = log_for_wal(name);
+  if (!log) return base->xOpen(base, name, file, flags, out_flags);
+  auto* c = new (file) CaptureFile{{nullptr}, std::move(log), 0};
+  int rc = base->xOpen(base, name, c->real(), flags, out_flags);
+  if (rc != SQLITE_OK) {
+    c->~CaptureFile();
+    file->pMethods = nullptr;
+    return rc;
+  }
+  c->base.pMethods = &kCaptureMethods;
+  return SQLITE_OK;
+}
+
+int forward_delete(sqlite3_vfs* v, const char* n, int s) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xDelete(b, n, s);
+}
+int forward_access(sqlite3_vfs* v, const char* n, int f, int* o) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xAccess(b, n, f, o);
+}
+int forward_full_pathname(sqlite3_vfs* v, const char* n, int size, char* out) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xFullPathname(b, n, size, out);
+}
+void* forward_dlopen(sqlite3_vfs* v, const char* n) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xDlOpen(b, n);
+}
+void forward_dlerror(sqlite3_vfs* v, int n, char* out) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  b->xDlError(b, n, out);
+}
+void (*forward_dlsym(sqlite3_vfs* v, void* h, const char* s))(void) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xDlSym(b, h, s);
+}
+void forward_dlclose(sqlite3_vfs* v, void* h) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  b->xDlClose(b, h);
+}
+int forward_randomness(sqlite3_vfs* v, int n, char* out) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xRandomness(b, n, out);
+}
+int forward_sleep(sqlite3_vfs* v, int us) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xSleep(b, us);
+}
+int forward_current_time(sqlite3_vfs* v, double* out) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xCurrentTime(b, out);
+}
+int forward_last_error(sqlite3_vfs* v, int n, char* out) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xGetLastError(b, n, out);
+}
+int forward_current_time64(sqlite3_vfs* v, sqlite3_int64* out) {
+  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
+  return b->xCurrentTimeInt64(b, out);
+}
+
+sqlite3_vfs* make_vfs() {
+  sqlite3_vfs* base = base_vfs();
+  static sqlite3_vfs vfs{};
+  vfs.iVersion = 2;
+  vfs.szOsFile = static_cast<int>(sizeof(CaptureFile)) + base->szOsFile;
+  vfs.mxPathname = base->mxPathname;
+  vfs.zName = kVfsName;
+  vfs.pAppData = base;
+  vfs.xOpen = capture_open;
+  vfs.xDelete = forward_delete;
+  vfs.xAccess = forward_access;
+  vfs.xFullPathname = forward_full_pathname;
+  vfs.xDlOpen = forward_dlopen;
+  vfs.xDlError = forward_dlerror;
+  vfs.xDlSym = forward_dlsym;
+  vfs.xDlClose = forward_dlclose;
+  vfs.xRandomness = forward_randomness;
+  vfs.xSleep = forward_sleep;
+  vfs.xCurrentTime = forward_current_time;
+  vfs.xGetLastError = forward_last_error;
+  vfs.xCurrentTimeInt64 = forward_current_time64;
+  return &vfs;
+}
+
+std::string canonical_key(const std::filesystem::path& file) {
+  // SQLite names a WAL after the database's full pathname, which the default VFS resolves like this.
+  char out[4096];
+  sqlite3_vfs* base = base_vfs();
+  if (base->xFullPathname(base, file.c_str(), sizeof out, out) != SQLITE_OK)
+    throw std::runtime_error("cannot resolve the path of " + file.string());
+  return out;
+}
+
+}  // namespace
+
+const char* capture_vfs_name() {
+  static const char* name = [] {
+    sqlite3_initialize();
+    if (sqlite3_vfs_register(make_vfs(), 0) != SQLITE_OK)
+      throw std::runtime_error("cannot register the bakrest SQLite VFS");
+    return kVfsName;
+  }();
+  return name;
+}
+
+CaptureRegistration::CaptureRegistration(std::shared_ptr<DatabaseLog> log) {
+  capture_vfs_name();
+  key_ = canonical_key(log->db_file());
+  std::lock_guard lock(registry_mutex());
+  auto& slot = registry()[key_];
+  if (slot.lock()) throw std::logic_error("a transaction log is already registered for " + key_);
+  slot = log;
+}
+
+CaptureRegistration::~CaptureRegistration() {
+  std::lock_guard lock(registry_mutex());
+  registry().erase(key_);
+}
+
+}  // namespace bakrest::engine

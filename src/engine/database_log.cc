@@ -1,0 +1,254 @@
+#include "engine/database_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace bakrest::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The page size from a database file's header (0 if it has none yet). 1 stands for 65536.
+uint32_t file_page_size(int fd) {
+  uint8_t header[18];
+  if (wal::pread_full(fd, header, 0) < sizeof header) return 0;
+  uint32_t size = static_cast<uint32_t>(header[16]) << 8 | header[17];
+  return size == 1 ? 65536 : size;
+}
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+}  // namespace
+
+DatabaseLog::DatabaseLog(fs::path db_file, fs::path log_dir, uint64_t initial_next_lsn,
+                         LogStoreOptions options)
+    : db_file_(std::move(db_file)),
+      store_(std::make_unique<LogStore>(log_dir, initial_next_lsn, options)),
+      changed_(log_dir / "changed-pages") {
+  if (store_->last()) last_commit_time_ = store_->last()->commit_time_us;
+  recover();
+}
+
+DatabaseLog::~DatabaseLog() {
+  try {
+    flush();
+  } catch (const std::exception& e) {
+    spdlog::warn("flushing the transaction log of {}: {}", db_file_.string(), e.what());
+  }
+}
+
+void DatabaseLog::recover() {
+  fs::path wal_path = db_file_;
+  wal_path += "-wal";
+  Fd db(::open(db_file_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (db.fd >= 0) {
+    page_size_ = file_page_size(db.fd);
+    struct stat st {};
+    if (page_size_ && ::fstat(db.fd, &st) == 0)
+      database_pages_ = static_cast<uint32_t>(st.st_size / page_size_);
+  }
+  Fd wal_fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (wal_fd.fd >= 0) {
+    wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) {
+      return wal::pread_full(wal_fd.fd, out, offset);
+    };
+    // Transactions recovered from the WAL carry no commit time of their own; the WAL's last write is
+    // the closest bound there is (docs/LOG.md).
+    struct stat st {};
+    int64_t wal_time = ::fstat(wal_fd.fd, &st) == 0
+                           ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000
+                           : now_micros();
+    const auto& last = store_->last();
+    uint64_t appended = 0;
+    auto result = scan_wal_commits(
+        read, std::nullopt, std::numeric_limits<uint64_t>::max(), [&](const WalTransaction& txn) {
+          database_pages_ = txn.database_pages;
+          page_size_ = txn.end.page_size;
+          bool logged = last && last->wal_salt[0] == txn.end.salt[0] &&
+                        last->wal_salt[1] == txn.end.salt[1] && txn.commit_frame <= last->wal_commit_frame;
+          if (logged) return;
+          append_transaction(txn, read, std::max(last_commit_time_, wal_time));
+          ++appended;
+        });
+    if (result) cursor_ = result->end;
+    if (appended > 0) {
+      spdlog::info("transaction log of {}: recovered {} committed transaction(s) from the WAL (LSN {}..{})",
+                   db_file_.filename().string(), appended, store_->next_lsn() - appended,
+                   store_->next_lsn() - 1);
+    }
+  }
+  // Pages of records the changed-page file had not been written for yet.
+  uint64_t from = std::max(changed_.covered_lsn() + 1, store_->first_lsn());
+  store_->read(from, store_->next_lsn(), [&](const LogRecordHeader& h, const auto& read_pages) {
+    std::vector<uint32_t> pages;
+    read_pages([&](uint32_t pgno, std::span<const uint8_t>) { pages.push_back(pgno); });
+    changed_.mark(h.lsn, pages);
+  });
+  store_->sync();
+  changed_.persist();
+}
+
+void DatabaseLog::append_transaction(const WalTransaction& txn, const wal::ReadAt& read,
+                                     int64_t commit_time_us) {
+  LogRecordHeader header;
+  header.lsn = store_->next_lsn();
+  header.commit_time_us = commit_time_us;
+  header.database_pages = txn.database_pages;
+  header.page_size = txn.end.page_size;
+  header.page_count = static_cast<uint32_t>(txn.pages.size());
+  header.wal_salt[0] = txn.end.salt[0];
+  header.wal_salt[1] = txn.end.salt[1];
+  header.wal_commit_frame = txn.commit_frame;
+  std::vector<uint8_t> page(header.page_size);
+  std::vector<uint32_t> pgnos;
+  pgnos.reserve(txn.pages.size());
+  store_->append(header, [&](LogRecordEncoder& encoder) {
+    for (const auto& p : txn.pages) {
+      uint64_t offset = wal::frame_offset(p.frame, header.page_size) + wal::kFrameHeaderSize;
+      if (read(offset, page) < page.size())
+        throw std::runtime_error("the WAL frame of page " + std::to_string(p.pgno) + " disappeared");
+      encoder.add_page(p.pgno, page);
+      pgnos.push_back(p.pgno);
+    }
+  });
+  changed_.mark(header.lsn, pgnos);
+  last_commit_time_ = commit_time_us;
+  database_pages_ = txn.database_pages;
+  page_size_ = header.page_size;
+}
+
+void DatabaseLog::after_wal_sync(const wal::ReadAt& read, uint64_t written_end) {
+  std::lock_guard lock(mutex_);
+  auto result = scan_wal_commits(read, cursor_, written_end, [&](const WalTransaction& txn) {
+    // Commit times never go backwards, whatever the wall clock does.
+    append_transaction(txn, read, std::max(now_micros(), last_commit_time_));
+  });
+  if (result) cursor_ = result->end;
+}
+
+void DatabaseLog::before_wal_restart() { flush(); }
+
+uint64_t DatabaseLog::next_lsn() const {
+  std::lock_guard lock(mutex_);
+  return store_->next_lsn();
+}
+
+DatabaseLog::CommitPoint DatabaseLog::commit_point() const {
+  std::lock_guard lock(mutex_);
+  return commit_point_locked();
+}
+
+DatabaseLog::CommitPoint DatabaseLog::commit_point_locked() const {
+  CommitPoint point;
+  point.lsn = store_->next_lsn() - 1;
+  if (cursor_ && cursor_->frame > 0) point.wal = cursor_;
+  point.database_pages = database_pages_;
+  point.page_size = page_size_;
+  return point;
+}
+
+void DatabaseLog::flush() {
+  std::lock_guard lock(mutex_);
+  store_->sync();
+  changed_.persist();
+}
+
+void DatabaseLog::note_checkpointed(uint64_t lsn) {
+  std::lock_guard lock(mutex_);
+  checkpointed_lsn_ = std::max(checkpointed_lsn_, lsn);
+  discard_locked();
+}
+
+void DatabaseLog::set_log_backup_floor(std::optional<uint64_t> lsn) {
+  std::lock_guard lock(mutex_);
+  backup_floor_ = lsn;
+  discard_locked();
+}
+
+void DatabaseLog::discard_locked() {
+  if (readers_ > 0) return;
+  // Records are dropped only once the changed-page file no longer needs them to recover.
+  changed_.persist();
+  uint64_t keep_from = std::min(checkpointed_lsn_, changed_.covered_lsn()) + 1;
+  if (backup_floor_) keep_from = std::min(keep_from, *backup_floor_);
+  store_->discard_before(keep_from);
+}
+
+uint64_t DatabaseLog::first_lsn() const {
+  std::lock_guard lock(mutex_);
+  return store_->first_lsn();
+}
+
+uint64_t DatabaseLog::bytes_on_disk() const {
+  std::lock_guard lock(mutex_);
+  return store_->bytes_on_disk();
+}
+
+void DatabaseLog::read(uint64_t from_lsn, uint64_t to_lsn, const LogStore::RecordVisitor& visit) {
+  LogStore::ReadPlan plan;
+  {
+    std::lock_guard lock(mutex_);
+    plan = store_->plan_read(from_lsn, to_lsn);
+    ++readers_;
+  }
+  struct Done {
+    DatabaseLog& log;
+    ~Done() {
+      std::lock_guard lock(log.mutex_);
+      --log.readers_;
+    }
+  } done{*this};
+  LogStore::read_planned(plan, visit);
+}
+
+std::optional<uint64_t> DatabaseLog::lsn_at_or_before(int64_t time_us) const {
+  std::lock_guard lock(mutex_);
+  return store_->lsn_at_or_before(time_us);
+}
+
+std::optional<int64_t> DatabaseLog::commit_time(uint64_t lsn) const {
+  std::lock_guard lock(mutex_);
+  return store_->commit_time(lsn);
+}
+
+std::optional<DifferentialBase> DatabaseLog::differential_base() const {
+  std::lock_guard lock(mutex_);
+  return changed_.base();
+}
+
+std::pair<DatabaseLog::CommitPoint, uint64_t> DatabaseLog::begin_full_backup() {
+  std::lock_guard lock(mutex_);
+  CommitPoint point = commit_point_locked();
+  return {point, changed_.begin_generation(point.lsn)};
+}
+
+void DatabaseLog::finish_full_backup(uint64_t handle, const std::optional<Guid>& succeeded_backup_id) {
+  std::lock_guard lock(mutex_);
+  changed_.finish_generation(handle, succeeded_backup_id);
+}
+
+DatabaseLog::DifferentialPoint DatabaseLog::begin_differential_backup() const {
+  std::lock_guard lock(mutex_);
+  return {commit_point_locked(), changed_.base(), changed_.since_base()};
+}
+
+}  // namespace bakrest::engine
