@@ -82,7 +82,13 @@ int main(int argc, char** argv) {
 
       std::string name = compress ? "restored_zstd" : "restored_plain";
       start = std::chrono::steady_clock::now();
-      backup::run_full_restore({2, name, "arn:aws:s3:::bench/" + key, "bench", key}, env, control);
+      backup::RestoreRequest request;
+      request.task_id = 2;
+      request.database = name;
+      request.arn = "arn:aws:s3:::bench/" + key;
+      request.bucket = "bench";
+      request.key = key;
+      backup::run_full_restore(request, env, control);
       double restore_seconds = seconds_since(start);
       std::printf("%-5s backup %7.1f MB/s  restore %7.1f MB/s  object %.1f MiB (%.2fx)\n",
                   compress ? "zstd" : "none", static_cast<double>(bytes) / 1e6 / backup_seconds,

@@ -1,7 +1,9 @@
-// Full backup and restore jobs: the engine's pages through the backup format to the object store and back.
+// Backup and restore jobs: the engine's pages and log through the backup format to the object store and
+// back, and the restore chains (full -> differential -> log ... -> STOPAT) of docs/PROCEDURES.md.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/ids.h"
@@ -21,6 +23,8 @@ struct Environment {
   double max_transfer_bytes_per_second = 0;  // 0: unlimited
 };
 
+enum class BackupKind { kFull, kDifferential, kLog };
+
 struct BackupRequest {
   int64_t task_id = 0;
   Guid backup_id{};  // written into the header; recorded with the task first, for cleanup after a crash
@@ -30,7 +34,10 @@ struct BackupRequest {
   std::string key;
   bool overwrite = false;
   bool compress = false;
+  BackupKind kind = BackupKind::kFull;
 };
+
+enum class RestoreKind { kFull, kDifferential, kLog };
 
 struct RestoreRequest {
   int64_t task_id = 0;
@@ -38,18 +45,31 @@ struct RestoreRequest {
   std::string arn;
   std::string bucket;
   std::string key;
+  RestoreKind kind = RestoreKind::kFull;
+  bool recover = true;               // false: WITH NORECOVERY, the database stays RESTORING
+  std::optional<int64_t> stopat_us;  // log restores: stop after the last commit at or before this time
+  std::string login;                 // who asked; recorded for rds_finish_restore/rds_drop_database
 };
 
-// Writes a full backup of request.database to the object and records it in msdb.backupset. On failure or
-// cancellation no object is left (an existing object being overwritten stays as it was).
+// Writes a backup of request.database to the object and records it in msdb.backupset and
+// backupmediafamily: a full image, only the pages changed since the last full backup (differential), or
+// the log since the last log backup (log). On failure or cancellation no object is left (an existing
+// object being overwritten stays as it was). Chain errors (no full backup, SIMPLE recovery) are thrown as
+// SqlError with SQL Server's number and text.
+void run_backup(const BackupRequest& request, Environment& env, JobControl& control);
 void run_full_backup(const BackupRequest& request, Environment& env, JobControl& control);
 
 // After a restart: removes the object an interrupted backup had already published, if it is this
 // backup's (its header carries request.backup_id). An object that was there before is left alone.
 void remove_interrupted_backup(const BackupRequest& request, Environment& env);
 
-// Restores a full backup as request.database with RECOVERY. The database shows RESTORING while the backup
-// is read and becomes ONLINE only after every byte was read and verified; on failure it is removed.
+// Restores request.kind from the object. A full restore creates the database (RESTORING while it is read,
+// removed on failure); a differential or log restore applies onto a RESTORING database after checking the
+// chain (SQL Server's messages 3117, 3136, 4305, 4326, 4330, 4338; see docs/PROCEDURES.md) and after
+// reading and verifying the whole backup once, so a damaged backup changes nothing. With recover the
+// database becomes ONLINE on a new recovery fork; a STOPAT later than the log's end leaves it RESTORING
+// (SQL Server's 4322) so that more log can follow.
+void run_restore(const RestoreRequest& request, Environment& env, JobControl& control);
 void run_full_restore(const RestoreRequest& request, Environment& env, JobControl& control);
 
 // The RDS texts for these conditions, shared with the procedures that check them up front.

@@ -304,6 +304,7 @@ class LogBackupSourceImpl : public LogBackupSource {
         last_(last) {}
   uint64_t first_lsn() const override { return first_; }
   uint64_t last_lsn() const override { return last_; }
+  uint32_t page_size() const override { return log_->commit_point().page_size; }
   void read(const LogStore::RecordVisitor& visit) override { log_->read(first_, last_, visit); }
   void succeeded() override { engine_.advance_log_chain(info_.id, last_); }
 
@@ -358,6 +359,8 @@ class RestoreTargetImpl : public RestoreTarget {
       spdlog::error("cleaning up the failed restore of '{}': {}", info_.name, e.what());
     }
   }
+
+  uint32_t page_size() const override { return page_size_; }
 
   void write_page(uint64_t pgno, std::span<const uint8_t> page) override {
     if (pgno == 0 || page.size() != page_size_) throw std::invalid_argument("bad page for restore");
@@ -851,6 +854,14 @@ void Engine::drop_restoring(const std::string& name) {
   shared_.erase(info->id);
   remove_database_files(info->file);
   spdlog::info("dropped database '{}' (RESTORING) and its backup history", info->name);
+}
+
+std::optional<DifferentialBase> Engine::differential_base(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  if (!lease->shared().log) return std::nullopt;
+  return lease->shared().log->differential_base();
 }
 
 uint64_t Engine::last_lsn(const std::string& name) {

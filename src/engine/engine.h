@@ -81,6 +81,7 @@ class LogBackupSource {
   virtual ~LogBackupSource() = default;
   virtual uint64_t first_lsn() const = 0;
   virtual uint64_t last_lsn() const = 0;  // the next LSN after the backup
+  virtual uint32_t page_size() const = 0;
   virtual void read(const LogStore::RecordVisitor& visit) = 0;
   // The backup is safe in the store: the chain moves on to last_lsn() and the log may drop what it copied.
   virtual void succeeded() = 0;
@@ -93,6 +94,7 @@ class LogBackupSource {
 class RestoreTarget {
  public:
   virtual ~RestoreTarget() = default;
+  virtual uint32_t page_size() const = 0;
   virtual void write_page(uint64_t pgno, std::span<const uint8_t> page) = 0;
   // Sets the database size in pages (a differential or log record may shrink it).
   virtual void truncate(uint64_t pages) = 0;
@@ -172,6 +174,8 @@ class Engine {
 
   // The transaction-log position of an ONLINE user database: the LSN of its newest commit.
   uint64_t last_lsn(const std::string& name);
+  // The full backup the next differential of an ONLINE user database would be based on.
+  std::optional<DifferentialBase> differential_base(const std::string& name);
 
   // Checkpoints every database whose WAL has reached min_wal_bytes, skipping those a backup is reading.
   void checkpoint_all(uintmax_t min_wal_bytes = 4u << 20);

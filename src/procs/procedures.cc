@@ -395,8 +395,12 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
     backup::run_full_backup(request, *env, control);
   });
   queue.set_runner("RESTORE_DB", [env](const tasks::TaskRecord& task, JobControl& control) {
-    backup::RestoreRequest request{task.task_id, task.database_name, task.s3_object_arn.value_or(""),
-                                   task.parameters.value("bucket", ""), task.parameters.value("key", "")};
+    backup::RestoreRequest request;
+    request.task_id = task.task_id;
+    request.database = task.database_name;
+    request.arn = task.s3_object_arn.value_or("");
+    request.bucket = task.parameters.value("bucket", "");
+    request.key = task.parameters.value("key", "");
     backup::run_full_restore(request, *env, control);
   });
   queue.recover_interrupted([env](const tasks::TaskRecord& task) {

@@ -50,7 +50,13 @@ class JobsTest : public ::testing::Test {
     return BackupRequest{1, id, "src", "arn:aws:s3:::bkt/" + key, "bkt", key, false, false};
   }
   RestoreRequest restore_request(const std::string& name, const std::string& key) {
-    return RestoreRequest{2, name, "arn:aws:s3:::bkt/" + key, "bkt", key};
+    RestoreRequest r;
+    r.task_id = 2;
+    r.database = name;
+    r.arn = "arn:aws:s3:::bkt/" + key;
+    r.bucket = "bkt";
+    r.key = key;
+    return r;
   }
   std::string restore_error(const std::string& key) {
     CountingControl control;

@@ -1,0 +1,69 @@
+// What the backup and restore jobs share: RDS's bucket checks, the transfer-rate limit, the task_info
+// wording, the msdb backup history, and the layout of differential bodies (docs/FORMAT.md, "Bodies").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backup/jobs.h"
+#include "common/job_control.h"
+#include "format/backup_file.h"
+
+namespace bakrest::backup {
+
+inline std::runtime_error task_error(const std::string& text) { return std::runtime_error(text); }
+
+// RDS's checks before any S3 work: the bucket exists and is in the instance's region.
+void check_bucket(Environment& env, const std::string& bucket);
+
+// Keeps transfer speed under a limit (instance.toml [storage] max_transfer_mb_per_sec) by sleeping.
+class RateLimiter {
+ public:
+  explicit RateLimiter(double bytes_per_second);
+  void account(uint64_t total_bytes, const JobControl& control);
+
+ private:
+  double rate_;
+  int64_t start_;
+};
+
+// "in 1.234 seconds (56.789 MB/sec)", as SQL Server ends its BACKUP/RESTORE messages.
+std::string throughput(uint64_t bytes, int64_t micros);
+
+format::RecoveryModel recovery_model_code(const std::string& model);
+
+// One row of msdb.dbo.backupset plus its backupmediafamily row.
+struct BackupRecord {
+  char type = 'D';  // D full, I differential, L log
+  std::string database_name;
+  Guid database_guid{};
+  Guid backup_id{};
+  Guid fork_guid{};
+  std::string recovery_model;
+  int64_t start_us = 0;
+  int64_t finish_us = 0;
+  uint64_t backup_size = 0;
+  uint64_t compressed_size = 0;
+  uint64_t first_lsn = 0;
+  uint64_t last_lsn = 0;
+  uint64_t checkpoint_lsn = 0;
+  std::optional<uint64_t> database_backup_lsn;
+  std::optional<uint64_t> differential_base_lsn;
+  std::optional<Guid> differential_base_guid;
+  std::string arn;
+  int64_t task_id = 0;
+};
+void record_backup(Environment& env, const BackupRecord& record);
+
+// A differential body is a run of entries, each a little-endian u32 page number followed by that page.
+void encode_page_entry(uint32_t pgno, std::span<const uint8_t> page, std::vector<uint8_t>& out);
+
+// Reads exactly out.size() body bytes; returns false at a clean end of body, throws FormatError if the body
+// ends inside what was asked for.
+bool read_exact(format::BackupReader& reader, std::span<uint8_t> out, const char* what);
+
+}  // namespace bakrest::backup
