@@ -4,6 +4,7 @@
 #include <cctype>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "backup/jobs.h"
@@ -12,8 +13,10 @@
 #include "common/ids.h"
 #include "common/text.h"
 #include "engine/database_name.h"
+#include "instance/logins.h"
 #include "procs/arguments.h"
 #include "storage/arn.h"
+#include "tasks/task_types.h"
 
 namespace bakrest::procs {
 
@@ -161,7 +164,52 @@ void refuse_unsupported(const Arguments& args, std::initializer_list<const char*
   }
 }
 
-// --- rds_backup_database -----------------------------------------------------------------------------------
+// --- rds_backup_database, rds_backup_log -------------------------------------------------------------------
+
+SqlError no_such_database(const std::string& name) {
+  return procedure_error("Database '" + name +
+                         "' does not exist. Make sure that the name is entered correctly.");
+}
+
+// What a backup reads: an ONLINE user database.
+engine::DatabaseInfo backup_source(Context& context, const std::string& database) {
+  auto info = context.engine.find(database);
+  if (!info) throw no_such_database(database);
+  if (info->is_system)
+    throw procedure_error("Backing up the system database '" + info->name + "' is not supported.");
+  if (info->state != engine::DatabaseState::kOnline) {
+    throw procedure_error("Database '" + info->name + "' can't be backed up: it is " +
+                          engine::state_name(info->state) + ".");
+  }
+  return *info;
+}
+
+storage::S3ObjectArn backup_target(const std::string& arn) {
+  if (arn.empty()) throw procedure_error("S3 ARN cannot be empty");
+  return parse_arn(arn);
+}
+
+bool compression_enabled(Context& context) {
+  return context.msdb.with([](sqlite::Database& db) {
+    auto s = db.prepare("SELECT value FROM configuration WHERE name = 'S3 backup compression'");
+    return s.step() && ascii_lower(s.get_text(0)) == "true";
+  });
+}
+
+void submit_backup(const char* task_type, const engine::DatabaseInfo& source, const Arguments& args,
+                   const storage::S3ObjectArn& target, const Caller& caller, Context& context,
+                   ResultSink& sink) {
+  tasks::NewTask task{
+      task_type,
+      source.name,
+      args.string("@s3_arn_to_backup_to").value_or(""),
+      args.integer("@overwrite_s3_backup_file").value_or(0),
+      std::nullopt,
+      caller.login,
+      {{"bucket", target.bucket}, {"key", target.key}, {"compress", compression_enabled(context)}}};
+  int64_t id = context.tasks.submit(task);
+  send_tasks(context.tasks.list(std::nullopt, id), sink);
+}
 
 void backup_database(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
   Arguments args("rds_backup_database",
@@ -179,50 +227,108 @@ void backup_database(const ProcCall& call, const Caller& caller, Context& contex
   require_option(context);
   require_no_transaction(caller, "rds_backup_database");
 
-  std::string database = args.string("@source_db_name").value_or("");
-  auto info = context.engine.find(database);
-  if (!info) {
-    throw procedure_error("Database '" + database +
-                          "' does not exist. Make sure that the name is entered correctly.");
-  }
-  if (info->is_system)
-    throw procedure_error("Backing up the system database '" + info->name + "' is not supported.");
-  if (info->state != engine::DatabaseState::kOnline) {
-    throw procedure_error("Database '" + info->name + "' can't be backed up: it is " +
-                          engine::state_name(info->state) + ".");
-  }
-  std::string arn = args.string("@s3_arn_to_backup_to").value_or("");
-  if (arn.empty()) throw procedure_error("S3 ARN cannot be empty");
-  storage::S3ObjectArn target = parse_arn(arn);
-
+  engine::DatabaseInfo source = backup_source(context, args.string("@source_db_name").value_or(""));
+  storage::S3ObjectArn target = backup_target(args.string("@s3_arn_to_backup_to").value_or(""));
   require_bit(args, "@overwrite_s3_backup_file");
   std::string type = ascii_upper(args.string("@type").value_or("FULL"));
-  if (type == "DIFFERENTIAL") throw not_supported_yet("@type='DIFFERENTIAL' (differential backup)");
-  if (type != "FULL") throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
+  if (type != "FULL" && type != "DIFFERENTIAL")
+    throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
   if (auto files = args.integer("@number_of_files")) {
     if (*files < 1 || *files > 10) throw procedure_error("@number_of_files must be between 1 and 10.");
     if (*files > 1) throw not_supported_yet("@number_of_files greater than 1 (multi-file backup)");
   }
   refuse_unsupported(args, {"@kms_master_key_arn", "@block_size", "@max_transfer_size", "@buffer_count",
                             "@enable_bucket_default_encryption"});
-
-  bool compress = context.msdb.with([](sqlite::Database& db) {
-    auto s = db.prepare("SELECT value FROM configuration WHERE name = 'S3 backup compression'");
-    return s.step() && ascii_lower(s.get_text(0)) == "true";
-  });
-  int64_t overwrite = args.integer("@overwrite_s3_backup_file").value_or(0);
-  tasks::NewTask task{"BACKUP_DB",
-                      info->name,
-                      arn,
-                      overwrite,
-                      std::nullopt,
-                      caller.login,
-                      {{"bucket", target.bucket}, {"key", target.key}, {"compress", compress}}};
-  int64_t id = context.tasks.submit(task);
-  send_tasks(context.tasks.list(std::nullopt, id), sink);
+  submit_backup(type == "FULL" ? tasks::kBackupDb : tasks::kBackupDbDifferential, source, args, target,
+                caller, context, sink);
 }
 
-// --- rds_restore_database ----------------------------------------------------------------------------------
+void backup_log(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
+  Arguments args("rds_backup_log",
+                 {{"@source_db_name", ParamType::kString, true},
+                  {"@s3_arn_to_backup_to", ParamType::kString, true},
+                  {"@kms_master_key_arn", ParamType::kString},
+                  {"@overwrite_s3_backup_file", ParamType::kInt}},
+                 call);
+  require_option(context);
+  require_no_transaction(caller, "rds_backup_log");
+
+  engine::DatabaseInfo source = backup_source(context, args.string("@source_db_name").value_or(""));
+  storage::S3ObjectArn target = backup_target(args.string("@s3_arn_to_backup_to").value_or(""));
+  require_bit(args, "@overwrite_s3_backup_file");
+  refuse_unsupported(args, {"@kms_master_key_arn"});
+  // The log chain's own rules (SIMPLE recovery: 4208, no full backup yet: 4214) are checked when the task
+  // runs: a full backup queued just before may start the chain.
+  submit_backup(tasks::kBackupLog, source, args, target, caller, context, sink);
+}
+
+// --- restores ----------------------------------------------------------------------------------------------
+
+// Checking a database's restore rules and submitting the task happen under one lock, so two sessions can't
+// both pass a check that only one of them may pass.
+std::mutex& submission_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+storage::S3ObjectArn restore_source(const std::string& arn) {
+  if (arn.empty()) throw procedure_error("S3 ARN prefix cannot be empty");
+  storage::S3ObjectArn source = parse_arn(arn);
+  if (source.key.find('*') != std::string::npos) {
+    throw not_supported_yet("Restoring from multiple files (an ARN with '*')");
+  }
+  return source;
+}
+
+std::string checked_restore_name(const Arguments& args) {
+  std::string database = args.string("@restore_db_name").value_or("");
+  if (auto problem = engine::database_name_problem(database)) {
+    throw procedure_error("Invalid @restore_db_name '" + database + "'. " + *problem);
+  }
+  return database;
+}
+
+// RDS's rules for differential and log restores, checked when the task is submitted: no pending restore
+// that recovers the database (nor a pending FINISH_RESTORE), and the database RESTORING or a restore WITH
+// NORECOVERY queued before this one. Returns the database's name as the catalog or that task spells it.
+std::string require_open_restore_chain(Context& context, const std::string& database, const char* kind) {
+  auto pending = context.tasks.pending(database);
+  for (const auto& task : pending) {
+    if (tasks::restores_with_recovery(task.task_type)) {
+      throw procedure_error(
+          "You can't submit a restore task for a database that already has a pending restore task with "
+          "RECOVERY.");
+    }
+    if (task.task_type == tasks::kFinishRestore) {
+      throw procedure_error(
+          "You can't submit a restore task for a database that already has a pending FINISH_RESTORE task.");
+    }
+  }
+  std::string rule = std::string("For ") + kind +
+                     " restores, either the database must be in the RESTORING state or a task must already "
+                     "exist that restores with NORECOVERY. ";
+  auto info = context.engine.find(database);
+  if (info && info->state == engine::DatabaseState::kRestoring) return info->name;
+  if (info) {
+    throw procedure_error(rule + "Database '" + info->name + "' is " + engine::state_name(info->state) +
+                          ": you can't restore " + kind + " backups while the database is online.");
+  }
+  // A task being cancelled will not leave the database RESTORING, so it does not count.
+  for (const auto& task : pending) {
+    if (tasks::restores_with_norecovery(task.task_type) && task.lifecycle != "CANCEL_REQUESTED")
+      return task.database_name;
+  }
+  throw procedure_error(rule + "Database '" + database + "' does not exist.");
+}
+
+int64_t submit_restore(const char* task_type, const std::string& database, const std::string& arn,
+                       const storage::S3ObjectArn& source, nlohmann::json parameters, const Caller& caller,
+                       Context& context) {
+  parameters["bucket"] = source.bucket;
+  parameters["key"] = source.key;
+  return context.tasks.submit(tasks::NewTask{task_type, database, arn, std::nullopt, std::nullopt,
+                                             caller.login, std::move(parameters)});
+}
 
 void restore_database(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
   Arguments args("rds_restore_database",
@@ -239,40 +345,163 @@ void restore_database(const ProcCall& call, const Caller& caller, Context& conte
   require_option(context);
   require_no_transaction(caller, "rds_restore_database");
 
-  std::string database = args.string("@restore_db_name").value_or("");
-  if (auto problem = engine::database_name_problem(database)) {
-    throw procedure_error("Invalid @restore_db_name '" + database + "'. " + *problem);
-  }
+  std::string database = checked_restore_name(args);
   std::string arn = args.string("@s3_arn_to_restore_from").value_or("");
-  if (arn.empty()) throw procedure_error("S3 ARN prefix cannot be empty");
-  storage::S3ObjectArn source = parse_arn(arn);
-  if (source.key.find('*') != std::string::npos) {
-    throw not_supported_yet("Restoring from multiple files (an ARN with '*')");
-  }
+  storage::S3ObjectArn source = restore_source(arn);
   std::string type = ascii_upper(args.string("@type").value_or("FULL"));
-  if (type == "DIFFERENTIAL") throw not_supported_yet("@type='DIFFERENTIAL' (differential restore)");
-  if (type != "FULL") throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
+  if (type != "FULL" && type != "DIFFERENTIAL")
+    throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
+  bool differential = type == "DIFFERENTIAL";
   require_bit(args, "@with_norecovery");
   require_bit(args, "@keep_cdc");
-  if (args.integer("@with_norecovery").value_or(0) == 1)
-    throw not_supported_yet("@with_norecovery=1 (NORECOVERY)");
-  if (args.integer("@keep_cdc").value_or(0) == 1) throw not_supported_yet("@keep_cdc=1");
+  auto norecovery = args.integer("@with_norecovery");
+  if (differential && !norecovery) {
+    throw procedure_error(
+        "@with_norecovery is required for differential restores: pass @with_norecovery=1 to leave the "
+        "database RESTORING for more restores, or @with_norecovery=0 to recover it and open it.");
+  }
+  bool recover = norecovery.value_or(0) == 0;
+  bool keep_cdc = args.integer("@keep_cdc").value_or(0) == 1;
+  if (keep_cdc && !recover && !differential)
+    throw procedure_error("Full restores with both NORECOVERY and KEEP_CDC aren't supported.");
+  if (keep_cdc) throw not_supported_yet("@keep_cdc=1");
   refuse_unsupported(args, {"@kms_master_key_arn", "@block_size", "@max_transfer_size", "@buffer_count"});
 
-  if (context.engine.find(database)) throw procedure_error(backup::database_exists_message(database));
-  if (context.tasks.has_pending(database, {"RESTORE_DB"})) {
-    throw procedure_error(
-        "You can't submit a restore task for a database that already has a pending restore task.");
+  std::lock_guard lock(submission_mutex());
+  const char* task_type = nullptr;
+  if (differential) {
+    database = require_open_restore_chain(context, database, "differential");
+    task_type = recover ? tasks::kRestoreDbDifferential : tasks::kRestoreDbDifferentialNorecovery;
+  } else {
+    if (context.engine.find(database)) throw procedure_error(backup::database_exists_message(database));
+    for (const auto& task : context.tasks.pending(database)) {
+      if (tasks::changes_database(task.task_type)) {
+        throw procedure_error(
+            "You can't submit a restore task for a database that already has a pending restore task.");
+      }
+    }
+    task_type = recover ? tasks::kRestoreDb : tasks::kRestoreDbNorecovery;
   }
-  tasks::NewTask task{"RESTORE_DB",
-                      database,
-                      arn,
-                      std::nullopt,
-                      std::nullopt,
-                      caller.login,
-                      {{"bucket", source.bucket}, {"key", source.key}}};
-  int64_t id = context.tasks.submit(task);
+  int64_t id = submit_restore(task_type, database, arn, source, nlohmann::json::object(), caller, context);
   send_tasks(context.tasks.list(std::nullopt, id), sink);
+}
+
+void restore_log(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
+  Arguments args("rds_restore_log",
+                 {{"@restore_db_name", ParamType::kString, true},
+                  {"@s3_arn_to_restore_from", ParamType::kString, true},
+                  {"@kms_master_key_arn", ParamType::kString},
+                  {"@with_norecovery", ParamType::kInt},
+                  {"@stopat", ParamType::kDateTime}},
+                 call);
+  require_option(context);
+  require_no_transaction(caller, "rds_restore_log");
+
+  std::string database = checked_restore_name(args);
+  std::string arn = args.string("@s3_arn_to_restore_from").value_or("");
+  storage::S3ObjectArn source = restore_source(arn);
+  require_bit(args, "@with_norecovery");
+  refuse_unsupported(args, {"@kms_master_key_arn"});
+  bool recover = args.integer("@with_norecovery").value_or(1) == 0;
+  nlohmann::json parameters = nlohmann::json::object();
+  if (auto stopat = args.datetime("@stopat")) {
+    // @stopat is wall-clock time in the instance's time zone; the configuration allows only UTC so far,
+    // where wall-clock time and Unix time agree.
+    if (context.config.time_zone != "UTC")
+      throw not_supported_yet("@stopat on an instance in time zone " + context.config.time_zone);
+    parameters["stopat_us"] = *stopat;
+    parameters["stopat"] = format_datetime(*stopat);
+  }
+
+  std::lock_guard lock(submission_mutex());
+  database = require_open_restore_chain(context, database, "log");
+  int64_t id = submit_restore(recover ? tasks::kRestoreDbLog : tasks::kRestoreDbLogNorecovery, database, arn,
+                              source, std::move(parameters), caller, context);
+  send_tasks(context.tasks.list(std::nullopt, id), sink);
+}
+
+// --- rds_finish_restore, rds_drop_database -----------------------------------------------------------------
+
+// Only the master login and the login that most recently restored the database or its log WITH NORECOVERY
+// (a NORECOVERY restore still queued counts as the most recent) may finish or drop a RESTORING database.
+void require_restorer(const Caller& caller, Context& context, const std::string& database,
+                      const std::optional<engine::DatabaseInfo>& info,
+                      const std::vector<tasks::TaskRecord>& pending, const std::string& action) {
+  if (instance::Logins(context.msdb).is_master(caller.login)) return;
+  std::string restorer = info ? info->restored_by : "";
+  for (const auto& task : pending) {
+    if (tasks::restores_with_norecovery(task.task_type)) restorer = task.login;
+  }
+  if (!restorer.empty() && ascii_lower(restorer) == ascii_lower(caller.login)) return;
+  throw SqlError(229, 14,
+                 "The login '" + caller.login + "' can't " + action + " database '" + database +
+                     "': only the master login or the login that most recently restored the database or log "
+                     "with NORECOVERY can.");
+}
+
+// The RESTORING database rds_finish_restore and rds_drop_database act on.
+engine::DatabaseInfo restoring_database(const std::optional<engine::DatabaseInfo>& info,
+                                        const std::string& database, const std::string& rule) {
+  if (!info) throw no_such_database(database);
+  if (info->state != engine::DatabaseState::kRestoring) {
+    throw procedure_error("Database '" + info->name + "' is " + engine::state_name(info->state) + ": " +
+                          rule);
+  }
+  return *info;
+}
+
+void finish_restore(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
+  Arguments args("rds_finish_restore", {{"@db_name", ParamType::kString, true}}, call);
+  require_option(context);
+  require_no_transaction(caller, "rds_finish_restore");
+  std::string database = args.string("@db_name").value_or("");
+
+  std::lock_guard lock(submission_mutex());
+  auto pending = context.tasks.pending(database);
+  auto found = context.engine.find(database);
+  require_restorer(caller, context, found ? found->name : database, found, pending, "finish the restore of");
+  for (const auto& task : pending) {
+    if (tasks::changes_database(task.task_type)) {
+      throw procedure_error("Database '" + task.database_name + "' has a pending " + task.task_type +
+                            " task (task " + std::to_string(task.task_id) +
+                            "): to finish a restore, the database must be in the RESTORING state without any "
+                            "pending restore tasks.");
+    }
+  }
+  engine::DatabaseInfo info = restoring_database(
+      found, database, "to finish a restore, the database must be in the RESTORING state.");
+  if (info.restore_damaged) {
+    throw procedure_error("Database '" + info.name +
+                          "' can't be recovered: a restore into it failed while writing pages. Drop it with "
+                          "rds_drop_database and restore the full backup again.");
+  }
+  int64_t id = context.tasks.submit(tasks::NewTask{
+      tasks::kFinishRestore, info.name, std::nullopt, std::nullopt, std::nullopt, caller.login, {}});
+  send_tasks(context.tasks.list(std::nullopt, id), sink);
+}
+
+void drop_database(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
+  Arguments args("rds_drop_database", {{"@db_name", ParamType::kString, true}}, call);
+  require_no_transaction(caller, "rds_drop_database");
+  std::string database = args.string("@db_name").value_or("");
+
+  std::lock_guard lock(submission_mutex());
+  auto pending = context.tasks.pending(database);
+  auto found = context.engine.find(database);
+  require_restorer(caller, context, found ? found->name : database, found, pending, "drop");
+  for (const auto& task : pending) {
+    if (tasks::changes_database(task.task_type)) {
+      throw procedure_error(
+          "You can't submit a DROP database request for a database that already has a pending restore or "
+          "finish restore task.");
+    }
+  }
+  engine::DatabaseInfo info = restoring_database(found, database,
+                                                 "rds_drop_database drops only databases in the RESTORING "
+                                                 "state. Use DROP DATABASE for other databases.");
+  context.engine.drop_restoring(info.name);
+  sink.message(Message{
+      0, 1, 0, "Database '" + info.name + "' was dropped, and its backup history removed from msdb.", {}, 1});
 }
 
 // --- status, cancel, configuration -------------------------------------------------------------------------
@@ -336,19 +565,16 @@ void show_configuration(const ProcCall& call, const Caller&, Context& context, R
   sink.done(count);
 }
 
-Handler not_yet(const char* name) {
-  return [name](const ProcCall&, const Caller&, Context&, ResultSink&) { throw not_supported_yet(name); };
-}
-
 const std::vector<Procedure>& procedures() {
   static const std::vector<Procedure> list = {
       {"msdb", "rds_backup_database", backup_database},
       {"msdb", "rds_restore_database", restore_database},
       {"msdb", "rds_task_status", task_status},
       {"msdb", "rds_cancel_task", cancel_task},
-      {"msdb", "rds_restore_log", not_yet("rds_restore_log")},
-      {"msdb", "rds_finish_restore", not_yet("rds_finish_restore")},
-      {"msdb", "rds_drop_database", not_yet("rds_drop_database")},
+      {"msdb", "rds_backup_log", backup_log},
+      {"msdb", "rds_restore_log", restore_log},
+      {"msdb", "rds_finish_restore", finish_restore},
+      {"msdb", "rds_drop_database", drop_database},
       {"rdsadmin", "rds_set_configuration", set_configuration},
       {"rdsadmin", "rds_show_configuration", show_configuration},
   };
@@ -370,14 +596,75 @@ void call_procedure(const ProcCall& call, const Caller& caller, Context& context
 namespace {
 
 backup::BackupRequest backup_request(const tasks::TaskRecord& task) {
-  return backup::BackupRequest{task.task_id,
-                               guid_from_string(task.parameters.value("backup_id", "")).value_or(Guid{}),
-                               task.database_name,
-                               task.s3_object_arn.value_or(""),
-                               task.parameters.value("bucket", ""),
-                               task.parameters.value("key", ""),
-                               task.overwrite_s3_backup_file.value_or(0) == 1,
-                               task.parameters.value("compress", false)};
+  backup::BackupRequest request;
+  request.kind = task.task_type == tasks::kBackupDbDifferential ? backup::BackupKind::kDifferential
+                 : task.task_type == tasks::kBackupLog          ? backup::BackupKind::kLog
+                                                                : backup::BackupKind::kFull;
+  request.task_id = task.task_id;
+  request.backup_id = guid_from_string(task.parameters.value("backup_id", "")).value_or(Guid{});
+  request.database = task.database_name;
+  request.arn = task.s3_object_arn.value_or("");
+  request.bucket = task.parameters.value("bucket", "");
+  request.key = task.parameters.value("key", "");
+  request.overwrite = task.overwrite_s3_backup_file.value_or(0) == 1;
+  request.compress = task.parameters.value("compress", false);
+  return request;
+}
+
+backup::RestoreRequest restore_request(const tasks::TaskRecord& task) {
+  backup::RestoreRequest request;
+  const std::string& type = task.task_type;
+  request.kind = type.starts_with(tasks::kRestoreDbDifferential) ? backup::RestoreKind::kDifferential
+                 : type.starts_with(tasks::kRestoreDbLog)        ? backup::RestoreKind::kLog
+                                                                 : backup::RestoreKind::kFull;
+  request.task_id = task.task_id;
+  request.database = task.database_name;
+  request.arn = task.s3_object_arn.value_or("");
+  request.bucket = task.parameters.value("bucket", "");
+  request.key = task.parameters.value("key", "");
+  request.recover = tasks::restores_with_recovery(type);
+  if (auto it = task.parameters.find("stopat_us"); it != task.parameters.end() && it->is_number_integer())
+    request.stopat_us = it->get<int64_t>();
+  request.login = task.login;
+  return request;
+}
+
+bool backup_recorded(backup::Environment& env, int64_t task_id) {
+  return env.msdb.with([&](sqlite::Database& db) {
+    auto s = db.prepare("SELECT 1 FROM backupset WHERE task_id = ?");
+    s.bind(1, task_id);
+    return s.step();
+  });
+}
+
+// What a task a restart interrupted had done; cleans up after those whose output is unusable.
+tasks::TaskQueue::Interrupted recover_task(const tasks::TaskRecord& task, backup::Environment& env) {
+  using Interrupted = tasks::TaskQueue::Interrupted;
+  const std::string& type = task.task_type;
+  if (tasks::is_backup_task(type)) {
+    // The backupset row is written last: with it, the backup is complete.
+    if (backup_recorded(env, task.task_id)) return Interrupted::kCompleted;
+    // A partial upload is a temp file the object store removed when it opened; a published object of
+    // this backup goes too, as the task never recorded it.
+    if (task.parameters.contains("backup_id")) backup::remove_interrupted_backup(backup_request(task), env);
+    return Interrupted::kRemoved;
+  }
+  auto info = env.engine.find(task.database_name);
+  bool online = info && info->state == engine::DatabaseState::kOnline;
+  if (tasks::is_full_restore(type)) {
+    // The database did not exist before the task: whatever state it is in, this task put it there.
+    bool restored = type == tasks::kRestoreDb ? online
+                                              : info && info->state == engine::DatabaseState::kRestoring &&
+                                                    info->restore_base_backup_id != Guid{} &&
+                                                    info->restore_lsn && !info->restore_damaged;
+    if (restored) return Interrupted::kCompleted;
+    env.engine.discard_restoring(task.database_name);
+    return Interrupted::kRemoved;
+  }
+  if (type == tasks::kFinishRestore && online) return Interrupted::kCompleted;
+  // Differential and log restores and FINISH_RESTORE never discard the database: it stays RESTORING, and
+  // the engine has marked it damaged if the restore was writing pages.
+  return Interrupted::kStopped;
 }
 
 }  // namespace
@@ -386,37 +673,29 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   auto env = std::make_shared<backup::Environment>(backup::Environment{
       context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
   tasks::TaskQueue& queue = context.tasks;
-  queue.set_runner("BACKUP_DB", [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
+  auto backup_runner = [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
     // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.
     Guid backup_id = random_guid();
     queue.add_parameters(task.task_id, {{"backup_id", guid_to_string(backup_id)}});
     backup::BackupRequest request = backup_request(task);
     request.backup_id = backup_id;
-    backup::run_full_backup(request, *env, control);
+    backup::run_backup(request, *env, control);
+  };
+  for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
+    queue.set_runner(type, backup_runner);
+  auto restore_runner = [env](const tasks::TaskRecord& task, JobControl& control) {
+    backup::run_restore(restore_request(task), *env, control);
+  };
+  for (const char* type :
+       {tasks::kRestoreDb, tasks::kRestoreDbNorecovery, tasks::kRestoreDbDifferential,
+        tasks::kRestoreDbDifferentialNorecovery, tasks::kRestoreDbLog, tasks::kRestoreDbLogNorecovery}) {
+    queue.set_runner(type, restore_runner);
+  }
+  queue.set_runner(tasks::kFinishRestore, [env](const tasks::TaskRecord& task, JobControl& control) {
+    env->engine.finish_restore(task.database_name);
+    control.progress(100, "Database '" + task.database_name + "' was recovered and is ONLINE.");
   });
-  queue.set_runner("RESTORE_DB", [env](const tasks::TaskRecord& task, JobControl& control) {
-    backup::RestoreRequest request;
-    request.task_id = task.task_id;
-    request.database = task.database_name;
-    request.arn = task.s3_object_arn.value_or("");
-    request.bucket = task.parameters.value("bucket", "");
-    request.key = task.parameters.value("key", "");
-    backup::run_full_restore(request, *env, control);
-  });
-  queue.recover_interrupted([env](const tasks::TaskRecord& task) {
-    using Interrupted = tasks::TaskQueue::Interrupted;
-    if (task.task_type == "BACKUP_DB") {
-      // A partial upload is a temp file the object store removed when it opened; a published object of
-      // this backup goes too, as the task never recorded it.
-      if (task.parameters.contains("backup_id"))
-        backup::remove_interrupted_backup(backup_request(task), *env);
-    } else if (task.task_type == "RESTORE_DB") {
-      auto info = env->engine.find(task.database_name);
-      if (info && info->state == engine::DatabaseState::kOnline) return Interrupted::kCompleted;
-      env->engine.discard_restoring(task.database_name);
-    }
-    return Interrupted::kRemoved;
-  });
+  queue.recover_interrupted([env](const tasks::TaskRecord& task) { return recover_task(task, *env); });
 }
 
 }  // namespace bakrest::procs

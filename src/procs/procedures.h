@@ -35,7 +35,7 @@ bool is_procedure(const std::string& name, const std::string& current_database);
 // SqlError with RDS's text for invalid calls. Does not call sink.procedure_started()/procedure_done().
 void call_procedure(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink);
 
-// Registers the task runners (BACKUP_DB, RESTORE_DB) and the restart cleanup with the queue.
+// Registers the runners of every task type (tasks/task_types.h) and the restart cleanup with the queue.
 void install_task_runners(Context& context, double max_transfer_bytes_per_second);
 
 }  // namespace bakrest::procs

@@ -229,6 +229,43 @@ std::vector<Statement> parse_drop_database(const std::vector<Token>& tokens) {
   return drops;
 }
 
+SqlError alter_database_not_supported(const std::string& form) {
+  return not_supported(
+      "ALTER DATABASE ... " + form +
+      " is not supported yet; bakrest supports ALTER DATABASE name SET RECOVERY FULL | SIMPLE "
+      "| BULK_LOGGED [WITH NO_WAIT | WITH ROLLBACK IMMEDIATE].");
+}
+
+AlterDatabaseStatement parse_alter_database(const std::vector<Token>& tokens) {
+  Cursor cur(tokens);
+  cur.take();
+  cur.take();
+  AlterDatabaseStatement alter;
+  // CURRENT as a bare word is the current database; [CURRENT] is a database of that name.
+  if (!cur.accept_word("CURRENT")) alter.name = cur.expect_name();
+  if (cur.at_end()) cur.fail();
+  if (!cur.accept_word("SET")) throw alter_database_not_supported(to_upper(cur.peek()->text));
+  if (cur.at_end()) cur.fail();
+  if (!cur.accept_word("RECOVERY")) throw alter_database_not_supported("SET " + to_upper(cur.peek()->text));
+  if (!is_word_any(cur.peek(), {"FULL", "SIMPLE", "BULK_LOGGED"})) cur.fail();
+  alter.recovery_model = to_upper(cur.take().text);
+  if (is_punct(cur.peek(), ",")) throw alter_database_not_supported("SET with several options");
+  if (cur.accept_word("WITH")) {
+    if (cur.accept_word("ROLLBACK")) {
+      // Sessions are never disconnected for it: the recovery model changes beside running transactions.
+      if (!cur.accept_word("IMMEDIATE")) {
+        if (cur.at_end()) cur.fail();
+        throw alter_database_not_supported("WITH ROLLBACK " + to_upper(cur.peek()->text));
+      }
+    } else if (!cur.accept_word("NO_WAIT")) {
+      if (cur.at_end()) cur.fail();
+      throw alter_database_not_supported("WITH " + to_upper(cur.peek()->text));
+    }
+  }
+  cur.expect_end();
+  return alter;
+}
+
 UseStatement parse_use(const std::vector<Token>& tokens) {
   Cursor cur(tokens);
   cur.take();
@@ -309,6 +346,8 @@ void classify(const std::vector<Token>& tokens, std::vector<Statement>& out) {
     out.emplace_back(parse_create_database(tokens));
   } else if (head == "DROP" && is_word(second, "DATABASE")) {
     for (Statement& drop : parse_drop_database(tokens)) out.push_back(std::move(drop));
+  } else if (head == "ALTER" && is_word(second, "DATABASE")) {
+    out.emplace_back(parse_alter_database(tokens));
   } else if (head == "USE") {
     out.emplace_back(parse_use(tokens));
   } else if (head == "PRINT") {

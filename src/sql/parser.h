@@ -58,6 +58,11 @@ struct CreateDatabaseStatement {
 struct DropDatabaseStatement {
   std::string name;
 };
+// ALTER DATABASE name | CURRENT SET RECOVERY FULL | SIMPLE | BULK_LOGGED [WITH NO_WAIT | ROLLBACK IMMEDIATE].
+struct AlterDatabaseStatement {
+  std::string name;            // empty for CURRENT
+  std::string recovery_model;  // FULL, SIMPLE or BULK_LOGGED
+};
 struct UseStatement {
   std::string name;
 };
@@ -75,9 +80,9 @@ struct SqlStatement {  // anything else: rewritten and run by SQLite
   std::vector<Token> tokens;
 };
 
-using Statement = std::variant<ExecStatement, CreateDatabaseStatement, DropDatabaseStatement, UseStatement,
-                               PrintStatement, SetOptionStatement, BeginTransactionStatement, CommitStatement,
-                               RollbackStatement, SqlStatement>;
+using Statement = std::variant<ExecStatement, CreateDatabaseStatement, DropDatabaseStatement,
+                               AlterDatabaseStatement, UseStatement, PrintStatement, SetOptionStatement,
+                               BeginTransactionStatement, CommitStatement, RollbackStatement, SqlStatement>;
 
 // Splits a batch into statements in order. Throws SqlError (102 "Incorrect syntax near '...'.") when a
 // statement bakrest handles itself is malformed; nothing in the batch runs then.

@@ -34,8 +34,10 @@ bool all_fit_int32(const std::vector<Value*>& values) {
   });
 }
 
-// The n in a declared type like NVARCHAR(100), or 0.
+// The n in a declared type like NVARCHAR(100), or 0. UNIQUEIDENTIFIER (msdb's GUID columns, stored as
+// text because TDS rows carry no GUID type here) is 36 characters.
 uint32_t declared_length(const std::string& declared) {
+  if (declared == "UNIQUEIDENTIFIER") return 36;
   auto open = declared.find('(');
   if (open == std::string::npos) return 0;
   unsigned long n = std::strtoul(declared.c_str() + open + 1, nullptr, 10);
@@ -137,7 +139,7 @@ Column choose_column(const std::string& name, const std::string& declared_type, 
   uint32_t length = declared_length(d);
   if (column.type == ColumnType::kInt && !declared_int) column.type = ColumnType::kBigInt;
   if (column.type == ColumnType::kNVarChar) {
-    column = length >= 1 && length <= 4000 && contains(d, "CHAR")
+    column = length >= 1 && length <= 4000 && (contains(d, "CHAR") || d == "UNIQUEIDENTIFIER")
                  ? Column{name, ColumnType::kNVarChar, length}
                  : Column{name, ColumnType::kNVarCharMax, 0};
   }

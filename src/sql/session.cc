@@ -206,6 +206,8 @@ void Session::run_statement(const Statement& statement, const Parameters& parame
           }
           env_.engine.drop_database(s.name);
           sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, AlterDatabaseStatement>) {
+          alter_database(s, sink);
         } else if constexpr (std::is_same_v<T, UseStatement>) {
           use_database(s.name, sink);
         } else if constexpr (std::is_same_v<T, PrintStatement>) {
@@ -251,6 +253,22 @@ void Session::rollback() {
   }
   trancount_ = 0;
   connection_->db().exec("ROLLBACK");
+}
+
+void Session::alter_database(const AlterDatabaseStatement& alter, ResultSink& sink) {
+  if (trancount() > 0) {
+    throw SqlError(226, 16, "ALTER DATABASE statement not allowed within multi-statement transaction.");
+  }
+  try {
+    env_.engine.set_recovery_model(alter.name.empty() ? current_database() : alter.name,
+                                   alter.recovery_model);
+  } catch (const SqlError& e) {
+    // SQL Server follows these two with 5069.
+    if (e.message().number != 5011 && e.message().number != 5058) throw;
+    sink.message(e.message());
+    throw SqlError(5069, 16, "ALTER DATABASE statement failed.");
+  }
+  sink.done(std::nullopt);
 }
 
 void Session::use_database(const std::string& name, ResultSink& sink) {

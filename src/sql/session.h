@@ -50,6 +50,7 @@ class Session {
   void run_exec(const ExecStatement& exec, const Parameters& parameters, ResultSink& sink);
   void run_procedure(const ProcCall& call, ResultSink& sink);
   void run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink);
+  void alter_database(const AlterDatabaseStatement& alter, ResultSink& sink);
   void use_database(const std::string& name, ResultSink& sink);
   // Swaps in another connection without racing interrupt().
   void replace_connection(std::unique_ptr<engine::Connection> next);

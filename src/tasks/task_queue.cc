@@ -2,8 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/error.h"
+#include "engine/database_name.h"
+#include "tasks/task_types.h"
 
 namespace bakrest::tasks {
 
@@ -119,6 +123,12 @@ void TaskQueue::recover_interrupted(const std::function<Interrupted(const TaskRe
       finish(task.task_id, "SUCCESS", "The task had completed when the instance restarted.", true);
     } else if (task.lifecycle == "CANCEL_REQUESTED") {
       finish(task.task_id, "CANCELLED", "Task has been aborted", false);
+    } else if (outcome == Interrupted::kStopped) {
+      finish(task.task_id, "ERROR",
+             "The instance restarted while the task was running; the task was stopped before it completed. "
+             "The database stays RESTORING (marked damaged if the restore had begun writing pages: then only "
+             "a new full restore can follow).",
+             false);
     } else {
       finish(task.task_id, "ERROR",
              "The instance restarted while the task was running; the task was stopped and its partial output "
@@ -179,6 +189,7 @@ void TaskQueue::cancel(int64_t task_id) {
   if (task->lifecycle == "CREATED") {
     // Still waiting: no worker has it, so it ends here.
     finish(task_id, "CANCELLED", "Task has been aborted", false);
+    wake_.notify_all();  // tasks of its database may have been waiting behind it
     return;
   }
   if (task->lifecycle == "IN_PROGRESS") {
@@ -217,22 +228,55 @@ std::vector<TaskRecord> TaskQueue::list(const std::optional<std::string>& databa
   });
 }
 
-bool TaskQueue::has_pending(const std::string& database, const std::vector<std::string>& task_types) {
-  for (const auto& task : list(database, std::nullopt)) {
-    bool pending = task.lifecycle == "CREATED" || task.lifecycle == "IN_PROGRESS" ||
-                   task.lifecycle == "CANCEL_REQUESTED";
-    if (pending && std::find(task_types.begin(), task_types.end(), task.task_type) != task_types.end())
-      return true;
-  }
-  return false;
+std::vector<TaskRecord> TaskQueue::pending(const std::string& database) {
+  std::string key = engine::database_name_key(database);
+  return msdb_.with([&](sqlite::Database& db) {
+    std::vector<TaskRecord> out;
+    auto s =
+        db.prepare(std::string("SELECT ") + kColumns +
+                   " WHERE lifecycle IN ('CREATED', 'IN_PROGRESS', 'CANCEL_REQUESTED') ORDER BY task_id");
+    while (s.step()) {
+      TaskRecord task = read_task(s);
+      if (engine::database_name_key(task.database_name) == key) out.push_back(std::move(task));
+    }
+    return out;
+  });
 }
 
 std::optional<TaskRecord> TaskQueue::claim_next() {
   return msdb_.with([&](sqlite::Database& db) -> std::optional<TaskRecord> {
-    auto s = db.prepare(std::string("SELECT ") + kColumns +
-                        " WHERE lifecycle = 'CREATED' ORDER BY task_id LIMIT 1");
-    if (!s.step()) return std::nullopt;
-    TaskRecord task = read_task(s);
+    // The unfinished tasks, oldest first: the first CREATED one that no running or earlier task of its
+    // database holds back is next.
+    auto s =
+        db.prepare(std::string("SELECT ") + kColumns +
+                   " WHERE lifecycle IN ('CREATED', 'IN_PROGRESS', 'CANCEL_REQUESTED') ORDER BY task_id");
+    struct Ahead {
+      std::string key;
+      bool changes_database;
+    };
+    std::vector<Ahead> ahead;  // running tasks and CREATED tasks older than the candidate
+    std::optional<TaskRecord> next;
+    std::vector<TaskRecord> unfinished;
+    while (s.step()) unfinished.push_back(read_task(s));
+    for (const auto& t : unfinished) {
+      if (t.lifecycle != "CREATED")
+        ahead.push_back({engine::database_name_key(t.database_name), changes_database(t.task_type)});
+    }
+    for (auto& t : unfinished) {
+      if (t.lifecycle != "CREATED") continue;
+      std::string key = engine::database_name_key(t.database_name);
+      bool changes = changes_database(t.task_type);
+      bool held = std::any_of(ahead.begin(), ahead.end(), [&](const Ahead& a) {
+        return a.key == key && (changes || a.changes_database);
+      });
+      if (!held) {
+        next = std::move(t);
+        break;
+      }
+      ahead.push_back({key, changes});
+    }
+    if (!next) return std::nullopt;
+    TaskRecord task = std::move(*next);
     std::string now = format_datetime(now_micros());
     std::string info = info_line("Task execution has started.");
     db.prepare(
@@ -328,6 +372,7 @@ bool TaskQueue::run_one() {
     return false;
   finish(task->task_id, lifecycle, line, lifecycle == "SUCCESS");
   spdlog::info("task {} ended {}: {}", task->task_id, lifecycle, line);
+  wake_.notify_all();  // tasks of the same database may have been waiting for this one
   return !stopping_;
 }
 

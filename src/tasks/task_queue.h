@@ -1,5 +1,8 @@
 // The durable task queue behind the RDS procedures (DESIGN.md §5): tasks live in msdb.tasks, two workers
-// run them oldest first, the rest wait as CREATED. Lifecycle:
+// run them oldest first, the rest wait as CREATED. A task that changes its database (a restore or
+// FINISH_RESTORE, task_types.h) waits for every earlier task of that database and runs alone on it; other
+// tasks wait for earlier such tasks of their database. Tasks of different databases never wait for each
+// other. Lifecycle:
 //   CREATED -> IN_PROGRESS -> SUCCESS | ERROR | CANCEL_REQUESTED -> CANCELLED, and CREATED -> CANCELLED.
 #pragma once
 
@@ -65,13 +68,14 @@ class TaskQueue {
 
   void set_runner(const std::string& task_type, Runner runner);
 
-  // What a task interrupted by a restart turned out to have done.
-  enum class Interrupted { kRemoved, kCompleted };
+  // What a task interrupted by a restart turned out to have done: its partial output was removed
+  // (kRemoved), it had completed (kCompleted), or it stopped part-way and what it worked on stays as the
+  // restart left it (kStopped: a differential or log restore, FINISH_RESTORE).
+  enum class Interrupted { kRemoved, kCompleted, kStopped };
 
   // At startup, before start(): for every task left IN_PROGRESS or CANCEL_REQUESTED by the previous run,
-  // cleanup(task) removes what it had written (kRemoved) or finds it had completed (kCompleted). The task
-  // then ends ERROR saying the instance restarted (CANCELLED if cancellation had been requested), or
-  // SUCCESS.
+  // cleanup(task) cleans up and says what the task had done. The task then ends SUCCESS (kCompleted),
+  // CANCELLED if cancellation had been requested, or else ERROR saying the instance restarted.
   void recover_interrupted(const std::function<Interrupted(const TaskRecord&)>& cleanup);
   void start();
 
@@ -84,8 +88,9 @@ class TaskQueue {
   std::optional<TaskRecord> get(int64_t task_id);
   // Tasks newest last, filtered by database (case-insensitive) and/or id when given.
   std::vector<TaskRecord> list(const std::optional<std::string>& database, std::optional<int64_t> task_id);
-  // True if a task of one of the types, for the database, is CREATED or IN_PROGRESS.
-  bool has_pending(const std::string& database, const std::vector<std::string>& task_types);
+  // The database's tasks that are CREATED, IN_PROGRESS or CANCEL_REQUESTED, oldest first. Database names
+  // compare like database names do (case and Latin accents ignored).
+  std::vector<TaskRecord> pending(const std::string& database);
 
  private:
   class Control;

@@ -72,6 +72,10 @@ class Server:
     def store_path(self, bucket, key=""):
         return os.path.join(self.data_dir, "store", bucket, "objects", key)
 
+    def copy_object(self, bucket, source_key, target_key):
+        """Copies an object inside the instance's local store, as `aws s3 cp` between two keys would."""
+        shutil.copyfile(self.store_path(bucket, source_key), self.store_path(bucket, target_key))
+
     def tmp_files(self, bucket):
         d = os.path.join(self.data_dir, "store", bucket, "tmp")
         return os.listdir(d) if os.path.isdir(d) else []

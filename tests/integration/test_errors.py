@@ -72,8 +72,6 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, backup(c, **{"@overwrite_s3_backup_file": 2}), "@overwrite_s3_backup_file must be 0 or 1",
                  "overwrite out of range")
     expect_error(c, backup(c, **{"@type": "INCREMENTAL"}), "Invalid @type 'INCREMENTAL'", "bad @type")
-    expect_error(c, backup(c, **{"@type": "DIFFERENTIAL"}), "@type='DIFFERENTIAL' (differential backup) is not supported yet",
-                 "differential backup")
     expect_error(c, backup(c, **{"@kms_master_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k"}),
                  "The parameter @kms_master_key_arn is not supported yet", "KMS key")
     expect_error(c, backup(c, **{"@number_of_files": 4}), "@number_of_files greater than 1 (multi-file backup) is not supported yet",
@@ -89,7 +87,10 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, "BEGIN TRAN; " + backup(c), "within a transaction isn't supported", "inside a transaction")
     c.batch("ROLLBACK")
 
-    # Task errors.
+    # Task errors. A differential needs a full backup first (SQL Server's 3035).
+    no_base = task_result(c, backup(c, **{"@type": "DIFFERENTIAL"}))
+    checks.equal(no_base[5], "ERROR", "differential backup without a full backup")
+    checks.contains(no_base[6], 'Cannot perform a differential backup for database "mydatabase"', "3035 message")
     first = task_result(c, backup(c))
     checks.equal(first[5], "SUCCESS", "first backup to errors.bak")
     again = task_result(c, backup(c))
@@ -110,8 +111,8 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, restore(c, **{"@restore_db_name": "mydatabase"}), exists, "restore onto an existing name")
     expect_error(c, restore(c, **{"@restore_db_name": "MyDataBase"}), exists.replace("'mydatabase'", "'MyDataBase'"),
                  "restore onto a name differing by case")
-    expect_error(c, restore(c, **{"@with_norecovery": 1}), "@with_norecovery=1 (NORECOVERY) is not supported yet",
-                 "NORECOVERY")
+    expect_error(c, restore(c, **{"@with_norecovery": 2}), "@with_norecovery must be 0 or 1, not 2.",
+                 "@with_norecovery out of range")
     expect_error(c, restore(c, **{"@restore_db_name": "rdsadmin_copy"}), "can't start with 'rdsadmin'", "reserved name")
 
     # Restores that fail in the task leave no database behind.

@@ -325,6 +325,57 @@ TEST(ParseStatements, AnythingElseIsSqlWithoutItsSemicolon) {
 
 // --- Batches ----------------------------------------------------------------------------------------
 
+// --- ALTER DATABASE ---------------------------------------------------------------------------------
+
+TEST(ParseAlterDatabase, SetRecoveryModels) {
+  auto full = only<AlterDatabaseStatement>("ALTER DATABASE mydatabase SET RECOVERY FULL");
+  EXPECT_EQ(full.name, "mydatabase");
+  EXPECT_EQ(full.recovery_model, "FULL");
+  auto simple = only<AlterDatabaseStatement>("alter database [my db] set recovery simple;");
+  EXPECT_EQ(simple.name, "my db");
+  EXPECT_EQ(simple.recovery_model, "SIMPLE");
+  auto bulk = only<AlterDatabaseStatement>("ALTER DATABASE d SET RECOVERY Bulk_Logged WITH NO_WAIT");
+  EXPECT_EQ(bulk.recovery_model, "BULK_LOGGED");
+  auto rollback = only<AlterDatabaseStatement>("ALTER DATABASE d SET RECOVERY FULL WITH ROLLBACK IMMEDIATE");
+  EXPECT_EQ(rollback.recovery_model, "FULL");
+}
+
+TEST(ParseAlterDatabase, CurrentMeansTheCurrentDatabaseButBracketedItIsAName) {
+  EXPECT_EQ(only<AlterDatabaseStatement>("ALTER DATABASE CURRENT SET RECOVERY SIMPLE").name, "");
+  EXPECT_EQ(only<AlterDatabaseStatement>("ALTER DATABASE [CURRENT] SET RECOVERY SIMPLE").name, "CURRENT");
+}
+
+TEST(ParseAlterDatabase, FollowedByAnotherStatement) {
+  std::vector<Statement> s =
+      parse_batch("ALTER DATABASE d SET RECOVERY FULL WITH ROLLBACK IMMEDIATE\nSELECT 1");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<AlterDatabaseStatement>(s[0]));
+  EXPECT_TRUE(std::holds_alternative<SqlStatement>(s[1]));
+}
+
+TEST(ParseAlterDatabase, UnknownRecoveryModelIsASyntaxError) {
+  Message m = parse_error("ALTER DATABASE d SET RECOVERY bogus");
+  EXPECT_EQ(m.number, 102);
+  EXPECT_EQ(m.text, "Incorrect syntax near 'bogus'.");
+  EXPECT_EQ(parse_error("ALTER DATABASE d SET RECOVERY").number, 102);
+  EXPECT_EQ(parse_error("ALTER DATABASE d SET RECOVERY FULL extra").number, 102);
+}
+
+TEST(ParseAlterDatabase, OtherFormsAreNamedAsNotSupported) {
+  Message option = parse_error("ALTER DATABASE d SET READ_ONLY");
+  EXPECT_EQ(option.number, 40517);
+  EXPECT_THAT(option.text, HasSubstr("ALTER DATABASE ... SET READ_ONLY is not supported yet"));
+  EXPECT_THAT(option.text, HasSubstr("SET RECOVERY FULL | SIMPLE | BULK_LOGGED"));
+  EXPECT_THAT(parse_error("ALTER DATABASE d MODIFY NAME = e").text,
+              HasSubstr("ALTER DATABASE ... MODIFY is"));
+  EXPECT_THAT(parse_error("ALTER DATABASE d COLLATE Latin1_General_CI_AS").text, HasSubstr("... COLLATE is"));
+  EXPECT_THAT(parse_error("ALTER DATABASE d SET RECOVERY FULL, PAGE_VERIFY CHECKSUM").text,
+              HasSubstr("SET with several options"));
+  EXPECT_THAT(parse_error("ALTER DATABASE d SET RECOVERY FULL WITH ROLLBACK AFTER 5").text,
+              HasSubstr("WITH ROLLBACK AFTER is not supported yet"));
+  EXPECT_THAT(parse_error("ALTER DATABASE d SET RECOVERY FULL WITH ROLLBACK").text, HasSubstr("syntax"));
+}
+
 TEST(ParseBatch, MixedBatchInOrder) {
   std::vector<Statement> s = parse_batch(
       "CREATE DATABASE a\nUSE a\nCREATE TABLE t (x INT)\nINSERT INTO t VALUES (1)\nSELECT * FROM t\n"

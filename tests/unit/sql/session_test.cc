@@ -251,5 +251,101 @@ TEST_F(SessionTest, ProceduresNeedTheOptionInTheOptionGroup) {
       "again later.");
 }
 
+TEST_F(SessionTest, AlterDatabaseSetsTheRecoveryModel) {
+  run("CREATE DATABASE shop");
+  EXPECT_EQ(
+      std::get<std::string>(scalar("SELECT recovery_model_desc FROM sys.databases WHERE name = 'shop'")),
+      "FULL");
+  auto sink = run("ALTER DATABASE [shop] SET RECOVERY SIMPLE WITH NO_WAIT");
+  EXPECT_TRUE(sink.errors().empty());
+  EXPECT_EQ(engine.find("shop")->recovery_model, "SIMPLE");
+  EXPECT_EQ(
+      std::get<std::string>(scalar("SELECT recovery_model_desc FROM sys.databases WHERE name = 'shop'")),
+      "SIMPLE");
+  run("USE shop; ALTER DATABASE CURRENT SET RECOVERY BULK_LOGGED WITH ROLLBACK IMMEDIATE");
+  EXPECT_EQ(engine.find("shop")->recovery_model, "BULK_LOGGED");
+}
+
+TEST_F(SessionTest, AlterDatabaseErrorsAreSqlServers) {
+  auto missing = run("ALTER DATABASE nope SET RECOVERY FULL");
+  ASSERT_EQ(missing.errors().size(), 2u);
+  EXPECT_EQ(missing.errors()[0].number, 5011);
+  EXPECT_EQ(missing.errors()[0].severity, 14);
+  EXPECT_EQ(missing.errors()[1].number, 5069);
+  EXPECT_EQ(missing.errors()[1].text, "ALTER DATABASE statement failed.");
+  auto system = run("ALTER DATABASE tempdb SET RECOVERY FULL");
+  ASSERT_EQ(system.errors().size(), 2u);
+  EXPECT_EQ(system.errors()[0].text, "Option 'RECOVERY' cannot be set in database 'tempdb'.");
+  EXPECT_EQ(system.errors()[1].number, 5069);
+
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT); BEGIN TRAN");
+  auto in_transaction = run("ALTER DATABASE shop SET RECOVERY SIMPLE");
+  ASSERT_EQ(in_transaction.errors().size(), 1u);
+  EXPECT_EQ(in_transaction.errors()[0].number, 226);
+  run("ROLLBACK");
+  EXPECT_EQ(engine.find("shop")->recovery_model, "FULL");
+
+  // A malformed ALTER DATABASE is a parse error: nothing in the batch runs.
+  auto bogus = run("INSERT INTO t VALUES (1)\nALTER DATABASE shop SET RECOVERY bogus");
+  ASSERT_EQ(bogus.errors().size(), 1u);
+  EXPECT_EQ(bogus.errors()[0].number, 102);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 0);
+  auto other = run("ALTER DATABASE shop SET OFFLINE");
+  ASSERT_EQ(other.errors().size(), 1u);
+  EXPECT_EQ(other.errors()[0].number, 40517);
+}
+
+TEST_F(SessionTest, BackupHistoryColumnsGetSqlServerTypes) {
+  msdb.with([](sqlite::Database& db) {
+    db.exec(
+        "INSERT INTO backupset (backup_set_id, backup_set_uuid, media_set_id, database_name, database_guid, "
+        "type, "
+        "backup_start_date, backup_finish_date, backup_size, compressed_backup_size, first_lsn, last_lsn, "
+        "database_backup_lsn, is_copy_only, media_arn) VALUES "
+        "(1, '0A1B2C3D-0000-4000-8000-00000000000A', 1, 'shop', '0A1B2C3D-0000-4000-8000-00000000000B', 'D', "
+        "'2024-05-01 10:00:00.000', '2024-05-01 10:00:01.000', 8192, 100, 1000000000000, 1000000000005, "
+        "1000000000000, 0, 'arn:aws:s3:::b/full.bak'), "
+        "(2, '0A1B2C3D-0000-4000-8000-00000000000C', 2, 'shop', '0A1B2C3D-0000-4000-8000-00000000000B', 'L', "
+        "'2024-05-01 11:00:00.000', '2024-05-01 11:00:01.000', 100, 100, 1000000000005, 1000000000009, "
+        "1000000000000, 0, 'arn:aws:s3:::b/log.trn')");
+    db.exec(
+        "INSERT INTO backupmediafamily (media_set_id, family_sequence_number, media_family_id, "
+        "physical_device_name, device_type) VALUES (1, 1, '0A1B2C3D-0000-4000-8000-00000000000A', "
+        "'arn:aws:s3:::b/full.bak', 9), (2, 1, '0A1B2C3D-0000-4000-8000-00000000000C', "
+        "'arn:aws:s3:::b/log.trn', "
+        "9)");
+  });
+  auto sink =
+      run("select type, first_lsn, last_lsn, database_backup_lsn, backup_set_uuid, is_copy_only "
+          "from msdb.dbo.backupset order by backup_set_id");
+  ASSERT_TRUE(sink.errors().empty()) << sink.errors()[0].text;
+  const auto& c = sink.results.at(0).columns;
+  EXPECT_EQ(c[0].type, ColumnType::kNVarChar);
+  EXPECT_EQ(c[0].max_length, 1u);
+  EXPECT_EQ(c[1].type, ColumnType::kBigInt);
+  EXPECT_EQ(c[2].type, ColumnType::kBigInt);
+  EXPECT_EQ(c[3].type, ColumnType::kBigInt);
+  EXPECT_EQ(c[4].type, ColumnType::kNVarChar);
+  EXPECT_EQ(c[4].max_length, 36u);
+  EXPECT_EQ(c[5].type, ColumnType::kBit);
+  const auto& rows = sink.results[0].rows;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(rows[1][0]), "L");
+  EXPECT_EQ(std::get<int64_t>(rows[1][1]), 1000000000005);
+  EXPECT_EQ(std::get<std::string>(rows[0][4]), "0A1B2C3D-0000-4000-8000-00000000000A");
+
+  auto joined = run(
+      "SELECT bs.type, bmf.physical_device_name, bmf.device_type, bmf.media_family_id FROM "
+      "msdb.dbo.backupset bs "
+      "JOIN msdb.dbo.backupmediafamily bmf ON bmf.media_set_id = bs.media_set_id ORDER BY bs.backup_set_id");
+  ASSERT_TRUE(joined.errors().empty()) << joined.errors()[0].text;
+  const auto& j = joined.results.at(0);
+  ASSERT_EQ(j.rows.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(j.rows[1][1]), "arn:aws:s3:::b/log.trn");
+  EXPECT_EQ(j.columns[2].type, ColumnType::kInt);
+  EXPECT_EQ(std::get<int64_t>(j.rows[1][2]), 9);
+  EXPECT_EQ(j.columns[3].max_length, 36u);
+}
+
 }  // namespace
 }  // namespace bakrest::sql

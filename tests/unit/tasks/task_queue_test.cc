@@ -2,10 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/error.h"
+#include "common/text.h"
+#include "tasks/task_types.h"
 #include "temp_dir.h"
 
 namespace bakrest::tasks {
@@ -170,6 +177,168 @@ TEST_F(TaskQueueTest, RestartFinishesCompletedAndCancelRequestedTasksTruthfully)
   EXPECT_EQ(queue.get(completed)->lifecycle, "SUCCESS");
   EXPECT_EQ(queue.get(completed)->percent_complete, 100);
   EXPECT_EQ(queue.get(cancelling)->lifecycle, "CANCELLED");
+}
+
+// Records when each task starts and lets a test release them one by one.
+class Gate {
+ public:
+  void run(const TaskRecord& task) {
+    std::unique_lock lock(mutex_);
+    started_.push_back(task.task_id);
+    std::string database = ascii_lower(task.database_name);
+    max_running_[database] = std::max(max_running_[database], ++running_[database]);
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return released_.count(task.task_id) > 0; });
+    --running_[database];
+  }
+  void release(int64_t id) {
+    std::lock_guard lock(mutex_);
+    released_.insert(id);
+    changed_.notify_all();
+  }
+  // Waits until the tasks have started (in any order), or a few seconds.
+  bool wait_started(std::initializer_list<int64_t> ids) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 5s, [&] {
+      return std::all_of(ids.begin(), ids.end(),
+                         [&](int64_t id) { return std::count(started_.begin(), started_.end(), id) > 0; });
+    });
+  }
+  std::vector<int64_t> started() {
+    std::lock_guard lock(mutex_);
+    return started_;
+  }
+  int max_running(const std::string& database) {
+    std::lock_guard lock(mutex_);
+    return max_running_[database];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<int64_t> started_;
+  std::set<int64_t> released_;
+  std::map<std::string, int> running_, max_running_;
+};
+
+class TaskOrderTest : public TaskQueueTest {
+ protected:
+  TaskOrderTest() {
+    for (const char* type : {kBackupDb, kBackupLog, kRestoreDbNorecovery, kRestoreDbLogNorecovery,
+                             kRestoreDbLog, kFinishRestore}) {
+      queue.set_runner(type, [this](const TaskRecord& task, JobControl&) { gate.run(task); });
+    }
+  }
+  ~TaskOrderTest() override {
+    for (int64_t id = 1; id < 100; ++id) gate.release(id);
+  }
+  int64_t submit(const char* type, const std::string& database) {
+    return queue.submit({type, database, std::nullopt, std::nullopt, std::nullopt, "admin", {}});
+  }
+
+  Gate gate;
+  TaskQueue queue{msdb};
+};
+
+TEST_F(TaskOrderTest, RestoresOfOneDatabaseRunInOrderAndAloneWhileOtherDatabasesGoOn) {
+  int64_t full = submit(kRestoreDbNorecovery, "chain");
+  int64_t log = submit(kRestoreDbLogNorecovery, "Chain");  // the same database, spelled differently
+  int64_t other = submit(kBackupDb, "other");
+  int64_t finish = submit(kFinishRestore, "chain");
+  queue.start();
+  ASSERT_TRUE(gate.wait_started({full, other}));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(log)->lifecycle, "CREATED");  // a worker is free, but the full restore runs
+  gate.release(other);
+  wait_for(queue, other, "SUCCESS");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(log)->lifecycle, "CREATED");
+  gate.release(full);
+  ASSERT_TRUE(gate.wait_started({log}));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(finish)->lifecycle, "CREATED");
+  gate.release(log);
+  ASSERT_TRUE(gate.wait_started({finish}));
+  gate.release(finish);
+  wait_for(queue, finish, "SUCCESS");
+  EXPECT_EQ(gate.started(), (std::vector<int64_t>{full, other, log, finish}));
+  EXPECT_EQ(gate.max_running("chain"), 1);  // each ran alone
+}
+
+TEST_F(TaskOrderTest, BackupsAndRestoresOfOneDatabaseWaitForEachOtherInSubmissionOrder) {
+  int64_t backup = submit(kBackupDb, "db");
+  int64_t restore = submit(kRestoreDbLog, "db");
+  int64_t later_backup = submit(kBackupLog, "db");
+  int64_t elsewhere = submit(kBackupDb, "elsewhere");
+  queue.start();
+  // The restore waits for the running backup; the backup after it waits for the restore; another
+  // database's backup takes the free worker.
+  ASSERT_TRUE(gate.wait_started({backup, elsewhere}));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(restore)->lifecycle, "CREATED");
+  EXPECT_EQ(queue.get(later_backup)->lifecycle, "CREATED");
+  gate.release(backup);
+  ASSERT_TRUE(gate.wait_started({restore}));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(later_backup)->lifecycle, "CREATED");
+  gate.release(restore);
+  ASSERT_TRUE(gate.wait_started({later_backup}));
+  EXPECT_EQ(gate.max_running("db"), 1);
+}
+
+TEST_F(TaskOrderTest, CancellingAWaitingRestoreLetsTheTasksBehindItRun) {
+  int64_t backup = submit(kBackupDb, "db");
+  int64_t restore = submit(kRestoreDbLog, "db");
+  int64_t log_backup = submit(kBackupLog, "db");
+  queue.start();
+  ASSERT_TRUE(gate.wait_started({backup}));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(log_backup)->lifecycle, "CREATED");  // behind the restore
+  queue.cancel(restore);
+  // Backups of one database may run side by side: the log backup starts while the first still runs.
+  ASSERT_TRUE(gate.wait_started({log_backup}));
+  EXPECT_EQ(queue.get(backup)->lifecycle, "IN_PROGRESS");
+  EXPECT_EQ(gate.max_running("db"), 2);
+}
+
+TEST_F(TaskOrderTest, PendingMatchesDatabaseNamesLikeTheCatalog) {
+  int64_t a = submit(kRestoreDbNorecovery, "Café");
+  submit(kBackupDb, "other");
+  int64_t done = submit(kRestoreDbLog, "CAFE");
+  queue.cancel(done);
+  auto pending = queue.pending("cafe");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].task_id, a);
+  EXPECT_EQ(queue.pending("CAFÉ").size(), 1u);
+}
+
+TEST_F(TaskOrderTest, FinishRestoreCannotBeCancelled) {
+  int64_t id = submit(kFinishRestore, "db");
+  try {
+    queue.cancel(id);
+    FAIL();
+  } catch (const SqlError& e) {
+    EXPECT_EQ(e.message().text, "You can't cancel a FINISH_RESTORE task.");
+  }
+  EXPECT_EQ(queue.get(id)->lifecycle, "CREATED");
+}
+
+TEST_F(TaskQueueTest, RestartOfAStoppedRestoreSaysTheDatabaseStaysRestoring) {
+  int64_t id;
+  {
+    TaskQueue previous(msdb);
+    previous.set_runner(kRestoreDbLog, [](const TaskRecord&, JobControl&) {});
+    id = previous.submit({kRestoreDbLog, "db", std::nullopt, std::nullopt, std::nullopt, "a", {}});
+    msdb.with([&](sqlite::Database& db) {
+      db.prepare("UPDATE tasks SET lifecycle = 'IN_PROGRESS' WHERE task_id = ?").bind(1, id).run();
+    });
+  }
+  TaskQueue queue(msdb);
+  queue.recover_interrupted([](const TaskRecord&) { return TaskQueue::Interrupted::kStopped; });
+  auto t = *queue.get(id);
+  EXPECT_EQ(t.lifecycle, "ERROR");
+  EXPECT_NE(t.task_info.find("the task was stopped before it completed. The database stays RESTORING"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,565 @@
+// The restore-chain procedures' call-time rules: task types, pending-task rules, RESTORING-state rules,
+// the finish/drop login rule, and what a restart makes of interrupted tasks. The queue is never started,
+// so submitted tasks stay CREATED (pending) unless a test finishes them.
+#include "procs/procedures.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "collecting_sink.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "instance/logins.h"
+#include "storage/local_store.h"
+#include "tasks/task_types.h"
+#include "temp_dir.h"
+
+namespace bakrest::procs {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kArn = "arn:aws:s3:::aws_example_bucket/";
+
+class ProceduresTest : public ::testing::Test {
+ protected:
+  ProceduresTest() {
+    instance::Logins(msdb).ensure_master(std::string("admin"), std::string("Master-Passw0rd"));
+  }
+
+  bakrest::testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  engine::Engine engine{dir.path() / "databases", msdb};
+  storage::LocalStore store{dir.path() / "store"};
+  std::unique_ptr<tasks::TaskQueue> queue = std::make_unique<tasks::TaskQueue>(msdb);
+  instance::Config config;
+
+  // The queue and its runners as serve sets them up (runners are needed to submit; recover_interrupted
+  // runs here, as at startup).
+  Context& context() {
+    if (!context_) {
+      context_ = std::make_unique<Context>(Context{engine, *queue, store, msdb, config});
+      install_task_runners(*context_, 0);
+    }
+    return *context_;
+  }
+
+  // Runs the procedure as login; the result sets it returned.
+  testing::CollectingSink call(const std::string& procedure, std::vector<ProcArg> args,
+                               const std::string& login = "admin", bool in_transaction = false) {
+    testing::CollectingSink sink;
+    call_procedure(ProcCall{"msdb.dbo." + procedure, std::move(args)},
+                   Caller{login, "master", in_transaction}, context(), sink);
+    return sink;
+  }
+
+  // The error the procedure raises (a failure if it raises none).
+  Message error(const std::string& procedure, std::vector<ProcArg> args, const std::string& login = "admin",
+                bool in_transaction = false) {
+    try {
+      call(procedure, std::move(args), login, in_transaction);
+    } catch (const SqlError& e) {
+      return e.message();
+    }
+    ADD_FAILURE() << procedure << " raised no error";
+    return {};
+  }
+
+  // The task a procedure submitted: its row in rds_task_status's result.
+  tasks::TaskRecord submitted(const std::string& procedure, std::vector<ProcArg> args,
+                              const std::string& login = "admin") {
+    auto sink = call(procedure, std::move(args), login);
+    EXPECT_EQ(sink.results.size(), 1u);
+    EXPECT_EQ(sink.results.at(0).rows.size(), 1u);
+    return *queue->get(std::get<int64_t>(sink.results.at(0).rows.at(0).at(0)));
+  }
+
+  static ProcArg arg(const char* name, Value value) { return ProcArg{name, std::move(value), false}; }
+
+  static std::vector<ProcArg> restore_args(const std::string& database, const std::string& key,
+                                           std::vector<ProcArg> more = {}) {
+    std::vector<ProcArg> args{arg("@restore_db_name", database),
+                              arg("@s3_arn_to_restore_from", std::string(kArn) + key)};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+
+  // A database left RESTORING by a full restore WITH NORECOVERY that login ran.
+  void make_restoring(const std::string& name, const std::string& login = "alice") {
+    std::string source = name + "_source";
+    engine.create_database(source);
+    auto snapshot = engine.snapshot(source);
+    auto target = engine.begin_restore(name, random_guid(), random_guid(), snapshot->page_size());
+    std::vector<uint8_t> page(snapshot->page_size());
+    for (uint64_t pgno = 1; pgno <= snapshot->page_count(); ++pgno) {
+      snapshot->read_page(pgno, page);
+      target->write_page(pgno, page);
+    }
+    target->finish(false, snapshot->lsn() + 1, random_guid(), login);
+    snapshot.reset();
+    engine.drop_database(source);
+  }
+
+  void set_lifecycle(int64_t task_id, const std::string& lifecycle) {
+    msdb.with([&](sqlite::Database& db) {
+      db.prepare("UPDATE tasks SET lifecycle = ? WHERE task_id = ?")
+          .bind(1, lifecycle)
+          .bind(2, task_id)
+          .run();
+    });
+  }
+
+ private:
+  std::unique_ptr<Context> context_;
+};
+
+// --- backups -----------------------------------------------------------------------------------------------
+
+TEST_F(ProceduresTest, BackupTypeChoosesTheTaskType) {
+  engine.create_database("mydatabase");
+  auto full = submitted("rds_backup_database", {arg("@source_db_name", std::string("mydatabase")),
+                                                arg("@s3_arn_to_backup_to", std::string(kArn) + "f.bak")});
+  EXPECT_EQ(full.task_type, "BACKUP_DB");
+  auto diff = submitted("rds_backup_database", {arg("@source_db_name", std::string("MyDatabase")),
+                                                arg("@s3_arn_to_backup_to", std::string(kArn) + "d.bak"),
+                                                arg("@overwrite_s3_backup_file", int64_t{1}),
+                                                arg("@type", std::string("differential"))});
+  EXPECT_EQ(diff.task_type, "BACKUP_DB_DIFFERENTIAL");
+  EXPECT_EQ(diff.database_name, "mydatabase");
+  EXPECT_EQ(diff.overwrite_s3_backup_file, 1);
+  EXPECT_EQ(diff.parameters.value("key", ""), "d.bak");
+
+  auto bad_type = error("rds_backup_database", {arg("@source_db_name", std::string("mydatabase")),
+                                                arg("@s3_arn_to_backup_to", std::string(kArn) + "x.bak"),
+                                                arg("@type", std::string("log"))});
+  EXPECT_EQ(bad_type.text, "Invalid @type 'LOG': use FULL or DIFFERENTIAL.");
+  auto kms = error(
+      "rds_backup_database",
+      {arg("@source_db_name", std::string("mydatabase")),
+       arg("@s3_arn_to_backup_to", std::string(kArn) + "x.bak"), arg("@type", std::string("DIFFERENTIAL")),
+       arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:123456789012:key/k"))});
+  EXPECT_EQ(kms.text, "The parameter @kms_master_key_arn is not supported yet by bakrest.");
+}
+
+TEST_F(ProceduresTest, BackupLogSubmitsABackupLogTask) {
+  engine.create_database("mydatabase");
+  auto task = submitted("rds_backup_log", {arg("@source_db_name", std::string("mydatabase")),
+                                           arg("@s3_arn_to_backup_to", std::string(kArn) + "log1.trn"),
+                                           arg("@overwrite_s3_backup_file", int64_t{1})});
+  EXPECT_EQ(task.task_type, "BACKUP_LOG");
+  EXPECT_EQ(task.s3_object_arn, std::string(kArn) + "log1.trn");
+  EXPECT_EQ(task.parameters.value("bucket", ""), "aws_example_bucket");
+  EXPECT_EQ(task.parameters.value("key", ""), "log1.trn");
+  EXPECT_EQ(task.lifecycle, "CREATED");
+}
+
+TEST_F(ProceduresTest, BackupLogChecksLikeBackupDatabase) {
+  engine.create_database("mydatabase");
+  make_restoring("restoring");
+  auto log = [&](const std::string& database, const std::string& arn, std::vector<ProcArg> more = {}) {
+    std::vector<ProcArg> args{arg("@source_db_name", database), arg("@s3_arn_to_backup_to", arn)};
+    args.insert(args.end(), more.begin(), more.end());
+    return error("rds_backup_log", args);
+  };
+  std::string arn = std::string(kArn) + "l.trn";
+  EXPECT_EQ(log("nope", arn).text,
+            "Database 'nope' does not exist. Make sure that the name is entered correctly.");
+  EXPECT_EQ(log("restoring", arn).text, "Database 'restoring' can't be backed up: it is RESTORING.");
+  EXPECT_EQ(log("master", arn).text, "Backing up the system database 'master' is not supported.");
+  EXPECT_EQ(log("mydatabase", "").text, "S3 ARN cannot be empty");
+  EXPECT_THAT(log("mydatabase", "arn:aws:s3:::aws_example_bucket").text,
+              HasSubstr("arn:aws:s3:::aws_example_bucket"));
+  EXPECT_EQ(log("mydatabase", arn, {arg("@overwrite_s3_backup_file", int64_t{2})}).text,
+            "@overwrite_s3_backup_file must be 0 or 1, not 2.");
+  EXPECT_EQ(
+      log("mydatabase", arn, {arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:1:key/k"))}).text,
+      "The parameter @kms_master_key_arn is not supported yet by bakrest.");
+  EXPECT_EQ(log("mydatabase", arn, {arg("@type", std::string("FULL"))}).number, 8145);
+  EXPECT_EQ(error("rds_backup_log",
+                  {arg("@source_db_name", std::string("mydatabase")), arg("@s3_arn_to_backup_to", arn)},
+                  "admin", true)
+                .text,
+            "Calling rds_backup_log within a transaction isn't supported. Commit or roll back the "
+            "transaction first.");
+  config.options.clear();
+  EXPECT_THAT(log("mydatabase", arn).text, HasSubstr("Database backup/restore option is not enabled yet"));
+  EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
+}
+
+// --- full restores -----------------------------------------------------------------------------------------
+
+TEST_F(ProceduresTest, FullRestoreTaskTypesFollowWithNorecovery) {
+  EXPECT_EQ(submitted("rds_restore_database", restore_args("a", "full.bak")).task_type, "RESTORE_DB");
+  EXPECT_EQ(submitted("rds_restore_database",
+                      restore_args("b", "full.bak",
+                                   {arg("@type", std::string("FULL")), arg("@with_norecovery", int64_t{0})}))
+                .task_type,
+            "RESTORE_DB");
+  auto norecovery =
+      submitted("rds_restore_database", restore_args("c", "full.bak", {arg("@with_norecovery", int64_t{1})}));
+  EXPECT_EQ(norecovery.task_type, "RESTORE_DB_NORECOVERY");
+  EXPECT_EQ(norecovery.login, "admin");
+  EXPECT_EQ(norecovery.parameters.value("key", ""), "full.bak");
+}
+
+TEST_F(ProceduresTest, FullRestoreRefusesExistingAndPendingNames) {
+  engine.create_database("mydatabase");
+  EXPECT_EQ(error("rds_restore_database", restore_args("MYDATABASE", "full.bak")).text,
+            "Database 'MYDATABASE' already exists. Two databases that differ only by case or accent are not "
+            "allowed. "
+            "Choose a different database name.");
+  submitted("rds_restore_database", restore_args("Café", "full.bak", {arg("@with_norecovery", int64_t{1})}));
+  EXPECT_EQ(error("rds_restore_database", restore_args("cafe", "full.bak")).text,
+            "You can't submit a restore task for a database that already has a pending restore task.");
+  EXPECT_EQ(error("rds_restore_database",
+                  restore_args("x", "full.bak",
+                               {arg("@with_norecovery", int64_t{1}), arg("@keep_cdc", int64_t{1})}))
+                .text,
+            "Full restores with both NORECOVERY and KEEP_CDC aren't supported.");
+  EXPECT_EQ(
+      error("rds_restore_database", restore_args("x", "full.bak", {arg("@with_norecovery", int64_t{2})}))
+          .text,
+      "@with_norecovery must be 0 or 1, not 2.");
+  EXPECT_EQ(error("rds_restore_database", {arg("@restore_db_name", std::string("x")),
+                                           arg("@s3_arn_to_restore_from", std::string(""))})
+                .text,
+            "S3 ARN prefix cannot be empty");
+}
+
+// --- differential restores ---------------------------------------------------------------------------------
+
+TEST_F(ProceduresTest, DifferentialRestoreNeedsWithNorecovery) {
+  make_restoring("mydatabase");
+  auto m = error("rds_restore_database",
+                 restore_args("mydatabase", "diff.bak", {arg("@type", std::string("DIFFERENTIAL"))}));
+  EXPECT_THAT(m.text, HasSubstr("@with_norecovery is required for differential restores"));
+}
+
+TEST_F(ProceduresTest, DifferentialRestoreOntoARestoringDatabase) {
+  make_restoring("MyDatabase");
+  auto norecovery = submitted("rds_restore_database", restore_args("mydatabase", "diff.bak",
+                                                                   {arg("@type", std::string("DIFFERENTIAL")),
+                                                                    arg("@with_norecovery", int64_t{1})}));
+  EXPECT_EQ(norecovery.task_type, "RESTORE_DB_DIFFERENTIAL_NORECOVERY");
+  EXPECT_EQ(norecovery.database_name, "MyDatabase");  // as the catalog spells it
+  auto recovery = submitted("rds_restore_database", restore_args("mydatabase", "diff.bak",
+                                                                 {arg("@type", std::string("DIFFERENTIAL")),
+                                                                  arg("@with_norecovery", int64_t{0})}));
+  EXPECT_EQ(recovery.task_type, "RESTORE_DB_DIFFERENTIAL");
+  // Nothing may follow a pending restore WITH RECOVERY.
+  const char* pending_recovery =
+      "You can't submit a restore task for a database that already has a pending restore task with RECOVERY.";
+  EXPECT_EQ(error("rds_restore_database", restore_args("mydatabase", "diff.bak",
+                                                       {arg("@type", std::string("DIFFERENTIAL")),
+                                                        arg("@with_norecovery", int64_t{1})}))
+                .text,
+            pending_recovery);
+  EXPECT_EQ(error("rds_restore_log", restore_args("mydatabase", "log.trn")).text, pending_recovery);
+  // Once it is no longer pending, the rule no longer applies.
+  set_lifecycle(recovery.task_id, "ERROR");
+  EXPECT_EQ(submitted("rds_restore_log", restore_args("mydatabase", "log.trn")).task_type,
+            "RESTORE_DB_LOG_NORECOVERY");
+}
+
+TEST_F(ProceduresTest, DifferentialRestoreAfterAQueuedNorecoveryFullRestore) {
+  auto full = submitted("rds_restore_database",
+                        restore_args("Fresh", "full.bak", {arg("@with_norecovery", int64_t{1})}));
+  auto diff = submitted("rds_restore_database", restore_args("fresh", "diff.bak",
+                                                             {arg("@type", std::string("DIFFERENTIAL")),
+                                                              arg("@with_norecovery", int64_t{0})}));
+  EXPECT_EQ(diff.task_type, "RESTORE_DB_DIFFERENTIAL");
+  EXPECT_EQ(diff.database_name, "Fresh");  // as the queued full restore spells it
+  // A NORECOVERY restore being cancelled leaves nothing to restore onto.
+  set_lifecycle(diff.task_id, "CANCELLED");
+  set_lifecycle(full.task_id, "CANCEL_REQUESTED");
+  EXPECT_EQ(error("rds_restore_log", restore_args("fresh", "log.trn")).text,
+            "For log restores, either the database must be in the RESTORING state or a task must already "
+            "exist that "
+            "restores with NORECOVERY. Database 'fresh' does not exist.");
+}
+
+TEST_F(ProceduresTest, DifferentialAndLogRestoresNeedARestoringDatabase) {
+  engine.create_database("online");
+  auto diff =
+      error("rds_restore_database",
+            restore_args("online", "diff.bak",
+                         {arg("@type", std::string("DIFFERENTIAL")), arg("@with_norecovery", int64_t{1})}));
+  EXPECT_EQ(
+      diff.text,
+      "For differential restores, either the database must be in the RESTORING state or a task must already "
+      "exist that restores with NORECOVERY. Database 'online' is ONLINE: you can't restore differential "
+      "backups while the database is online.");
+  auto log = error("rds_restore_log", restore_args("online", "log.trn"));
+  EXPECT_EQ(log.text,
+            "For log restores, either the database must be in the RESTORING state or a task must already "
+            "exist that "
+            "restores with NORECOVERY. Database 'online' is ONLINE: you can't restore log backups while the "
+            "database is online.");
+  EXPECT_THAT(error("rds_restore_log", restore_args("missing", "log.trn")).text,
+              HasSubstr("Database 'missing' does not exist."));
+  EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
+}
+
+// --- log restores ------------------------------------------------------------------------------------------
+
+TEST_F(ProceduresTest, LogRestoreDefaultsToNorecoveryAndCarriesStopAt) {
+  make_restoring("mydatabase");
+  EXPECT_EQ(submitted("rds_restore_log", restore_args("mydatabase", "l1.trn")).task_type,
+            "RESTORE_DB_LOG_NORECOVERY");
+  EXPECT_EQ(submitted("rds_restore_log",
+                      restore_args("mydatabase", "l2.trn", {arg("@with_norecovery", int64_t{1})}))
+                .task_type,
+            "RESTORE_DB_LOG_NORECOVERY");
+  auto last =
+      submitted("rds_restore_log", restore_args("mydatabase", "l3.trn",
+                                                {arg("@with_norecovery", int64_t{0}),
+                                                 arg("@stopat", std::string("2019-12-01 03:57:09"))}));
+  EXPECT_EQ(last.task_type, "RESTORE_DB_LOG");
+  EXPECT_EQ(last.parameters.value("stopat_us", int64_t{0}), 1575172629LL * 1000000);
+  EXPECT_EQ(last.parameters.value("key", ""), "l3.trn");
+}
+
+TEST_F(ProceduresTest, LogRestoreArgumentErrors) {
+  make_restoring("mydatabase");
+  EXPECT_EQ(
+      error("rds_restore_log", restore_args("mydatabase", "l.trn", {arg("@stopat", std::string("noon"))}))
+          .number,
+      241);
+  EXPECT_EQ(error("rds_restore_log", {arg("@restore_db_name", std::string("mydatabase")),
+                                      arg("@s3_arn_to_restore_from", std::string(""))})
+                .text,
+            "S3 ARN prefix cannot be empty");
+  EXPECT_EQ(
+      error("rds_restore_log", restore_args("mydatabase", "l.trn", {arg("@with_norecovery", int64_t{3})}))
+          .text,
+      "@with_norecovery must be 0 or 1, not 3.");
+  EXPECT_EQ(error("rds_restore_log",
+                  restore_args("mydatabase", "l.trn",
+                               {arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:1:key/k"))}))
+                .text,
+            "The parameter @kms_master_key_arn is not supported yet by bakrest.");
+  EXPECT_EQ(error("rds_restore_log", restore_args("mydatabase", "l*")).text,
+            "Restoring from multiple files (an ARN with '*') is not supported yet by bakrest.");
+  EXPECT_EQ(error("rds_restore_log", {arg("@restore_db_name", std::string("mydatabase"))}).number, 201);
+  EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
+}
+
+// --- rds_finish_restore ------------------------------------------------------------------------------------
+
+TEST_F(ProceduresTest, FinishRestoreByTheMasterOrTheLastRestorer) {
+  make_restoring("mydatabase", "alice");
+  auto by_master = submitted("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))});
+  EXPECT_EQ(by_master.task_type, "FINISH_RESTORE");
+  EXPECT_EQ(by_master.s3_object_arn, std::nullopt);
+  set_lifecycle(by_master.task_id, "ERROR");
+  EXPECT_EQ(submitted("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}, "ALICE").task_type,
+            "FINISH_RESTORE");
+}
+
+TEST_F(ProceduresTest, FinishRestoreRefusesOtherLogins) {
+  make_restoring("mydatabase", "alice");
+  auto m = error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}, "bob");
+  EXPECT_EQ(m.number, 229);
+  EXPECT_EQ(m.severity, 14);
+  EXPECT_EQ(
+      m.text,
+      "The login 'bob' can't finish the restore of database 'mydatabase': only the master login or the login "
+      "that most recently restored the database or log with NORECOVERY can.");
+  // A NORECOVERY restore bob queued makes him the most recent restorer.
+  submitted("rds_restore_log", restore_args("mydatabase", "l.trn"), "bob");
+  EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}, "alice").text,
+              HasSubstr("The login 'alice' can't finish"));
+  EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}, "bob").text,
+              HasSubstr("pending RESTORE_DB_LOG_NORECOVERY task"));
+}
+
+TEST_F(ProceduresTest, FinishRestoreNeedsARestoringDatabaseWithoutPendingRestores) {
+  engine.create_database("online");
+  EXPECT_EQ(error("rds_finish_restore", {arg("@db_name", std::string("online"))}).text,
+            "Database 'online' is ONLINE: to finish a restore, the database must be in the RESTORING state.");
+  EXPECT_EQ(error("rds_finish_restore", {arg("@db_name", std::string("nope"))}).text,
+            "Database 'nope' does not exist. Make sure that the name is entered correctly.");
+  make_restoring("mydatabase");
+  auto log = submitted("rds_restore_log", restore_args("mydatabase", "l.trn"));
+  EXPECT_EQ(
+      error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}).text,
+      "Database 'mydatabase' has a pending RESTORE_DB_LOG_NORECOVERY task (task " +
+          std::to_string(log.task_id) +
+          "): to finish a restore, the database must be in the RESTORING state without any pending restore "
+          "tasks.");
+  set_lifecycle(log.task_id, "SUCCESS");
+  auto finish = submitted("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))});
+  EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}).text,
+              HasSubstr("has a pending FINISH_RESTORE task"));
+  EXPECT_EQ(error("rds_restore_log", restore_args("mydatabase", "l2.trn")).text,
+            "You can't submit a restore task for a database that already has a pending FINISH_RESTORE task.");
+  EXPECT_EQ(error("rds_cancel_task", {arg("@task_id", finish.task_id)}).text,
+            "You can't cancel a FINISH_RESTORE task.");
+}
+
+TEST_F(ProceduresTest, FinishRestoreRefusesADamagedDatabase) {
+  make_restoring("mydatabase");
+  msdb.with([](sqlite::Database& db) {
+    db.exec("UPDATE databases SET restore_damaged = 1 WHERE name = 'mydatabase'");
+  });
+  EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}).text,
+              HasSubstr("a restore into it failed while writing pages"));
+}
+
+TEST_F(ProceduresTest, FinishRestoreNeedsTheOptionAndNoTransaction) {
+  make_restoring("mydatabase");
+  EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}, "admin", true).text,
+              HasSubstr("Calling rds_finish_restore within a transaction isn't supported."));
+  config.options.clear();
+  EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}).text,
+              HasSubstr("Database backup/restore option is not enabled yet"));
+}
+
+// --- rds_drop_database -------------------------------------------------------------------------------------
+
+TEST_F(ProceduresTest, DropDatabaseRemovesARestoringDatabaseAndItsHistory) {
+  make_restoring("mydatabase", "alice");
+  msdb.with([](sqlite::Database& db) {
+    db.exec(
+        "INSERT INTO backupset (backup_set_id, media_set_id, database_name, database_guid, type, "
+        "backup_start_date, "
+        "backup_finish_date, backup_size, compressed_backup_size, media_arn) VALUES (7, 7, 'mydatabase', "
+        "'g', 'D', "
+        "'2024-01-01', '2024-01-01', 1, 1, 'arn:aws:s3:::b/k')");
+    db.exec(
+        "INSERT INTO backupmediafamily (media_set_id, family_sequence_number, physical_device_name, "
+        "device_type) "
+        "VALUES (7, 1, 'arn:aws:s3:::b/k', 9)");
+  });
+  auto denied = error("rds_drop_database", {arg("@db_name", std::string("mydatabase"))}, "bob");
+  EXPECT_EQ(denied.number, 229);
+  EXPECT_EQ(denied.text,
+            "The login 'bob' can't drop database 'mydatabase': only the master login or the login that most "
+            "recently "
+            "restored the database or log with NORECOVERY can.");
+  ASSERT_TRUE(engine.find("mydatabase"));
+
+  auto sink = call("rds_drop_database", {arg("@db_name", std::string("MYDATABASE"))}, "alice");
+  ASSERT_EQ(sink.messages.size(), 1u);
+  EXPECT_EQ(sink.messages[0].severity, 0);
+  EXPECT_EQ(sink.messages[0].text,
+            "Database 'mydatabase' was dropped, and its backup history removed from msdb.");
+  EXPECT_FALSE(engine.find("mydatabase"));
+  EXPECT_EQ(msdb.with([](sqlite::Database& db) {
+    auto s = db.prepare("SELECT (SELECT count(*) FROM backupset) + (SELECT count(*) FROM backupmediafamily)");
+    s.step();
+    return s.get_int(0);
+  }),
+            0);
+}
+
+TEST_F(ProceduresTest, DropDatabaseRefusesPendingTasksAndOnlineDatabases) {
+  make_restoring("mydatabase");
+  auto log = submitted("rds_restore_log", restore_args("mydatabase", "l.trn"));
+  const char* pending =
+      "You can't submit a DROP database request for a database that already has a pending restore or finish "
+      "restore task.";
+  EXPECT_EQ(error("rds_drop_database", {arg("@db_name", std::string("mydatabase"))}).text, pending);
+  set_lifecycle(log.task_id, "SUCCESS");
+  submitted("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))});
+  EXPECT_EQ(error("rds_drop_database", {arg("@db_name", std::string("mydatabase"))}).text, pending);
+  EXPECT_TRUE(engine.find("mydatabase"));
+
+  engine.create_database("online");
+  EXPECT_EQ(
+      error("rds_drop_database", {arg("@db_name", std::string("online"))}).text,
+      "Database 'online' is ONLINE: rds_drop_database drops only databases in the RESTORING state. Use DROP "
+      "DATABASE for other databases.");
+  EXPECT_EQ(error("rds_drop_database", {arg("@db_name", std::string("nope"))}).text,
+            "Database 'nope' does not exist. Make sure that the name is entered correctly.");
+  EXPECT_THAT(error("rds_drop_database", {arg("@db_name", std::string("online"))}, "admin", true).text,
+              HasSubstr("Calling rds_drop_database within a transaction isn't supported."));
+}
+
+// --- restart recovery --------------------------------------------------------------------------------------
+
+class RestartTest : public ProceduresTest {
+ protected:
+  // A task the previous run left IN_PROGRESS.
+  int64_t interrupted(const std::string& type, const std::string& database) {
+    tasks::TaskQueue previous(msdb);
+    previous.set_runner(type, [](const tasks::TaskRecord&, JobControl&) {});
+    int64_t id =
+        previous.submit({type, database, std::string(kArn) + "x", std::nullopt, std::nullopt, "admin", {}});
+    set_lifecycle(id, "IN_PROGRESS");
+    return id;
+  }
+};
+
+TEST_F(RestartTest, BackupWithABackupsetRowHadCompleted) {
+  engine.create_database("mydatabase");
+  int64_t done = interrupted(tasks::kBackupLog, "mydatabase");
+  int64_t cut = interrupted(tasks::kBackupDbDifferential, "mydatabase");
+  msdb.with([&](sqlite::Database& db) {
+    db.prepare(
+          "INSERT INTO backupset (database_name, database_guid, type, backup_start_date, backup_finish_date, "
+          "backup_size, compressed_backup_size, media_arn, task_id) VALUES ('mydatabase', 'g', 'L', "
+          "'2024-01-01', "
+          "'2024-01-01', 1, 1, 'arn:aws:s3:::b/k', ?)")
+        .bind(1, done)
+        .run();
+  });
+  context();
+  EXPECT_EQ(queue->get(done)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue->get(cut)->lifecycle, "ERROR");
+  EXPECT_THAT(queue->get(cut)->task_info, HasSubstr("partial output removed"));
+}
+
+TEST_F(RestartTest, FullNorecoveryRestoreThatFinishedIsKeptAndAHalfOneRemoved) {
+  make_restoring("complete");
+  make_restoring("half");
+  // A full restore that had not finished has no base backup yet.
+  msdb.with([](sqlite::Database& db) {
+    db.exec("UPDATE databases SET restore_base_backup_id = NULL, restore_lsn = NULL WHERE name = 'half'");
+  });
+  int64_t complete = interrupted(tasks::kRestoreDbNorecovery, "complete");
+  int64_t half = interrupted(tasks::kRestoreDbNorecovery, "half");
+  context();
+  EXPECT_EQ(queue->get(complete)->lifecycle, "SUCCESS");
+  EXPECT_EQ(engine.find("complete")->state, engine::DatabaseState::kRestoring);
+  EXPECT_EQ(queue->get(half)->lifecycle, "ERROR");
+  EXPECT_FALSE(engine.find("half"));
+}
+
+TEST_F(RestartTest, DifferentialAndLogRestoresNeverDiscardTheDatabase) {
+  make_restoring("mydatabase");
+  int64_t diff = interrupted(tasks::kRestoreDbDifferentialNorecovery, "mydatabase");
+  int64_t log = interrupted(tasks::kRestoreDbLog, "mydatabase");
+  context();
+  for (int64_t id : {diff, log}) {
+    auto task = *queue->get(id);
+    EXPECT_EQ(task.lifecycle, "ERROR");
+    EXPECT_THAT(task.task_info, HasSubstr("The database stays RESTORING"));
+  }
+  EXPECT_EQ(engine.find("mydatabase")->state, engine::DatabaseState::kRestoring);
+}
+
+TEST_F(RestartTest, FinishRestoreHadCompletedIfTheDatabaseIsOnline) {
+  make_restoring("stuck");
+  make_restoring("opened");
+  engine.finish_restore("opened");
+  int64_t stuck = interrupted(tasks::kFinishRestore, "stuck");
+  int64_t opened = interrupted(tasks::kFinishRestore, "opened");
+  context();
+  EXPECT_EQ(queue->get(opened)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue->get(stuck)->lifecycle, "ERROR");
+  EXPECT_EQ(engine.find("stuck")->state, engine::DatabaseState::kRestoring);
+}
+
+TEST_F(RestartTest, FullRestoreWithRecoveryIsDoneOnlyWhenOnline) {
+  make_restoring("half");
+  int64_t id = interrupted(tasks::kRestoreDb, "half");
+  context();
+  EXPECT_EQ(queue->get(id)->lifecycle, "ERROR");
+  EXPECT_FALSE(engine.find("half"));
+}
+
+}  // namespace
+}  // namespace bakrest::procs
