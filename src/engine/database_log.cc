@@ -57,6 +57,15 @@ DatabaseLog::~DatabaseLog() {
 }
 
 void DatabaseLog::recover() {
+  // Pages of records the changed-page file had not been written for yet. First: marks go in LSN order,
+  // and the transactions appended from the WAL below come after these.
+  uint64_t from = std::max(changed_.covered_lsn() + 1, store_->first_lsn());
+  store_->read(from, store_->next_lsn(), [&](const LogRecordHeader& h, const auto& read_pages) {
+    std::vector<uint32_t> pages;
+    read_pages([&](uint32_t pgno, std::span<const uint8_t>) { pages.push_back(pgno); });
+    changed_.mark(h.lsn, pages);
+  });
+
   fs::path wal_path = db_file_;
   wal_path += "-wal";
   Fd db(::open(db_file_.c_str(), O_RDONLY | O_CLOEXEC));
@@ -96,13 +105,6 @@ void DatabaseLog::recover() {
                    store_->next_lsn() - 1);
     }
   }
-  // Pages of records the changed-page file had not been written for yet.
-  uint64_t from = std::max(changed_.covered_lsn() + 1, store_->first_lsn());
-  store_->read(from, store_->next_lsn(), [&](const LogRecordHeader& h, const auto& read_pages) {
-    std::vector<uint32_t> pages;
-    read_pages([&](uint32_t pgno, std::span<const uint8_t>) { pages.push_back(pgno); });
-    changed_.mark(h.lsn, pages);
-  });
   store_->sync();
   changed_.persist();
 }
@@ -141,6 +143,8 @@ void DatabaseLog::after_wal_sync(const wal::ReadAt& read, uint64_t written_end) 
   auto result = scan_wal_commits(read, cursor_, written_end, [&](const WalTransaction& txn) {
     // Commit times never go backwards, whatever the wall clock does.
     append_transaction(txn, read, std::max(now_micros(), last_commit_time_));
+    // At once: if a later transaction fails to append, the next capture starts after this one.
+    cursor_ = txn.end;
   });
   if (result) cursor_ = result->end;
 }

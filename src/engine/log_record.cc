@@ -54,14 +54,14 @@ std::vector<uint8_t> encode_log_record_header(const LogRecordHeader& h) {
 }
 
 LogRecordEncoder::LogRecordEncoder(const LogRecordHeader& header, Output out)
-    : header_(header), out_(std::move(out)), state_(new State) {
+    : header_(header), out_(std::move(out)), state_(std::make_unique<State>()) {
   XXH3_64bits_reset(state_->xxh);
   auto bytes = encode_log_record_header(header_);
   XXH3_64bits_update(state_->xxh, bytes.data(), bytes.size());
   out_(bytes);
 }
 
-LogRecordEncoder::~LogRecordEncoder() { delete state_; }
+LogRecordEncoder::~LogRecordEncoder() = default;
 
 void LogRecordEncoder::add_page(uint32_t pgno, std::span<const uint8_t> image) {
   if (image.size() != header_.page_size || added_ >= header_.page_count)
@@ -97,7 +97,8 @@ bool decode_log_record_header(const LogInput& in, LogRecordHeader& h) {
   h.wal_salt[0] = get<uint32_t>(&b[40]);
   h.wal_salt[1] = get<uint32_t>(&b[44]);
   h.wal_commit_frame = get<uint32_t>(&b[48]);
-  if (!valid_page_size(h.page_size) || size != h.encoded_size() || h.lsn == 0)
+  // The checksum covers the header as re-encoded from its fields, so the reserved bytes are checked here.
+  if (!valid_page_size(h.page_size) || size != h.encoded_size() || h.lsn == 0 || get<uint32_t>(&b[52]) != 0)
     throw LogFormatError("log record header of LSN " + std::to_string(h.lsn) + " is damaged");
   return true;
 }

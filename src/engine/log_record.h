@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -41,6 +42,8 @@ class LogRecordEncoder {
   using Output = std::function<void(std::span<const uint8_t>)>;
   LogRecordEncoder(const LogRecordHeader& header, Output out);
   ~LogRecordEncoder();
+  LogRecordEncoder(const LogRecordEncoder&) = delete;
+  LogRecordEncoder& operator=(const LogRecordEncoder&) = delete;
   void add_page(uint32_t pgno, std::span<const uint8_t> image);
   void finish();
 
@@ -49,7 +52,7 @@ class LogRecordEncoder {
   LogRecordHeader header_;
   Output out_;
   uint32_t added_ = 0;
-  State* state_;  // XXH3 streaming state, owned
+  std::unique_ptr<State> state_;  // XXH3 streaming state
 };
 
 // Reads bytes for the decoder: exactly out.size() bytes, or fewer only at the end of the input.

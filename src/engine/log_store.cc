@@ -359,9 +359,12 @@ std::optional<int64_t> LogStore::commit_time(uint64_t lsn) const {
 }
 
 void LogStore::discard_before(uint64_t lsn) {
+  // The segment holding the newest record stays too (the newest can be empty after a failed append):
+  // recovery at open finds the WAL position the log has reached from that record.
+  size_t keep = segments_.back().size == kSegmentHeaderSize && segments_.size() > 1 ? 2 : 1;
   size_t drop = 0;
   // Segment i holds LSNs below segment i+1's first; it can go when that is at or below lsn.
-  while (drop + 1 < segments_.size() && segments_[drop + 1].first_lsn <= lsn) ++drop;
+  while (drop + keep < segments_.size() && segments_[drop + 1].first_lsn <= lsn) ++drop;
   if (drop == 0) return;
   for (size_t i = 0; i < drop; ++i) fs::remove(segments_[i].path);
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(drop));

@@ -71,7 +71,8 @@ class LogStore {
   // The commit time of a record the log holds (nullopt if it does not hold it).
   std::optional<int64_t> commit_time(uint64_t lsn) const;
 
-  // Removes segments all of whose records are below lsn. The newest segment always stays.
+  // Removes segments all of whose records are below lsn. The newest segment and the one holding the
+  // newest record always stay.
   void discard_before(uint64_t lsn);
 
   uint64_t bytes_on_disk() const;

@@ -22,6 +22,7 @@ std::optional<WalScanResult> scan_wal_commits(const wal::ReadAt& read, const std
     result.end.salt[1] = header->salt[1];
     result.end.frame = 0;
     result.end.checksum = header->checksum;
+    result.end.header_checksum = header->checksum;
     result.end.page_size = header->page_size;
     result.end.big_endian_checksum = header->big_endian_checksum;
   }

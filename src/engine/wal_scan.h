@@ -17,9 +17,15 @@ struct WalCursor {
   uint32_t salt[2] = {0, 0};
   uint32_t frame = 0;      // frames 1..frame have been consumed
   wal::Checksum checksum;  // the running checksum after that frame
+  // The header's own checksum, which seeds the frames' chain. The salts alone do not name a generation:
+  // when a generation's first transaction rolls back, the next writer writes the header again, with the
+  // same salts but its own connection's checkpoint sequence, and so another checksum.
+  wal::Checksum header_checksum;
   uint32_t page_size = 0;
   bool big_endian_checksum = false;
-  bool same_generation(const wal::Header& h) const { return salt[0] == h.salt[0] && salt[1] == h.salt[1]; }
+  bool same_generation(const wal::Header& h) const {
+    return salt[0] == h.salt[0] && salt[1] == h.salt[1] && header_checksum == h.checksum;
+  }
 };
 
 struct WalTransaction {
