@@ -96,6 +96,27 @@ void check_recovery_path(const format::BackupHeader& header, const engine::Datab
 
 int64_t elapsed(int64_t begin) { return now_micros() - begin; }
 
+// The second pass of a differential or log restore: the backup opened again (it must be the one verified)
+// and the RESTORING database opened for writing.
+struct ApplyPass {
+  OpenBackup backup;
+  std::unique_ptr<engine::RestoreTarget> target;
+};
+
+ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const format::BackupHeader& verified,
+                      const char* statement) {
+  ApplyPass pass{open_backup(request, env), nullptr};
+  if (pass.backup.header().backup_id != verified.backup_id)
+    throw task_error(std::string(statement) + " failed: " + request.arn +
+                     " changed while it was being restored.");
+  pass.target = env.engine.continue_restore(request.database);
+  if (pass.target->page_size() != verified.page_size)
+    throw task_error(std::string(statement) + " failed: " + request.arn + " has " +
+                     std::to_string(verified.page_size) + "-byte pages; the database being restored has " +
+                     std::to_string(pass.target->page_size()) + ".");
+  return pass;
+}
+
 // --- differential
 // -------------------------------------------------------------------------------------------
 
@@ -143,18 +164,9 @@ void run_differential_restore(const RestoreRequest& request, Environment& env, J
   } catch (const format::FormatError& e) {
     throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
   }
-  Guid backup_id = header.backup_id;
   format::BackupHeader verified = header;
   first = {};
-
-  OpenBackup second = open_backup(request, env);
-  if (second.header().backup_id != backup_id)
-    throw task_error("RESTORE DATABASE failed: " + request.arn + " changed while it was being restored.");
-  auto target = env.engine.continue_restore(request.database);
-  if (target->page_size() != verified.page_size)
-    throw task_error("RESTORE DATABASE failed: " + request.arn + " has " +
-                     std::to_string(verified.page_size) + "-byte pages; the database being restored has " +
-                     std::to_string(target->page_size()) + ".");
+  auto [second, target] = begin_apply(request, env, verified, "RESTORE DATABASE");
   uint64_t pages = 0;
   try {
     pages = read_differential(
@@ -291,18 +303,9 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
         "The STOPAT clause specifies a point too early to allow this backup set to be restored. Choose a "
         "different stop point or use RESTORE DATABASE WITH RECOVERY to recover at the current point.");
   }
-  Guid backup_id = header.backup_id;
   format::BackupHeader verified = header;
   first = {};
-
-  OpenBackup second = open_backup(request, env);
-  if (second.header().backup_id != backup_id)
-    throw task_error("RESTORE LOG failed: " + request.arn + " changed while it was being restored.");
-  auto target = env.engine.continue_restore(request.database);
-  if (target->page_size() != verified.page_size)
-    throw task_error("RESTORE LOG failed: " + request.arn + " has " + std::to_string(verified.page_size) +
-                     "-byte pages; the database being restored has " + std::to_string(target->page_size()) +
-                     ".");
+  auto [second, target] = begin_apply(request, env, verified, "RESTORE LOG");
   uint64_t applied = 0, pages = 0;
   try {
     read_log_body(*second.reader, verified, control, 50, 100,
