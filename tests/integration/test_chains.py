@@ -324,11 +324,17 @@ def pending_rules(c):
                  "rds_drop_database of an ONLINE database")
 
     run_task(c, restore_sql("pend2", "big_full.bak", norecovery=1), "restore to finish twice")
+    # Two throttled backups hold both workers, so the FINISH_RESTORE below stays pending while it is checked.
+    busy = [submit(c, backup_sql("big", "busy%d.bak" % i)) for i in (1, 2)]
+    harness.wait_for(lambda: all(c.query("exec msdb.dbo.rds_task_status @task_id=%d" % b[0])[0][5] == "IN_PROGRESS"
+                                 for b in busy), what="both workers to be busy")
     fin = submit(c, finish_sql("pend2"))
     expect_error(c, finish_sql("pend2"), "has a pending FINISH_RESTORE task", "a second rds_finish_restore")
     expect_error(c, "exec msdb.dbo.rds_cancel_task @task_id=%d" % fin[0], "You can't cancel a FINISH_RESTORE task.",
                  "cancel FINISH_RESTORE")
     checks.equal(seed_flow.wait_task(c, fin[0])[5], "SUCCESS", "finish of pend2")
+    for b in busy:
+        checks.equal(seed_flow.wait_task(c, b[0])[5], "SUCCESS", "busy backup %d" % b[0])
 
 
 # --- (e) the seed page's examples, as written ---------------------------------------------------------------
