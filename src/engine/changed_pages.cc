@@ -1,15 +1,14 @@
 #include "engine/changed_pages.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+
+#include "common/durable_file.h"
 
 namespace bakrest::engine {
 
@@ -27,10 +26,6 @@ uint64_t get64(const uint8_t* at) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(at[i]) << (8 * i);
   return v;
-}
-
-[[noreturn]] void throw_errno(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -120,31 +115,7 @@ void ChangedPages::persist() {
   for (size_t i = 0; i < words.size(); ++i) put64(&bytes[kHeaderSize + 8 * i], words[i]);
   put64(&bytes[bytes.size() - 8], XXH3_64bits(bytes.data(), bytes.size() - 8));
 
-  fs::path tmp = file_;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno("create " + tmp.string());
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      throw_errno("write " + tmp.string());
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    throw_errno("fsync " + tmp.string());
-  }
-  ::close(fd);
-  fs::rename(tmp, file_);
-  int dir = ::open(file_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  replace_file_durably(file_, bytes);
   dirty_ = false;
 }
 

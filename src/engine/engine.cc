@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/clock.h"
+#include "common/durable_file.h"
 #include "common/error.h"
 #include "common/text.h"
 #include "engine/capture_vfs.h"
@@ -78,15 +79,6 @@ class UniqueFd {
  private:
   int fd_;
 };
-
-[[noreturn]] void throw_errno(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-void fsync_path(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw_errno("fsync " + path.string());
-}
 
 SqlError no_such_database(const std::string& name) {
   return SqlError(911, 16,
@@ -385,7 +377,7 @@ class RestoreTargetImpl : public RestoreTarget {
   void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
               const std::string& restored_by) override {
     if (::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
-    fsync_path(info_.file.parent_path());
+    fsync_directory(info_.file.parent_path());
     bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
       if (recover) {
         // A new log begins at next_lsn on a new recovery fork; nothing of a log may be there already.

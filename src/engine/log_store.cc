@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/durable_file.h"
 #include "engine/wal_format.h"
 
 namespace bakrest::engine {
@@ -23,10 +24,6 @@ constexpr size_t kSegmentHeaderSize = 32;
 constexpr uint32_t kSegmentVersion = 1;
 constexpr uint64_t kIndexSpacing = 64 * 1024;
 constexpr size_t kWriteBuffer = 1 << 20;
-
-[[noreturn]] void throw_errno(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
 
 void put64(uint8_t* at, uint64_t v) {
   for (int i = 0; i < 8; ++i) at[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -45,14 +42,6 @@ void pwrite_all(int fd, std::span<const uint8_t> bytes, uint64_t offset, const f
     if (n < 0) throw_errno("writing the transaction log " + path.string());
     done += static_cast<size_t>(n);
   }
-}
-
-void fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw_errno("open " + dir.string());
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw_errno("fsync " + dir.string());
 }
 
 std::optional<uint64_t> parse_segment_name(const std::string& name) {
@@ -269,7 +258,7 @@ void LogStore::sync() {
   if (synced_next_lsn_ == next_lsn_ && !dir_dirty_) return;
   if (::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());
   if (dir_dirty_) {
-    fsync_dir(dir_);
+    fsync_directory(dir_);
     dir_dirty_ = false;
   }
   synced_next_lsn_ = next_lsn_;

@@ -1,14 +1,12 @@
 #include "instance/config.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <toml++/toml.h>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include "common/durable_file.h"
 #include "common/ids.h"
 
 namespace bakrest::instance {
@@ -123,20 +121,8 @@ void save_config(const Config& c, const std::filesystem::path& file) {
   std::ostringstream text;
   text << "# bakrest instance configuration (see docs/OPERATIONS.md)\n" << root << "\n";
 
-  std::filesystem::path temp = file;
-  temp += ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text.str();
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + temp.string());
-  }
-  int fd = ::open(temp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::filesystem::rename(temp, file);
+  std::string bytes = text.str();
+  replace_file_durably(file, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace bakrest::instance
