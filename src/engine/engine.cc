@@ -118,6 +118,20 @@ void remove_database_files(const fs::path& file) {
   fs::remove_all(log_dir_for(file), ignored);
 }
 
+// A RESTORING database becomes ONLINE on a new recovery fork, its log beginning at next_lsn; no log may be
+// there yet. Both recovering restores and rds_finish_restore end here.
+void mark_recovered(sqlite::Database& db, const DatabaseInfo& info, uint64_t next_lsn) {
+  std::error_code ignored;
+  fs::remove_all(log_dir_for(info.file), ignored);
+  db.prepare(
+        "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restore_lsn = ?, restored_by = NULL, "
+        "restore_damaged = 0, log_chain_lsn = NULL WHERE database_id = ? AND state = 'RESTORING'")
+      .bind(1, guid_to_string(random_guid()))
+      .bind(2, static_cast<int64_t>(next_lsn))
+      .bind(3, info.id)
+      .run();
+}
+
 int authorize(void* user_data, int action, const char* arg1, const char* arg2, const char* database,
               const char*) {
   auto* state = static_cast<SessionAuthorizer*>(user_data);
@@ -380,16 +394,7 @@ class RestoreTargetImpl : public RestoreTarget {
     fsync_directory(info_.file.parent_path());
     bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
       if (recover) {
-        // A new log begins at next_lsn on a new recovery fork; nothing of a log may be there already.
-        std::error_code ignored;
-        fs::remove_all(log_dir_for(info_.file), ignored);
-        db.prepare(
-              "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restore_lsn = ?, restored_by = NULL, "
-              "restore_damaged = 0, log_chain_lsn = NULL WHERE database_id = ? AND state = 'RESTORING'")
-            .bind(1, guid_to_string(random_guid()))
-            .bind(2, static_cast<int64_t>(next_lsn))
-            .bind(3, info_.id)
-            .run();
+        mark_recovered(db, info_, next_lsn);
       } else {
         db.prepare(
               "UPDATE databases SET restore_lsn = ?, restored_by = ?, restore_damaged = 0, "
@@ -809,16 +814,8 @@ void Engine::finish_restore(const std::string& name) {
   if (it != shared_.end() && it->second->users > 0) {
     throw std::runtime_error("database '" + info->name + "' is being restored by another task");
   }
-  std::error_code ignored;
-  fs::remove_all(log_dir_for(info->file), ignored);
-  msdb_.with([&](sqlite::Database& db) {
-    db.prepare(
-          "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restored_by = NULL, log_chain_lsn = NULL "
-          "WHERE database_id = ? AND state = 'RESTORING'")
-        .bind(1, guid_to_string(random_guid()))
-        .bind(2, info->id)
-        .run();
-  });
+  if (!info->restore_lsn) throw std::runtime_error("database '" + info->name + "' has no restored image yet");
+  msdb_.with([&](sqlite::Database& db) { mark_recovered(db, *info, *info->restore_lsn); });
   spdlog::info("database '{}' recovered and is ONLINE", info->name);
 }
 
