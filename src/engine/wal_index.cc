@@ -14,13 +14,6 @@ using wal::read_be32;
 
 namespace {
 
-void checksum(bool big_endian, const uint8_t* data, size_t size, uint32_t s[2]) {
-  wal::Checksum sum{{s[0], s[1]}};
-  sum.add(big_endian, data, size);
-  s[0] = sum.s[0];
-  s[1] = sum.s[1];
-}
-
 size_t read_at(int fd, uint8_t* out, size_t size, uint64_t offset) {
   return wal::pread_full(fd, std::span<uint8_t>(out, size), offset);
 }
@@ -37,7 +30,7 @@ std::optional<WalIndex> WalIndex::scan(int wal_fd, const WalIndexHeader& committ
   if (!header || header->page_size != committed.page_size) return std::nullopt;
   index.big_endian_checksum_ = header->big_endian_checksum;
   index.page_size_ = header->page_size;
-  uint32_t s[2] = {header->checksum.s[0], header->checksum.s[1]};
+  wal::Checksum sum = header->checksum;
   index.salt_[0] = header->salt[0];
   index.salt_[1] = header->salt[1];
   if (index.salt_[0] != committed.salt[0] || index.salt_[1] != committed.salt[1]) return std::nullopt;
@@ -50,14 +43,14 @@ std::optional<WalIndex> WalIndex::scan(int wal_fd, const WalIndexHeader& committ
     uint32_t pgno = read_be32(h);
     if (pgno == 0 || read_be32(h + 8) != index.salt_[0] || read_be32(h + 12) != index.salt_[1])
       return std::nullopt;
-    FrameRef ref{offset, {s[0], s[1]}};
-    checksum(index.big_endian_checksum_, h, 8, s);
-    checksum(index.big_endian_checksum_, h + kFrameHeaderSize, index.page_size_, s);
-    if (s[0] != read_be32(h + 16) || s[1] != read_be32(h + 20)) return std::nullopt;
+    FrameRef ref{offset, sum};
+    sum.add(index.big_endian_checksum_, h, 8);
+    sum.add(index.big_endian_checksum_, h + kFrameHeaderSize, index.page_size_);
+    if (sum.s[0] != read_be32(h + 16) || sum.s[1] != read_be32(h + 20)) return std::nullopt;
     index.pages_[pgno] = ref;
   }
   // The chain must end exactly where SQLite says the last commit ended.
-  if (s[0] != committed.frame_checksum[0] || s[1] != committed.frame_checksum[1]) return std::nullopt;
+  if (sum.s[0] != committed.frame_checksum[0] || sum.s[1] != committed.frame_checksum[1]) return std::nullopt;
   return index;
 }
 
@@ -69,10 +62,10 @@ bool WalIndex::read_page(int wal_fd, uint32_t pgno, std::span<uint8_t> out) cons
   const uint8_t* h = frame.data();
   if (read_be32(h) != pgno || read_be32(h + 8) != salt_[0] || read_be32(h + 12) != salt_[1]) return false;
   // Re-checking the chained checksum also catches a frame torn by a writer reusing the slot mid-read.
-  uint32_t s[2] = {it->second.checksum[0], it->second.checksum[1]};
-  checksum(big_endian_checksum_, h, 8, s);
-  checksum(big_endian_checksum_, h + kFrameHeaderSize, page_size_, s);
-  if (s[0] != read_be32(h + 16) || s[1] != read_be32(h + 20)) return false;
+  wal::Checksum sum = it->second.checksum;
+  sum.add(big_endian_checksum_, h, 8);
+  sum.add(big_endian_checksum_, h + kFrameHeaderSize, page_size_);
+  if (sum.s[0] != read_be32(h + 16) || sum.s[1] != read_be32(h + 20)) return false;
   std::memcpy(out.data(), h + kFrameHeaderSize, page_size_);
   return true;
 }

@@ -7,6 +7,7 @@
 #include <span>
 #include <unordered_map>
 
+#include "engine/wal_format.h"
 #include "engine/wal_index_header.h"
 
 namespace bakrest::engine {
@@ -24,8 +25,8 @@ class WalIndex {
 
  private:
   struct FrameRef {
-    uint64_t offset;       // of the frame header
-    uint32_t checksum[2];  // running checksum before this frame
+    uint64_t offset;         // of the frame header
+    wal::Checksum checksum;  // running checksum before this frame
   };
 
   uint32_t page_size_ = 0;
