@@ -250,30 +250,24 @@ std::optional<TaskRecord> TaskQueue::claim_next() {
     auto s =
         db.prepare(std::string("SELECT ") + kColumns +
                    " WHERE lifecycle IN ('CREATED', 'IN_PROGRESS', 'CANCEL_REQUESTED') ORDER BY task_id");
-    struct Ahead {
-      std::string key;
-      bool changes_database;
-    };
-    std::vector<Ahead> ahead;  // running tasks and CREATED tasks older than the candidate
+    // Tasks of one database run one at a time, in submission order: a differential or log backup depends
+    // on the full backup before it, and a restore chain on each earlier step.
+    std::vector<std::string>
+        busy;  // databases of running tasks and of CREATED tasks older than the candidate
     std::optional<TaskRecord> next;
     std::vector<TaskRecord> unfinished;
     while (s.step()) unfinished.push_back(read_task(s));
     for (const auto& t : unfinished) {
-      if (t.lifecycle != "CREATED")
-        ahead.push_back({engine::database_name_key(t.database_name), changes_database(t.task_type)});
+      if (t.lifecycle != "CREATED") busy.push_back(engine::database_name_key(t.database_name));
     }
     for (auto& t : unfinished) {
       if (t.lifecycle != "CREATED") continue;
       std::string key = engine::database_name_key(t.database_name);
-      bool changes = changes_database(t.task_type);
-      bool held = std::any_of(ahead.begin(), ahead.end(), [&](const Ahead& a) {
-        return a.key == key && (changes || a.changes_database);
-      });
-      if (!held) {
+      if (std::find(busy.begin(), busy.end(), key) == busy.end()) {
         next = std::move(t);
         break;
       }
-      ahead.push_back({key, changes});
+      busy.push_back(key);
     }
     if (!next) return std::nullopt;
     TaskRecord task = std::move(*next);

@@ -1,8 +1,6 @@
 // The durable task queue behind the RDS procedures (DESIGN.md §5): tasks live in msdb.tasks, two workers
-// run them oldest first, the rest wait as CREATED. A task that changes its database (a restore or
-// FINISH_RESTORE, task_types.h) waits for every earlier task of that database and runs alone on it; other
-// tasks wait for earlier such tasks of their database. Tasks of different databases never wait for each
-// other. Lifecycle:
+// run them oldest first, the rest wait as CREATED. Tasks of one database run one at a time in submission
+// order; tasks of different databases never wait for each other. Lifecycle:
 //   CREATED -> IN_PROGRESS -> SUCCESS | ERROR | CANCEL_REQUESTED -> CANCELLED, and CREATED -> CANCELLED.
 #pragma once
 

@@ -24,8 +24,8 @@ inline bool is_backup_task(std::string_view type) {
 // A restore of any kind, with or without recovery.
 inline bool is_restore_task(std::string_view type) { return type.starts_with("RESTORE_DB"); }
 
-// Restores and FINISH_RESTORE change the database itself: the queue runs them in submission order and
-// never beside another task of the same database.
+// Restores and FINISH_RESTORE change the database itself: while one is pending, the procedures refuse
+// tasks that would conflict with it.
 inline bool changes_database(std::string_view type) {
   return is_restore_task(type) || type == kFinishRestore;
 }

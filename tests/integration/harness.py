@@ -42,16 +42,27 @@ class Server:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
+        """Shuts the server down as an operator would (SIGTERM); a shutdown that does not exit 0 fails the
+        test — under ASan+UBSan that is how a leak or a sanitizer report reaches the test's result."""
+        if not self.proc or self.proc.stdout.closed:
+            return
+        hung = False
+        if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                hung = True
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
-            self.proc.stdout.close()
-            self.log.close()
+        self.proc.stdout.close()
+        self.log.close()
+        if hung or self.proc.returncode != 0:
+            with open(self.log.name, "rb") as f:
+                tail = f.read()[-4000:].decode(errors="replace")
+            raise RuntimeError("the server %s (exit status %s); the end of %s:\n%s" % (
+                "did not stop within 30 s of SIGTERM" if hung else "did not shut down cleanly",
+                self.proc.returncode, self.log.name, tail))
 
     def kill(self):
         """Ends the server the hard way, as a crash would."""

@@ -11,9 +11,9 @@ checks = harness.Checks()
 binary = harness.binary_from_argv()
 
 
-def make_big_database(c):
-    c.batch("CREATE DATABASE big")
-    c.batch("USE big")
+def make_big_database(c, name):
+    c.batch("CREATE DATABASE " + name)
+    c.batch("USE " + name)
     c.batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data VARBINARY(MAX))")
     c.batch("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
             "INSERT INTO blobs SELECT i, randomblob(8000) FROM n")
@@ -28,7 +28,8 @@ server = harness.Server(binary, config_text=harness.config_text(max_transfer_mb_
 server.start()
 try:
     c = PymssqlClient(server.port)
-    make_big_database(c)
+    make_big_database(c, "big")
+    make_big_database(c, "big2")
 
     task = c.query(exec_text("msdb.dbo.rds_backup_database",
                              {"@source_db_name": "big", "@s3_arn_to_backup_to": ARN + "cancelled.bak"}))[0][0]
@@ -48,8 +49,8 @@ try:
 
     # A task waiting behind two running ones is CREATED, and cancelling it ends it at once.
     ids = [c.query(exec_text("msdb.dbo.rds_backup_database",
-                             {"@source_db_name": "big", "@s3_arn_to_backup_to": ARN + "queued%d.bak" % i}))[0][0]
-           for i in range(3)]
+                             {"@source_db_name": db, "@s3_arn_to_backup_to": ARN + "queued%d.bak" % i}))[0][0]
+           for i, db in enumerate(["big", "big2", "big"])]
     harness.wait_for(lambda: status(c, ids[1])[5] == "IN_PROGRESS", what="second task to start")
     checks.equal(status(c, ids[2])[5], "CREATED", "third task waits")
     c.batch("exec msdb.dbo.rds_cancel_task @task_id=%d" % ids[2])

@@ -191,7 +191,20 @@ def chain_a(c, final):
     checks.check(restored == final, "chain (a): every row equals the source's")
     # A recovered database is a database like any other: it takes writes and backups.
     c.batch("INSERT INTO chain_a.dbo.items (id) VALUES (100000)")
-    run_task(c, backup_sql("chain_a", "fork_full.bak"), "full backup of the recovered database")
+    # Submitted back to back, a database's backups run one after another: the differential and the log
+    # backup rest on the full backup submitted just before them.
+    ids = [submit(c, backup_sql("chain_a", "fork_full.bak"))[0],
+           submit(c, backup_sql("chain_a", "fork_diff.bak", "DIFFERENTIAL"))[0],
+           submit(c, backup_sql("chain_a", "fork_log.trn", "LOG"))[0]]
+    done = [seed_flow.wait_task(c, i) for i in ids]
+    checks.equal([d[5] for d in done], ["SUCCESS"] * 3,
+                 "full, differential and log backups submitted back to back: %r" % [d[6] for d in done])
+    rows = c.query("select type, backup_set_uuid, differential_base_guid, database_backup_lsn, checkpoint_lsn "
+                   "from msdb.dbo.backupset where database_name = 'chain_a' order by backup_set_id")
+    checks.equal([r[0] for r in rows], ["D", "I", "L"], "chain_a's backup types")
+    if len(rows) == 3:
+        checks.equal(rows[1][2], rows[0][1], "the differential's base is the full submitted just before it")
+        checks.equal(rows[2][3], rows[0][4], "the log backup rests on that full backup")
 
 
 def chain_b(c, at_stop, stop_time, final):
@@ -324,8 +337,9 @@ def pending_rules(c):
                  "rds_drop_database of an ONLINE database")
 
     run_task(c, restore_sql("pend2", "big_full.bak", norecovery=1), "restore to finish twice")
-    # Two throttled backups hold both workers, so the FINISH_RESTORE below stays pending while it is checked.
-    busy = [submit(c, backup_sql("big", "busy%d.bak" % i)) for i in (1, 2)]
+    # Two throttled backups (of two databases: one database's tasks run one at a time) hold both workers, so
+    # the FINISH_RESTORE below stays pending while it is checked.
+    busy = [submit(c, backup_sql(db, "busy_%s.bak" % db)) for db in ("big", "pend")]
     harness.wait_for(lambda: all(c.query("exec msdb.dbo.rds_task_status @task_id=%d" % b[0])[0][5] == "IN_PROGRESS"
                                  for b in busy), what="both workers to be busy")
     fin = submit(c, finish_sql("pend2"))

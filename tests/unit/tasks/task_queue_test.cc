@@ -224,8 +224,8 @@ class Gate {
 class TaskOrderTest : public TaskQueueTest {
  protected:
   TaskOrderTest() {
-    for (const char* type : {kBackupDb, kBackupLog, kRestoreDbNorecovery, kRestoreDbLogNorecovery,
-                             kRestoreDbLog, kFinishRestore}) {
+    for (const char* type : {kBackupDb, kBackupDbDifferential, kBackupLog, kRestoreDbNorecovery,
+                             kRestoreDbLogNorecovery, kRestoreDbLog, kFinishRestore}) {
       queue.set_runner(type, [this](const TaskRecord& task, JobControl&) { gate.run(task); });
     }
   }
@@ -295,10 +295,35 @@ TEST_F(TaskOrderTest, CancellingAWaitingRestoreLetsTheTasksBehindItRun) {
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(queue.get(log_backup)->lifecycle, "CREATED");  // behind the restore
   queue.cancel(restore);
-  // Backups of one database may run side by side: the log backup starts while the first still runs.
+  // Now only the running backup is ahead of the log backup: it starts when that one ends.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(log_backup)->lifecycle, "CREATED");
+  gate.release(backup);
   ASSERT_TRUE(gate.wait_started({log_backup}));
-  EXPECT_EQ(queue.get(backup)->lifecycle, "IN_PROGRESS");
-  EXPECT_EQ(gate.max_running("db"), 2);
+  EXPECT_EQ(gate.max_running("db"), 1);
+}
+
+TEST_F(TaskOrderTest, BackupsOfOneDatabaseRunOneAtATimeInSubmissionOrder) {
+  int64_t full = submit(kBackupDb, "db");
+  int64_t differential = submit(kBackupDbDifferential, "DB");
+  int64_t log = submit(kBackupLog, "db");
+  int64_t elsewhere = submit(kBackupDb, "elsewhere");
+  queue.start();
+  ASSERT_TRUE(gate.wait_started({full, elsewhere}));
+  gate.release(elsewhere);
+  wait_for(queue, elsewhere, "SUCCESS");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(differential)->lifecycle, "CREATED");  // a worker is free, but the full runs
+  gate.release(full);
+  ASSERT_TRUE(gate.wait_started({differential}));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(queue.get(log)->lifecycle, "CREATED");
+  gate.release(differential);
+  ASSERT_TRUE(gate.wait_started({log}));
+  gate.release(log);
+  wait_for(queue, log, "SUCCESS");
+  EXPECT_EQ(gate.started(), (std::vector<int64_t>{full, elsewhere, differential, log}));
+  EXPECT_EQ(gate.max_running("db"), 1);
 }
 
 TEST_F(TaskOrderTest, PendingMatchesDatabaseNamesLikeTheCatalog) {
