@@ -120,15 +120,21 @@ void DatabaseLog::append_transaction(const WalTransaction& txn, const wal::ReadA
   header.wal_salt[0] = txn.end.salt[0];
   header.wal_salt[1] = txn.end.salt[1];
   header.wal_commit_frame = txn.commit_frame;
-  std::vector<uint8_t> page(header.page_size);
+  std::vector<uint8_t> page;  // for images the scan no longer holds
+  if (std::any_of(txn.pages.begin(), txn.pages.end(), [](const auto& p) { return !p.image; }))
+    page.resize(header.page_size);
   std::vector<uint32_t> pgnos;
   pgnos.reserve(txn.pages.size());
   store_->append(header, [&](LogRecordEncoder& encoder) {
     for (const auto& p : txn.pages) {
-      uint64_t offset = wal::frame_offset(p.frame, header.page_size) + wal::kFrameHeaderSize;
-      if (read(offset, page) < page.size())
-        throw std::runtime_error("the WAL frame of page " + std::to_string(p.pgno) + " disappeared");
-      encoder.add_page(p.pgno, page);
+      if (p.image) {
+        encoder.add_page(p.pgno, {p.image, header.page_size});
+      } else {
+        uint64_t offset = wal::frame_offset(p.frame, header.page_size) + wal::kFrameHeaderSize;
+        if (read(offset, page) < page.size())
+          throw std::runtime_error("the WAL frame of page " + std::to_string(p.pgno) + " disappeared");
+        encoder.add_page(p.pgno, page);
+      }
       pgnos.push_back(p.pgno);
     }
   });

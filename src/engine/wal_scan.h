@@ -37,6 +37,9 @@ struct WalTransaction {
   struct PageFrame {
     uint32_t pgno;
     uint32_t frame;
+    // The page's image as the scan read it, valid only during on_commit; null when the scan no longer holds
+    // it (a transaction larger than kWalScanChunkBytes), and the caller reads the frame itself.
+    const uint8_t* image;
   };
   std::vector<PageFrame> pages;
   WalCursor end;  // the cursor after the commit frame
@@ -46,6 +49,10 @@ struct WalScanResult {
   WalCursor end;           // after the last commit found (or where the scan started)
   bool restarted = false;  // the WAL's salts differed from the cursor's: scanned from the header
 };
+
+// The scan reads whole frames in pieces of up to this many bytes, one read each: a small transaction's
+// frames arrive in one read, and their page images need not be read again.
+inline constexpr size_t kWalScanChunkBytes = 1 << 20;
 
 // Reads the WAL from `from` (or from the header if `from` is empty or of another generation) and calls
 // on_commit for every committed transaction, in order. Stops at the first frame that is missing, torn, of

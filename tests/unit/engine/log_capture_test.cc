@@ -657,8 +657,9 @@ TEST(LogRecovery, MarksPagesOfRecordsTheChangedPageFileMissed) {
   EXPECT_EQ(pages_in(c.log->begin_differential_backup().changed), replayed.changed());
 }
 
-// A capture that fails part-way (here: a WAL read fails in the second of two transactions) keeps what it
-// appended, and the next capture goes on from there instead of appending the first transaction again.
+// A capture that fails part-way (here: a WAL read fails in the second of two transactions, one larger than
+// what the scan reads at once) keeps what it appended, and the next capture goes on from there instead of
+// appending the first transaction again.
 TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
   testing::TempDir dir;
   fs::path file = dir.path() / "d.db";
@@ -666,7 +667,7 @@ TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
   DatabaseLog log(file, log_dir_for(file), 1);  // not registered: the test feeds it
   auto db = open_database(file);
   db.exec("INSERT INTO t VALUES (1)");
-  db.exec("INSERT INTO t VALUES (2)");
+  db.prepare("INSERT INTO t VALUES (?)").bind(1, std::string(2 * kWalScanChunkBytes, 'x')).run();
   fs::path wal_path = file;
   wal_path += "-wal";
   std::ifstream wal(wal_path, std::ios::binary);
@@ -680,9 +681,10 @@ TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
   scan_wal_commits(read, std::nullopt, UINT64_MAX, [&](const WalTransaction& t) { txns.push_back(t); });
   ASSERT_EQ(txns.size(), 2u);
   const uint64_t second_start = wal::frame_offset(txns[1].first_frame, txns[1].end.page_size);
+  ASSERT_GT(fs::file_size(wal_path) - second_start, kWalScanChunkBytes);
   wal::ReadAt failing = [&](uint64_t offset, std::span<uint8_t> out) -> size_t {
-    // Page images are read alone; the scan reads whole frames.
-    if (out.size() == txns[1].end.page_size && offset >= second_start) throw std::runtime_error("EIO");
+    // The first read covers the first transaction and the start of the second; the next one fails.
+    if (offset > second_start) throw std::runtime_error("EIO");
     return read(offset, out);
   };
   uint64_t end = fs::file_size(wal_path);

@@ -76,7 +76,8 @@ TEST_F(TaskQueueTest, AtMostTwoRunAndTheRestWaitCreated) {
   queue.start();
   std::vector<int64_t> ids;
   for (int i = 0; i < 4; ++i)
-    ids.push_back(queue.submit({"BACKUP_DB", "db", std::nullopt, 0, std::nullopt, "a", {}}));
+    ids.push_back(
+        queue.submit({"BACKUP_DB", "db" + std::to_string(i), std::nullopt, 0, std::nullopt, "a", {}}));
   wait_for(queue, ids[0], "IN_PROGRESS");
   wait_for(queue, ids[1], "IN_PROGRESS");
   std::this_thread::sleep_for(100ms);
