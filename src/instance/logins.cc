@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/ids.h"
 
 namespace bakrest::instance {
@@ -29,24 +30,33 @@ Bytes pbkdf2(const std::string& password, const Bytes& salt, int iterations) {
 
 }  // namespace
 
-void Logins::set_password(const std::string& user, const std::string& password, bool is_master) {
-  Bytes salt(kSaltBytes);
-  if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1)
+Logins::Hashed Logins::hash(const std::string& password) {
+  Hashed hashed{Bytes(kSaltBytes), {}, kIterations};
+  if (RAND_bytes(hashed.salt.data(), static_cast<int>(hashed.salt.size())) != 1)
     throw std::runtime_error("RAND_bytes failed");
-  Bytes hash = pbkdf2(password, salt, kIterations);
+  hashed.hash = pbkdf2(password, hashed.salt, kIterations);
+  return hashed;
+}
+
+void Logins::insert(sqlite::Database& db, const std::string& user, const Hashed& hashed, bool is_master) {
+  db.prepare(
+        "INSERT OR REPLACE INTO logins (name, salt, password_hash, iterations, is_master, create_date) "
+        "VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(1, user)
+      .bind(2, std::span<const uint8_t>(hashed.salt))
+      .bind(3, std::span<const uint8_t>(hashed.hash))
+      .bind(4, hashed.iterations)
+      .bind(5, is_master ? 1 : 0)
+      .bind(6, format_datetime(now_micros()))
+      .run();
+}
+
+void Logins::set_password(const std::string& user, const std::string& password, bool is_master) {
+  Hashed hashed = hash(password);
   msdb_.with([&](sqlite::Database& db) {
     sqlite::with_transaction(db, [&] {
       if (is_master) db.exec("DELETE FROM logins WHERE is_master = 1");
-      db.prepare(
-            "INSERT OR REPLACE INTO logins (name, salt, password_hash, iterations, is_master, create_date) "
-            "VALUES (?, ?, ?, ?, ?, ?)")
-          .bind(1, user)
-          .bind(2, std::span<const uint8_t>(salt))
-          .bind(3, std::span<const uint8_t>(hash))
-          .bind(4, kIterations)
-          .bind(5, is_master ? 1 : 0)
-          .bind(6, format_datetime(now_micros()))
-          .run();
+      insert(db, user, hashed, is_master);
     });
   });
 }
@@ -95,6 +105,89 @@ bool Logins::is_master(const std::string& user) {
     auto s = db.prepare("SELECT is_master FROM logins WHERE name = ?");
     s.bind(1, user);
     return s.step() && s.get_int(0) == 1;
+  });
+}
+
+bool Logins::exists(const std::string& user) {
+  return msdb_.with([&](sqlite::Database& db) {
+    auto s = db.prepare("SELECT 1 FROM logins WHERE name = ?");
+    s.bind(1, user);
+    return s.step();
+  });
+}
+
+void Logins::create(const std::string& name, const std::string& password) {
+  if (password.empty()) {
+    throw SqlError(
+        15118, 16,
+        "Password validation failed. The password does not meet the requirements: it can't be empty.");
+  }
+  Hashed hashed = hash(password);
+  msdb_.with([&](sqlite::Database& db) {
+    sqlite::with_transaction(db, [&] {
+      auto s = db.prepare("SELECT 1 FROM logins WHERE name = ?");
+      s.bind(1, name);
+      if (s.step()) throw SqlError(15025, 16, "The server principal '" + name + "' already exists.");
+      insert(db, name, hashed, false);
+    });
+  });
+}
+
+void Logins::drop(const std::string& name) {
+  msdb_.with([&](sqlite::Database& db) {
+    sqlite::with_transaction(db, [&] {
+      auto s = db.prepare("SELECT is_master FROM logins WHERE name = ?");
+      s.bind(1, name);
+      if (!s.step()) {
+        throw SqlError(
+            15151, 16,
+            "Cannot drop the login '" + name + "', because it does not exist or you do not have permission.");
+      }
+      if (s.get_int(0) == 1) {
+        throw SqlError(15174, 16,
+                       "Login '" + name +
+                           "' is the master login and can't be dropped; it is set by BAKREST_MASTER_USER.");
+      }
+      db.prepare("DELETE FROM logins WHERE name = ?").bind(1, name).run();
+      db.prepare("DELETE FROM login_permissions WHERE login = ?").bind(1, name).run();
+    });
+  });
+}
+
+void Logins::set_execute(const std::string& login, const std::string& procedure, bool granted) {
+  msdb_.with([&](sqlite::Database& db) {
+    sqlite::with_transaction(db, [&] {
+      auto s = db.prepare("SELECT 1 FROM logins WHERE name = ?");
+      s.bind(1, login);
+      if (!s.step()) {
+        throw SqlError(
+            15151, 16,
+            "Cannot find the user '" + login + "', because it does not exist or you do not have permission.");
+      }
+      if (granted) {
+        db.prepare(
+              "INSERT OR IGNORE INTO login_permissions (login, permission, object) VALUES (?, 'EXECUTE', ?)")
+            .bind(1, login)
+            .bind(2, procedure)
+            .run();
+      } else {
+        db.prepare("DELETE FROM login_permissions WHERE login = ? AND permission = 'EXECUTE' AND object = ?")
+            .bind(1, login)
+            .bind(2, procedure)
+            .run();
+      }
+    });
+  });
+}
+
+bool Logins::may_execute(const std::string& login, const std::string& procedure) {
+  return msdb_.with([&](sqlite::Database& db) {
+    auto s = db.prepare(
+        "SELECT 1 FROM logins WHERE name = ?1 AND (is_master = 1 OR EXISTS (SELECT 1 FROM login_permissions "
+        "WHERE login = ?1 AND permission = 'EXECUTE' AND object = ?2))");
+    s.bind(1, login);
+    s.bind(2, procedure);
+    return s.step();
   });
 }
 

@@ -93,6 +93,13 @@ CREATE TABLE IF NOT EXISTS logins (
   is_master     BIT NOT NULL,
   create_date   DATETIME NOT NULL
 );
+-- What GRANT EXECUTE gave logins other than the master login (object: msdb.dbo.rds_backup_database).
+CREATE TABLE IF NOT EXISTS login_permissions (
+  login      NVARCHAR NOT NULL COLLATE NOCASE,
+  permission NVARCHAR NOT NULL,
+  object     NVARCHAR NOT NULL COLLATE NOCASE,
+  PRIMARY KEY (login, permission, object)
+);
 CREATE VIEW IF NOT EXISTS sys_databases AS
   SELECT name, database_id, state AS state_desc, recovery_model AS recovery_model_desc, create_date
   FROM databases;

@@ -2,6 +2,7 @@
 // then a task for the queue or an answer from msdb.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/proc_call.h"
@@ -30,6 +31,8 @@ struct Caller {
 
 // True if name (as written: brackets, one to three parts) is a procedure bakrest provides.
 bool is_procedure(const std::string& name, const std::string& current_database);
+// Its full name, "msdb.dbo.rds_backup_database", which GRANT EXECUTE names; nullopt if there is none.
+std::optional<std::string> procedure_full_name(const std::string& name, const std::string& current_database);
 
 // Runs the procedure, writing its result sets to sink. Throws SqlError 2812 for an unknown procedure and
 // SqlError with RDS's text for invalid calls. Does not call sink.procedure_started()/procedure_done().

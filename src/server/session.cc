@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/text.h"
 #include "server/prelogin.h"
 #include "server/requests.h"
 #include "server/rpc_reader.h"
@@ -21,6 +22,9 @@ constexpr const char* kLanguage = "us_english";
 
 std::string preview(std::string_view sql) {
   constexpr size_t kMax = 200;
+  // CREATE LOGIN ... WITH PASSWORD: a password never goes into the server's log.
+  std::string lower = ascii_lower(std::string(sql));
+  if (lower.find("password") != std::string::npos) return "(not shown: the batch mentions a password)";
   std::string out(sql.substr(0, kMax));
   std::replace(out.begin(), out.end(), '\n', ' ');
   if (sql.size() > kMax) out += "...";

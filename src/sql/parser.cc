@@ -266,6 +266,77 @@ AlterDatabaseStatement parse_alter_database(const std::vector<Token>& tokens) {
   return alter;
 }
 
+// --- Logins and permissions ------------------------------------------------------------------------------
+
+SqlError login_form_not_supported(const std::string& form) {
+  return not_supported(
+      "CREATE LOGIN ... " + form +
+      " is not supported yet; bakrest supports CREATE LOGIN name WITH PASSWORD = 'password'.");
+}
+
+CreateLoginStatement parse_create_login(const std::vector<Token>& tokens) {
+  Cursor cur(tokens);
+  cur.take();
+  cur.take();
+  CreateLoginStatement create;
+  create.name = cur.expect_name();
+  if (cur.at_end()) cur.fail();
+  if (!cur.accept_word("WITH")) throw login_form_not_supported(to_upper(cur.peek()->text));
+  if (!cur.accept_word("PASSWORD")) {
+    if (cur.at_end()) cur.fail();
+    throw login_form_not_supported("WITH " + to_upper(cur.peek()->text));
+  }
+  if (!cur.accept_punct("=")) cur.fail();
+  if (cur.at_end()) cur.fail();
+  if (cur.peek()->kind == TokenKind::kBinary) throw login_form_not_supported("PASSWORD = 0x... HASHED");
+  if (cur.peek()->kind != TokenKind::kString && cur.peek()->kind != TokenKind::kNString) cur.fail();
+  create.password = cur.take().value;
+  if (!cur.at_end()) {
+    if (is_punct(cur.peek(), ",")) cur.take();
+    if (cur.at_end()) cur.fail();
+    throw login_form_not_supported(to_upper(cur.peek()->text));
+  }
+  return create;
+}
+
+DropLoginStatement parse_drop_login(const std::vector<Token>& tokens) {
+  Cursor cur(tokens);
+  cur.take();
+  cur.take();
+  DropLoginStatement drop{cur.expect_name()};
+  cur.expect_end();
+  return drop;
+}
+
+SqlError grant_form_not_supported(const std::string& head) {
+  return not_supported(head +
+                       " is supported only as GRANT EXECUTE ON msdb.dbo.rds_procedure TO login and REVOKE "
+                       "EXECUTE ON msdb.dbo.rds_procedure FROM login.");
+}
+
+GrantExecuteStatement parse_grant(const std::vector<Token>& tokens) {
+  Cursor cur(tokens);
+  std::string head = to_upper(cur.take().text);
+  GrantExecuteStatement grant;
+  grant.grant = head == "GRANT";
+  if (head == "DENY" || !cur.accept_word_any({"EXECUTE", "EXEC"}) || !cur.accept_word("ON"))
+    throw grant_form_not_supported(head);
+  if (is_word(cur.peek(), "OBJECT") && is_punct(cur.peek(1), "::")) {
+    cur.take();
+    cur.take();
+  }
+  grant.procedure = parse_procedure_name(cur);
+  if (!(grant.grant ? cur.accept_word("TO") : cur.accept_word_any({"FROM", "TO"}))) {
+    if (cur.at_end()) cur.fail();
+    throw grant_form_not_supported(head);
+  }
+  do {
+    grant.logins.push_back(cur.expect_name());
+  } while (cur.accept_punct(","));
+  if (!cur.at_end()) throw grant_form_not_supported(head);  // WITH GRANT OPTION, CASCADE, AS ...
+  return grant;
+}
+
 UseStatement parse_use(const std::vector<Token>& tokens) {
   Cursor cur(tokens);
   cur.take();
@@ -348,6 +419,12 @@ void classify(const std::vector<Token>& tokens, std::vector<Statement>& out) {
     for (Statement& drop : parse_drop_database(tokens)) out.push_back(std::move(drop));
   } else if (head == "ALTER" && is_word(second, "DATABASE")) {
     out.emplace_back(parse_alter_database(tokens));
+  } else if (head == "CREATE" && is_word(second, "LOGIN")) {
+    out.emplace_back(parse_create_login(tokens));
+  } else if (head == "DROP" && is_word(second, "LOGIN")) {
+    out.emplace_back(parse_drop_login(tokens));
+  } else if (head == "GRANT" || head == "REVOKE" || head == "DENY") {
+    out.emplace_back(parse_grant(tokens));
   } else if (head == "USE") {
     out.emplace_back(parse_use(tokens));
   } else if (head == "PRINT") {

@@ -63,6 +63,20 @@ struct AlterDatabaseStatement {
   std::string name;            // empty for CURRENT
   std::string recovery_model;  // FULL, SIMPLE or BULK_LOGGED
 };
+// CREATE LOGIN name WITH PASSWORD = 'password'.
+struct CreateLoginStatement {
+  std::string name;
+  std::string password;
+};
+struct DropLoginStatement {
+  std::string name;
+};
+// GRANT EXECUTE ON [OBJECT::]procedure TO login [, ...] and REVOKE EXECUTE ON ... FROM | TO login [, ...].
+struct GrantExecuteStatement {
+  bool grant = true;      // false: REVOKE
+  std::string procedure;  // as written, without brackets
+  std::vector<std::string> logins;
+};
 struct UseStatement {
   std::string name;
 };
@@ -81,7 +95,8 @@ struct SqlStatement {  // anything else: rewritten and run by SQLite
 };
 
 using Statement = std::variant<ExecStatement, CreateDatabaseStatement, DropDatabaseStatement,
-                               AlterDatabaseStatement, UseStatement, PrintStatement, SetOptionStatement,
+                               AlterDatabaseStatement, CreateLoginStatement, DropLoginStatement,
+                               GrantExecuteStatement, UseStatement, PrintStatement, SetOptionStatement,
                                BeginTransactionStatement, CommitStatement, RollbackStatement, SqlStatement>;
 
 // Splits a batch into statements in order. Throws SqlError (102 "Incorrect syntax near '...'.") when a

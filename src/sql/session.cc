@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/text.h"
+#include "instance/logins.h"
 #include "sql/result_types.h"
 
 namespace bakrest::sql {
@@ -208,6 +209,10 @@ void Session::run_statement(const Statement& statement, const Parameters& parame
           sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, AlterDatabaseStatement>) {
           alter_database(s, sink);
+        } else if constexpr (std::is_same_v<T, CreateLoginStatement> ||
+                             std::is_same_v<T, DropLoginStatement> ||
+                             std::is_same_v<T, GrantExecuteStatement>) {
+          manage_logins(statement, sink);
         } else if constexpr (std::is_same_v<T, UseStatement>) {
           use_database(s.name, sink);
         } else if constexpr (std::is_same_v<T, PrintStatement>) {
@@ -267,6 +272,35 @@ void Session::alter_database(const AlterDatabaseStatement& alter, ResultSink& si
     if (e.message().number != 5011 && e.message().number != 5058) throw;
     sink.message(e.message());
     throw SqlError(5069, 16, "ALTER DATABASE statement failed.");
+  }
+  sink.done(std::nullopt);
+}
+
+void Session::manage_logins(const Statement& statement, ResultSink& sink) {
+  const char* what = std::holds_alternative<CreateLoginStatement>(statement) ? "CREATE LOGIN"
+                     : std::holds_alternative<DropLoginStatement>(statement) ? "DROP LOGIN"
+                     : std::get<GrantExecuteStatement>(statement).grant      ? "GRANT"
+                                                                             : "REVOKE";
+  // msdb changes at once, whatever the session's transaction does later: refuse rather than pretend.
+  if (trancount() > 0) {
+    throw SqlError(226, 16, std::string(what) + " statement not allowed within multi-statement transaction.");
+  }
+  instance::Logins logins(env_.procs.msdb);
+  if (!logins.is_master(login_))
+    throw SqlError(15247, 16, "User does not have permission to perform this action.");
+  if (const auto* create = std::get_if<CreateLoginStatement>(&statement)) {
+    logins.create(create->name, create->password);
+  } else if (const auto* drop = std::get_if<DropLoginStatement>(&statement)) {
+    logins.drop(drop->name);
+  } else {
+    const auto& grant = std::get<GrantExecuteStatement>(statement);
+    auto procedure = procs::procedure_full_name(grant.procedure, current_database());
+    if (!procedure) {
+      throw SqlError(15151, 16,
+                     "Cannot find the object '" + grant.procedure +
+                         "', because it does not exist or you do not have permission.");
+    }
+    for (const auto& login : grant.logins) logins.set_execute(login, *procedure, grant.grant);
   }
   sink.done(std::nullopt);
 }

@@ -51,6 +51,8 @@ class Session {
   void run_procedure(const ProcCall& call, ResultSink& sink);
   void run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink);
   void alter_database(const AlterDatabaseStatement& alter, ResultSink& sink);
+  // CREATE LOGIN, DROP LOGIN, GRANT/REVOKE EXECUTE: the master login's, outside transactions.
+  void manage_logins(const Statement& statement, ResultSink& sink);
   void use_database(const std::string& name, ResultSink& sink);
   // Swaps in another connection without racing interrupt().
   void replace_connection(std::unique_ptr<engine::Connection> next);

@@ -17,9 +17,9 @@ def exec_text(name, params):
 class PymssqlClient:
     """pymssql never sends RPC: procedures go as EXEC inside a SQL batch."""
 
-    def __init__(self, port, database=None, tds_version="7.3"):
+    def __init__(self, port, database=None, tds_version="7.3", user=harness.USER, password=harness.PASSWORD):
         import pymssql
-        self.conn = pymssql.connect(server="127.0.0.1", port=port, user=harness.USER, password=harness.PASSWORD,
+        self.conn = pymssql.connect(server="127.0.0.1", port=port, user=user, password=password,
                                     database=database or "", autocommit=True, tds_version=tds_version)
 
     def batch(self, sql):

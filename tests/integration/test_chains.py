@@ -2,7 +2,8 @@
 (a) full -> differential -> three logs, all WITH NORECOVERY, then rds_finish_restore, compared row by row;
 (b) the same chain stopped with @stopat inside the second log, and a STOPAT past a log's end;
 (c) every wrong chain with SQL Server's message; (d) the pending-task rules; (e) the seed page's differential,
-log, finish and drop examples run as written, with bucket aws_example_bucket and database mydatabase."""
+log, finish and drop examples run as written, with bucket aws_example_bucket and database mydatabase; (f) logins
+other than the master: GRANT EXECUTE, and who may finish or drop a restore."""
 import datetime
 import time
 
@@ -351,6 +352,50 @@ def pending_rules(c):
         checks.equal(seed_flow.wait_task(c, b[0])[5], "SUCCESS", "busy backup %d" % b[0])
 
 
+def login_rules(server, c):
+    """(f) Logins other than the master: EXECUTE must be granted; only the master login or the login that last
+    restored WITH NORECOVERY may finish or drop."""
+    c.batch("CREATE LOGIN restorer WITH PASSWORD = N'Restorer-Passw0rd1'")
+    c.batch("CREATE LOGIN [other] WITH PASSWORD = 'Other-Passw0rd1'")
+    restorer = PymssqlClient(server.port, user="restorer", password="Restorer-Passw0rd1")
+    other = PymssqlClient(server.port, user="other", password="Other-Passw0rd1")
+    expect_error(restorer, restore_sql("perm", "chain_full.bak", norecovery=1),
+                 "The EXECUTE permission was denied on the object 'rds_restore_database', database 'msdb', "
+                 "schema 'dbo'.", "a new login needs GRANT EXECUTE")
+    expect_error(restorer, "CREATE LOGIN sneaky WITH PASSWORD = 'x'",
+                 "User does not have permission to perform this action.", "only the master creates logins")
+    for procedure in ("rds_restore_database", "rds_finish_restore", "rds_drop_database", "rds_task_status"):
+        c.batch("GRANT EXECUTE ON msdb.dbo.%s TO restorer, other" % procedure)
+
+    run_task(restorer, restore_sql("perm", "chain_full.bak", norecovery=1), "restore by the restorer login",
+             task_type="RESTORE_DB_NORECOVERY")
+    expect_error(other, finish_sql("perm"),
+                 "The login 'other' can't finish the restore of database 'perm': only the master login or the login "
+                 "that most recently restored the database or log with NORECOVERY can.", "another login can't finish")
+    expect_error(other, "exec msdb.dbo.rds_drop_database @db_name='perm'",
+                 "The login 'other' can't drop database 'perm'", "another login can't drop")
+    run_task(restorer, finish_sql("perm"), "finish by the login that restored", task_type="FINISH_RESTORE")
+    checks.equal(state(c, "perm"), "ONLINE", "perm after the restorer's rds_finish_restore")
+
+    run_task(restorer, restore_sql("perm2", "chain_full.bak", norecovery=1), "second restore by the restorer")
+    expect_error(other, "exec msdb.dbo.rds_drop_database @db_name='perm2'", "The login 'other' can't drop",
+                 "another login can't drop the second")
+    c.batch("exec msdb.dbo.rds_drop_database @db_name='perm2'")
+    checks.equal(state(c, "perm2"), None, "the master login drops what another login restored")
+
+    c.batch("REVOKE EXECUTE ON msdb.dbo.rds_task_status FROM other")
+    expect_error(other, "exec msdb.dbo.rds_task_status",
+                 "The EXECUTE permission was denied on the object 'rds_task_status'", "REVOKE takes it back")
+    other.close()
+    restorer.close()
+    c.batch("DROP LOGIN other")
+    try:
+        PymssqlClient(server.port, user="other", password="Other-Passw0rd1").close()
+        checks.check(False, "a dropped login can't log in")
+    except pymssql.Error as e:
+        checks.contains(str(e), "Login failed for user 'other'", "a dropped login can't log in")
+
+
 # --- (e) the seed page's examples, as written ---------------------------------------------------------------
 
 SEED_DIFF_BACKUP = """exec msdb.dbo.rds_backup_database 
@@ -528,6 +573,7 @@ with harness.Server(binary, config_text=harness.config_text(max_transfer_mb_per_
     chain_b(c, at_stop, stop_time, final)
     wrong_chains(c)
     pending_rules(c)
+    login_rules(server, c)
     seed_examples(server, c)
     c.close()
 checks.finish()

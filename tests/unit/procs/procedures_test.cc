@@ -26,7 +26,16 @@ constexpr const char* kArn = "arn:aws:s3:::aws_example_bucket/";
 class ProceduresTest : public ::testing::Test {
  protected:
   ProceduresTest() {
-    instance::Logins(msdb).ensure_master(std::string("admin"), std::string("Master-Passw0rd"));
+    instance::Logins logins(msdb);
+    logins.ensure_master(std::string("admin"), std::string("Master-Passw0rd"));
+    // Two more logins, allowed to restore, finish and drop.
+    for (const char* login : {"alice", "bob"}) {
+      logins.create(login, "Other-Passw0rd");
+      for (const char* procedure :
+           {"rds_restore_database", "rds_restore_log", "rds_finish_restore", "rds_drop_database"}) {
+        logins.set_execute(login, std::string("msdb.dbo.") + procedure, true);
+      }
+    }
   }
 
   bakrest::testing::TempDir dir;

@@ -376,6 +376,39 @@ TEST(ParseAlterDatabase, OtherFormsAreNamedAsNotSupported) {
   EXPECT_THAT(parse_error("ALTER DATABASE d SET RECOVERY FULL WITH ROLLBACK").text, HasSubstr("syntax"));
 }
 
+TEST(ParseLogins, CreateDropGrantRevoke) {
+  auto create = only<CreateLoginStatement>("CREATE LOGIN [restore user] WITH PASSWORD = N'It''s-Secret1'");
+  EXPECT_EQ(create.name, "restore user");
+  EXPECT_EQ(create.password, "It's-Secret1");
+  EXPECT_EQ(only<DropLoginStatement>("drop login alice;").name, "alice");
+  auto grant = only<GrantExecuteStatement>("GRANT EXECUTE ON msdb.dbo.rds_backup_database TO alice, [bob]");
+  EXPECT_TRUE(grant.grant);
+  EXPECT_EQ(grant.procedure, "msdb.dbo.rds_backup_database");
+  EXPECT_EQ(grant.logins, (std::vector<std::string>{"alice", "bob"}));
+  auto object = only<GrantExecuteStatement>("GRANT EXEC ON OBJECT::rdsadmin..rds_set_configuration TO a");
+  EXPECT_EQ(object.procedure, "rdsadmin..rds_set_configuration");
+  auto revoke = only<GrantExecuteStatement>("REVOKE EXECUTE ON msdb.dbo.rds_restore_log FROM alice");
+  EXPECT_FALSE(revoke.grant);
+  EXPECT_EQ(revoke.logins, (std::vector<std::string>{"alice"}));
+}
+
+TEST(ParseLogins, OtherFormsAreNamedAsNotSupported) {
+  EXPECT_THAT(parse_error("CREATE LOGIN a FROM WINDOWS").text,
+              HasSubstr("CREATE LOGIN ... FROM is not supported yet; bakrest supports CREATE LOGIN name WITH "
+                        "PASSWORD = 'password'."));
+  EXPECT_THAT(parse_error("CREATE LOGIN a WITH PASSWORD = 'x', CHECK_POLICY = OFF").text,
+              HasSubstr("CREATE LOGIN ... CHECK_POLICY is not supported yet"));
+  EXPECT_THAT(parse_error("CREATE LOGIN a WITH PASSWORD = 'x' MUST_CHANGE").text,
+              HasSubstr("CREATE LOGIN ... MUST_CHANGE is not supported yet"));
+  EXPECT_EQ(parse_error("CREATE LOGIN a WITH PASSWORD = x").number, 102);
+  EXPECT_THAT(parse_error("GRANT SELECT ON t TO a").text,
+              HasSubstr("GRANT is supported only as GRANT EXECUTE ON msdb.dbo.rds_procedure TO login"));
+  EXPECT_THAT(parse_error("DENY EXECUTE ON msdb.dbo.rds_task_status TO a").text,
+              HasSubstr("DENY is supported"));
+  EXPECT_THAT(parse_error("GRANT EXECUTE ON msdb.dbo.rds_task_status TO a WITH GRANT OPTION").text,
+              HasSubstr("GRANT is supported only as"));
+}
+
 TEST(ParseBatch, MixedBatchInOrder) {
   std::vector<Statement> s = parse_batch(
       "CREATE DATABASE a\nUSE a\nCREATE TABLE t (x INT)\nINSERT INTO t VALUES (1)\nSELECT * FROM t\n"

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "collecting_sink.h"
+#include "instance/logins.h"
 #include "storage/local_store.h"
 #include "temp_dir.h"
 
@@ -13,6 +14,10 @@ using testing::CollectingSink;
 
 class SessionTest : public ::testing::Test {
  protected:
+  SessionTest() {
+    instance::Logins(msdb).ensure_master(std::string("admin"), std::string("Master-Passw0rd"));
+  }
+
   bakrest::testing::TempDir dir;
   instance::Msdb msdb{dir.path() / "msdb.db"};
   engine::Engine engine{dir.path() / "databases", msdb};
@@ -345,6 +350,91 @@ TEST_F(SessionTest, BackupHistoryColumnsGetSqlServerTypes) {
   EXPECT_EQ(j.columns[2].type, ColumnType::kInt);
   EXPECT_EQ(std::get<int64_t>(j.rows[1][2]), 9);
   EXPECT_EQ(j.columns[3].max_length, 36u);
+}
+
+// ---- logins and EXECUTE permissions ----
+
+TEST_F(SessionTest, TheMasterCreatesLoginsThatLogInAndNeedGrantsForTheProcedures) {
+  auto created = run("CREATE LOGIN [alice] WITH PASSWORD = N'Alice-Passw0rd'");
+  EXPECT_TRUE(created.errors().empty()) << created.errors()[0].text;
+  instance::Logins logins(msdb);
+  EXPECT_TRUE(logins.verify("alice", "Alice-Passw0rd"));
+  EXPECT_FALSE(logins.verify("alice", "wrong"));
+  EXPECT_FALSE(logins.is_master("alice"));
+  auto again = run("CREATE LOGIN ALICE WITH PASSWORD = 'x'");
+  ASSERT_EQ(again.errors().size(), 1u);
+  EXPECT_EQ(again.errors()[0].number, 15025);
+  EXPECT_EQ(again.errors()[0].text, "The server principal 'ALICE' already exists.");
+
+  Session alice{env, "alice", 52, ""};
+  CollectingSink denied;
+  alice.run_batch("exec msdb.dbo.rds_task_status", denied);
+  ASSERT_EQ(denied.errors().size(), 1u);
+  EXPECT_EQ(denied.errors()[0].number, 229);
+  EXPECT_EQ(
+      denied.errors()[0].text,
+      "The EXECUTE permission was denied on the object 'rds_task_status', database 'msdb', schema 'dbo'.");
+
+  auto granted = run("GRANT EXECUTE ON OBJECT::msdb.dbo.rds_task_status TO alice");
+  EXPECT_TRUE(granted.errors().empty()) << granted.errors()[0].text;
+  CollectingSink allowed;
+  alice.run_batch("exec msdb.dbo.rds_task_status", allowed);
+  EXPECT_TRUE(allowed.errors().empty()) << allowed.errors()[0].text;
+  CollectingSink other;
+  alice.run_batch("exec rdsadmin..rds_show_configuration", other);
+  ASSERT_EQ(other.errors().size(), 1u);
+  EXPECT_EQ(other.errors()[0].text,
+            "The EXECUTE permission was denied on the object 'rds_show_configuration', database 'rdsadmin', "
+            "schema 'dbo'.");
+
+  run("USE msdb; REVOKE EXECUTE ON dbo.rds_task_status FROM alice; USE master");
+  CollectingSink revoked;
+  alice.run_batch("exec msdb.dbo.rds_task_status", revoked);
+  ASSERT_EQ(revoked.errors().size(), 1u);
+  EXPECT_EQ(revoked.errors()[0].number, 229);
+
+  // Only the master login manages logins and permissions.
+  for (const char* sql : {"CREATE LOGIN bob WITH PASSWORD = 'b'", "DROP LOGIN admin",
+                          "GRANT EXECUTE ON msdb.dbo.rds_task_status TO alice"}) {
+    CollectingSink refused;
+    alice.run_batch(sql, refused);
+    ASSERT_EQ(refused.errors().size(), 1u) << sql;
+    EXPECT_EQ(refused.errors()[0].number, 15247) << sql;
+    EXPECT_EQ(refused.errors()[0].text, "User does not have permission to perform this action.");
+  }
+  EXPECT_FALSE(logins.exists("bob"));
+
+  auto dropped = run("DROP LOGIN alice");
+  EXPECT_TRUE(dropped.errors().empty());
+  EXPECT_FALSE(logins.exists("alice"));
+  EXPECT_FALSE(logins.may_execute("alice", "msdb.dbo.rds_task_status"));
+}
+
+TEST_F(SessionTest, LoginStatementErrorsNameWhatIsWrong) {
+  auto missing = run("DROP LOGIN nobody");
+  ASSERT_EQ(missing.errors().size(), 1u);
+  EXPECT_EQ(missing.errors()[0].number, 15151);
+  EXPECT_EQ(missing.errors()[0].text,
+            "Cannot drop the login 'nobody', because it does not exist or you do not have permission.");
+  auto master = run("DROP LOGIN admin");
+  ASSERT_EQ(master.errors().size(), 1u);
+  EXPECT_EQ(master.errors()[0].number, 15174);
+  auto empty = run("CREATE LOGIN carol WITH PASSWORD = ''");
+  ASSERT_EQ(empty.errors().size(), 1u);
+  EXPECT_EQ(empty.errors()[0].number, 15118);
+  auto no_object = run("GRANT EXECUTE ON msdb.dbo.rds_nothing TO admin");
+  ASSERT_EQ(no_object.errors().size(), 1u);
+  EXPECT_EQ(no_object.errors()[0].text,
+            "Cannot find the object 'msdb.dbo.rds_nothing', because it does not exist or you do not have "
+            "permission.");
+  auto no_login = run("GRANT EXECUTE ON msdb.dbo.rds_task_status TO nobody");
+  ASSERT_EQ(no_login.errors().size(), 1u);
+  EXPECT_EQ(no_login.errors()[0].text,
+            "Cannot find the user 'nobody', because it does not exist or you do not have permission.");
+  auto in_transaction = run("BEGIN TRAN; CREATE LOGIN carol WITH PASSWORD = 'c'; ROLLBACK");
+  ASSERT_EQ(in_transaction.errors().size(), 1u);
+  EXPECT_EQ(in_transaction.errors()[0].number, 226);
+  EXPECT_FALSE(instance::Logins(msdb).exists("carol"));
 }
 
 }  // namespace
