@@ -100,20 +100,19 @@ bool Logins::verify(const std::string& user, const std::string& password) {
   return CRYPTO_memcmp(computed.data(), row->hash.data(), computed.size()) == 0;
 }
 
+std::optional<bool> Logins::master_flag(sqlite::Database& db, const std::string& user) {
+  auto s = db.prepare("SELECT is_master FROM logins WHERE name = ?");
+  s.bind(1, user);
+  if (!s.step()) return std::nullopt;
+  return s.get_int(0) == 1;
+}
+
 bool Logins::is_master(const std::string& user) {
-  return msdb_.with([&](sqlite::Database& db) {
-    auto s = db.prepare("SELECT is_master FROM logins WHERE name = ?");
-    s.bind(1, user);
-    return s.step() && s.get_int(0) == 1;
-  });
+  return msdb_.with([&](sqlite::Database& db) { return master_flag(db, user).value_or(false); });
 }
 
 bool Logins::exists(const std::string& user) {
-  return msdb_.with([&](sqlite::Database& db) {
-    auto s = db.prepare("SELECT 1 FROM logins WHERE name = ?");
-    s.bind(1, user);
-    return s.step();
-  });
+  return msdb_.with([&](sqlite::Database& db) { return master_flag(db, user).has_value(); });
 }
 
 void Logins::create(const std::string& name, const std::string& password) {
@@ -125,9 +124,8 @@ void Logins::create(const std::string& name, const std::string& password) {
   Hashed hashed = hash(password);
   msdb_.with([&](sqlite::Database& db) {
     sqlite::with_transaction(db, [&] {
-      auto s = db.prepare("SELECT 1 FROM logins WHERE name = ?");
-      s.bind(1, name);
-      if (s.step()) throw SqlError(15025, 16, "The server principal '" + name + "' already exists.");
+      if (master_flag(db, name))
+        throw SqlError(15025, 16, "The server principal '" + name + "' already exists.");
       insert(db, name, hashed, false);
     });
   });
@@ -136,14 +134,13 @@ void Logins::create(const std::string& name, const std::string& password) {
 void Logins::drop(const std::string& name) {
   msdb_.with([&](sqlite::Database& db) {
     sqlite::with_transaction(db, [&] {
-      auto s = db.prepare("SELECT is_master FROM logins WHERE name = ?");
-      s.bind(1, name);
-      if (!s.step()) {
+      auto master = master_flag(db, name);
+      if (!master) {
         throw SqlError(
             15151, 16,
             "Cannot drop the login '" + name + "', because it does not exist or you do not have permission.");
       }
-      if (s.get_int(0) == 1) {
+      if (*master) {
         throw SqlError(15174, 16,
                        "Login '" + name +
                            "' is the master login and can't be dropped; it is set by BAKREST_MASTER_USER.");
@@ -157,9 +154,7 @@ void Logins::drop(const std::string& name) {
 void Logins::set_execute(const std::string& login, const std::string& procedure, bool granted) {
   msdb_.with([&](sqlite::Database& db) {
     sqlite::with_transaction(db, [&] {
-      auto s = db.prepare("SELECT 1 FROM logins WHERE name = ?");
-      s.bind(1, login);
-      if (!s.step()) {
+      if (!master_flag(db, login)) {
         throw SqlError(
             15151, 16,
             "Cannot find the user '" + login + "', because it does not exist or you do not have permission.");

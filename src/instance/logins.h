@@ -43,6 +43,8 @@ class Logins {
     int iterations;
   };
   static Hashed hash(const std::string& password);
+  // Whether the login is the master login; nullopt if there is no such login.
+  static std::optional<bool> master_flag(sqlite::Database& db, const std::string& user);
   static void insert(sqlite::Database& db, const std::string& user, const Hashed& hashed, bool is_master);
   void set_password(const std::string& user, const std::string& password, bool is_master);
 
