@@ -314,8 +314,8 @@ def pending_rules(c):
 
     full = submit(c, restore_sql("pend", "big_full.bak", norecovery=1))
     checks.equal(full[1], "RESTORE_DB_NORECOVERY", "pending full restore type")
-    harness.wait_for(lambda: c.query("exec msdb.dbo.rds_task_status @task_id=%d" % full[0])[0][5] != "CREATED",
-                     what="the full restore to start")
+    # Until the restore has created the database, a second full restore meets the pending task instead.
+    harness.wait_for(lambda: state(c, "pend") == "RESTORING", what="the full restore to create pend")
     expect_error(c, finish_sql("pend"), "has a pending RESTORE_DB_NORECOVERY task", "finish while a restore is pending")
     expect_error(c, "exec msdb.dbo.rds_drop_database @db_name='pend'",
                  "You can't submit a DROP database request for a database that already has a pending restore or "
