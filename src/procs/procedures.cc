@@ -587,17 +587,24 @@ bool is_procedure(const std::string& name, const std::string& current_database) 
   return resolve(name, current_database) != nullptr;
 }
 
+namespace {
+
+std::string full_name(const Procedure& procedure) {
+  return std::string(procedure.database) + ".dbo." + procedure.name;
+}
+
+}  // namespace
+
 std::optional<std::string> procedure_full_name(const std::string& name, const std::string& current_database) {
   const Procedure* procedure = resolve(name, current_database);
   if (!procedure) return std::nullopt;
-  return std::string(procedure->database) + ".dbo." + procedure->name;
+  return full_name(*procedure);
 }
 
 void call_procedure(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
   const Procedure* procedure = resolve(call.name, caller.current_database);
   if (!procedure) throw SqlError(2812, 16, "Could not find stored procedure '" + call.name + "'.", 62);
-  std::string full_name = std::string(procedure->database) + ".dbo." + procedure->name;
-  if (!instance::Logins(context.msdb).may_execute(caller.login, full_name)) {
+  if (!instance::Logins(context.msdb).may_execute(caller.login, full_name(*procedure))) {
     throw SqlError(229, 14,
                    "The EXECUTE permission was denied on the object '" + std::string(procedure->name) +
                        "', database '" + procedure->database + "', schema 'dbo'.",
