@@ -252,8 +252,8 @@ std::optional<TaskRecord> TaskQueue::claim_next() {
                    " WHERE lifecycle IN ('CREATED', 'IN_PROGRESS', 'CANCEL_REQUESTED') ORDER BY task_id");
     // Tasks of one database run one at a time, in submission order: a differential or log backup depends
     // on the full backup before it, and a restore chain on each earlier step.
-    std::vector<std::string>
-        busy;  // databases of running tasks and of CREATED tasks older than the candidate
+    // Databases of running tasks and of CREATED tasks older than the candidate.
+    std::vector<std::string> busy;
     std::optional<TaskRecord> next;
     std::vector<TaskRecord> unfinished;
     while (s.step()) unfinished.push_back(read_task(s));
