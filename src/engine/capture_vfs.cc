@@ -86,8 +86,14 @@ int capture_sync(sqlite3_file* f, int flags) {
                                         static_cast<sqlite3_int64>(offset));
           if (r == SQLITE_OK) return out.size();
           if (r == SQLITE_IOERR_SHORT_READ) {
-            // SQLite zero-fills a short read; the caller only needs to know it was short.
-            return 0;
+            // SQLite read what the file holds and zero-filled the rest. The read can pass the end of the
+            // file: written_end may still cover frames of a rolled-back transaction that another connection
+            // has since cut off (journal_size_limit). The bytes before the end are real.
+            sqlite3_int64 size = 0;
+            if (real->pMethods->xFileSize(real, &size) != SQLITE_OK)
+              throw std::runtime_error("reading the WAL's size failed");
+            if (static_cast<uint64_t>(size) <= offset) return 0;
+            return std::min<uint64_t>(out.size(), static_cast<uint64_t>(size) - offset);
           }
           throw std::runtime_error("reading the WAL failed (SQLite error " + std::to_string(r) + ")");
         },

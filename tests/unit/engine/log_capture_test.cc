@@ -536,6 +536,35 @@ TEST(LogCapture, CommitsAfterARolledBackWalRestartAreCaptured) {
   EXPECT_EQ(compare_images(replayed.image(), serialize(a).span()), "");
 }
 
+// A rolled-back spill leaves its connection having written far past what it later commits. When another
+// connection then starts the WAL over and cuts the file to journal_size_limit, the first connection's next
+// commit must still be captured at its own sync: reading the WAL past its end is short, not empty.
+TEST(LogCapture, CommitAfterARolledBackSpillAndATruncatedWalIsCapturedAtOnce) {
+  testing::TempDir dir;
+  fs::path file = dir.path() / "d.db";
+  fs::path wal_path = file;
+  wal_path += "-wal";
+  Replayed replayed(create_wal_database(file, 4096, "CREATE TABLE t (b BLOB);"));
+  Captured c(file);
+  auto a = open_database(file, 10);
+  auto b = open_database(file, 10);
+  b.exec("PRAGMA journal_size_limit=0");
+  std::vector<uint8_t> big(3 * kWalScanChunkBytes, 1);
+  a.exec("BEGIN");
+  a.prepare("INSERT INTO t VALUES (?)").bind(1, std::span<const uint8_t>(big)).run();  // spills
+  a.exec("ROLLBACK");
+  ASSERT_GT(fs::file_size(wal_path), 2 * kWalScanChunkBytes);
+  b.exec("INSERT INTO t VALUES (x'01')");
+  ASSERT_TRUE(checkpoint(*c.log, file));
+  b.exec("INSERT INTO t VALUES (x'02')");  // starts the WAL over; SQLite truncates it after the commit
+  ASSERT_LT(fs::file_size(wal_path), kWalScanChunkBytes);
+  ASSERT_EQ(c.log->last_lsn(), 2u);
+  a.exec("INSERT INTO t VALUES (x'03')");
+  EXPECT_EQ(c.log->last_lsn(), 3u);
+  replayed.catch_up(*c.log);
+  EXPECT_EQ(compare_images(replayed.image(), serialize(a).span()), "");
+}
+
 // Sessions commit from their own threads while the checkpointer runs: every commit is one record, and the
 // log replays to the final database.
 TEST(LogCapture, ConcurrentWritersAndCheckpointer) {
