@@ -51,13 +51,33 @@ int capture_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
   return as_capture(f)->real()->pMethods->xRead(as_capture(f)->real(), out, amount, offset);
 }
 
+// Reads the WAL through SQLite's own file, as the connection sees it.
+wal::ReadAt wal_reader(sqlite3_file* real) {
+  return [real](uint64_t offset, std::span<uint8_t> out) -> size_t {
+    int r = real->pMethods->xRead(real, out.data(), static_cast<int>(out.size()),
+                                  static_cast<sqlite3_int64>(offset));
+    if (r == SQLITE_OK) return out.size();
+    if (r == SQLITE_IOERR_SHORT_READ) {
+      // SQLite read what the file holds and zero-filled the rest. The read can pass the end of the file:
+      // written_end may still cover frames of a rolled-back transaction that another connection has since
+      // cut off (journal_size_limit). The bytes before the end are real.
+      sqlite3_int64 size = 0;
+      if (real->pMethods->xFileSize(real, &size) != SQLITE_OK)
+        throw std::runtime_error("reading the WAL's size failed");
+      if (static_cast<uint64_t>(size) <= offset) return 0;
+      return std::min<uint64_t>(out.size(), static_cast<uint64_t>(size) - offset);
+    }
+    throw std::runtime_error("reading the WAL failed (SQLite error " + std::to_string(r) + ")");
+  };
+}
+
 int capture_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
   CaptureFile* c = as_capture(f);
   if (offset == 0) {
     // A new WAL header: SQLite is starting the WAL over. The old frames may be the only durable copy of
     // transactions the log holds only in the OS cache.
     try {
-      c->log->before_wal_restart();
+      c->log->before_wal_restart(wal_reader(c->real()));
     } catch (const std::exception& e) {
       spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
       return SQLITE_IOERR_WRITE;
@@ -79,25 +99,7 @@ int capture_sync(sqlite3_file* f, int flags) {
   int rc = c->real()->pMethods->xSync(c->real(), flags);
   if (rc != SQLITE_OK || c->written_end == 0) return rc;
   try {
-    sqlite3_file* real = c->real();
-    c->log->after_wal_sync(
-        [real](uint64_t offset, std::span<uint8_t> out) -> size_t {
-          int r = real->pMethods->xRead(real, out.data(), static_cast<int>(out.size()),
-                                        static_cast<sqlite3_int64>(offset));
-          if (r == SQLITE_OK) return out.size();
-          if (r == SQLITE_IOERR_SHORT_READ) {
-            // SQLite read what the file holds and zero-filled the rest. The read can pass the end of the
-            // file: written_end may still cover frames of a rolled-back transaction that another connection
-            // has since cut off (journal_size_limit). The bytes before the end are real.
-            sqlite3_int64 size = 0;
-            if (real->pMethods->xFileSize(real, &size) != SQLITE_OK)
-              throw std::runtime_error("reading the WAL's size failed");
-            if (static_cast<uint64_t>(size) <= offset) return 0;
-            return std::min<uint64_t>(out.size(), static_cast<uint64_t>(size) - offset);
-          }
-          throw std::runtime_error("reading the WAL failed (SQLite error " + std::to_string(r) + ")");
-        },
-        c->written_end);
+    c->log->after_wal_sync(wal_reader(c->real()), c->written_end);
   } catch (const std::exception& e) {
     spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
     return SQLITE_IOERR_FSYNC;

@@ -146,16 +146,32 @@ void DatabaseLog::append_transaction(const WalTransaction& txn, const wal::ReadA
 
 void DatabaseLog::after_wal_sync(const wal::ReadAt& read, uint64_t written_end) {
   std::lock_guard lock(mutex_);
-  auto result = scan_wal_commits(read, cursor_, written_end, [&](const WalTransaction& txn) {
+  capture_locked(read, written_end);
+}
+
+uint64_t DatabaseLog::capture_locked(const wal::ReadAt& read, uint64_t limit) {
+  uint64_t appended = 0;
+  auto result = scan_wal_commits(read, cursor_, limit, [&](const WalTransaction& txn) {
     // Commit times never go backwards, whatever the wall clock does.
     append_transaction(txn, read, std::max(now_micros(), last_commit_time_));
     // At once: if a later transaction fails to append, the next capture starts after this one.
     cursor_ = txn.end;
+    ++appended;
   });
   if (result) cursor_ = result->end;
+  return appended;
 }
 
-void DatabaseLog::before_wal_restart() { flush(); }
+void DatabaseLog::before_wal_restart(const wal::ReadAt& read) {
+  std::lock_guard lock(mutex_);
+  if (uint64_t missed = capture_locked(read, std::numeric_limits<uint64_t>::max()); missed > 0) {
+    spdlog::warn(
+        "transaction log of {}: {} committed transaction(s) were not captured at their commit; appended "
+        "them before SQLite starts the WAL over (LSN {}..{}, commit time = now)",
+        db_file_.filename().string(), missed, store_->next_lsn() - missed, store_->next_lsn() - 1);
+  }
+  flush_locked();
+}
 
 uint64_t DatabaseLog::next_lsn() const {
   std::lock_guard lock(mutex_);
@@ -178,6 +194,10 @@ DatabaseLog::CommitPoint DatabaseLog::commit_point_locked() const {
 
 void DatabaseLog::flush() {
   std::lock_guard lock(mutex_);
+  flush_locked();
+}
+
+void DatabaseLog::flush_locked() {
   store_->sync();
   changed_.persist();
 }

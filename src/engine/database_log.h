@@ -34,8 +34,10 @@ class DatabaseLog {
   // committed. read reads that connection's WAL; written_end bounds what it wrote.
   void after_wal_sync(const wal::ReadAt& read, uint64_t written_end);
   // SQLite is about to start the WAL over, overwriting frames that may be the only durable copy of
-  // transactions the log holds only in the OS cache: make the log durable first.
-  void before_wal_restart();
+  // transactions the log holds only in the OS cache: make the log durable first. A safety net too: a
+  // committed transaction of the old frames that is not in the log yet is appended first (read reads the
+  // WAL of the connection about to restart it, which holds SQLite's write lock).
+  void before_wal_restart(const wal::ReadAt& read);
 
   // --- positions --------------------------------------------------------------------------------------
   uint64_t next_lsn() const;
@@ -88,6 +90,10 @@ class DatabaseLog {
   void recover();
   CommitPoint commit_point_locked() const;
   void append_transaction(const WalTransaction& txn, const wal::ReadAt& read, int64_t commit_time_us);
+  // Appends the committed transactions of the WAL after cursor_, reading no further than limit. Returns
+  // how many.
+  uint64_t capture_locked(const wal::ReadAt& read, uint64_t limit);
+  void flush_locked();
   void discard_locked();
 
   const std::filesystem::path db_file_;

@@ -536,6 +536,34 @@ TEST(LogCapture, CommitsAfterARolledBackWalRestartAreCaptured) {
   EXPECT_EQ(compare_images(replayed.image(), serialize(a).span()), "");
 }
 
+// The safety net before SQLite starts the WAL over: committed transactions the capture did not append at
+// their commit (here: a log the VFS does not feed) are appended then, once each.
+TEST(LogCapture, WalRestartAppendsCommitsTheCaptureMissed) {
+  testing::TempDir dir;
+  fs::path file = dir.path() / "d.db";
+  Replayed replayed(create_wal_database(file, 4096, "CREATE TABLE t (x);"));
+  DatabaseLog log(file, log_dir_for(file), 1);  // not registered: nothing captures at commit
+  auto db = open_database(file);
+  db.exec("INSERT INTO t VALUES (1)");
+  db.exec("INSERT INTO t VALUES (2)");
+  fs::path wal_path = file;
+  wal_path += "-wal";
+  std::ifstream wal(wal_path, std::ios::binary);
+  wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) -> size_t {
+    wal.clear();
+    wal.seekg(static_cast<std::streamoff>(offset));
+    wal.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
+    return static_cast<size_t>(wal.gcount());
+  };
+  ASSERT_EQ(log.last_lsn(), 0u);
+  log.before_wal_restart(read);
+  EXPECT_EQ(log.last_lsn(), 2u);
+  log.before_wal_restart(read);  // nothing new
+  EXPECT_EQ(log.last_lsn(), 2u);
+  replayed.catch_up(log);
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+}
+
 // A rolled-back spill leaves its connection having written far past what it later commits. When another
 // connection then starts the WAL over and cuts the file to journal_size_limit, the first connection's next
 // commit must still be captured at its own sync: reading the WAL past its end is short, not empty.
