@@ -95,6 +95,17 @@ struct Captured {
   }
 };
 
+// Reads a file as the log's tests feed a WAL to it directly (the VFS reads through SQLite instead).
+wal::ReadAt file_reader(const fs::path& path) {
+  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+  return [file](uint64_t offset, std::span<uint8_t> out) -> size_t {
+    file->clear();
+    file->seekg(static_cast<std::streamoff>(offset));
+    file->read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
+    return static_cast<size_t>(file->gcount());
+  };
+}
+
 // Engine::checkpoint_all's sequence: the log made durable, a PASSIVE checkpoint on a connection of its own,
 // and the log told what reached the database file when every frame did. Returns that.
 bool checkpoint(DatabaseLog& log, const fs::path& file) {
@@ -548,13 +559,7 @@ TEST(LogCapture, WalRestartAppendsCommitsTheCaptureMissed) {
   db.exec("INSERT INTO t VALUES (2)");
   fs::path wal_path = file;
   wal_path += "-wal";
-  std::ifstream wal(wal_path, std::ios::binary);
-  wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) -> size_t {
-    wal.clear();
-    wal.seekg(static_cast<std::streamoff>(offset));
-    wal.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
-    return static_cast<size_t>(wal.gcount());
-  };
+  wal::ReadAt read = file_reader(wal_path);
   ASSERT_EQ(log.last_lsn(), 0u);
   log.before_wal_restart(read);
   EXPECT_EQ(log.last_lsn(), 2u);
@@ -727,13 +732,7 @@ TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
   db.prepare("INSERT INTO t VALUES (?)").bind(1, std::string(2 * kWalScanChunkBytes, 'x')).run();
   fs::path wal_path = file;
   wal_path += "-wal";
-  std::ifstream wal(wal_path, std::ios::binary);
-  wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) -> size_t {
-    wal.clear();
-    wal.seekg(static_cast<std::streamoff>(offset));
-    wal.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
-    return static_cast<size_t>(wal.gcount());
-  };
+  wal::ReadAt read = file_reader(wal_path);
   std::vector<WalTransaction> txns;
   scan_wal_commits(read, std::nullopt, UINT64_MAX, [&](const WalTransaction& t) { txns.push_back(t); });
   ASSERT_EQ(txns.size(), 2u);
