@@ -115,12 +115,19 @@ struct RewriteContext {
 struct RewrittenSql {
   std::string sql;                     // SQLite SQL
   std::vector<std::string> databases;  // databases named by multi-part names, each to be attached under
-                                       // its own name (the current database is "main", msdb is "msdb")
+                                       // attachment_schema(name) (the current one is "main", msdb "msdb")
 };
 
+// The SQLite schema name another database is attached under: its folded name (database_name_key), with a
+// '~' in front when that would be SQLite's own main or temp or already starts with '~'. So no user
+// database can alias SQLite's schemas or another database, and spellings of one name (Café, CAFE) share
+// one attachment.
+std::string attachment_schema(std::string_view database);
+
 // Turns T-SQL into SQLite SQL: N'..' -> '..', 0x.. -> X'..', [x] -> "x", TOP (n)/TOP n -> LIMIT n,
-// db.schema.obj and db..obj -> "db".obj (the current database -> main.obj), schema.obj -> obj for dbo/sys
-// schemas, sys.databases -> msdb.sys_databases, DB_NAME() / @@SPID / @@TRANCOUNT / @@VERSION /
+// db.schema.obj and db..obj -> "<attachment_schema(db)>".obj (the current database -> main.obj), schema.obj
+// -> obj for dbo/sys schemas, sys.databases -> msdb.sys_databases, DB_NAME() / @@SPID / @@TRANCOUNT /
+// @@VERSION /
 // @@SERVERNAME -> literals, ISNULL( -> IFNULL(, LEN( -> LENGTH(. Throws SqlError for constructs named as
 // not supported (e.g. TOP ... PERCENT).
 RewrittenSql rewrite_for_sqlite(const std::vector<Token>& tokens, const RewriteContext& context);

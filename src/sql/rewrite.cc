@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "engine/database_name.h"
 #include "sql/ddl_rewrite.h"
 #include "sql/parser.h"
 #include "sql/token_util.h"
@@ -252,22 +253,24 @@ class Emitter {
     return as_written;
   }
 
-  // How SQLite names another database's schema: the current one is main, others are attached by name.
+  // How SQLite names another database's schema: the current one is main, others are attached under
+  // attachment_schema().
   std::string database(const std::string& name) {
-    if (iequals(name, context_.current_database)) return "main";
-    if (iequals(name, "msdb")) {
+    std::string key = engine::database_name_key(name);
+    if (key == engine::database_name_key(context_.current_database)) return "main";
+    if (key == "msdb") {
       record_database("msdb");
       return "msdb";
     }
     record_database(name);
-    return quote_identifier(name);
+    return quote_identifier(attachment_schema(name));
   }
 
   std::string sys_databases() { return database("msdb") + ".sys_databases"; }
 
   void record_database(const std::string& name) {
     for (const std::string& known : databases_) {
-      if (iequals(known, name)) return;
+      if (engine::database_name_key(known) == engine::database_name_key(name)) return;
     }
     databases_.push_back(name);
   }
@@ -282,6 +285,12 @@ class Emitter {
 };
 
 }  // namespace
+
+std::string attachment_schema(std::string_view database) {
+  std::string key = engine::database_name_key(database);
+  if (key == "main" || key == "temp" || key.starts_with('~')) return "~" + key;
+  return key;
+}
 
 RewrittenSql rewrite_for_sqlite(const std::vector<Token>& tokens, const RewriteContext& context) {
   std::vector<Token> ddl = rewrite_ddl(tokens);

@@ -137,7 +137,7 @@ void Session::reset(bool keep_transaction) {
 }
 
 void Session::replace_connection(std::unique_ptr<engine::Connection> next) {
-  std::vector<std::unique_ptr<engine::DatabaseLease>> released;
+  std::vector<Attachment> released;
   {
     std::lock_guard lock(connection_mutex_);
     std::swap(connection_, next);
@@ -319,26 +319,84 @@ void Session::use_database(const std::string& name, ResultSink& sink) {
 }
 
 void Session::attach(const std::vector<std::string>& databases) {
-  std::set<std::string> attached;
+  sqlite3* db = connection_->db().handle();
+  // Schemas attached by open() (msdb) are not ours to detach; everything else in the list is.
+  std::set<std::string> permanent;
   {
     auto list = connection_->db().prepare("PRAGMA database_list");
-    while (list.step()) attached.insert(ascii_lower(list.get_text(1)));
+    while (list.step()) permanent.insert(ascii_lower(list.get_text(1)));
   }
+  for (const auto& a : attached_) permanent.erase(a.schema);
+  permanent.erase("main");
+  permanent.erase("temp");
+  const size_t limit = static_cast<size_t>(sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, -1));
+  const size_t capacity = limit > permanent.size() ? limit - permanent.size() : 0;
+
+  ++use_clock_;
+  std::vector<std::string> wanted;  // the statement's databases that are not attached yet
+  std::set<std::string> named;      // schemas the statement names
   for (const auto& name : databases) {
-    if (attached.count(ascii_lower(name))) continue;
+    std::string schema = ascii_lower(attachment_schema(name));
+    if (!named.insert(schema).second || permanent.count(schema)) continue;
+    auto it =
+        std::find_if(attached_.begin(), attached_.end(), [&](const auto& a) { return a.schema == schema; });
+    if (it != attached_.end()) {
+      it->last_used = use_clock_;
+    } else {
+      wanted.push_back(name);
+    }
+  }
+  size_t named_count = named.size() - std::count_if(named.begin(), named.end(),
+                                                    [&](const auto& s) { return permanent.count(s) > 0; });
+  if (named_count > capacity) {
+    throw SqlError(50000, 16,
+                   "A statement can name at most " + std::to_string(capacity) +
+                       " other databases by three-part names (SQLite attaches at most " +
+                       std::to_string(limit) +
+                       " databases to a connection, msdb among them); this one names " +
+                       std::to_string(named_count) + ".");
+  }
+  for (const auto& name : wanted) {
     auto info = env_.engine.find(name);
     if (!info)
       throw SqlError(911, 16,
                      "Database '" + name + "' does not exist. Make sure that the name is entered correctly.");
     bool is_msdb = info->file.empty();
+    std::string schema = ascii_lower(attachment_schema(name));
     // The lease is taken first: it fails for a database being restored and keeps DROP DATABASE away.
     std::unique_ptr<engine::DatabaseLease> lease = is_msdb ? nullptr : env_.engine.lease(name);
+    while (attached_.size() >= capacity) detach_least_recently_used(named);
     std::string path = is_msdb ? env_.engine.msdb_file().string() : info->file.string();
-    std::string sql = "ATTACH " + quote_literal(file_uri(path, is_msdb)) + " AS " + quote_name(name);
+    std::string sql = "ATTACH " + quote_literal(file_uri(path, is_msdb)) + " AS " + quote_name(schema);
     connection_->with_attach_allowed([&] { connection_->db().exec(sql); });
-    if (lease) attached_.push_back(std::move(lease));
-    attached.insert(ascii_lower(name));
+    attached_.push_back(Attachment{schema, std::move(lease), use_clock_});
   }
+}
+
+void Session::detach_least_recently_used(const std::set<std::string>& keep) {
+  std::vector<Attachment*> candidates;
+  for (auto& a : attached_) {
+    if (!keep.count(a.schema)) candidates.push_back(&a);
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Attachment* a, const Attachment* b) { return a->last_used < b->last_used; });
+  for (Attachment* victim : candidates) {
+    // SQLite refuses to detach a database the open transaction has used; the next one may do.
+    bool detached = false;
+    connection_->with_attach_allowed([&] {
+      detached = sqlite3_exec(connection_->db().handle(), ("DETACH " + quote_name(victim->schema)).c_str(),
+                              nullptr, nullptr, nullptr) == SQLITE_OK;
+    });
+    if (!detached) continue;
+    std::string schema = victim->schema;
+    std::erase_if(attached_, [&](const Attachment& a) { return a.schema == schema; });
+    return;
+  }
+  throw SqlError(50000, 16,
+                 "The open transaction uses every database this session has attached, and SQLite attaches at "
+                 "most " +
+                     std::to_string(attached_.size()) +
+                     " besides msdb: commit or roll back before naming another database.");
 }
 
 void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parameters, ResultSink& sink) {
@@ -352,6 +410,13 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
     const char* next = nullptr;
     if (sqlite3_prepare_v2(db, tail, static_cast<int>(end - tail), &guard.stmt, &next) != SQLITE_OK) {
       throw translate(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+    }
+    // SQLite stops at a NUL; the tokenizer refuses those, and this keeps any other way of making no
+    // progress from spinning forever.
+    if (next == nullptr || next <= tail) {
+      throw SqlError(102, 15,
+                     "Incorrect syntax: SQLite could not read past character " +
+                         std::to_string(tail - rewritten.sql.c_str() + 1) + " of the statement.");
     }
     std::string text(tail, static_cast<size_t>(next - tail));
     tail = next;

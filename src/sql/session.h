@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,7 +60,11 @@ class Session {
   void begin_transaction();
   void commit();
   void rollback();
+  // Attaches the databases a statement names that are not attached yet, detaching the least recently used
+  // others when SQLite's limit is reached. Throws SqlError 911/927 for a database that can't be opened,
+  // and a clear error when one statement names more databases than SQLite can hold at once.
   void attach(const std::vector<std::string>& databases);
+  void detach_least_recently_used(const std::set<std::string>& keep);
   int trancount() const;
   RewriteContext rewrite_context() const;
   std::unique_ptr<engine::Connection> open(const std::string& database);
@@ -69,9 +74,16 @@ class Session {
   int spid_;
   std::string initial_database_;
   std::mutex connection_mutex_;  // interrupt() comes from another thread while USE may swap connection_
-  // Databases attached to connection_ by three-part names stay "in use" while attached (declared first so
-  // they are released after the connection closes).
-  std::vector<std::unique_ptr<engine::DatabaseLease>> attached_;
+  // A database attached to connection_ for a three-part name. It stays "in use" (its lease) while
+  // attached; SQLite holds only so many, so the least recently used ones make room (attach()).
+  struct Attachment {
+    std::string schema;                            // attachment_schema(name)
+    std::unique_ptr<engine::DatabaseLease> lease;  // null for msdb, which needs none
+    uint64_t last_used = 0;                        // use_clock_ when a statement last named it
+  };
+  // Declared before connection_, so the leases are released after the connection closes.
+  std::vector<Attachment> attached_;
+  uint64_t use_clock_ = 0;
   std::unique_ptr<engine::Connection> connection_;
   int trancount_ = 0;
 };

@@ -101,6 +101,13 @@ class Lexer {
       ++pos_;
       return Token{TokenKind::kSemicolon, {}, {}};
     }
+    // SQLite ends a statement's text at a NUL, so one that reached it would be cut short (or, worse, never
+    // make progress): refuse it here, where the position is known.
+    if (c == '\0') {
+      throw SqlError(102, 15,
+                     "Incorrect syntax near character " + std::to_string(pos_ + 1) +
+                         ": the batch holds a NUL character (U+0000) outside a string.");
+    }
     return punct();
   }
 

@@ -199,6 +199,21 @@ TEST_F(SessionTest, ProceduresAreRefusedInsideATransaction) {
   EXPECT_EQ(sink.errors()[0].procedure, "rds_backup_database");
 }
 
+// A NUL used to make the statement loop spin forever (SQLite stops reading at it and makes no progress).
+TEST_F(SessionTest, NulInABatchIsAnErrorNotAHang) {
+  using namespace std::string_view_literals;
+  CollectingSink sink;
+  session.run_batch("select 1\0"sv, sink);
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 102);
+  EXPECT_TRUE(sink.results.empty());
+  CollectingSink inside;
+  session.run_batch("select 'a\0b'"sv, inside);
+  ASSERT_EQ(inside.errors().size(), 1u);
+  // The session still works.
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT 2")), 2);
+}
+
 }  // namespace
 }  // namespace bakrest::sql
 
@@ -435,6 +450,82 @@ TEST_F(SessionTest, LoginStatementErrorsNameWhatIsWrong) {
   ASSERT_EQ(in_transaction.errors().size(), 1u);
   EXPECT_EQ(in_transaction.errors()[0].number, 226);
   EXPECT_FALSE(instance::Logins(msdb).exists("carol"));
+}
+
+}  // namespace
+}  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+// SQLite names its own schemas main and temp; a user database may be called either and must never be
+// confused with the current database or with SQLite's temporary schema.
+TEST_F(SessionTest, DatabasesNamedMainAndTempAreTheirOwn) {
+  run("CREATE DATABASE main; USE main; CREATE TABLE t (x INT); INSERT INTO t VALUES (1)");
+  auto temp = run("CREATE DATABASE temp; USE temp; CREATE TABLE t (x INT); INSERT INTO t VALUES (2)");
+  EXPECT_TRUE(temp.errors().empty()) << temp.errors()[0].text;
+  run("CREATE DATABASE other; USE other; CREATE TABLE t (x INT); INSERT INTO t VALUES (3)");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM main.dbo.t")), 1);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM temp.dbo.t")), 2);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM other.dbo.t")), 3);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM t")), 3);
+  auto insert = run("INSERT INTO main.dbo.t VALUES (10)");
+  EXPECT_TRUE(insert.errors().empty()) << insert.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);  // other is untouched
+  run("USE main");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT sum(x) FROM t")), 11);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM temp.dbo.t")), 2);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM other..t")), 3);
+}
+
+// SQLite attaches at most 10 databases to a connection (msdb is one); a session may name any number, the
+// least recently used attachments making room.
+TEST_F(SessionTest, ASessionReachesAnyNumberOfDatabasesByThreePartNames) {
+  constexpr int kDatabases = 25;
+  for (int i = 0; i < kDatabases; ++i) {
+    std::string name = "d" + std::to_string(i);
+    run("CREATE DATABASE " + name + "; USE " + name + "; CREATE TABLE t (x INT); INSERT INTO t VALUES (" +
+        std::to_string(i) + ")");
+  }
+  run("USE master");
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kDatabases; ++i) {
+      std::string sql = "SELECT x FROM d" + std::to_string(i) + ".dbo.t";
+      auto sink = run(sql);
+      ASSERT_TRUE(sink.errors().empty()) << sql << ": " << sink.errors()[0].text;
+      EXPECT_EQ(std::get<int64_t>(sink.results.at(0).rows.at(0).at(0)), i);
+    }
+  }
+  // One statement naming nine databases still works; msdb and the current one are not among them.
+  std::string join = "SELECT d0.dbo.t.x";
+  for (int i = 1; i < 9; ++i) join += " + d" + std::to_string(i) + ".dbo.t.x";
+  join += " FROM d0.dbo.t";
+  for (int i = 1; i < 9; ++i) join += ", d" + std::to_string(i) + ".dbo.t";
+  EXPECT_EQ(std::get<int64_t>(scalar(join)), 36);
+  // Ten in one statement is more than SQLite can hold at once: a clear error, not SQLite's.
+  std::string ten = join + ", d9.dbo.t";
+  auto sink = run(ten);
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_NE(sink.errors()[0].text.find("at most 9 other databases"), std::string::npos)
+      << sink.errors()[0].text;
+  // Inside a transaction, databases it has written to stay attached; one more is refused until it ends.
+  run("BEGIN TRAN");
+  for (int i = 0; i < 9; ++i) {
+    auto insert = run("INSERT INTO d" + std::to_string(i) + ".dbo.t VALUES (100)");
+    ASSERT_TRUE(insert.errors().empty()) << insert.errors()[0].text;
+  }
+  auto busy = run("SELECT x FROM d9.dbo.t");
+  ASSERT_EQ(busy.errors().size(), 1u);
+  EXPECT_NE(busy.errors()[0].text.find("The open transaction uses every database"), std::string::npos)
+      << busy.errors()[0].text;
+  run("ROLLBACK");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT x FROM d9.dbo.t")), 9);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM d0.dbo.t")), 1);  // the insert was rolled back
+  // A detached database is no longer in use: another session can drop it.
+  Session other{env, "admin", 52, ""};
+  CollectingSink dropped;
+  other.run_batch("DROP DATABASE d20", dropped);
+  EXPECT_TRUE(dropped.errors().empty()) << dropped.errors()[0].text;
 }
 
 }  // namespace

@@ -237,5 +237,17 @@ TEST(Tokenizer, UnclosedCommentIs113) {
   EXPECT_EQ(lex_error("/* a /* b */").number, 113);  // the outer one is still open
 }
 
+TEST(Tokenizer, NulOutsideAStringIs102) {
+  using namespace std::string_view_literals;
+  Message m = lex_error("select 1\0"sv);
+  EXPECT_EQ(m.number, 102);
+  EXPECT_EQ(m.text,
+            "Incorrect syntax near character 9: the batch holds a NUL character (U+0000) outside a string.");
+  // Where ALL_HEADERS' length is 0, its bytes arrive as text: NULs before anything else.
+  EXPECT_EQ(lex_error("\0\0select 1"sv).number, 102);
+  // Inside comments a NUL is just skipped text.
+  EXPECT_EQ(texts("select 1 -- a \0 b"sv), (std::vector<std::string>{"select", "1"}));
+}
+
 }  // namespace
 }  // namespace bakrest::sql
