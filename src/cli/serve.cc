@@ -1,6 +1,7 @@
 #include "cli/serve.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -82,6 +83,8 @@ int serve(const ServeOptions& options) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Everything the server creates is private to its user (docs/OPERATIONS.md), also what SQLite creates.
+  ::umask(077);
   ::signal(SIGPIPE, SIG_IGN);
   // Standard output carries only the start-up lines tools read; logs go to standard error.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bakrest"));

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/durable_file.h"
 #include "common/error.h"
+#include "common/private_files.h"
 #include "common/text.h"
 #include "engine/capture_vfs.h"
 #include "engine/database_log.h"
@@ -155,6 +156,8 @@ int authorize(void* user_data, int action, const char* arg1, const char* arg2, c
 }
 
 sqlite::Database open_database_file(const fs::path& file, bool create) {
+  // SQLite would create the file 0644 and give its -wal and -shm files the same mode.
+  if (create) create_private_file(file);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   sqlite::Database db(file, flags, capture_vfs_name());
   configure_connection(db, nullptr);
@@ -436,7 +439,7 @@ class RestoreTargetImpl : public RestoreTarget {
 // --- engine ----------------------------------------------------------------------------------------------
 
 Engine::Engine(fs::path databases_dir, instance::Msdb& msdb) : dir_(std::move(databases_dir)), msdb_(msdb) {
-  fs::create_directories(dir_);
+  create_private_directories(dir_);
   create_system_databases();
   // Every log is recovered before anything opens its database (DESIGN.md §3).
   for (const auto& info : list()) {

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "common/durable_file.h"
+#include "common/private_files.h"
 #include "engine/wal_format.h"
 
 namespace bakrest::engine {
@@ -95,7 +96,7 @@ std::string log_segment_name(uint64_t first_lsn) {
 
 LogStore::LogStore(fs::path dir, uint64_t initial_next_lsn, LogStoreOptions options)
     : dir_(std::move(dir)), options_(options) {
-  fs::create_directories(dir_);
+  create_private_directories(dir_);
   open_existing();
   if (segments_.empty()) {
     next_lsn_ = initial_next_lsn;

@@ -9,18 +9,18 @@
 #include <stdexcept>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
+#include "common/private_files.h"
+
 namespace bakrest::instance {
 
 DataDir::DataDir(std::filesystem::path root) : root_(std::filesystem::absolute(std::move(root))) {
-  std::filesystem::create_directories(root_);
-  std::filesystem::create_directories(databases_dir());
-  std::filesystem::create_directories(store_dir());
-  std::filesystem::create_directories(keyring_dir());
-  std::filesystem::permissions(keyring_dir(), std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::replace);
+  for (const auto& dir : {root_, databases_dir(), store_dir(), keyring_dir()})
+    create_private_directories(dir);
 
   std::filesystem::path lock_file = root_ / "instance.lock";
-  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) {
     throw std::runtime_error("cannot open " + lock_file.string() + ": " + std::strerror(errno));
   }
@@ -34,6 +34,14 @@ DataDir::DataDir(std::filesystem::path root) : root_(std::filesystem::absolute(s
     lock_fd_ = -1;
     throw std::runtime_error("data directory " + root_.string() +
                              " is in use by another bakrest server (pid " + holder + ")");
+  }
+  // Only now, with the lock held, may the tree be changed: earlier builds, a copy or a restore from
+  // elsewhere can leave files that others may read.
+  if (size_t loosened = make_tree_private(root_); loosened > 0) {
+    spdlog::warn(
+        "data directory {}: removed group and other permissions from {} file(s) and directories; the "
+        "data directory is private to the server's user",
+        root_.string(), loosened);
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0) {

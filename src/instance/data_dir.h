@@ -8,8 +8,10 @@ namespace bakrest::instance {
 
 class DataDir {
  public:
-  // Creates the directory tree if needed and takes an exclusive lock on <root>/instance.lock. Throws
-  // std::runtime_error naming the other server's pid when the directory is already in use.
+  // Creates the directory tree if needed (mode 0700) and takes an exclusive lock on <root>/instance.lock.
+  // Then removes group and other permissions from everything in the tree, logging how many it changed:
+  // the data directory is private to the server's user. Throws std::runtime_error naming the other
+  // server's pid when the directory is already in use.
   explicit DataDir(std::filesystem::path root);
   ~DataDir();
   DataDir(const DataDir&) = delete;

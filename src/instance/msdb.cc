@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/private_files.h"
+
 namespace bakrest::instance {
 
 namespace {
@@ -112,8 +114,19 @@ constexpr int kSchemaVersion = 2;
 
 }  // namespace
 
+namespace {
+
+// msdb holds the password hashes: its file (and with it SQLite's -wal and -shm) is private.
+const std::filesystem::path& private_file(const std::filesystem::path& file) {
+  create_private_file(file);
+  return file;
+}
+
+}  // namespace
+
 Msdb::Msdb(std::filesystem::path file)
-    : file_(std::move(file)), db_(file_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX) {
+    : file_(std::move(file)),
+      db_(private_file(file_), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX) {
   db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
   sqlite::with_transaction(db_, [&] {
     auto version = db_.prepare("PRAGMA user_version");

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/private_files.h"
 #include "storage/arn.h"
 #include "storage/quote.h"
 
@@ -126,7 +127,7 @@ void fsync_directory(const fs::path& dir) {
 
 // mkdir that accepts an existing directory (a concurrent or earlier creator) but nothing else.
 void ensure_directory(const fs::path& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return;
+  if (::mkdir(path.c_str(), 0700) == 0) return;
   const int err = errno;
   struct stat st;
   if (err == EEXIST && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
@@ -183,7 +184,7 @@ TempFile create_temp_file(const fs::path& tmp_dir) {
       const int err = errno;
       if (err == EEXIST) continue;
       // A bucket whose tmp/ was deleted by hand heals itself; any other failure is reported.
-      if (err == ENOENT && (::mkdir(tmp_dir.c_str(), 0755) == 0 || errno == EEXIST)) continue;
+      if (err == ENOENT && (::mkdir(tmp_dir.c_str(), 0700) == 0 || errno == EEXIST)) continue;
       throw io_error("create temporary file", temp.path, err);
     }
     int rc;
@@ -394,7 +395,7 @@ class LocalObjectWriter final : public ObjectWriter {
     fs::path dir = objects_;
     for (size_t i = 0; i < target_.segments.size(); ++i) {  // objects/ itself, then one per prefix segment
       if (i > 0) dir /= target_.segments[i - 1];
-      if (::mkdir(dir.c_str(), 0755) == 0) {
+      if (::mkdir(dir.c_str(), 0700) == 0) {
         created.push_back(dir);
         continue;
       }
@@ -517,8 +518,11 @@ void list_directory(const fs::path& dir, const std::string& dir_key, std::string
 
 LocalStore::LocalStore(fs::path root) : root_(std::move(root)) {
   std::error_code ec;
-  fs::create_directories(root_, ec);
-  if (ec) throw io_error("create the object store directory", root_, ec);
+  try {
+    create_private_directories(root_);
+  } catch (const fs::filesystem_error& e) {
+    throw io_error("create the object store directory", root_, e.code());
+  }
   if (!fs::is_directory(root_, ec)) {
     throw io_error("use the object store directory", root_,
                    ec ? ec : std::make_error_code(std::errc::not_a_directory));
