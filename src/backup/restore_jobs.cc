@@ -96,6 +96,26 @@ void check_recovery_path(const format::BackupHeader& header, const engine::Datab
 
 int64_t elapsed(int64_t begin) { return now_micros() - begin; }
 
+// The database a restore would produce must fit the instance's limit ([limits] max_database_gb; 10 GB on
+// Express edition): a header or log record can ask for any size, and a sparse file costs nothing to make.
+void check_database_size(const RestoreRequest& request, Environment& env, uint64_t pages, uint32_t page_size,
+                         const char* statement) {
+  uint64_t limit = env.config.max_database_bytes();
+  // pages < 2^32 and page_size <= 2^16 (format/backup_file.h), so the product fits.
+  uint64_t bytes = pages * page_size;
+  if (bytes > limit) {
+    throw task_error(std::string(statement) + " failed: " + request.arn + " would make database '" +
+                     request.database + "' " + std::to_string(bytes) +
+                     " bytes; this instance restores databases " + "of up to " + std::to_string(limit) +
+                     " bytes ([limits] max_database_gb" +
+                     (env.config.edition == "express" ? "; 10 GB on Express edition" : "") + ").");
+  }
+}
+
+// Said in task_info before a recovering restore checks the database it wrote (engine/integrity.h).
+constexpr const char* kCheckingLine =
+    "Checking the restored database (SQLite quick_check) before it goes ONLINE.";
+
 // The second pass of a differential or log restore: the backup opened again (it must be the one verified)
 // and the RESTORING database opened for writing.
 struct ApplyPass {
@@ -124,7 +144,7 @@ ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const for
 uint64_t read_differential(format::BackupReader& reader, const format::BackupHeader& header,
                            JobControl& control, int progress_from, int progress_to,
                            const std::function<void(uint32_t, std::span<const uint8_t>)>& on_page) {
-  std::vector<uint8_t> entry(4 + header.page_size);
+  std::vector<uint8_t> entry(size_t{4} + header.page_size);  // page_size <= 64 KiB (format/backup_file.h)
   uint64_t count = 0;
   while (read_exact(reader, entry, "a page")) {
     uint32_t pgno = static_cast<uint32_t>(entry[0]) | static_cast<uint32_t>(entry[1]) << 8 |
@@ -155,8 +175,7 @@ void run_differential_restore(const RestoreRequest& request, Environment& env, J
         "correct earlier state.");
   }
   check_recovery_path(header, info);
-  if (header.page_count == 0)
-    throw task_error("RESTORE DATABASE failed: " + request.arn + " holds no pages.");
+  check_database_size(request, env, header.page_count, header.page_size, "RESTORE DATABASE");
 
   // Everything is read and verified once before a page is written, so a damaged backup changes nothing.
   try {
@@ -176,6 +195,7 @@ void run_differential_restore(const RestoreRequest& request, Environment& env, J
     throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
   }
   target->truncate(verified.page_count);
+  if (request.recover) control.progress(100, kCheckingLine);
   target->finish(request.recover, verified.last_lsn, Guid{}, request.login);
   control.progress(100, "RESTORE DATABASE successfully processed " + std::to_string(pages) + " pages " +
                             throughput(pages * verified.page_size, elapsed(begin)) + ".");
@@ -278,6 +298,7 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
   bool skipped_before_stop = false;
   try {
     read_log_body(*first.reader, header, control, 0, 50, [&](const engine::LogRecordHeader& h, const auto&) {
+      check_database_size(request, env, h.database_pages, h.page_size, "RESTORE LOG");
       if (!request.stopat_us) return;
       if (h.lsn < redo) {
         if (h.commit_time_us <= *request.stopat_us) skipped_before_stop = true;
@@ -325,6 +346,7 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
   // message 4322) even if RECOVERY was asked for.
   bool more_may_follow = request.stopat_us && !plan.stopped_early;
   bool recover = request.recover && !more_may_follow;
+  if (recover) control.progress(99, kCheckingLine);
   target->finish(recover, plan.apply_to, Guid{}, request.login);
   std::string done = "RESTORE LOG successfully processed " + std::to_string(applied) + " transactions (" +
                      std::to_string(pages) + " pages) " +
@@ -368,13 +390,8 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
   OpenBackup backup = open_backup(request, env);
   const format::BackupHeader& header = backup.header();
   check_type(request, header, format::BackupType::kFull);
-  // The header is checksummed, not trusted: a database image needs a real SQLite page size and a page 1.
-  bool power_of_two = (header.page_size & (header.page_size - 1)) == 0;
-  if (header.page_size < 512 || header.page_size > 65536 || !power_of_two || header.page_count == 0) {
-    throw task_error("RESTORE DATABASE failed: " + request.arn +
-                     " describes no valid database image (page size " + std::to_string(header.page_size) +
-                     ", " + std::to_string(header.page_count) + " pages).");
-  }
+  // The reader has checked the header's ranges (a SQLite page size, 1.. pages); the size is the instance's.
+  check_database_size(request, env, header.page_count, header.page_size, "RESTORE DATABASE");
 
   std::unique_ptr<engine::RestoreTarget> target;
   try {
@@ -406,6 +423,7 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
     throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
   }
   control.check_cancelled();
+  if (request.recover) control.progress(100, kCheckingLine);
   target->finish(request.recover, header.last_lsn, header.backup_id, request.login);
   control.progress(100, "RESTORE DATABASE successfully processed " + std::to_string(pgno) + " pages " +
                             throughput(pgno * header.page_size, elapsed(begin)) + ".");

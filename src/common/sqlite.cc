@@ -1,5 +1,6 @@
 #include "common/sqlite.h"
 
+#include <cstdio>
 #include <type_traits>
 
 #include "common/clock.h"
@@ -142,6 +143,21 @@ Bytes Statement::get_blob(int column) const {
   const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
   int size = sqlite3_column_bytes(stmt_, column);
   return data ? Bytes(data, data + size) : Bytes{};
+}
+
+std::string file_uri(const std::filesystem::path& path, std::string_view query) {
+  std::string uri = "file:";
+  for (char c : path.string()) {
+    if (c == '%' || c == '?' || c == '#' || c == ' ') {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+      uri += escaped;
+    } else {
+      uri += c;
+    }
+  }
+  if (!query.empty()) uri += "?" + std::string(query);
+  return uri;
 }
 
 }  // namespace bakrest::sqlite

@@ -88,6 +88,9 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// A file: URI for path, with '%', '?', '#' and ' ' escaped, followed by query (e.g. "mode=ro") if not empty.
+std::string file_uri(const std::filesystem::path& path, std::string_view query = {});
+
 // Binds a Value to a parameter of a raw statement (for statements the caller prepares itself).
 // DateTime is bound as text, the form SQLite's date functions read.
 void bind_value(sqlite3_stmt* stmt, int index, const Value& value);

@@ -16,6 +16,7 @@
 #include "engine/capture_vfs.h"
 #include "engine/database_log.h"
 #include "engine/database_name.h"
+#include "engine/integrity.h"
 #include "engine/wal_index.h"
 #include "engine/wal_index_header.h"
 
@@ -395,6 +396,15 @@ class RestoreTargetImpl : public RestoreTarget {
               const std::string& restored_by) override {
     if (::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
     fsync_directory(info_.file.parent_path());
+    if (recover) {
+      if (auto problems = quick_check(info_.file); !problems.empty()) {
+        throw std::runtime_error("Database '" + info_.name +
+                                 "' was not brought ONLINE: " + quick_check_failure(problems) + "." +
+                                 (fresh_ ? " It was removed; restore a good backup."
+                                         : " It stays RESTORING; drop it with rds_drop_database and restore "
+                                           "a good backup."));
+      }
+    }
     bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
       if (recover) {
         mark_recovered(db, info_, next_lsn);
@@ -802,7 +812,7 @@ std::unique_ptr<RestoreTarget> Engine::continue_restore(const std::string& name)
 }
 
 void Engine::finish_restore(const std::string& name) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto info = find(name);
   if (!info || info->state != DatabaseState::kRestoring) {
     throw std::runtime_error("Database '" + name + "' is not in the RESTORING state.");
@@ -818,6 +828,23 @@ void Engine::finish_restore(const std::string& name) {
     throw std::runtime_error("database '" + info->name + "' is being restored by another task");
   }
   if (!info->restore_lsn) throw std::runtime_error("database '" + info->name + "' has no restored image yet");
+  std::vector<std::string> problems;
+  {
+    // The check reads the whole file: without the engine's lock, with the database leased so that
+    // nothing else restores into it or drops it meanwhile.
+    Lease busy(*this, shared_for(*info));
+    lock.unlock();
+    problems = quick_check(info->file);
+  }
+  lock.lock();
+  auto again = find(name);
+  if (!again || again->id != info->id || again->state != DatabaseState::kRestoring)
+    throw std::runtime_error("Database '" + info->name + "' changed while it was being checked.");
+  if (!problems.empty()) {
+    throw std::runtime_error(
+        "Database '" + info->name + "' was not brought ONLINE: " + quick_check_failure(problems) +
+        ". It stays RESTORING; drop it with rds_drop_database and restore a good backup.");
+  }
   msdb_.with([&](sqlite::Database& db) { mark_recovered(db, *info, *info->restore_lsn); });
   spdlog::info("database '{}' recovered and is ONLINE", info->name);
 }

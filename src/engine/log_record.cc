@@ -34,7 +34,8 @@ struct LogRecordEncoder::State {
 };
 
 uint64_t LogRecordHeader::encoded_size() const {
-  return kLogRecordHeaderSize + static_cast<uint64_t>(page_count) * (4 + page_size) + kLogRecordChecksumSize;
+  return kLogRecordHeaderSize + static_cast<uint64_t>(page_count) * (uint64_t{4} + page_size) +
+         kLogRecordChecksumSize;
 }
 
 std::vector<uint8_t> encode_log_record_header(const LogRecordHeader& h) {
@@ -98,7 +99,11 @@ bool decode_log_record_header(const LogInput& in, LogRecordHeader& h) {
   h.wal_salt[1] = get<uint32_t>(&b[44]);
   h.wal_commit_frame = get<uint32_t>(&b[48]);
   // The checksum covers the header as re-encoded from its fields, so the reserved bytes are checked here.
-  if (!valid_page_size(h.page_size) || size != h.encoded_size() || h.lsn == 0 || get<uint32_t>(&b[52]) != 0)
+  // A record's pages are distinct pages of the database after the commit, so there are at most
+  // database_pages of them.
+  bool sizes_fit = h.database_pages > 0 && h.page_count <= h.database_pages;
+  if (!valid_page_size(h.page_size) || size != h.encoded_size() || h.lsn == 0 || get<uint32_t>(&b[52]) != 0 ||
+      !sizes_fit)
     throw LogFormatError("log record header of LSN " + std::to_string(h.lsn) + " is damaged");
   return true;
 }
@@ -113,13 +118,20 @@ void decode_log_record_pages(const LogInput& in, const LogRecordHeader& header,
   XXH3_64bits_reset(xxh);
   auto head = encode_log_record_header(header);
   XXH3_64bits_update(xxh, head.data(), head.size());
-  std::vector<uint8_t> entry(4 + header.page_size);
+  std::vector<uint8_t> entry(size_t{4} + header.page_size);
+  uint32_t previous = 0;
   for (uint32_t i = 0; i < header.page_count; ++i) {
     if (in(entry) < entry.size())
       throw LogFormatError("log record of LSN " + std::to_string(header.lsn) + " is torn");
     XXH3_64bits_update(xxh, entry.data(), entry.size());
     uint32_t pgno = get<uint32_t>(entry.data());
-    if (pgno == 0) throw LogFormatError("log record of LSN " + std::to_string(header.lsn) + " names page 0");
+    // Capture writes each page once, in ascending order, and none past the database's end.
+    if (pgno <= previous || pgno > header.database_pages) {
+      throw LogFormatError("log record of LSN " + std::to_string(header.lsn) + " names page " +
+                           std::to_string(pgno) + " after page " + std::to_string(previous) +
+                           " of a database of " + std::to_string(header.database_pages) + " pages");
+    }
+    previous = pgno;
     on_page(pgno, std::span<const uint8_t>(entry).subspan(4));
   }
   uint8_t sum[8];

@@ -59,12 +59,14 @@ class LogRecordEncoder {
 using LogInput = std::function<size_t(std::span<uint8_t> out)>;
 
 // Decodes the header of the next record. Returns false at a clean end of input (no bytes at all). Throws
-// LogFormatError for a damaged or partial header.
+// LogFormatError for a damaged or partial header, also for one whose fields are impossible (a page size
+// SQLite does not have, LSN 0, no database pages, more page images than database pages).
 bool decode_log_record_header(const LogInput& in, LogRecordHeader& header);
 
 // Reads the rest of a record whose header was decoded, calling on_page for each page image (the span is only
-// valid during the call), then checks the checksum. Throws LogFormatError on a short read or a checksum
-// mismatch — after on_page may already have seen pages, so callers that apply pages must verify first.
+// valid during the call), then checks the checksum. Page numbers ascend and lie in 1..database_pages.
+// Throws LogFormatError on a short read, a page number out of order or range, or a checksum mismatch —
+// after on_page may already have seen pages, so callers that apply pages must verify first.
 void decode_log_record_pages(
     const LogInput& in, const LogRecordHeader& header,
     const std::function<void(uint32_t pgno, std::span<const uint8_t> image)>& on_page);

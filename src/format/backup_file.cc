@@ -163,6 +163,38 @@ std::string identity_problem(BackupType type, uint8_t recovery_model, uint16_t s
   return "";
 }
 
+// The ranges of docs/FORMAT.md ("Header"): what the header says about the database and its position must
+// make sense before any reader sizes a buffer or a file by it.
+std::string contents_problem(const BackupHeader& h) {
+  bool power_of_two = (h.page_size & (h.page_size - 1)) == 0;
+  if (h.page_size < kMinPageSize || h.page_size > kMaxPageSize || !power_of_two) {
+    return "page size " + std::to_string(h.page_size) + " is not a power of two in " +
+           std::to_string(kMinPageSize) + ".." + std::to_string(kMaxPageSize);
+  }
+  if (h.type == BackupType::kLog) {
+    if (h.page_count != 0) return "log backup has a page count (" + std::to_string(h.page_count) + ")";
+    if (h.first_lsn == 0 || h.first_lsn > h.last_lsn || h.last_lsn > kMaxLsn) {
+      return "log backup's LSN range " + std::to_string(h.first_lsn) + ".." + std::to_string(h.last_lsn) +
+             " is not within 1.." + std::to_string(kMaxLsn);
+    }
+  } else {
+    if (h.page_count == 0 || h.page_count > kMaxPageCount) {
+      return "page count " + std::to_string(h.page_count) + " is outside 1.." + std::to_string(kMaxPageCount);
+    }
+    if (h.first_lsn == 0 || h.first_lsn != h.last_lsn || h.last_lsn > kMaxLsn) {
+      return "database image's LSNs " + std::to_string(h.first_lsn) + " and " + std::to_string(h.last_lsn) +
+             " are not one LSN within 1.." + std::to_string(kMaxLsn);
+    }
+  }
+  if (h.begin_time_us < 0) return "begin time " + std::to_string(h.begin_time_us) + " is before 1970";
+  if (h.database_name.empty() || h.database_name.size() > kMaxDatabaseNameBytes) {
+    return "database name of " + std::to_string(h.database_name.size()) + " bytes is outside 1.." +
+           std::to_string(kMaxDatabaseNameBytes);
+  }
+  if (h.time_zone.empty()) return "the time zone is empty";
+  return "";
+}
+
 Bytes encode_header(const BackupHeader& header, uint32_t chunk_size) {
   Encoder fields;
   fields.put<uint8_t>(static_cast<uint8_t>(header.type));
@@ -219,6 +251,7 @@ void check_writer_input(const BackupHeader& header, const WriterOptions& options
   }
   std::string problem = identity_problem(header.type, static_cast<uint8_t>(header.recovery_model),
                                          header.stripe_index, header.stripe_count, header.base_backup_id);
+  if (problem.empty()) problem = contents_problem(header);
   if (!problem.empty()) throw std::invalid_argument(problem);
   if (header.compression == Compression::kZstd &&
       (options.zstd_level < ZSTD_minCLevel() || options.zstd_level > ZSTD_maxCLevel())) {
@@ -540,6 +573,8 @@ class BackupReader::Impl {
                                            header_.stripe_count, header_.base_backup_id);
     if (!problem.empty()) corrupt(problem);
     header_.recovery_model = static_cast<RecoveryModel>(recovery_model);
+    problem = contents_problem(header_);
+    if (!problem.empty()) corrupt(problem);
   }
 
   // Reads the next chunk into current_, or the trailer.

@@ -40,6 +40,14 @@ enum class RecoveryModel : uint8_t { kFull = 1, kBulkLogged = 2, kSimple = 3 };
 // A backup is split across 1..kMaxStripeCount stripe objects, each a complete backup file.
 inline constexpr uint16_t kMaxStripeCount = 10;
 
+// The ranges a version-1 header keeps (docs/FORMAT.md, "Header"). Page sizes are SQLite's (a power of two);
+// the page count is bounded by SQLite's largest database; LSNs fit the signed 64-bit integers msdb keeps.
+inline constexpr uint32_t kMinPageSize = 512;
+inline constexpr uint32_t kMaxPageSize = 65536;
+inline constexpr uint64_t kMaxPageCount = 4294967294;
+inline constexpr uint64_t kMaxLsn = (uint64_t{1} << 63) - 1;
+inline constexpr size_t kMaxDatabaseNameBytes = 512;
+
 struct BackupHeader {
   std::string database_name;                // UTF-8
   std::array<uint8_t, 16> database_guid{};  // the database's identity
@@ -88,7 +96,12 @@ class BackupWriter {
   // Writes the header at once. Throws std::invalid_argument for what version 1 cannot hold: chunk_size
   // outside 1..64 MiB, a zstd level zstd does not have, unknown enum values, encryption other than kNone,
   // header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount, stripe_index not below
-  // stripe_count, a differential with an all-zero base_backup_id, a full or log backup with a nonzero one.
+  // stripe_count, a differential with an all-zero base_backup_id, a full or log backup with a nonzero one,
+  // and header fields outside their ranges: page_size not a power of two in kMinPageSize..kMaxPageSize;
+  // a full or differential backup whose page_count is outside 1..kMaxPageCount or whose first_lsn and
+  // last_lsn are not one LSN in 1..kMaxLsn; a log backup with a page_count or an LSN range that is not
+  // 1 <= first_lsn <= last_lsn <= kMaxLsn; a negative begin time; an empty database name or one over
+  // kMaxDatabaseNameBytes; an empty time zone.
   BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options = {});
   ~BackupWriter();
   BackupWriter(const BackupWriter&) = delete;
@@ -110,7 +123,8 @@ class BackupWriter {
 
 class BackupReader {
  public:
-  // Reads and checks the header; throws FormatError for anything that is not a valid version-1 header.
+  // Reads and checks the header; throws FormatError for anything that is not a valid version-1 header,
+  // including every field outside the ranges BackupWriter keeps.
   explicit BackupReader(ByteSource& source);
   ~BackupReader();
   BackupReader(const BackupReader&) = delete;

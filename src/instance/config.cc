@@ -34,6 +34,13 @@ bool Config::option_enabled(const std::string& name) const {
   return std::find(options.begin(), options.end(), name) != options.end();
 }
 
+uint64_t Config::max_database_bytes() const {
+  constexpr uint64_t kGb = uint64_t{1} << 30;
+  uint64_t gb = static_cast<uint64_t>(max_database_gb);
+  if (edition == "express") gb = std::min<uint64_t>(gb, 10);
+  return gb * kGb;
+}
+
 Config load_config(const std::filesystem::path& file) {
   toml::table root;
   try {
@@ -86,6 +93,28 @@ Config load_config(const std::filesystem::path& file) {
       c.max_transfer_mb_per_sec = *value;
     }
   }
+  if (const toml::table* limits = root["limits"].as_table()) {
+    // An integer in [low, high] or the fallback; anything else stops the server naming the key.
+    auto read_int = [&](const char* key, int64_t fallback, int64_t low, int64_t high) {
+      const toml::node* node = limits->get(key);
+      if (!node) return fallback;
+      auto value = node->value<int64_t>();
+      if (!value || *value < low || *value > high) {
+        throw invalid(file, std::string("'limits.") + key + "' must be an integer in " + std::to_string(low) +
+                                ".." + std::to_string(high));
+      }
+      return *value;
+    };
+    c.max_database_gb = read_int("max_database_gb", c.max_database_gb, 1, 1 << 20);
+    c.max_connections = static_cast<int>(read_int("max_connections", c.max_connections, 1, 32767));
+    c.max_request_mb = read_int("max_request_mb", c.max_request_mb, 1, 1024);
+    c.max_buffered_request_mb = read_int("max_buffered_request_mb", c.max_buffered_request_mb, 1, 1 << 20);
+    c.login_timeout_seconds =
+        static_cast<int>(read_int("login_timeout_seconds", c.login_timeout_seconds, 1, 3600));
+    if (c.max_buffered_request_mb < c.max_request_mb) {
+      throw invalid(file, "'limits.max_buffered_request_mb' must be at least 'limits.max_request_mb'");
+    }
+  }
   if (const toml::node* buckets = root.get("buckets")) {
     const toml::array* list = buckets->as_array();
     if (!list) throw invalid(file, "'buckets' must be an array of tables");
@@ -116,6 +145,11 @@ void save_config(const Config& c, const std::filesystem::path& file) {
       {"option_group",
        toml::table{{"name", c.option_group}, {"options", options}, {"iam_role_arn", c.iam_role_arn}}},
       {"storage", toml::table{{"max_transfer_mb_per_sec", c.max_transfer_mb_per_sec}}},
+      {"limits", toml::table{{"max_database_gb", c.max_database_gb},
+                             {"max_connections", c.max_connections},
+                             {"max_request_mb", c.max_request_mb},
+                             {"max_buffered_request_mb", c.max_buffered_request_mb},
+                             {"login_timeout_seconds", c.login_timeout_seconds}}},
       {"buckets", buckets},
   };
   std::ostringstream text;

@@ -1,6 +1,7 @@
 // The instance's configuration, kept in <data>/instance.toml (documented in docs/OPERATIONS.md).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -26,7 +27,16 @@ struct Config {
   std::vector<BucketConfig> buckets = {{"aws_example_bucket", "us-east-1"}};
   double max_transfer_mb_per_sec = 0;  // [storage]: caps backup and restore transfer speed; 0: no limit
 
+  // [limits]: what one client and the whole instance may use (docs/OPERATIONS.md, "Limits").
+  int64_t max_database_gb = 1024;         // largest database a restore may produce (Express: 10 GB)
+  int max_connections = 256;              // TDS connections at once; more get error 17809
+  int64_t max_request_mb = 64;            // one request (a batch, an RPC) as sent by the client
+  int64_t max_buffered_request_mb = 512;  // requests of all sessions held at once
+  int login_timeout_seconds = 30;         // to finish PRELOGIN and LOGIN7 after connecting
+
   bool option_enabled(const std::string& name) const;
+  // max_database_gb in bytes, and at most 10 GB on Express edition (as RDS limits its restores).
+  uint64_t max_database_bytes() const;
 };
 
 // Reads the file; throws std::runtime_error naming the file and the problem for invalid content.

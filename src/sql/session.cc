@@ -15,21 +15,6 @@ namespace bakrest::sql {
 
 namespace {
 
-// SQLite URIs need '%', '?' and '#' escaped in the path.
-std::string file_uri(const std::string& path, bool read_only) {
-  std::string uri = "file:";
-  for (char c : path) {
-    if (c == '%' || c == '?' || c == '#' || c == ' ') {
-      char escaped[4];
-      std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
-      uri += escaped;
-    } else {
-      uri += c;
-    }
-  }
-  return read_only ? uri + "?mode=ro" : uri;
-}
-
 std::string quote_literal(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
@@ -120,7 +105,7 @@ std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
   }
   if (!connection->info().file.empty()) {
     std::string attach =
-        "ATTACH " + quote_literal(file_uri(env_.engine.msdb_file().string(), true)) + " AS msdb";
+        "ATTACH " + quote_literal(sqlite::file_uri(env_.engine.msdb_file(), "mode=ro")) + " AS msdb";
     connection->with_attach_allowed([&] { connection->db().exec(attach); });
   }
   return connection;
@@ -367,7 +352,8 @@ void Session::attach(const std::vector<std::string>& databases) {
     std::unique_ptr<engine::DatabaseLease> lease = is_msdb ? nullptr : env_.engine.lease(name);
     while (attached_.size() >= capacity) detach_least_recently_used(named);
     std::string path = is_msdb ? env_.engine.msdb_file().string() : info->file.string();
-    std::string sql = "ATTACH " + quote_literal(file_uri(path, is_msdb)) + " AS " + quote_name(schema);
+    std::string sql = "ATTACH " + quote_literal(sqlite::file_uri(path, is_msdb ? "mode=ro" : "")) + " AS " +
+                      quote_name(schema);
     connection_->with_attach_allowed([&] { connection_->db().exec(sql); });
     attached_.push_back(Attachment{schema, std::move(lease), use_clock_});
   }

@@ -6,7 +6,11 @@
 #include <thread>
 
 #include "backup/jobs.h"
+#include "backup/object_stream.h"
 #include "common/clock.h"
+#include "engine/log_record.h"
+#include "forge_backup.h"
+#include "format/backup_file.h"
 #include "storage/local_store.h"
 #include "temp_dir.h"
 
@@ -228,6 +232,108 @@ TEST_F(ChainTest, LogBackupRulesFollowTheRecoveryModel) {
   EXPECT_THROW(backup(BackupKind::kLog, "nochain.trn"), std::exception);
   backup(BackupKind::kFull, "full2.bak");
   backup(BackupKind::kLog, "ok.trn");
+}
+
+}  // namespace
+}  // namespace bakrest::backup
+
+namespace bakrest::backup {
+namespace {
+
+class ForgedChainTest : public ChainTest {
+ protected:
+  std::vector<uint8_t> object_bytes(const std::string& key) {
+    auto object = store.open("bkt", key);
+    std::vector<uint8_t> bytes(object->size());
+    EXPECT_EQ(object->read(bytes), bytes.size());
+    return bytes;
+  }
+  void put_object(const std::string& key, const std::vector<uint8_t>& bytes) {
+    auto object = store.create("bkt", key);
+    object->write(bytes);
+    object->commit();
+  }
+  // The log backup `key` with every record's header changed by edit, re-encoded with valid checksums.
+  void forge_log(const std::string& key, const std::string& forged,
+                 const std::function<void(engine::LogRecordHeader&)>& edit) {
+    auto object = store.open("bkt", key);
+    ObjectSource source(*object);
+    format::BackupReader reader(source);
+    auto out = store.create("bkt", forged);
+    ObjectSink sink(*out);
+    format::BackupWriter writer(sink, reader.header());
+    engine::LogInput in = [&](std::span<uint8_t> buffer) {
+      size_t got = 0;
+      while (got < buffer.size()) {
+        size_t n = reader.read(buffer.subspan(got));
+        if (n == 0) break;
+        got += n;
+      }
+      return got;
+    };
+    engine::LogRecordHeader h;
+    while (engine::decode_log_record_header(in, h)) {
+      engine::LogRecordHeader changed = h;
+      edit(changed);
+      std::vector<std::pair<uint32_t, std::vector<uint8_t>>> pages;
+      engine::decode_log_record_pages(in, h, [&](uint32_t pgno, std::span<const uint8_t> image) {
+        pages.emplace_back(pgno, std::vector<uint8_t>(image.begin(), image.end()));
+      });
+      engine::LogRecordEncoder encoder(changed, [&](std::span<const uint8_t> bytes) { writer.write(bytes); });
+      for (const auto& [pgno, image] : pages) encoder.add_page(pgno, image);
+      encoder.finish();
+    }
+    writer.finish(now_micros());
+    out->commit();
+  }
+};
+
+// A differential whose header claims a page size no database has, with every checksum right, once made the
+// restore size its buffers from it (4 + 0xFFFFFFFC wrapped to 0: out-of-bounds reads, a crash).
+TEST_F(ForgedChainTest, ADifferentialWithAnImpossiblePageSizeIsRefused) {
+  insert(1, 10);
+  backup(BackupKind::kFull, "full.bak");
+  insert(11, 20);
+  backup(BackupKind::kDifferential, "diff.bak");
+  for (uint32_t page_size : {0xFFFFFFFCu, 0xFFFFFFFFu, 0u, 1u << 20}) {
+    auto bytes = object_bytes("diff.bak");
+    format::forge::forge_header_field<uint32_t>(bytes, format::layout::kFieldPageSize, page_size);
+    put_object("forged.bak", bytes);
+    restore(RestoreKind::kFull, "full.bak", false);
+    std::string error = restore_error(RestoreKind::kDifferential, "forged.bak", false);
+    EXPECT_NE(error.find("page size " + std::to_string(page_size) + " is not a power of two"),
+              std::string::npos)
+        << error;
+    engine.drop_restoring("dst");
+  }
+}
+
+// Log records choose the database's size and the pages they write: a forged log (valid checksums) may not
+// make a huge sparse file, nor write past the database's end.
+TEST_F(ForgedChainTest, LogRecordsCannotGrowTheDatabasePastTheLimitOrWritePastItsEnd) {
+  insert(1, 10);
+  backup(BackupKind::kFull, "full.bak");
+  insert(11, 20);
+  backup(BackupKind::kLog, "log.trn");
+  forge_log("log.trn", "huge.trn", [](engine::LogRecordHeader& h) { h.database_pages = 0xFFFFFFFF; });
+  restore(RestoreKind::kFull, "full.bak", false);
+  std::string error = restore_error(RestoreKind::kLog, "huge.trn", true);
+  EXPECT_NE(
+      error.find("would make database 'dst' 17592186040320 bytes; this instance restores databases of up "
+                 "to 1099511627776 bytes"),
+      std::string::npos)
+      << error;
+  EXPECT_EQ(engine.find("dst")->state, engine::DatabaseState::kRestoring);
+  EXPECT_FALSE(engine.find("dst")->restore_damaged);  // refused before a page was written
+
+  forge_log("log.trn", "short.trn", [](engine::LogRecordHeader& h) { h.database_pages = 1; });
+  error = restore_error(RestoreKind::kLog, "short.trn", true);
+  EXPECT_NE(error.find("backup is corrupt: log record"), std::string::npos) << error;
+  EXPECT_FALSE(engine.find("dst")->restore_damaged);
+
+  // The real log still applies.
+  restore(RestoreKind::kLog, "log.trn", true);
+  EXPECT_EQ(count("dst"), 20);
 }
 
 }  // namespace

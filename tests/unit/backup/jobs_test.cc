@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
+#include "forge_backup.h"
 #include "format/backup_file.h"
 #include "storage/local_store.h"
 #include "temp_dir.h"
@@ -77,6 +79,7 @@ class JobsTest : public ::testing::Test {
     header.database_name = "x";
     header.page_size = page_size;
     header.page_count = pages.size();
+    header.first_lsn = header.last_lsn = 1;
     format::BackupWriter writer(sink, header);
     for (const auto& page : pages) writer.write(page);
     writer.finish(0);
@@ -133,10 +136,71 @@ TEST_F(JobsTest, RestoreRefusesImagesThatAreNotDatabases) {
   write_backup("zeros.bak", 4096, {std::vector<uint8_t>(4096, 0)});
   EXPECT_NE(restore_error("zeros.bak").find("page 1 is not the first page of a SQLite database"),
             std::string::npos);
-  write_backup("tiny.bak", 256, {std::vector<uint8_t>(256, 0)});
-  EXPECT_NE(restore_error("tiny.bak").find("describes no valid database image"), std::string::npos);
-  write_backup("empty.bak", 4096, {});
-  EXPECT_NE(restore_error("empty.bak").find("describes no valid database image"), std::string::npos);
+  // Headers a writer never writes (a 256-byte page size, no pages) are the reader's to refuse:
+  // format/backup_file_test.cc, HeaderFieldsOutsideTheirRangesAreRefused.
+}
+
+// Checksums say a backup is what was written, not that it is a database: a forged image (or one that was
+// wrong when it was taken) with every checksum right must not come ONLINE.
+TEST_F(JobsTest, AnImageWithValidChecksumsButBrokenPagesNeverComesOnline) {
+  auto c = engine.connect("src");
+  c->db().exec(
+      "CREATE TABLE big (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+      "WHERE i < 200) INSERT INTO big SELECT randomblob(1000) FROM n");
+  c.reset();
+  CountingControl control;
+  run_full_backup(backup_request("good.bak"), env, control);
+  std::vector<std::vector<uint8_t>> pages;
+  {
+    auto object = store.open("bkt", "good.bak");
+    ObjectSource source(*object);
+    format::BackupReader reader(source);
+    std::vector<uint8_t> page(reader.header().page_size);
+    while (reader.read(page) == page.size()) pages.push_back(page);
+  }
+  ASSERT_GT(pages.size(), 10u);
+  std::mt19937 random(7);
+  for (size_t i = 1; i < pages.size(); ++i) {
+    for (auto& byte : pages[i]) byte = static_cast<uint8_t>(random());
+  }
+  write_backup("forged.bak", static_cast<uint32_t>(pages[0].size()), pages);
+  std::string error = restore_error("forged.bak");
+  EXPECT_NE(error.find("was not brought ONLINE: the restored database does not pass SQLite's quick_check"),
+            std::string::npos)
+      << error;
+  // The good backup of the same database still restores (and passes the check).
+  run_full_restore(restore_request("copy", "good.bak"), env, control);
+  EXPECT_EQ(engine.find("copy")->state, engine::DatabaseState::kOnline);
+}
+
+// A restore may not make a database larger than the instance allows ([limits] max_database_gb; 10 GB on
+// Express): the header alone decides, before anything is written.
+TEST_F(JobsTest, RestoresLargerThanTheLimitAreRefused) {
+  config.edition = "express";
+  config.max_database_gb = 1;
+  write_backup("one.bak", 4096, {std::vector<uint8_t>(4096, 0)});
+  std::vector<uint8_t> bytes;
+  {
+    auto object = store.open("bkt", "one.bak");
+    bytes.resize(object->size());
+    ASSERT_EQ(object->read(bytes), bytes.size());
+  }
+  format::forge::forge_header_field<uint64_t>(bytes, format::layout::kFieldPageCount, 300000);
+  auto huge = store.create("bkt", "huge.bak");
+  huge->write(bytes);
+  huge->commit();
+  EXPECT_NE(restore_error("huge.bak")
+                .find("would make database 'copy' 1228800000 bytes; this instance restores "
+                      "databases of up to 1073741824 bytes ([limits] max_database_gb; 10 "
+                      "GB on Express edition)"),
+            std::string::npos)
+      << restore_error("huge.bak");
+  config.max_database_gb = 100;  // Express caps it at 10 GB
+  EXPECT_EQ(config.max_database_bytes(), uint64_t{10} << 30);
+  CountingControl control;
+  run_full_backup(backup_request("full.bak"), env, control);
+  run_full_restore(restore_request("copy", "full.bak"), env, control);
+  EXPECT_EQ(engine.find("copy")->state, engine::DatabaseState::kOnline);
 }
 
 TEST_F(JobsTest, RestoreOfACorruptBackupLeavesNoDatabase) {

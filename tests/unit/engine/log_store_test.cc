@@ -33,7 +33,7 @@ LogRecordHeader header_of(uint64_t lsn) {
   LogRecordHeader h;
   h.lsn = lsn;
   h.commit_time_us = time_of(lsn);
-  h.database_pages = static_cast<uint32_t>(10 + lsn);
+  h.database_pages = static_cast<uint32_t>(1000 + lsn);
   h.page_size = kPageSize;
   h.page_count = pages_of(lsn);
   h.wal_salt[0] = static_cast<uint32_t>(lsn * 3);

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "forge_backup.h"
 #include "format/backup_layout.h"
 
 namespace bakrest::format {
@@ -17,6 +18,11 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 namespace L = layout;
+using forge::chunk_end;
+using forge::Layout;
+using forge::parse_layout;
+using forge::reseal;
+using forge::sha256;
 
 class VectorSink : public ByteSink {
  public:
@@ -78,6 +84,8 @@ BackupHeader make_header(Compression compression = Compression::kNone) {
   header.type = BackupType::kDifferential;
   header.compression = compression;
   header.page_size = 4096;
+  header.page_count = 100;
+  header.first_lsn = header.last_lsn = 5;
   header.backup_id = make_id(0x10);
   header.fork_guid = make_id(0x40);
   header.base_backup_id = make_id(0x80);
@@ -127,61 +135,6 @@ std::string read_error(const Bytes& file) {
 
 #define EXPECT_READ_ERROR(file, text) \
   EXPECT_NE(read_error(file).find(text), std::string::npos) << read_error(file)
-
-std::array<uint8_t, 32> sha256(std::span<const uint8_t> bytes) {
-  std::array<uint8_t, 32> digest{};
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return digest;
-}
-
-// Where the parts of a well-formed file lie.
-struct Layout {
-  size_t header_end = 0;  // the header's checksum ends here
-  size_t fields_begin = L::kHeaderPrefixSize;
-  std::vector<size_t> chunk_begins;  // and the trailer begins at trailer
-  size_t trailer = 0;
-};
-
-Layout parse_layout(const Bytes& file) {
-  Layout out;
-  auto fields = L::load_le<uint32_t>(std::span(file).subspan(L::kHeaderFieldsLengthOffset));
-  out.header_end = L::kHeaderPrefixSize + fields + L::kHeaderChecksumSize;
-  size_t at = out.header_end;
-  while (std::memcmp(file.data() + at, L::kChunkMarker.data(), 4) == 0) {
-    out.chunk_begins.push_back(at);
-    at += L::kChunkOverhead + L::load_le<uint32_t>(std::span(file).subspan(at + L::kChunkStoredLengthOffset));
-  }
-  out.trailer = at;
-  return out;
-}
-
-size_t chunk_end(const Bytes& file, size_t begin) {
-  return begin + L::kChunkOverhead +
-         L::load_le<uint32_t>(std::span(file).subspan(begin + L::kChunkStoredLengthOffset));
-}
-
-// Recomputes every checksum and the digest, so a test can forge a file that is wrong in exactly one way.
-void reseal(Bytes& file, bool digest = true) {
-  std::span<uint8_t> all(file);
-  auto fields = L::load_le<uint32_t>(all.subspan(L::kHeaderFieldsLengthOffset));
-  size_t checked = L::kHeaderPrefixSize + fields;
-  L::store_le<uint64_t>(all.subspan(checked), L::checksum(all.first(checked)));
-  Layout layout = parse_layout(file);
-  for (size_t begin : layout.chunk_begins) {
-    auto chunk = all.subspan(begin);
-    L::store_le<uint32_t>(chunk.subspan(L::kChunkHeaderCheckOffset), L::chunk_header_check(chunk));
-    size_t end = chunk_end(file, begin) - L::kChunkChecksumSize;
-    L::store_le<uint64_t>(all.subspan(end), L::checksum(all.subspan(begin, end - begin)));
-  }
-  auto trailer = all.subspan(layout.trailer);
-  if (digest) {
-    auto sum = sha256(all.first(layout.trailer));
-    std::copy(sum.begin(), sum.end(), trailer.begin() + L::kTrailerDigestOffset);
-  }
-  L::store_le<uint64_t>(trailer.subspan(L::kTrailerChecksumOffset),
-                        L::checksum(trailer.first(L::kTrailerChecksumOffset)));
-}
 
 // --- round trips -----------------------------------------------------------------------------------------
 
@@ -256,11 +209,11 @@ TEST(BackupFile, EveryHeaderFieldRoundTrips) {
     header.database_guid[i] = static_cast<uint8_t>(i * 17 + 3);
   header.type = BackupType::kLog;
   header.first_lsn = 0x0102030405060708;
-  header.last_lsn = UINT64_MAX;
-  header.begin_time_us = -1234567890123;
+  header.last_lsn = kMaxLsn;
+  header.begin_time_us = 0x0102030405060708;
   header.time_zone = "Central European Standard Time";
   header.page_size = 65536;
-  header.page_count = 0xFFFFFFFF01;
+  header.page_count = 0;
   header.compression = Compression::kZstd;
   header.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
   header.wrapped_data_key = std::string("\0\x01\xff key", 8);
@@ -278,6 +231,8 @@ TEST(BackupFile, EveryHeaderFieldRoundTrips) {
   // A differential carries its base; the other recovery models come back too.
   header.type = BackupType::kDifferential;
   header.base_backup_id = make_id(0x99);
+  header.first_lsn = header.last_lsn = kMaxLsn;
+  header.page_count = kMaxPageCount;
   for (RecoveryModel model : {RecoveryModel::kFull, RecoveryModel::kSimple}) {
     header.recovery_model = model;
     header.stripe_index = 2;
@@ -288,7 +243,10 @@ TEST(BackupFile, EveryHeaderFieldRoundTrips) {
 
 TEST(BackupFile, DefaultIdentityFieldsRoundTrip) {
   BackupHeader header;
+  header.database_name = "d";
   header.page_size = 4096;
+  header.type = BackupType::kLog;
+  header.first_lsn = header.last_lsn = 1;
   BackupHeader got = read_backup(write_backup(header, {})).header;
   EXPECT_EQ(got.backup_id, (std::array<uint8_t, 16>{}));
   EXPECT_EQ(got.fork_guid, (std::array<uint8_t, 16>{}));
@@ -785,6 +743,64 @@ TEST(BackupFile, OnlyADifferentialHasABase) {
   reseal(log);
   EXPECT_EQ(read_error(log),
             "backup is corrupt: log backup names a base backup; only a differential has one");
+}
+
+// Header fields outside their documented ranges, with every checksum right: the reader refuses them before
+// anyone sizes a buffer or a database by them, and the writer never writes them.
+TEST(BackupFile, HeaderFieldsOutsideTheirRangesAreRefused) {
+  struct Case {
+    size_t field;
+    uint64_t value;
+    int bytes;
+    std::string error;
+  };
+  const Case cases[] = {
+      {L::kFieldPageSize, 0xFFFFFFFC, 4, "page size 4294967292 is not a power of two in 512..65536"},
+      {L::kFieldPageSize, 0, 4, "page size 0 is not a power of two"},
+      {L::kFieldPageSize, 256, 4, "page size 256 is not a power of two"},
+      {L::kFieldPageSize, 131072, 4, "page size 131072 is not a power of two"},
+      {L::kFieldPageSize, 4097, 4, "page size 4097 is not a power of two"},
+      {L::kFieldPageCount, 0, 8, "page count 0 is outside 1..4294967294"},
+      {L::kFieldPageCount, 4294967295, 8, "page count 4294967295 is outside 1..4294967294"},
+      {L::kFieldFirstLsn, 0, 8, "database image's LSNs 0 and 5 are not one LSN"},
+      {L::kFieldLastLsn, 6, 8, "database image's LSNs 5 and 6 are not one LSN"},
+      {L::kFieldBeginTime, static_cast<uint64_t>(-1), 8, "begin time -1 is before 1970"},
+  };
+  Bytes good = write_backup(make_header(), make_body(100, Data::kRandom));
+  for (const Case& c : cases) {
+    Bytes file = good;
+    if (c.bytes == 4) forge::forge_header_field<uint32_t>(file, c.field, static_cast<uint32_t>(c.value));
+    if (c.bytes == 8) forge::forge_header_field<uint64_t>(file, c.field, c.value);
+    EXPECT_EQ(read_error(file).rfind("backup is corrupt: " + c.error, 0), 0u)
+        << c.error << " / " << read_error(file);
+  }
+  // A log backup holds no pages and LSNs first <= last.
+  BackupHeader log = make_header();
+  log.type = BackupType::kLog;
+  log.base_backup_id = {};
+  log.page_count = 0;
+  log.first_lsn = 7;
+  log.last_lsn = 9;
+  Bytes log_file = write_backup(log, {});
+  EXPECT_EQ(read_backup(log_file).header.last_lsn, 9u);
+  Bytes backwards = log_file;
+  forge::forge_header_field<uint64_t>(backwards, L::kFieldLastLsn, 6);
+  EXPECT_READ_ERROR(backwards, "log backup's LSN range 7..6 is not within");
+  Bytes pages = log_file;
+  forge::forge_header_field<uint64_t>(pages, L::kFieldPageCount, 3);
+  EXPECT_READ_ERROR(pages, "log backup has a page count (3)");
+
+  // The writer refuses the same headers.
+  BackupHeader bad = make_header();
+  bad.page_size = 0xFFFFFFFC;
+  VectorSink sink;
+  EXPECT_THROW(BackupWriter(sink, bad), std::invalid_argument);
+  bad = make_header();
+  bad.page_count = 0;
+  EXPECT_THROW(BackupWriter(sink, bad), std::invalid_argument);
+  bad = make_header();
+  bad.database_name.clear();
+  EXPECT_THROW(BackupWriter(sink, bad), std::invalid_argument);
 }
 
 TEST(BackupFile, CompressedChunkThatDoesNotDecompress) {
