@@ -73,15 +73,19 @@ wal::ReadAt wal_reader(sqlite3_file* real) {
 
 int capture_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
   CaptureFile* c = as_capture(f);
-  if (offset == 0) {
-    // A new WAL header: SQLite is starting the WAL over. The old frames may be the only durable copy of
-    // transactions the log holds only in the OS cache.
-    try {
+  try {
+    if (offset == 0) {
+      // A new WAL header: SQLite is starting the WAL over. The old frames may be the only durable copy of
+      // transactions the log holds only in the OS cache.
       c->log->before_wal_restart(wal_reader(c->real()));
-    } catch (const std::exception& e) {
-      spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
-      return SQLITE_IOERR_WRITE;
+    } else {
+      // While the log is behind the WAL (an append failed), it catches up first or the write fails: no
+      // transaction is acknowledged that the log could not hold.
+      c->log->before_wal_write(wal_reader(c->real()));
     }
+  } catch (const std::exception& e) {
+    spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
+    return SQLITE_IOERR_WRITE;
   }
   int rc = c->real()->pMethods->xWrite(c->real(), data, amount, offset);
   if (rc == SQLITE_OK) c->written_end = std::max(c->written_end, static_cast<uint64_t>(offset + amount));
@@ -90,6 +94,17 @@ int capture_write(sqlite3_file* f, const void* data, int amount, sqlite3_int64 o
 
 int capture_truncate(sqlite3_file* f, sqlite3_int64 size) {
   CaptureFile* c = as_capture(f);
+  if (size == 0) {
+    // A TRUNCATE checkpoint (the checkpointer's, holding SQLite's write lock) cuts every frame: as at a
+    // WAL restart, the log must be durable first. (journal_size_limit truncations keep the frames of the
+    // newest commit, which its sync has captured.)
+    try {
+      c->log->before_wal_restart(wal_reader(c->real()));
+    } catch (const std::exception& e) {
+      spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
+      return SQLITE_IOERR_TRUNCATE;
+    }
+  }
   c->written_end = std::min(c->written_end, static_cast<uint64_t>(size));
   return c->real()->pMethods->xTruncate(c->real(), size);
 }
@@ -98,12 +113,10 @@ int capture_sync(sqlite3_file* f, int flags) {
   CaptureFile* c = as_capture(f);
   int rc = c->real()->pMethods->xSync(c->real(), flags);
   if (rc != SQLITE_OK || c->written_end == 0) return rc;
-  try {
-    c->log->after_wal_sync(wal_reader(c->real()), c->written_end);
-  } catch (const std::exception& e) {
-    spdlog::error("transaction log of {}: {}", c->log->db_file().string(), e.what());
-    return SQLITE_IOERR_FSYNC;
-  }
+  // The WAL is synced: what it committed is durable, whatever happens to the log's append, so the
+  // commit succeeds. A failed append leaves the log behind (DatabaseLog::capture_failure()), and the next
+  // write to this WAL catches up or fails.
+  c->log->after_wal_sync(wal_reader(c->real()), c->written_end);
   c->written_end = 0;
   return SQLITE_OK;
 }

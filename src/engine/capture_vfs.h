@@ -1,7 +1,9 @@
 // bakrest's SQLite VFS (DESIGN.md §3): the default VFS with the WAL files of registered databases watched.
 // After SQLite syncs a WAL — which, with synchronous=FULL, it does right after writing a commit frame and
 // while it still holds the write lock — the database's DatabaseLog appends what was committed. Before
-// SQLite writes a new WAL header (starting the WAL over) the log is made durable.
+// SQLite writes a new WAL header (starting the WAL over) or truncates the WAL to nothing (a TRUNCATE
+// checkpoint) the log is made durable. While the log is behind the WAL (an append failed), every write to
+// the WAL first lets it catch up, or fails.
 #pragma once
 
 #include <filesystem>

@@ -146,7 +146,65 @@ void DatabaseLog::append_transaction(const WalTransaction& txn, const wal::ReadA
 
 void DatabaseLog::after_wal_sync(const wal::ReadAt& read, uint64_t written_end) {
   std::lock_guard lock(mutex_);
-  capture_locked(read, written_end);
+  catch_up_locked(read, written_end);
+}
+
+bool DatabaseLog::catch_up_locked(const wal::ReadAt& read, uint64_t limit) {
+  try {
+    uint64_t appended = capture_locked(read, limit);
+    if (failure_) {
+      spdlog::warn(
+          "transaction log of {}: appended {} transaction(s) the log lacked; it has caught up with the "
+          "WAL and the database is usable again",
+          db_file_.filename().string(), appended);
+      failure_.reset();
+      behind_.store(false, std::memory_order_release);
+    }
+    return true;
+  } catch (const std::exception& e) {
+    if (!failure_) {
+      spdlog::error(
+          "transaction log of {}: {}. The commit is durable in the WAL; the database is SUSPECT (no new "
+          "connections, writes refused) until the log can be written again",
+          db_file_.filename().string(), e.what());
+    }
+    failure_ = e.what();
+    behind_.store(true, std::memory_order_release);
+    return false;
+  }
+}
+
+void DatabaseLog::before_wal_write(const wal::ReadAt& read) {
+  if (!behind_.load(std::memory_order_acquire)) return;  // the common case, for every frame SQLite writes
+  std::lock_guard lock(mutex_);
+  if (!failure_) return;
+  if (!catch_up_locked(read, std::numeric_limits<uint64_t>::max()))
+    throw std::runtime_error("the transaction log is behind the WAL and can't be written: " + *failure_);
+}
+
+std::optional<std::string> DatabaseLog::capture_failure() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
+}
+
+bool DatabaseLog::retry_capture() {
+  std::lock_guard lock(mutex_);
+  if (!failure_) return true;
+  fs::path wal_path = db_file_;
+  wal_path += "-wal";
+  Fd wal_fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (wal_fd.fd < 0) return false;
+  wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) {
+    return wal::pread_full(wal_fd.fd, out, offset);
+  };
+  if (!catch_up_locked(read, std::numeric_limits<uint64_t>::max())) return false;
+  try {
+    flush_locked();
+  } catch (const std::exception& e) {
+    failure_ = e.what();
+    return false;
+  }
+  return true;
 }
 
 uint64_t DatabaseLog::capture_locked(const wal::ReadAt& read, uint64_t limit) {
@@ -164,11 +222,15 @@ uint64_t DatabaseLog::capture_locked(const wal::ReadAt& read, uint64_t limit) {
 
 void DatabaseLog::before_wal_restart(const wal::ReadAt& read) {
   std::lock_guard lock(mutex_);
-  if (uint64_t missed = capture_locked(read, std::numeric_limits<uint64_t>::max()); missed > 0) {
+  bool was_behind = failure_.has_value();
+  uint64_t before = store_->next_lsn();
+  if (!catch_up_locked(read, std::numeric_limits<uint64_t>::max()))
+    throw std::runtime_error("the WAL can't start over: the transaction log can't be written: " + *failure_);
+  if (uint64_t missed = store_->next_lsn() - before; missed > 0 && !was_behind) {
     spdlog::warn(
         "transaction log of {}: {} committed transaction(s) were not captured at their commit; appended "
         "them before SQLite starts the WAL over (LSN {}..{}, commit time = now)",
-        db_file_.filename().string(), missed, store_->next_lsn() - missed, store_->next_lsn() - 1);
+        db_file_.filename().string(), missed, before, store_->next_lsn() - 1);
   }
   flush_locked();
 }

@@ -3,11 +3,13 @@
 // and what may be discarded. One object per database file, shared by every connection to it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "engine/changed_pages.h"
 #include "engine/log_store.h"
@@ -32,12 +34,29 @@ class DatabaseLog {
   // --- capture (called by the capture VFS on a WAL file of this database) -------------------------------
   // The WAL was synced by the connection holding SQLite's write lock: append the transactions it just
   // committed. read reads that connection's WAL; written_end bounds what it wrote.
+  //
+  // Never throws: once the WAL sync succeeded the commit is durable (after a crash, recovery would take it
+  // from the WAL), so reporting it failed would lie to the client. If the append fails, the log is behind
+  // the WAL: capture_failure() says why, and nothing may start the WAL over or add to it until the log
+  // has caught up (before_wal_write()).
   void after_wal_sync(const wal::ReadAt& read, uint64_t written_end);
+  // SQLite is about to write to the WAL (the caller holds its write lock). While the log is behind, first
+  // appends what it lacks; throws if that still fails, so the write fails and no transaction is
+  // acknowledged that the log could not hold.
+  void before_wal_write(const wal::ReadAt& read);
   // SQLite is about to start the WAL over, overwriting frames that may be the only durable copy of
   // transactions the log holds only in the OS cache: make the log durable first. A safety net too: a
   // committed transaction of the old frames that is not in the log yet is appended first (read reads the
   // WAL of the connection about to restart it, which holds SQLite's write lock).
   void before_wal_restart(const wal::ReadAt& read);
+
+  // Why the log is behind the WAL (its last append failed), or nullopt. While it is, the database is
+  // SUSPECT: the engine refuses new connections and every write fails until an append succeeds again.
+  std::optional<std::string> capture_failure() const;
+  // Reads the database's WAL from disk and appends what the log lacks, for a log that is behind and sees
+  // no writes (the checkpointer calls it). Returns whether the log has caught up. Safe only because no
+  // connection writes to the WAL while the log is behind (before_wal_write refuses them).
+  bool retry_capture();
 
   // --- positions --------------------------------------------------------------------------------------
   uint64_t next_lsn() const;
@@ -95,6 +114,8 @@ class DatabaseLog {
   uint64_t capture_locked(const wal::ReadAt& read, uint64_t limit);
   void flush_locked();
   void discard_locked();
+  // Appends from cursor_ to the WAL's end; records or clears failure_. Returns whether it is clear.
+  bool catch_up_locked(const wal::ReadAt& read, uint64_t limit);
 
   const std::filesystem::path db_file_;
   mutable std::mutex mutex_;
@@ -106,7 +127,9 @@ class DatabaseLog {
   int64_t last_commit_time_ = 0;
   uint64_t checkpointed_lsn_ = 0;
   std::optional<uint64_t> backup_floor_;
-  int readers_ = 0;  // reads in progress: segments stay
+  std::optional<std::string> failure_;  // the last append's error, while the log is behind the WAL
+  std::atomic<bool> behind_{false};     // failure_.has_value(), readable without the mutex
+  int readers_ = 0;                     // reads in progress: segments stay
 };
 
 }  // namespace bakrest::engine

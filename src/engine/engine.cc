@@ -31,6 +31,13 @@ struct Engine::Shared {
   // The transaction log of an ONLINE user database, opened (and recovered) before SQLite first opens it.
   std::shared_ptr<DatabaseLog> log;
   std::unique_ptr<CaptureRegistration> capture;
+  // The checkpointer's hold, apart from users: DROP DATABASE waits for it instead of failing with 3702.
+  // Both guarded by Engine::mutex_.
+  int checkpointing = 0;
+  bool dropping = false;  // DROP DATABASE is waiting for the checkpointer: it starts no new checkpoint
+  // What the last complete checkpoint left (checkpointer thread only): skip the database until it changes.
+  uint64_t checkpointed_lsn = 0;
+  uintmax_t wal_bytes_after_checkpoint = UINTMAX_MAX;
 };
 
 class Engine::Lease : public DatabaseLease {
@@ -81,6 +88,17 @@ class UniqueFd {
  private:
   int fd_;
 };
+
+// SQL Server's 926 for a database recovery marked SUSPECT; here the cause is always the transaction log.
+SqlError suspect(const std::string& name, const std::string& reason) {
+  return SqlError(
+      926, 14,
+      "Database '" + name +
+          "' cannot be opened. It has been marked SUSPECT: its transaction log could not be written (" +
+          reason +
+          "). Committed transactions are safe in its WAL; bakrest retries the log every few "
+          "seconds and the database opens again once it can be written.");
+}
 
 SqlError no_such_database(const std::string& name) {
   return SqlError(911, 16,
@@ -183,8 +201,17 @@ void configure_connection(sqlite::Database& db, SessionAuthorizer* authorizer) {
 
 class ConnectionImpl : public Connection {
  public:
-  ConnectionImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease)
-      : engine_(engine), info_(std::move(info)), lease_(std::move(lease)), db_(open()) {}
+  ConnectionImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
+                 std::shared_ptr<DatabaseLog> log)
+      : engine_(engine),
+        info_(std::move(info)),
+        lease_(std::move(lease)),
+        log_(std::move(log)),
+        db_(open()) {}
+
+  std::optional<std::string> suspect_reason() const override {
+    return log_ ? log_->capture_failure() : std::nullopt;
+  }
 
   sqlite::Database& db() override { return db_; }
   const DatabaseInfo& info() const override { return info_; }
@@ -219,6 +246,7 @@ class ConnectionImpl : public Connection {
   Engine& engine_;
   DatabaseInfo info_;
   std::unique_ptr<DatabaseLease> lease_;
+  std::shared_ptr<DatabaseLog> log_;  // null for system databases
   SessionAuthorizer authorizer_;
   sqlite::Database db_;
 };
@@ -448,7 +476,8 @@ class RestoreTargetImpl : public RestoreTarget {
 
 // --- engine ----------------------------------------------------------------------------------------------
 
-Engine::Engine(fs::path databases_dir, instance::Msdb& msdb) : dir_(std::move(databases_dir)), msdb_(msdb) {
+Engine::Engine(fs::path databases_dir, instance::Msdb& msdb, EngineOptions options)
+    : dir_(std::move(databases_dir)), msdb_(msdb), options_(std::move(options)) {
   create_private_directories(dir_);
   create_system_databases();
   // Every log is recovered before anything opens its database (DESIGN.md §3).
@@ -525,7 +554,8 @@ std::shared_ptr<Engine::Shared> Engine::shared_for(const DatabaseInfo& info) {
   auto& slot = shared_[info.id];
   if (!slot) slot = std::make_shared<Shared>();
   if (!slot->log && !info.is_system && info.state == DatabaseState::kOnline && !info.file.empty()) {
-    auto log = std::make_shared<DatabaseLog>(info.file, log_dir_for(info.file), info.restore_lsn.value_or(1));
+    auto log = std::make_shared<DatabaseLog>(info.file, log_dir_for(info.file), info.restore_lsn.value_or(1),
+                                             options_.log);
     slot->capture = std::make_unique<CaptureRegistration>(log);
     slot->log = std::move(log);
     apply_log_floor(info, *slot);
@@ -632,8 +662,22 @@ DatabaseInfo Engine::create_database(const std::string& name) {
   return *find(name);
 }
 
+void Engine::wait_for_checkpointer(std::unique_lock<std::mutex>& lock, int64_t id, const std::string& name) {
+  auto it = shared_.find(id);
+  if (it == shared_.end()) return;
+  std::shared_ptr<Shared> shared = it->second;
+  auto in_use = [&] {
+    return SqlError(3702, 16, "Cannot drop database \"" + name + "\" because it is currently in use.");
+  };
+  if (shared->users > 0) throw in_use();
+  shared->dropping = true;
+  released_.wait(lock, [&] { return shared->checkpointing == 0; });
+  shared->dropping = false;
+  if (shared->users > 0) throw in_use();  // someone connected while it waited
+}
+
 void Engine::drop_database(const std::string& name) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto info = find(name);
   if (!info) {
     throw SqlError(
@@ -643,10 +687,7 @@ void Engine::drop_database(const std::string& name) {
   if (info->is_system)
     throw SqlError(3708, 16,
                    "Cannot drop the database '" + info->name + "' because it is a system database.");
-  auto it = shared_.find(info->id);
-  if (it != shared_.end() && it->second->users > 0) {
-    throw SqlError(3702, 16, "Cannot drop database \"" + info->name + "\" because it is currently in use.");
-  }
+  wait_for_checkpointer(lock, info->id, info->name);
   msdb_.with([&](sqlite::Database& db) {
     db.prepare("DELETE FROM databases WHERE database_id = ?").bind(1, info->id).run();
   });
@@ -662,7 +703,11 @@ std::pair<DatabaseInfo, std::unique_ptr<Engine::Lease>> Engine::lease_online_loc
     throw SqlError(927, 14,
                    "Database '" + found->name + "' cannot be opened. It is in the middle of a restore.");
   }
-  auto lease = std::make_unique<Lease>(*this, shared_for(*found));
+  auto shared = shared_for(*found);
+  if (shared->log) {
+    if (auto failure = shared->log->capture_failure()) throw suspect(found->name, *failure);
+  }
+  auto lease = std::make_unique<Lease>(*this, std::move(shared));
   return {std::move(*found), std::move(lease)};
 }
 
@@ -670,7 +715,8 @@ std::unique_ptr<Connection> Engine::connect(const std::string& name) {
   std::unique_lock lock(mutex_);
   auto [info, lease] = lease_online_locked(name);
   lock.unlock();
-  return std::make_unique<ConnectionImpl>(*this, std::move(info), std::move(lease));
+  auto log = lease->shared().log;
+  return std::make_unique<ConnectionImpl>(*this, std::move(info), std::move(lease), std::move(log));
 }
 
 std::unique_ptr<DatabaseLease> Engine::lease(const std::string& name) {
@@ -850,15 +896,12 @@ void Engine::finish_restore(const std::string& name) {
 }
 
 void Engine::drop_restoring(const std::string& name) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto info = find(name);
   if (!info || info->state != DatabaseState::kRestoring) {
     throw std::runtime_error("Database '" + name + "' is not in the RESTORING state.");
   }
-  auto it = shared_.find(info->id);
-  if (it != shared_.end() && it->second->users > 0) {
-    throw SqlError(3702, 16, "Cannot drop database \"" + info->name + "\" because it is currently in use.");
-  }
+  wait_for_checkpointer(lock, info->id, info->name);
   msdb_.with([&](sqlite::Database& db) {
     sqlite::with_transaction(db, [&] {
       db.prepare("DELETE FROM databases WHERE database_id = ?").bind(1, info->id).run();
@@ -902,38 +945,71 @@ void Engine::discard_restoring(const std::string& name) {
   spdlog::info("removed database '{}' left RESTORING by an interrupted restore", info->name);
 }
 
-void Engine::checkpoint_all(uintmax_t min_wal_bytes) {
-  for (const auto& info : list()) {
-    if (info.file.empty() || info.state != DatabaseState::kOnline) continue;
-    fs::path wal = info.file;
-    wal += "-wal";
-    std::error_code ec;
-    if (fs::file_size(wal, ec) < min_wal_bytes || ec) continue;
+size_t Engine::checkpoint_all(uintmax_t min_wal_bytes) {
+  size_t checkpointed = 0;
+  for (const auto& listed : list()) {
+    if (listed.file.empty() || listed.state != DatabaseState::kOnline) continue;
+    // The catalog was read without the lock: the database may have been dropped since. It is looked up
+    // again and held (DROP DATABASE waits for the checkpointer, which only ever holds it briefly).
     std::shared_ptr<Shared> shared;
+    DatabaseInfo info;
     {
       std::lock_guard lock(mutex_);
+      auto current = find(listed.name);
+      if (!current || current->id != listed.id || current->state != DatabaseState::kOnline) continue;
+      info = std::move(*current);
       shared = shared_for(info);
+      if (shared->dropping || !shared->log) continue;
+      ++shared->checkpointing;
     }
-    std::unique_lock guard(shared->checkpoint_guard, std::try_to_lock);
-    if (!guard) continue;  // a backup is reading this database
-    try {
-      // The log is durable before any frame reaches the database file (DESIGN.md §3).
-      uint64_t logged = 0;
-      if (shared->log) {
-        shared->log->flush();
-        logged = shared->log->last_lsn();
+    struct Release {
+      Engine& engine;
+      Shared& shared;
+      ~Release() {
+        std::lock_guard lock(engine.mutex_);
+        --shared.checkpointing;
+        engine.released_.notify_all();
       }
-      auto db = open_database_file(info.file, false);
-      int frames = 0, backfilled = 0;
-      int rc =
-          sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled);
-      if (rc == SQLITE_OK && frames >= 0 && backfilled == frames && shared->log) {
-        shared->log->note_checkpointed(logged);
-      }
-    } catch (const std::exception& e) {
-      spdlog::warn("checkpoint of '{}' failed: {}", info.name, e.what());
-    }
+    } release{*this, *shared};
+    if (checkpoint_one(info, *shared, min_wal_bytes)) ++checkpointed;
   }
+  return checkpointed;
+}
+
+bool Engine::checkpoint_one(const DatabaseInfo& info, Shared& shared, uintmax_t min_wal_bytes) {
+  std::unique_lock guard(shared.checkpoint_guard, std::try_to_lock);
+  if (!guard) return false;  // a backup is reading this database
+  DatabaseLog& log = *shared.log;
+  // A log behind its WAL catches up first; until it has, the WAL's frames stay where they are.
+  if (!log.retry_capture()) return false;
+  fs::path wal = info.file;
+  wal += "-wal";
+  std::error_code ec;
+  uintmax_t wal_bytes = fs::file_size(wal, ec);
+  if (ec || wal_bytes < min_wal_bytes) return false;
+  // Nothing committed since the last complete checkpoint: opening the database would only make SQLite
+  // read the whole WAL again to rebuild its index (the idle CPU of a large WAL).
+  uint64_t logged = log.last_lsn();
+  if (logged == shared.checkpointed_lsn && wal_bytes == shared.wal_bytes_after_checkpoint) return false;
+  try {
+    // The log is durable before any frame reaches the database file (DESIGN.md §3).
+    log.flush();
+    auto db = open_database_file(info.file, false);
+    int frames = 0, backfilled = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled);
+    if (rc != SQLITE_OK || frames < 0 || backfilled != frames) return true;
+    log.note_checkpointed(logged);
+    // Every frame is in the database file: truncate the WAL if no reader still uses it. With no busy
+    // handler this never waits for a writer or a reader; it just does not truncate then. (The capture
+    // VFS makes the log durable before the WAL is cut: engine/capture_vfs.cc.)
+    sqlite3_busy_timeout(db.handle(), 0);
+    sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    shared.checkpointed_lsn = log.last_lsn() == logged ? logged : 0;
+    shared.wal_bytes_after_checkpoint = fs::file_size(wal, ec);
+  } catch (const std::exception& e) {
+    spdlog::warn("checkpoint of '{}' failed: {}", info.name, e.what());
+  }
+  return true;
 }
 
 void Engine::checkpointer_loop() {

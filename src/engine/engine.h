@@ -120,12 +120,18 @@ class Connection {
   virtual const DatabaseInfo& info() const = 0;
   // Runs fn with ATTACH/DETACH allowed (users may not attach files themselves).
   virtual void with_attach_allowed(const std::function<void()>& fn) = 0;
+  // Why the database is SUSPECT (its transaction log could not be written, so writes fail), or nullopt.
+  virtual std::optional<std::string> suspect_reason() const = 0;
+};
+
+struct EngineOptions {
+  LogStoreOptions log;  // for every database's transaction log (tests make logs fail through it)
 };
 
 class Engine {
  public:
   // Reads the catalog, creates the system databases on first start and starts the checkpointer.
-  Engine(std::filesystem::path databases_dir, instance::Msdb& msdb);
+  Engine(std::filesystem::path databases_dir, instance::Msdb& msdb, EngineOptions options = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -139,7 +145,8 @@ class Engine {
   void drop_database(const std::string& name);
 
   // Opens a connection for a session. Throws SqlError 911 if there is no such database, 927 if it is
-  // being restored. "msdb" opens the catalog read-only.
+  // being restored, 926 if it is SUSPECT (its transaction log could not be written: DatabaseLog::
+  // capture_failure()). "msdb" opens the catalog read-only.
   std::unique_ptr<Connection> connect(const std::string& name);
 
   // Marks an ONLINE database in use, for a session that attached it by a three-part name. Throws SqlError
@@ -177,8 +184,11 @@ class Engine {
   // The full backup the next differential of an ONLINE user database would be based on.
   std::optional<DifferentialBase> differential_base(const std::string& name);
 
-  // Checkpoints every database whose WAL has reached min_wal_bytes, skipping those a backup is reading.
-  void checkpoint_all(uintmax_t min_wal_bytes = 4u << 20);
+  // Checkpoints every database whose WAL has reached min_wal_bytes and that has had commits since its last
+  // complete checkpoint, skipping those a backup is reading; a WAL whose every frame reached the database
+  // file is truncated if no reader still uses it. A database whose log is behind its WAL (SUSPECT) gets
+  // its log caught up first, and no checkpoint until that succeeds. Returns how many it checkpointed.
+  size_t checkpoint_all(uintmax_t min_wal_bytes = 4u << 20);
 
   std::filesystem::path msdb_file() const { return msdb_.file(); }
 
@@ -199,6 +209,10 @@ class Engine {
   std::pair<DatabaseInfo, std::unique_ptr<Lease>> lease_online_locked(const std::string& name);
   void create_system_databases();
   void checkpointer_loop();
+  bool checkpoint_one(const DatabaseInfo& info, Shared& shared, uintmax_t min_wal_bytes);
+  // For DROP DATABASE, with mutex_ held: SqlError 3702 if the database is in use; otherwise waits until
+  // the checkpointer has let go of it.
+  void wait_for_checkpointer(std::unique_lock<std::mutex>& lock, int64_t id, const std::string& name);
   friend class ConnectionImpl;
   friend class RestoreTargetImpl;
   friend class SnapshotImpl;
@@ -206,7 +220,9 @@ class Engine {
 
   std::filesystem::path dir_;
   instance::Msdb& msdb_;
+  EngineOptions options_;
   std::mutex mutex_;
+  std::condition_variable released_;  // the checkpointer let go of a database
   std::map<int64_t, std::shared_ptr<Shared>> shared_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

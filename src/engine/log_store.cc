@@ -214,6 +214,7 @@ uint64_t LogStore::first_lsn() const { return segments_.empty() ? next_lsn_ : se
 void LogStore::append(const LogRecordHeader& header,
                       const std::function<void(LogRecordEncoder&)>& write_pages) {
   if (header.lsn != next_lsn_) throw std::logic_error("log records must be appended in LSN order");
+  if (options_.before_append) options_.before_append(header.lsn);
   if (segments_.back().size >= options_.segment_bytes && segments_.back().size > kSegmentHeaderSize) {
     // Older segments are never written again: make this one durable now, so sync() has one file to flush.
     if (::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());

@@ -137,6 +137,20 @@ void Session::interrupt() {
   if (connection_) sqlite3_interrupt(connection_->db().handle());
 }
 
+SqlError Session::explain(const sqlite::Error& e) const {
+  // A write the engine refused because the database's transaction log can't be written reaches SQLite as
+  // an I/O error; say what it really is.
+  if ((e.code() & 0xFF) == SQLITE_IOERR) {
+    if (auto reason = connection_->suspect_reason()) {
+      return SqlError(926, 14,
+                      "The statement was not run: database '" + current_database() +
+                          "' is SUSPECT, its transaction log could not be written (" + *reason +
+                          "). Committed transactions are safe; bakrest retries the log every few seconds.");
+    }
+  }
+  return translate(e);
+}
+
 int Session::trancount() const { return connection_->db().in_transaction() ? std::max(trancount_, 1) : 0; }
 
 RewriteContext Session::rewrite_context() const {
@@ -165,7 +179,7 @@ void Session::run_statements(std::string_view batch, const Parameters& parameter
       sink.done(std::nullopt);
     } catch (const sqlite::Error& e) {
       if (sink.attention()) return;
-      sink.message(translate(e).message());
+      sink.message(explain(e).message());
       sink.done(std::nullopt);
     }
     if (!connection_->db().in_transaction()) trancount_ = 0;
@@ -395,7 +409,7 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
     StatementGuard guard;
     const char* next = nullptr;
     if (sqlite3_prepare_v2(db, tail, static_cast<int>(end - tail), &guard.stmt, &next) != SQLITE_OK) {
-      throw translate(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+      throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
     }
     // SQLite stops at a NUL; the tokenizer refuses those, and this keeps any other way of making no
     // progress from spinning forever.
@@ -437,7 +451,7 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
       int rc = sqlite3_step(guard.stmt);
       if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc == SQLITE_ROW;
       if (rc == SQLITE_INTERRUPT && sink.attention()) return false;
-      throw translate(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+      throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
     };
     bool more = false;
     while (step()) {
@@ -601,7 +615,7 @@ void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
     sink.message(m);
     status = -6;
   } catch (const sqlite::Error& e) {
-    sink.message(translate(e).message());
+    sink.message(explain(e).message());
     status = -6;
   }
   sink.procedure_done(status);

@@ -66,6 +66,8 @@ class Session {
   void attach(const std::vector<std::string>& databases);
   void detach_least_recently_used(const std::set<std::string>& keep);
   int trancount() const;
+  // SQLite's error in SQL Server's terms (and a SUSPECT database's I/O errors as what they are).
+  SqlError explain(const sqlite::Error& e) const;
   RewriteContext rewrite_context() const;
   std::unique_ptr<engine::Connection> open(const std::string& database);
 

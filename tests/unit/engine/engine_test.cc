@@ -203,3 +203,111 @@ TEST_F(EngineTest, SnapshotIsConsistentUnderConcurrentWrites) {
 
 }  // namespace
 }  // namespace bakrest::engine
+
+namespace bakrest::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A database whose transaction log can't be written is SUSPECT: no new connections (SQL Server's 926), no
+// writes, nothing acknowledged that the log could not hold, and it comes back once the log can be written.
+TEST(EngineSuspectTest, ADatabaseWhoseLogCannotBeWrittenIsSuspectUntilItCan) {
+  testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  std::atomic<bool> fail{false};
+  EngineOptions options;
+  options.log.before_append = [&](uint64_t) {
+    if (fail) throw std::runtime_error("writing the transaction log: Input/output error");
+  };
+  Engine engine{dir.path() / "databases", msdb, options};
+  engine.create_database("shop");
+  auto c = engine.connect("shop");
+  c->db().exec("CREATE TABLE t (x INT)");
+  fail = true;
+  c->db().exec("INSERT INTO t VALUES (1)");  // durable in the WAL, so it succeeds
+  ASSERT_TRUE(c->suspect_reason().has_value());
+  EXPECT_THROW(c->db().exec("INSERT INTO t VALUES (2)"), sqlite::Error);
+  try {
+    engine.connect("shop");
+    ADD_FAILURE() << "a SUSPECT database must not open";
+  } catch (const SqlError& e) {
+    EXPECT_EQ(e.message().number, 926);
+    EXPECT_NE(e.message().text.find("It has been marked SUSPECT: its transaction log could not be written "
+                                    "(writing the transaction log: Input/output error)"),
+              std::string::npos)
+        << e.message().text;
+  }
+  engine.checkpoint_all(0);  // the checkpointer's retry fails too: still SUSPECT
+  EXPECT_THROW(engine.connect("shop"), SqlError);
+  fail = false;
+  engine.checkpoint_all(0);  // now it catches up
+  EXPECT_EQ(c->suspect_reason(), std::nullopt);
+  auto again = engine.connect("shop");
+  again->db().exec("INSERT INTO t VALUES (3)");
+  auto s = again->db().prepare("SELECT group_concat(x) FROM t");
+  s.step();
+  EXPECT_EQ(s.get_text(0), "1,3");
+  EXPECT_EQ(engine.last_lsn("shop"), 4u);  // create, CREATE TABLE, 1, 3
+}
+
+// The checkpointer used the database without a lease: a DROP DATABASE between its catalog read and its
+// work left the dropped database's log directory behind (and a registry entry).
+TEST(EngineDropTest, DropDatabaseAndTheCheckpointerNeverLeaveALogBehind) {
+  testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  Engine engine{dir.path() / "databases", msdb};
+  std::atomic<bool> stop{false};
+  std::thread checkpointer([&] {
+    while (!stop) engine.checkpoint_all(0);
+  });
+  for (int i = 0; i < 150; ++i) {
+    std::string name = "d" + std::to_string(i);
+    engine.create_database(name);
+    engine.connect(name)->db().exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+    for (;;) {
+      try {
+        engine.drop_database(name);
+        break;
+      } catch (const SqlError& e) {
+        ASSERT_EQ(e.message().number, 3702) << e.message().text;  // the checkpointer has it: try again
+      }
+    }
+  }
+  stop = true;
+  checkpointer.join();
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.path() / "databases")) {
+    std::string file = entry.path().filename().string();
+    if (!file.starts_with("master.") && !file.starts_with("tempdb.") && !file.starts_with("model."))
+      left.push_back(file);
+  }
+  EXPECT_EQ(left, std::vector<std::string>{});
+}
+
+// After a bulk load the WAL must not stay large (nor be read again and again while nothing happens): a
+// checkpoint that backfills everything truncates it, and an idle database is left alone.
+TEST_F(EngineTest, TheCheckpointerTruncatesTheWalAndLeavesIdleDatabasesAlone) {
+  engine.create_database("bulk");
+  auto c = engine.connect("bulk");
+  c->db().exec(
+      "CREATE TABLE t (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+      "3000) "
+      "INSERT INTO t SELECT randomblob(4000) FROM n");
+  fs::path wal = engine.find("bulk")->file;
+  wal += "-wal";
+  ASSERT_GT(fs::file_size(wal), 8u << 20);
+  EXPECT_EQ(engine.checkpoint_all(), 1u);
+  EXPECT_EQ(fs::file_size(wal), 0u) << "a fully backfilled WAL with no reader is truncated";
+  EXPECT_EQ(engine.checkpoint_all(0), 0u) << "nothing new: nothing to do";
+  c->db().exec("INSERT INTO t VALUES (x'00')");
+  EXPECT_EQ(engine.checkpoint_all(0), 1u);
+  EXPECT_EQ(engine.checkpoint_all(0), 0u);
+  // Every commit is still in the log, and the log and the database agree on the next LSN.
+  EXPECT_EQ(scalar(*c, "SELECT count(*) FROM t"), 3001);
+  uint64_t lsn = engine.last_lsn("bulk");
+  c->db().exec("INSERT INTO t VALUES (x'01')");
+  EXPECT_EQ(engine.last_lsn("bulk"), lsn + 1);
+}
+
+}  // namespace
+}  // namespace bakrest::engine

@@ -744,11 +744,69 @@ TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
     return read(offset, out);
   };
   uint64_t end = fs::file_size(wal_path);
-  EXPECT_THROW(log.after_wal_sync(failing, end), std::runtime_error);
+  log.after_wal_sync(failing, end);  // never throws: the WAL holds the commits
   EXPECT_EQ(log.last_lsn(), 1u);
+  EXPECT_EQ(log.capture_failure(), std::optional<std::string>("EIO"));
   log.after_wal_sync(read, end);
   EXPECT_EQ(log.last_lsn(), 2u);
+  EXPECT_EQ(log.capture_failure(), std::nullopt);
   replayed.catch_up(log);
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+}
+
+// Once SQLite has synced the WAL after a commit frame, the commit is durable: after a crash the WAL would
+// make it committed. So a failing log append must not turn it into an error for the client (it once returned
+// SQLITE_IOERR_FSYNC). The log is then behind: nothing may write to the WAL until it has caught up, so no
+// later commit is acknowledged that the log could not hold; once appends work again, it catches up.
+TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
+  testing::TempDir dir;
+  fs::path file = dir.path() / "d.db";
+  Replayed replayed(create_wal_database(file, 4096, "CREATE TABLE t (x);"));
+  std::atomic<bool> fail{false};
+  LogStoreOptions options;
+  options.before_append = [&](uint64_t lsn) {
+    if (fail)
+      throw std::runtime_error("writing the transaction log: No space left on device (LSN " +
+                               std::to_string(lsn) + ")");
+  };
+  Captured captured(file, options);
+  auto db = open_database(file);
+  db.exec("INSERT INTO t VALUES (1)");
+  fail = true;
+  db.exec("INSERT INTO t VALUES (2)");  // durable in the WAL: succeeds
+  ASSERT_TRUE(captured.log->capture_failure().has_value());
+  EXPECT_NE(captured.log->capture_failure()->find("No space left on device (LSN 2)"), std::string::npos);
+  EXPECT_EQ(captured.log->last_lsn(), 1u);
+  // While the log is behind, a write fails before it reaches the WAL; the transaction is not committed.
+  try {
+    db.exec("INSERT INTO t VALUES (3)");
+    ADD_FAILURE() << "a write while the log can't be written must fail";
+  } catch (const sqlite::Error& e) {
+    EXPECT_EQ(e.code() & 0xFF, SQLITE_IOERR) << e.what();
+  }
+  EXPECT_EQ(db.prepare("SELECT count(*) FROM t").step(), true);
+  {
+    auto count = db.prepare("SELECT group_concat(x) FROM t");
+    count.step();
+    EXPECT_EQ(count.get_text(0), "1,2");
+  }
+  // The log works again: the next write catches up first (LSN 2), then commits (LSN 3).
+  fail = false;
+  db.exec("INSERT INTO t VALUES (4)");
+  EXPECT_EQ(captured.log->capture_failure(), std::nullopt);
+  EXPECT_EQ(captured.log->last_lsn(), 3u);
+  replayed.catch_up(*captured.log);
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+
+  // With no writes at all, retry_capture() (the checkpointer's) catches the log up from the WAL file.
+  fail = true;
+  db.exec("INSERT INTO t VALUES (5)");
+  ASSERT_TRUE(captured.log->capture_failure().has_value());
+  EXPECT_FALSE(captured.log->retry_capture());
+  fail = false;
+  EXPECT_TRUE(captured.log->retry_capture());
+  EXPECT_EQ(captured.log->last_lsn(), 4u);
+  replayed.catch_up(*captured.log);
   EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
 }
 
@@ -759,7 +817,8 @@ TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
 // again on the same files.
 class CrashHarness {
  public:
-  static constexpr LogStoreOptions kOptions{.segment_bytes = 1 << 20};  // the writer uses the same
+  inline static const LogStoreOptions kOptions{.segment_bytes = 1 << 20,
+                                               .before_append = {}};  // the writer too
 
   CrashHarness(const fs::path& dir, uint64_t seed)
       : file_(dir / "crash.db"),
