@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace bakrest::engine {
@@ -58,16 +60,30 @@ bool WalIndex::read_page(int wal_fd, uint32_t pgno, std::span<uint8_t> out) cons
   auto it = pages_.find(pgno);
   if (it == pages_.end()) return false;
   std::vector<uint8_t> frame(kFrameHeaderSize + page_size_);
-  if (read_at(wal_fd, frame.data(), frame.size(), it->second.offset) < frame.size()) return false;
   const uint8_t* h = frame.data();
-  if (read_be32(h) != pgno || read_be32(h + 8) != salt_[0] || read_be32(h + 12) != salt_[1]) return false;
-  // Re-checking the chained checksum also catches a frame torn by a writer reusing the slot mid-read.
-  wal::Checksum sum = it->second.checksum;
-  sum.add(big_endian_checksum_, h, 8);
-  sum.add(big_endian_checksum_, h + kFrameHeaderSize, page_size_);
-  if (sum.s[0] != read_be32(h + 16) || sum.s[1] != read_be32(h + 20)) return false;
-  std::memcpy(out.data(), h + kFrameHeaderSize, page_size_);
-  return true;
+  bool intact = read_at(wal_fd, frame.data(), frame.size(), it->second.offset) == frame.size() &&
+                read_be32(h) == pgno && read_be32(h + 8) == salt_[0] && read_be32(h + 12) == salt_[1];
+  if (intact) {
+    // Re-checking the chained checksum also catches a frame torn by a writer reusing the slot mid-read.
+    wal::Checksum sum = it->second.checksum;
+    sum.add(big_endian_checksum_, h, 8);
+    sum.add(big_endian_checksum_, h + kFrameHeaderSize, page_size_);
+    intact = sum.s[0] == read_be32(h + 16) && sum.s[1] == read_be32(h + 20);
+  }
+  if (intact) {
+    std::memcpy(out.data(), h + kFrameHeaderSize, page_size_);
+    return true;
+  }
+  // A writer reuses the slot only after starting the WAL over, which changes the header's salts. The
+  // header is read after the frame, so a restart that raced the frame's read is seen here.
+  uint8_t header_bytes[wal::kHeaderSize];
+  if (read_at(wal_fd, header_bytes, sizeof header_bytes, 0) < sizeof header_bytes) return false;  // truncated
+  auto header = wal::parse_header(header_bytes);
+  if (!header || header->salt[0] != salt_[0] || header->salt[1] != salt_[1]) return false;
+  throw std::runtime_error("the WAL frame of page " + std::to_string(pgno) + " at byte " +
+                           std::to_string(it->second.offset) +
+                           " no longer passes its checksum although the WAL was not started over: the WAL is "
+                           "damaged, and the backup can't read a consistent image");
 }
 
 }  // namespace bakrest::engine

@@ -19,8 +19,11 @@ class WalIndex {
   static std::optional<WalIndex> scan(int wal_fd, const WalIndexHeader& committed);
 
   // Copies the newest committed image of pgno into out and returns true, or returns false if the WAL holds
-  // none, or if that frame no longer holds it (the WAL restarted, which SQLite only does once every frame
-  // is in the database file, so the database file then has the image).
+  // none, or if the WAL was started over since the scan (its header has other salts; SQLite does that only
+  // once every frame is in the database file, so the database file then has the image). Throws
+  // std::runtime_error if the frame no longer passes its check while the WAL was not started over: within
+  // one generation SQLite never rewrites a committed frame, so that is damage, and the older image in the
+  // database file would be the wrong page.
   bool read_page(int wal_fd, uint32_t pgno, std::span<uint8_t> out) const;
 
  private:

@@ -311,3 +311,50 @@ TEST_F(EngineTest, TheCheckpointerTruncatesTheWalAndLeavesIdleDatabasesAlone) {
 
 }  // namespace
 }  // namespace bakrest::engine
+
+namespace bakrest::engine {
+namespace {
+
+// A snapshot reads each page from its newest committed WAL frame. A frame that fails its checksum in the
+// same WAL generation is damage, not a reason to read the older image in the database file (which it once
+// did silently, putting a stale page into a backup). Only a WAL that SQLite started over (new salts) sends
+// the snapshot to the database file, which then holds every page.
+TEST_F(EngineTest, ASnapshotRefusesADamagedWalFrameInsteadOfReadingAnOlderPage) {
+  engine.create_database("d");
+  auto c = engine.connect("d");
+  c->db().exec("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (randomblob(3000))");
+  auto snapshot = engine.snapshot("d");
+  fs::path wal = engine.find("d")->file;
+  wal += "-wal";
+  const uint32_t page_size = snapshot->page_size();
+  const uint64_t frame_size = 24 + page_size;
+  uint64_t frames = (fs::file_size(wal) - 32) / frame_size;
+  ASSERT_GT(frames, 0u);
+  uint64_t last = 32 + (frames - 1) * frame_size;
+  uint32_t pgno = 0;
+  {
+    std::FILE* f = std::fopen(wal.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    uint8_t header[4];
+    std::fseek(f, static_cast<long>(last), SEEK_SET);
+    ASSERT_EQ(std::fread(header, 1, 4, f), 4u);
+    pgno = static_cast<uint32_t>(header[0]) << 24 | header[1] << 16 | header[2] << 8 | header[3];
+    std::fseek(f, static_cast<long>(last + 24 + 100), SEEK_SET);
+    uint8_t byte = 0;
+    ASSERT_EQ(std::fread(&byte, 1, 1, f), 1u);
+    byte ^= 0x5a;
+    std::fseek(f, static_cast<long>(last + 24 + 100), SEEK_SET);
+    std::fwrite(&byte, 1, 1, f);
+    std::fclose(f);
+  }
+  std::vector<uint8_t> page(page_size);
+  try {
+    snapshot->read_page(pgno, page);
+    ADD_FAILURE() << "a damaged WAL frame must fail the snapshot's read of page " << pgno;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("WAL frame"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace bakrest::engine
