@@ -80,7 +80,6 @@ TEST_F(TaskQueueTest, AtMostTwoRunAndTheRestWaitCreated) {
         queue.submit({"BACKUP_DB", "db" + std::to_string(i), std::nullopt, 0, std::nullopt, "a", {}}));
   wait_for(queue, ids[0], "IN_PROGRESS");
   wait_for(queue, ids[1], "IN_PROGRESS");
-  std::this_thread::sleep_for(100ms);
   EXPECT_EQ(queue.get(ids[2])->lifecycle, "CREATED");
   EXPECT_EQ(queue.get(ids[3])->lifecycle, "CREATED");
   release = true;
@@ -187,6 +186,7 @@ class Gate {
     std::unique_lock lock(mutex_);
     started_.push_back(task.task_id);
     std::string database = ascii_lower(task.database_name);
+    database_of_[task.task_id] = database;
     max_running_[database] = std::max(max_running_[database], ++running_[database]);
     changed_.notify_all();
     changed_.wait(lock, [&] { return released_.count(task.task_id) > 0; });
@@ -209,6 +209,15 @@ class Gate {
     std::lock_guard lock(mutex_);
     return started_;
   }
+  // The tasks of one database (any spelling), in the order they started.
+  std::vector<int64_t> started(const std::string& database) {
+    std::lock_guard lock(mutex_);
+    std::vector<int64_t> out;
+    for (int64_t id : started_) {
+      if (database_of_[id] == ascii_lower(database)) out.push_back(id);
+    }
+    return out;
+  }
   int max_running(const std::string& database) {
     std::lock_guard lock(mutex_);
     return max_running_[database];
@@ -220,6 +229,7 @@ class Gate {
   std::vector<int64_t> started_;
   std::set<int64_t> released_;
   std::map<std::string, int> running_, max_running_;
+  std::map<int64_t, std::string> database_of_;
 };
 
 class TaskOrderTest : public TaskQueueTest {
@@ -241,32 +251,42 @@ class TaskOrderTest : public TaskQueueTest {
   TaskQueue queue{msdb};
 };
 
+// The queue starts the oldest task that may run. So when a task for an otherwise unused database,
+// submitted after `waiting`, starts on a free worker while `waiting` is still CREATED, the queue has passed
+// `waiting` over: no sleeping and hoping that it would have started by now.
+#define EXPECT_PASSED_OVER(waiting)                                              \
+  do {                                                                           \
+    int64_t probe = submit(kBackupDb, "probe" + std::to_string(++probes));       \
+    ASSERT_TRUE(gate.wait_started({probe}));                                     \
+    EXPECT_EQ(queue.get(waiting)->lifecycle, "CREATED") << "task " << (waiting); \
+    gate.release(probe);                                                         \
+    wait_for(queue, probe, "SUCCESS");                                           \
+  } while (false)
+
 TEST_F(TaskOrderTest, RestoresOfOneDatabaseRunInOrderAndAloneWhileOtherDatabasesGoOn) {
+  int probes = 0;
   int64_t full = submit(kRestoreDbNorecovery, "chain");
   int64_t log = submit(kRestoreDbLogNorecovery, "Chain");  // the same database, spelled differently
   int64_t other = submit(kBackupDb, "other");
   int64_t finish = submit(kFinishRestore, "chain");
   queue.start();
   ASSERT_TRUE(gate.wait_started({full, other}));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(log)->lifecycle, "CREATED");  // a worker is free, but the full restore runs
   gate.release(other);
   wait_for(queue, other, "SUCCESS");
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(log)->lifecycle, "CREATED");
+  EXPECT_PASSED_OVER(log);  // a worker is free, but the full restore runs
   gate.release(full);
   ASSERT_TRUE(gate.wait_started({log}));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(finish)->lifecycle, "CREATED");
+  EXPECT_PASSED_OVER(finish);
   gate.release(log);
   ASSERT_TRUE(gate.wait_started({finish}));
   gate.release(finish);
   wait_for(queue, finish, "SUCCESS");
-  EXPECT_EQ(gate.started(), (std::vector<int64_t>{full, other, log, finish}));
+  EXPECT_EQ(gate.started("chain"), (std::vector<int64_t>{full, log, finish}));
   EXPECT_EQ(gate.max_running("chain"), 1);  // each ran alone
 }
 
 TEST_F(TaskOrderTest, BackupsAndRestoresOfOneDatabaseWaitForEachOtherInSubmissionOrder) {
+  int probes = 0;
   int64_t backup = submit(kBackupDb, "db");
   int64_t restore = submit(kRestoreDbLog, "db");
   int64_t later_backup = submit(kBackupLog, "db");
@@ -275,55 +295,55 @@ TEST_F(TaskOrderTest, BackupsAndRestoresOfOneDatabaseWaitForEachOtherInSubmissio
   // The restore waits for the running backup; the backup after it waits for the restore; another
   // database's backup takes the free worker.
   ASSERT_TRUE(gate.wait_started({backup, elsewhere}));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(restore)->lifecycle, "CREATED");
+  gate.release(elsewhere);
+  wait_for(queue, elsewhere, "SUCCESS");
+  EXPECT_PASSED_OVER(restore);
   EXPECT_EQ(queue.get(later_backup)->lifecycle, "CREATED");
   gate.release(backup);
   ASSERT_TRUE(gate.wait_started({restore}));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(later_backup)->lifecycle, "CREATED");
+  EXPECT_PASSED_OVER(later_backup);
   gate.release(restore);
   ASSERT_TRUE(gate.wait_started({later_backup}));
+  EXPECT_EQ(gate.started("db"), (std::vector<int64_t>{backup, restore, later_backup}));
   EXPECT_EQ(gate.max_running("db"), 1);
 }
 
 TEST_F(TaskOrderTest, CancellingAWaitingRestoreLetsTheTasksBehindItRun) {
+  int probes = 0;
   int64_t backup = submit(kBackupDb, "db");
   int64_t restore = submit(kRestoreDbLog, "db");
   int64_t log_backup = submit(kBackupLog, "db");
   queue.start();
   ASSERT_TRUE(gate.wait_started({backup}));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(log_backup)->lifecycle, "CREATED");  // behind the restore
+  EXPECT_PASSED_OVER(log_backup);  // behind the restore
   queue.cancel(restore);
   // Now only the running backup is ahead of the log backup: it starts when that one ends.
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(log_backup)->lifecycle, "CREATED");
+  EXPECT_PASSED_OVER(log_backup);
   gate.release(backup);
   ASSERT_TRUE(gate.wait_started({log_backup}));
   EXPECT_EQ(gate.max_running("db"), 1);
 }
 
 TEST_F(TaskOrderTest, BackupsOfOneDatabaseRunOneAtATimeInSubmissionOrder) {
+  int probes = 0;
   int64_t full = submit(kBackupDb, "db");
   int64_t differential = submit(kBackupDbDifferential, "DB");
   int64_t log = submit(kBackupLog, "db");
   int64_t elsewhere = submit(kBackupDb, "elsewhere");
   queue.start();
+  // full and elsewhere start together on the two workers, in no promised order.
   ASSERT_TRUE(gate.wait_started({full, elsewhere}));
   gate.release(elsewhere);
   wait_for(queue, elsewhere, "SUCCESS");
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(differential)->lifecycle, "CREATED");  // a worker is free, but the full runs
+  EXPECT_PASSED_OVER(differential);  // a worker is free, but the full runs
   gate.release(full);
   ASSERT_TRUE(gate.wait_started({differential}));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(queue.get(log)->lifecycle, "CREATED");
+  EXPECT_PASSED_OVER(log);
   gate.release(differential);
   ASSERT_TRUE(gate.wait_started({log}));
   gate.release(log);
   wait_for(queue, log, "SUCCESS");
-  EXPECT_EQ(gate.started(), (std::vector<int64_t>{full, elsewhere, differential, log}));
+  EXPECT_EQ(gate.started("db"), (std::vector<int64_t>{full, differential, log}));
   EXPECT_EQ(gate.max_running("db"), 1);
 }
 
