@@ -254,22 +254,84 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
                             ".");
 }
 
-void remove_interrupted_backup(const BackupRequest& request, Environment& env) {
+namespace {
+
+const char* recovery_model_name(format::RecoveryModel model) {
+  switch (model) {
+    case format::RecoveryModel::kSimple:
+      return "SIMPLE";
+    case format::RecoveryModel::kBulkLogged:
+      return "BULK_LOGGED";
+    case format::RecoveryModel::kFull:
+      break;
+  }
+  return "FULL";
+}
+
+char backupset_type(format::BackupType type) {
+  return type == format::BackupType::kDifferential ? 'I' : type == format::BackupType::kLog ? 'L' : 'D';
+}
+
+}  // namespace
+
+InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env) {
   std::unique_ptr<storage::ObjectReader> object;
   try {
     object = env.store.open(request.bucket, request.key);
   } catch (const storage::StorageError&) {
-    return;  // nothing was published (the store removed the partial upload when it opened)
+    return InterruptedBackup::kNothing;  // nothing was published (the store removed the partial upload)
   }
+  uint64_t stored_bytes = object->size();
   ObjectSource source(*object);
+  format::BackupHeader header;
+  format::BackupTrailer trailer;
   try {
-    if (format::BackupReader(source).header().backup_id != request.backup_id) return;
-  } catch (const format::FormatError&) {
-    return;  // not a backup of ours
+    format::BackupReader reader(source);
+    header = reader.header();
+    if (header.backup_id != request.backup_id) return InterruptedBackup::kNothing;  // not ours
+    // Publishing is atomic, so a published object is whole; it is read to the end all the same before it
+    // is recorded as a backup anyone may restore.
+    std::vector<uint8_t> buffer(1 << 20);
+    while (reader.read(buffer) > 0) {
+    }
+    trailer = reader.trailer();
+  } catch (const format::FormatError& e) {
+    if (header.backup_id != request.backup_id) return InterruptedBackup::kNothing;  // not a backup of ours
+    object.reset();
+    env.store.remove(request.bucket, request.key);
+    spdlog::warn("removed {}: its backup task was interrupted and the object does not verify: {}",
+                 request.arn, e.what());
+    return InterruptedBackup::kNothing;
   }
   object.reset();
-  env.store.remove(request.bucket, request.key);
-  spdlog::info("removed {}: its backup task was interrupted before it finished", request.arn);
+
+  BackupRecord r;
+  r.type = backupset_type(header.type);
+  r.database_name = request.database;
+  r.database_guid = header.database_guid;
+  r.backup_id = header.backup_id;
+  r.fork_guid = header.fork_guid;
+  r.recovery_model = recovery_model_name(header.recovery_model);
+  r.start_us = header.begin_time_us;
+  r.finish_us = trailer.end_time_us;
+  r.backup_size = trailer.body_bytes;
+  r.compressed_size = stored_bytes;
+  r.first_lsn = header.first_lsn;
+  r.last_lsn = header.last_lsn;
+  r.checkpoint_lsn = header.first_lsn;
+  if (header.type == format::BackupType::kDifferential) {
+    r.differential_base_guid = header.base_backup_id;
+    r.database_backup_lsn = r.differential_base_lsn = recorded_checkpoint_lsn(env, header.base_backup_id);
+  }
+  r.arn = request.arn;
+  r.task_id = request.task_id;
+  r.copy_only = true;
+  record_backup(env, r);
+  spdlog::info(
+      "kept {}: its backup task was interrupted after the backup was published; recorded it as a "
+      "copy-only backup",
+      request.arn);
+  return InterruptedBackup::kKept;
 }
 
 }  // namespace bakrest::backup

@@ -60,7 +60,7 @@ void record_backup(Environment& env, const BackupRecord& r) {
             "last_lsn, "
             "checkpoint_lsn, database_backup_lsn, differential_base_lsn, differential_base_guid, "
             "first_recovery_fork_guid, last_recovery_fork_guid, recovery_model, is_copy_only, media_arn, "
-            "task_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
+            "task_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .bind(1, guid_to_string(r.backup_id))
           .bind(2, r.database_name)
           .bind(3, guid_to_string(r.database_guid))
@@ -79,8 +79,9 @@ void record_backup(Environment& env, const BackupRecord& r) {
           .bind(16, guid_to_string(r.fork_guid))
           .bind(17, guid_to_string(r.fork_guid))
           .bind(18, model)
-          .bind(19, r.arn)
-          .bind(20, r.task_id)
+          .bind(19, r.copy_only ? 1 : 0)
+          .bind(20, r.arn)
+          .bind(21, r.task_id)
           .run();
       int64_t id = db.last_insert_rowid();
       db.prepare("UPDATE backupset SET media_set_id = ? WHERE backup_set_id = ?")
@@ -95,6 +96,15 @@ void record_backup(Environment& env, const BackupRecord& r) {
           .bind(3, r.arn)
           .run();
     });
+  });
+}
+
+std::optional<uint64_t> recorded_checkpoint_lsn(Environment& env, const Guid& backup_id) {
+  return env.msdb.with([&](sqlite::Database& db) -> std::optional<uint64_t> {
+    auto s = db.prepare("SELECT checkpoint_lsn FROM backupset WHERE backup_set_uuid = ?");
+    s.bind(1, guid_to_string(backup_id));
+    if (!s.step() || s.is_null(0)) return std::nullopt;
+    return static_cast<uint64_t>(s.get_int(0));
   });
 }
 

@@ -56,8 +56,11 @@ struct BackupRecord {
   std::optional<Guid> differential_base_guid;
   std::string arn;
   int64_t task_id = 0;
+  bool copy_only = false;  // SQL Server's is_copy_only: outside the differential base and the log chain
 };
 void record_backup(Environment& env, const BackupRecord& record);
+// The checkpoint_lsn of the backup whose backup_set_uuid is backup_id, if msdb records it.
+std::optional<uint64_t> recorded_checkpoint_lsn(Environment& env, const Guid& backup_id);
 
 // A differential body is a run of entries, each a little-endian u32 page number followed by that page.
 void encode_page_entry(uint32_t pgno, std::span<const uint8_t> page, std::vector<uint8_t>& out);

@@ -59,9 +59,14 @@ struct RestoreRequest {
 void run_backup(const BackupRequest& request, Environment& env, JobControl& control);
 void run_full_backup(const BackupRequest& request, Environment& env, JobControl& control);
 
-// After a restart: removes the object an interrupted backup had already published, if it is this
-// backup's (its header carries request.backup_id). An object that was there before is left alone.
-void remove_interrupted_backup(const BackupRequest& request, Environment& env);
+// After a restart, for a backup task that had not recorded itself in msdb.backupset: settles what it left
+// under its key. A partial upload never shows there (the store removed it when it opened). An object that
+// is not this backup's (its header lacks request.backup_id) is left alone: kNothing. This backup's object,
+// published completely, is verified to its last byte and kept: its history is recorded, as a copy-only
+// backup (it does not become the differential base nor move the log chain: what would have done that
+// was lost with the restart), and the result is kKept. One that fails verification is removed: kNothing.
+enum class InterruptedBackup { kNothing, kKept };
+InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env);
 
 // Restores request.kind from the object. A full restore creates the database (RESTORING while it is read,
 // removed on failure); a differential or log restore applies onto a RESTORING database after checking the

@@ -658,15 +658,22 @@ bool backup_recorded(backup::Environment& env, int64_t task_id) {
 }
 
 // What a task a restart interrupted had done; cleans up after those whose output is unusable.
-tasks::TaskQueue::Interrupted recover_task(const tasks::TaskRecord& task, backup::Environment& env) {
+tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::Environment& env) {
   using Interrupted = tasks::TaskQueue::Interrupted;
   const std::string& type = task.task_type;
   if (tasks::is_backup_task(type)) {
     // The backupset row is written last: with it, the backup is complete.
     if (backup_recorded(env, task.task_id)) return Interrupted::kCompleted;
-    // A partial upload is a temp file the object store removed when it opened; a published object of
-    // this backup goes too, as the task never recorded it.
-    if (task.parameters.contains("backup_id")) backup::remove_interrupted_backup(backup_request(task), env);
+    // A partial upload is a temp file the object store removed when it opened. A published object of this
+    // backup is whole (publishing is atomic): it is kept and recorded, never removed, since with
+    // @overwrite_s3_backup_file=1 the object it replaced is gone already.
+    if (task.parameters.contains("backup_id") &&
+        backup::settle_interrupted_backup(backup_request(task), env) == backup::InterruptedBackup::kKept) {
+      return {Interrupted::kCompleted,
+              "The backup had been published when the instance restarted; it is kept and recorded in "
+              "msdb.dbo.backupset as a copy-only backup (is_copy_only = 1: it does not become the "
+              "differential base and does not move the log chain)."};
+    }
     return Interrupted::kRemoved;
   }
   auto info = env.engine.find(task.database_name);

@@ -104,7 +104,7 @@ void TaskQueue::set_runner(const std::string& task_type, Runner runner) {
   runners_[task_type] = std::move(runner);
 }
 
-void TaskQueue::recover_interrupted(const std::function<Interrupted(const TaskRecord&)>& cleanup) {
+void TaskQueue::recover_interrupted(const std::function<Settled(const TaskRecord&)>& cleanup) {
   auto interrupted = msdb_.with([](sqlite::Database& db) {
     std::vector<TaskRecord> out;
     auto s = db.prepare(std::string("SELECT ") + kColumns +
@@ -115,7 +115,9 @@ void TaskQueue::recover_interrupted(const std::function<Interrupted(const TaskRe
   for (const auto& task : interrupted) {
     Interrupted outcome = Interrupted::kRemoved;
     try {
-      outcome = cleanup(task);
+      Settled settled = cleanup(task);
+      outcome = settled.outcome;
+      if (!settled.note.empty()) append_info(task.task_id, settled.note, std::nullopt);
     } catch (const std::exception& e) {
       spdlog::error("cleaning up interrupted task {}: {}", task.task_id, e.what());
     }

@@ -70,11 +70,16 @@ class TaskQueue {
   // (kRemoved), it had completed (kCompleted), or it stopped part-way and what it worked on stays as the
   // restart left it (kStopped: a differential or log restore, FINISH_RESTORE).
   enum class Interrupted { kRemoved, kCompleted, kStopped };
+  struct Settled {
+    Settled(Interrupted outcome, std::string note = {}) : outcome(outcome), note(std::move(note)) {}
+    Interrupted outcome;
+    std::string note;  // a task_info line before the closing one, if not empty
+  };
 
   // At startup, before start(): for every task left IN_PROGRESS or CANCEL_REQUESTED by the previous run,
   // cleanup(task) cleans up and says what the task had done. The task then ends SUCCESS (kCompleted),
   // CANCELLED if cancellation had been requested, or else ERROR saying the instance restarted.
-  void recover_interrupted(const std::function<Interrupted(const TaskRecord&)>& cleanup);
+  void recover_interrupted(const std::function<Settled(const TaskRecord&)>& cleanup);
   void start();
 
   int64_t submit(const NewTask& task);

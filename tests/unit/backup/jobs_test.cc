@@ -120,16 +120,32 @@ TEST_F(JobsTest, CancelledBackupLeavesNoObjectAndNoHistory) {
   EXPECT_TRUE(store.list("bkt", "").empty());
 }
 
-TEST_F(JobsTest, InterruptedBackupCleanupRemovesOnlyItsOwnObject) {
+// After a restart: another backup's object is left alone, this backup's complete object is kept (and
+// recorded), and one of its own that does not verify is removed.
+TEST_F(JobsTest, InterruptedBackupKeepsItsCompleteObjectAndLeavesOthersAlone) {
   Guid ours = random_guid();
   CountingControl control;
   run_full_backup(backup_request("mine.bak", ours), env, control);
   run_full_backup(backup_request("theirs.bak"), env, control);
-  remove_interrupted_backup(backup_request("theirs.bak", ours), env);
+  msdb.with([](sqlite::Database& db) { db.exec("DELETE FROM backupmediafamily; DELETE FROM backupset"); });
+  EXPECT_EQ(settle_interrupted_backup(backup_request("theirs.bak", ours), env), InterruptedBackup::kNothing);
   EXPECT_TRUE(store.exists("bkt", "theirs.bak"));
-  remove_interrupted_backup(backup_request("mine.bak", ours), env);
-  EXPECT_FALSE(store.exists("bkt", "mine.bak"));
-  remove_interrupted_backup(backup_request("absent.bak", ours), env);  // nothing there: fine
+  EXPECT_EQ(settle_interrupted_backup(backup_request("mine.bak", ours), env), InterruptedBackup::kKept);
+  EXPECT_TRUE(store.exists("bkt", "mine.bak"));
+  EXPECT_EQ(settle_interrupted_backup(backup_request("absent.bak", ours), env), InterruptedBackup::kNothing);
+  // Damaged after the header (it can't be published so, but if it were): removed, as nobody can restore it.
+  std::vector<uint8_t> bytes;
+  {
+    auto object = store.open("bkt", "mine.bak");
+    bytes.resize(object->size());
+    ASSERT_EQ(object->read(bytes), bytes.size());
+  }
+  bytes[bytes.size() - 200] ^= 1;
+  auto damaged = store.create("bkt", "damaged.bak");
+  damaged->write(bytes);
+  damaged->commit();
+  EXPECT_EQ(settle_interrupted_backup(backup_request("damaged.bak", ours), env), InterruptedBackup::kNothing);
+  EXPECT_FALSE(store.exists("bkt", "damaged.bak"));
 }
 
 TEST_F(JobsTest, RestoreRefusesImagesThatAreNotDatabases) {

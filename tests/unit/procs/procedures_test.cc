@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "backup/jobs.h"
 #include "collecting_sink.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -560,6 +561,90 @@ TEST_F(RestartTest, FinishRestoreHadCompletedIfTheDatabaseIsOnline) {
   EXPECT_EQ(queue->get(opened)->lifecycle, "SUCCESS");
   EXPECT_EQ(queue->get(stuck)->lifecycle, "ERROR");
   EXPECT_EQ(engine.find("stuck")->state, engine::DatabaseState::kRestoring);
+}
+
+// A backup that had published its object when the instance stopped, but not yet its backupset row, was
+// deleted at restart: with @overwrite_s3_backup_file=1 the object it replaced was gone already, so the user
+// had nothing. It is kept, verified and recorded (copy-only, as its chain effects were lost).
+TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
+  engine.create_database("mydatabase");
+  engine.connect("mydatabase")->db().exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2)");
+  store.create_bucket("aws_example_bucket", "us-east-1");
+  Guid backup_id = random_guid();
+  int64_t id;
+  {
+    tasks::TaskQueue previous(msdb);
+    previous.set_runner(tasks::kBackupDb, [](const tasks::TaskRecord&, JobControl&) {});
+    id = previous.submit({tasks::kBackupDb,
+                          "mydatabase",
+                          std::string(kArn) + "kept.bak",
+                          1,
+                          std::nullopt,
+                          "admin",
+                          {{"bucket", "aws_example_bucket"}, {"key", "kept.bak"}}});
+    previous.add_parameters(id, {{"backup_id", guid_to_string(backup_id)}});
+  }
+  set_lifecycle(id, "IN_PROGRESS");
+  backup::Environment env{engine, store, msdb, config, 0};
+  struct Quiet : JobControl {
+    void progress(int, const std::string&) override {}
+    bool cancel_requested() const override { return false; }
+  } control;
+  backup::BackupRequest request{
+      id,         backup_id, "mydatabase", std::string(kArn) + "kept.bak", "aws_example_bucket",
+      "kept.bak", true,      false,        backup::BackupKind::kFull};
+  backup::run_backup(request, env, control);
+  // The crash came between publishing the object and recording it.
+  msdb.with([&](sqlite::Database& db) { db.exec("DELETE FROM backupmediafamily; DELETE FROM backupset;"); });
+  // Another interrupted backup whose key holds somebody else's object: that one is left alone too.
+  auto other = store.create("aws_example_bucket", "someone-elses.bak");
+  other->write(std::vector<uint8_t>{1, 2, 3});
+  other->commit();
+  int64_t foreign;
+  {
+    tasks::TaskQueue previous(msdb);
+    previous.set_runner(tasks::kBackupDb, [](const tasks::TaskRecord&, JobControl&) {});
+    foreign = previous.submit({tasks::kBackupDb,
+                               "mydatabase",
+                               std::string(kArn) + "someone-elses.bak",
+                               1,
+                               std::nullopt,
+                               "admin",
+                               {{"bucket", "aws_example_bucket"},
+                                {"key", "someone-elses.bak"},
+                                {"backup_id", guid_to_string(random_guid())}}});
+  }
+  set_lifecycle(foreign, "IN_PROGRESS");
+
+  context();
+  auto task = *queue->get(id);
+  EXPECT_EQ(task.lifecycle, "SUCCESS");
+  EXPECT_THAT(task.task_info,
+              HasSubstr("it is kept and recorded in msdb.dbo.backupset as a copy-only backup"));
+  EXPECT_TRUE(store.exists("aws_example_bucket", "kept.bak"));
+  msdb.with([&](sqlite::Database& db) {
+    auto s = db.prepare("SELECT type, is_copy_only, backup_set_uuid, task_id FROM backupset");
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.get_text(0), "D");
+    EXPECT_EQ(s.get_int(1), 1);
+    EXPECT_EQ(s.get_text(2), guid_to_string(backup_id));
+    EXPECT_EQ(s.get_int(3), id);
+    EXPECT_FALSE(s.step());
+  });
+  EXPECT_EQ(queue->get(foreign)->lifecycle, "ERROR");
+  EXPECT_EQ(store.open("aws_example_bucket", "someone-elses.bak")->size(), 3u);
+  // And the kept backup restores.
+  backup::RestoreRequest restore;
+  restore.task_id = 99;
+  restore.database = "copy";
+  restore.arn = std::string(kArn) + "kept.bak";
+  restore.bucket = "aws_example_bucket";
+  restore.key = "kept.bak";
+  backup::run_restore(restore, env, control);
+  auto c = engine.connect("copy");
+  auto count = c->db().prepare("SELECT count(*) FROM t");
+  count.step();
+  EXPECT_EQ(count.get_int(0), 2);
 }
 
 TEST_F(RestartTest, FullRestoreWithRecoveryIsDoneOnlyWhenOnline) {
