@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "TCP port (default: instance.toml, 1433; 0 picks a free port)")
       ->check(CLI::Range(0, 65535));
   serve_cmd->add_option("--config", serve.config_file, "Configuration file (default: <data>/instance.toml)");
+  serve_cmd
+      ->add_option("--log-level", serve.log_level,
+                   "Log level: trace, debug, info, warn, error (default: info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return bakrest::cli::serve(serve);

@@ -88,6 +88,7 @@ int serve(const ServeOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   // Standard output carries only the start-up lines tools read; logs go to standard error.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bakrest"));
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
 
   try {
     instance::DataDir data(options.data_dir);

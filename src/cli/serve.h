@@ -7,8 +7,9 @@ namespace bakrest::cli {
 
 struct ServeOptions {
   std::string data_dir;
-  int port = -1;            // -1: the port in instance.toml; 0: any free port
-  std::string config_file;  // empty: <data>/instance.toml
+  int port = -1;                   // -1: the port in instance.toml; 0: any free port
+  std::string config_file;         // empty: <data>/instance.toml
+  std::string log_level = "info";  // trace, debug, info, warn, error (debug logs every batch's start)
 };
 
 // Returns the process exit code.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <cctype>
 #include <cstring>
+#include <limits>
 #include <set>
 
 #include "common/clock.h"
@@ -10,6 +11,7 @@
 #include "common/text.h"
 #include "instance/logins.h"
 #include "sql/result_types.h"
+#include "sql/token_util.h"
 
 namespace bakrest::sql {
 
@@ -75,6 +77,39 @@ bool counts_rows(const std::string& sql) {
   return word == "INSERT" || word == "UPDATE" || word == "DELETE" || word == "REPLACE" || word == "WITH";
 }
 
+// Whether SET TEXTSIZE applies to a result column, as SQL Server applies it to (MAX), text, ntext and image
+// columns: sent as (MAX), or declared so even where the values were short enough for another type.
+bool is_large_column(const Column& column, const char* declared) {
+  if (column.type == ColumnType::kNVarCharMax || column.type == ColumnType::kVarBinaryMax) return true;
+  // CREATE TABLE keeps NVARCHAR(MAX) as a bare NVARCHAR (sql/ddl_rewrite.cc): that is a (MAX) column.
+  std::string d = ascii_lower(declared ? declared : "");
+  return d == "nvarchar" || d == "varchar" || d == "varbinary" || d == "text" || d == "ntext" ||
+         d == "image" || d == "blob";
+}
+
+// SET TEXTSIZE: values of large columns are sent with at most this many bytes, as SQL Server does (text
+// counts its UTF-16 bytes; a character is never split).
+void limit_text(std::vector<Value>& row, const std::vector<bool>& large, int64_t textsize) {
+  for (size_t c = 0; c < row.size() && c < large.size(); ++c) {
+    if (!large[c]) continue;
+    if (auto* b = std::get_if<Bytes>(&row[c])) {
+      if (b->size() > static_cast<uint64_t>(textsize)) b->resize(static_cast<size_t>(textsize));
+    } else if (auto* s = std::get_if<std::string>(&row[c])) {
+      int64_t utf16_bytes = 0;
+      size_t i = 0;
+      while (i < s->size()) {
+        auto lead = static_cast<unsigned char>((*s)[i]);
+        size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        int64_t units = length == 4 ? 4 : 2;  // four UTF-8 bytes are a surrogate pair in UTF-16
+        if (utf16_bytes + units > textsize) break;
+        utf16_bytes += units;
+        i += length;
+      }
+      if (i < s->size()) s->resize(i);
+    }
+  }
+}
+
 // Finalizes a prepared statement on every path.
 struct StatementGuard {
   sqlite3_stmt* stmt = nullptr;
@@ -100,6 +135,7 @@ Session::~Session() = default;
 std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
   auto connection = env_.engine.connect(database);
   sqlite3* db = connection->db().handle();
+  apply_lock_timeout(db);
   for (const char* name : {"getdate", "sysdatetime", "current_timestamp_tsql"}) {
     sqlite3_create_function(db, name, 0, SQLITE_UTF8, nullptr, sql_now, nullptr, nullptr);
   }
@@ -116,9 +152,12 @@ std::string Session::current_database() const { return connection_->info().name;
 void Session::reset(bool keep_transaction) {
   if (!keep_transaction && connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
   if (!keep_transaction) trancount_ = 0;
+  // A reset connection starts over with the login's settings, as sp_reset_connection does.
+  options_ = SessionOptions{};
   if (trancount() == 0 && ascii_lower(current_database()) != ascii_lower(initial_database_)) {
     replace_connection(open(initial_database_));
   }
+  apply_lock_timeout(connection_->db().handle());
 }
 
 void Session::replace_connection(std::unique_ptr<engine::Connection> next) {
@@ -171,18 +210,28 @@ void Session::run_statements(std::string_view batch, const Parameters& parameter
   }
   for (const auto& statement : statements) {
     if (sink.attention()) return;
+    std::optional<Message> error;
     try {
+      if (options_.implicit_transactions && trancount() == 0 && starts_implicit_transaction(statement))
+        begin_transaction();
       run_statement(statement, parameters, sink);
     } catch (const SqlError& e) {
-      if (sink.attention()) return;
-      sink.message(e.message());
-      sink.done(std::nullopt);
+      error = e.message();
     } catch (const sqlite::Error& e) {
+      error = explain(e).message();
+    }
+    if (error) {
       if (sink.attention()) return;
-      sink.message(explain(e).message());
+      sink.message(*error);
       sink.done(std::nullopt);
     }
     if (!connection_->db().in_transaction()) trancount_ = 0;
+    // SET XACT_ABORT ON: a run-time error rolls back the whole transaction and ends the batch.
+    if (error && options_.xact_abort) {
+      if (connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
+      trancount_ = 0;
+      return;
+    }
   }
 }
 
@@ -217,9 +266,12 @@ void Session::run_statement(const Statement& statement, const Parameters& parame
         } else if constexpr (std::is_same_v<T, PrintStatement>) {
           run_print(s, parameters, sink);
         } else if constexpr (std::is_same_v<T, SetOptionStatement>) {
-          sink.done(
-              std::nullopt);  // connection options clients send; bakrest's behaviour does not depend on them
+          apply_set_option(s, options_);
+          apply_lock_timeout(connection_->db().handle());
+          sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, BeginTransactionStatement>) {
+          // In implicit transaction mode BEGIN TRANSACTION opens the implicit one too: @@TRANCOUNT 2.
+          if (options_.implicit_transactions && trancount() == 0) begin_transaction();
           begin_transaction();
           sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, CommitStatement>) {
@@ -233,6 +285,29 @@ void Session::run_statement(const Statement& statement, const Parameters& parame
         }
       },
       statement);
+}
+
+bool Session::starts_implicit_transaction(const Statement& statement) const {
+  const auto* sql = std::get_if<SqlStatement>(&statement);
+  if (!sql || sql->tokens.empty() || sql->tokens.front().kind != TokenKind::kWord) return false;
+  std::string head = to_upper(sql->tokens.front().text);
+  // SQL Server's list: ALTER TABLE, CREATE, DELETE, DROP, INSERT, MERGE, TRUNCATE TABLE, UPDATE, and a
+  // SELECT that reads a table (SELECT GETDATE() does not).
+  if (iequals_any(head,
+                  {"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE", "REPLACE"}))
+    return true;
+  if (head == "SELECT" || head == "WITH") {
+    for (const Token& t : sql->tokens) {
+      if (is_word(&t, "FROM")) return true;
+    }
+  }
+  return false;
+}
+
+void Session::apply_lock_timeout(sqlite3* db) const {
+  // SQLite waits for a lock by retrying for this long; SET LOCK_TIMEOUT -1 waits as long as it takes.
+  int ms = options_.lock_timeout_ms < 0 ? std::numeric_limits<int>::max() : options_.lock_timeout_ms;
+  sqlite3_busy_timeout(db, ms);
 }
 
 void Session::begin_transaction() {
@@ -312,6 +387,7 @@ void Session::use_database(const std::string& name, ResultSink& sink) {
   auto next = open(name);
   std::string from = current_database();
   replace_connection(std::move(next));
+  apply_lock_timeout(connection_->db().handle());
   sink.database_changed(from, current_database());
   sink.message(Message{5701, 1, 0, "Changed database context to '" + current_database() + "'.", {}, 1});
   sink.done(std::nullopt);
@@ -464,10 +540,12 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
     }
     if (sink.attention()) return;
     if (columns == 0) {
-      sink.done(counts_rows(text) ? std::optional<uint64_t>(sqlite3_changes64(db)) : std::nullopt);
+      bool counted = counts_rows(text) && !options_.nocount;
+      sink.done(counted ? std::optional<uint64_t>(sqlite3_changes64(db)) : std::nullopt);
       continue;
     }
     std::vector<Column> metadata;
+    std::vector<bool> large;  // the columns SET TEXTSIZE applies to
     for (int c = 0; c < columns; ++c) {
       std::vector<Value*> values;
       values.reserve(rows.size());
@@ -475,11 +553,13 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
       const char* declared = sqlite3_column_decltype(guard.stmt, c);
       metadata.push_back(
           choose_column(sqlite3_column_name(guard.stmt, c), declared ? declared : "", values, more));
+      large.push_back(is_large_column(metadata.back(), declared));
     }
     sink.columns(metadata);
     uint64_t count = 0;
-    for (const auto& row : rows) {
+    for (auto& row : rows) {
       if (sink.attention()) return;
+      if (options_.textsize) limit_text(row, large, *options_.textsize);
       sink.row(row);
       ++count;
     }
@@ -488,11 +568,12 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
       if (sink.attention()) return;
       std::vector<Value> row = read_row();
       for (size_t c = 0; c < row.size(); ++c) conform(row[c], metadata[c]);
+      if (options_.textsize) limit_text(row, large, *options_.textsize);
       sink.row(row);
       ++count;
     }
     if (sink.attention()) return;
-    sink.done(count);
+    sink.done(options_.nocount ? std::nullopt : std::optional<uint64_t>(count));
   }
 }
 

@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "procs/procedures.h"
 #include "sql/parser.h"
+#include "sql/set_options.h"
 
 namespace bakrest::sql {
 
@@ -58,6 +59,9 @@ class Session {
   // Swaps in another connection without racing interrupt().
   void replace_connection(std::unique_ptr<engine::Connection> next);
   void begin_transaction();
+  // SET IMPLICIT_TRANSACTIONS ON: the statements that open a transaction when none is open.
+  bool starts_implicit_transaction(const Statement& statement) const;
+  void apply_lock_timeout(sqlite3* db) const;
   void commit();
   void rollback();
   // Attaches the databases a statement names that are not attached yet, detaching the least recently used
@@ -88,6 +92,7 @@ class Session {
   uint64_t use_clock_ = 0;
   std::unique_ptr<engine::Connection> connection_;
   int trancount_ = 0;
+  SessionOptions options_;
 };
 
 }  // namespace bakrest::sql

@@ -530,3 +530,140 @@ TEST_F(SessionTest, ASessionReachesAnyNumberOfDatabasesByThreePartNames) {
 
 }  // namespace
 }  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+// Perl DBD::Sybase's begin_work sends SET IMPLICIT_TRANSACTIONS ON; bakrest once accepted and ignored it,
+// so ROLLBACK undid nothing (3903) and the row stayed.
+TEST_F(SessionTest, ImplicitTransactionsOpenATransactionThatRollbackUndoes) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT PRIMARY KEY)");
+  EXPECT_TRUE(run("SET IMPLICIT_TRANSACTIONS ON").errors().empty());
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);  // a SELECT that reads no table opens none
+  EXPECT_TRUE(run("INSERT INTO t VALUES (1)").errors().empty());
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  auto rollback = run(" ROLLBACK TRAN ");
+  EXPECT_TRUE(rollback.errors().empty()) << rollback.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 0);  // the SELECT opened one
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  run("COMMIT");
+  run("INSERT INTO t VALUES (2)");
+  auto commit = run(" COMMIT TRAN ");
+  EXPECT_TRUE(commit.errors().empty()) << commit.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);
+  run("COMMIT");
+  // BEGIN TRANSACTION in implicit mode opens the implicit one too, as in SQL Server.
+  run("BEGIN TRAN");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 2);
+  run("COMMIT; COMMIT");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  run("SET IMPLICIT_TRANSACTIONS OFF");
+  run("INSERT INTO t VALUES (3)");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  auto nothing = run("ROLLBACK");
+  ASSERT_EQ(nothing.errors().size(), 1u);
+  EXPECT_EQ(nothing.errors()[0].number, 3903);
+  // A pooled connection's reset goes back to the defaults.
+  run("SET IMPLICIT_TRANSACTIONS ON");
+  session.reset(false);
+  run("USE shop; INSERT INTO t VALUES (4)");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+}
+
+TEST_F(SessionTest, XactAbortRollsBackAndEndsTheBatch) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT PRIMARY KEY)");
+  auto sink =
+      run("SET XACT_ABORT ON; BEGIN TRAN; INSERT INTO t VALUES (1); INSERT INTO t VALUES (1); "
+          "INSERT INTO t VALUES (2)");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 2627);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 0);
+  // OFF (the default): the failed statement alone is undone and the batch goes on.
+  sink =
+      run("SET XACT_ABORT OFF; BEGIN TRAN; INSERT INTO t VALUES (1); INSERT INTO t VALUES (1); "
+          "INSERT INTO t VALUES (2); COMMIT");
+  EXPECT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 2);
+}
+
+TEST_F(SessionTest, NocountAndTextsizeChangeWhatIsSent) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (s NVARCHAR(MAX), b VARBINARY(MAX))");
+  auto counted = run("INSERT INTO t VALUES (N'héllo wörld', 0x0102030405)");
+  ASSERT_TRUE(counted.errors().empty()) << counted.errors()[0].text;
+  EXPECT_EQ(counted.dones.back(), std::optional<uint64_t>(1));
+  auto quiet = run("SET NOCOUNT ON; INSERT INTO t VALUES (N'x', 0x00)");
+  EXPECT_EQ(quiet.dones.back(), std::nullopt);
+  EXPECT_EQ(run("SELECT s FROM t").dones.back(), std::nullopt);
+  run("SET NOCOUNT OFF");
+  EXPECT_EQ(run("SELECT s FROM t").dones.back(), std::optional<uint64_t>(2));
+  run("SET TEXTSIZE 6");  // 6 bytes: three UTF-16 characters
+  auto cut = run("SELECT s, b FROM t WHERE length(s) > 1");
+  ASSERT_EQ(cut.results.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(cut.results[0].rows.at(0).at(0)), "hél");
+  EXPECT_EQ(std::get<Bytes>(cut.results[0].rows.at(0).at(1)), (Bytes{1, 2, 3, 4, 5}));
+  run("SET TEXTSIZE 2147483647");
+  auto whole = run("SELECT s FROM t WHERE length(s) > 1");
+  EXPECT_EQ(std::get<std::string>(whole.results[0].rows.at(0).at(0)), "héllo wörld");
+}
+
+// Every SET option is honoured or refused by name; none changes what data means behind the client's back.
+TEST_F(SessionTest, SetOptionsAreHonouredOrRefusedByName) {
+  // What clients send at connect: pymssql, tedious, jTDS, FreeTDS ODBC.
+  for (const char* batch :
+       {"SET ARITHABORT ON;SET CONCAT_NULL_YIELDS_NULL ON;SET ANSI_NULLS ON;SET ANSI_NULL_DFLT_ON ON;SET "
+        "ANSI_PADDING ON;SET ANSI_WARNINGS ON;SET ANSI_NULL_DFLT_ON ON;SET CURSOR_CLOSE_ON_COMMIT ON;SET "
+        "QUOTED_IDENTIFIER ON;SET TEXTSIZE 2147483647;",
+        "set ansi_nulls on set ansi_null_dflt_on on set ansi_padding on set ansi_warnings on set arithabort "
+        "off "
+        "set concat_null_yields_null on set cursor_close_on_commit off set datefirst 7 set dateformat mdy "
+        "set "
+        "implicit_transactions off set language us_english set numeric_roundabort off set quoted_identifier "
+        "on "
+        "set textsize 2147483647 set transaction isolation level read committed",
+        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED SET IMPLICIT_TRANSACTIONS OFF SET QUOTED_IDENTIFIER "
+        "ON "
+        "SET TEXTSIZE 2147483647",
+        "SET NO_BROWSETABLE ON", "SET ANSI_NULLS, QUOTED_IDENTIFIER ON", "SET ROWCOUNT 0",
+        "SET LOCK_TIMEOUT 500", "SET DEADLOCK_PRIORITY LOW", "SET LANGUAGE 'us_english'",
+        "SET TRANSACTION ISOLATION LEVEL SNAPSHOT", "SET STATISTICS IO OFF", "SET FMTONLY OFF"}) {
+    auto sink = run(batch);
+    EXPECT_TRUE(sink.errors().empty()) << batch << ": " << sink.errors()[0].text;
+  }
+  struct Refusal {
+    const char* batch;
+    const char* text;
+  };
+  for (const Refusal& r : {
+           Refusal{"SET ANSI_NULLS OFF",
+                   "SET ANSI_NULLS OFF is not supported: bakrest always behaves as comparisons with NULL are "
+                   "never true."},
+           Refusal{"SET QUOTED_IDENTIFIER OFF", "SET QUOTED_IDENTIFIER OFF is not supported"},
+           Refusal{"SET CONCAT_NULL_YIELDS_NULL OFF", "SET CONCAT_NULL_YIELDS_NULL OFF is not supported"},
+           Refusal{"SET ANSI_WARNINGS OFF", "SET ANSI_WARNINGS OFF is not supported"},
+           Refusal{"SET ROWCOUNT 5", "SET ROWCOUNT 5 is not supported"},
+           Refusal{"SET DATEFORMAT dmy", "SET DATEFORMAT dmy is not supported"},
+           Refusal{"SET LANGUAGE Deutsch", "SET LANGUAGE Deutsch is not supported"},
+           Refusal{"SET DATEFIRST 1", "SET DATEFIRST 1 is not supported"},
+           Refusal{"SET FMTONLY ON", "SET FMTONLY ON is not supported"},
+           Refusal{"SET NUMERIC_ROUNDABORT ON", "SET NUMERIC_ROUNDABORT ON is not supported"},
+           Refusal{"SET STATISTICS TIME ON", "SET STATISTICS TIME ON is not supported yet."},
+           Refusal{"SET CONTEXT_INFO 0x01", "SET CONTEXT_INFO is not supported yet."},
+           Refusal{"SET ANSI_NULLS, FOO ON", "SET FOO is not supported yet."},
+       }) {
+    auto sink = run(r.batch);
+    ASSERT_EQ(sink.errors().size(), 1u) << r.batch;
+    EXPECT_EQ(sink.errors()[0].number, 40517) << r.batch;
+    EXPECT_NE(sink.errors()[0].text.find(r.text), std::string::npos)
+        << r.batch << ": " << sink.errors()[0].text;
+  }
+  // ANSI_DEFAULTS ON turns implicit transactions on.
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT)");
+  run("SET ANSI_DEFAULTS ON; INSERT INTO t VALUES (1)");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  run("ROLLBACK");
+}
+
+}  // namespace
+}  // namespace bakrest::sql
