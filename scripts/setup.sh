@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 build_packages=(build-essential cmake pkg-config libsqlite3-dev libzstd-dev libssl-dev nlohmann-json3-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev libcurl4-openssl-dev libgtest-dev
   libgmock-dev)
-test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-pyodbc awscli sqlite3 nodejs
-  npm clang-format)
+test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-pyodbc libdbd-sybase-perl awscli
+  sqlite3 nodejs npm clang-format)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_packages[@]}"); fi

@@ -117,8 +117,15 @@ int serve(const ServeOptions& options) {
                                             sqlite3_libversion() + ")",
                                         config.instance_id};
     InstanceBackend backend(logins, session_env);
-    server::Listener listener(backend,
-                              server::ListenerOptions{config.listen_host, config.port, config.instance_id});
+    server::ListenerOptions listen;
+    listen.host = config.listen_host;
+    listen.port = config.port;
+    listen.server_name = config.instance_id;
+    listen.max_connections = config.max_connections;
+    listen.max_request_bytes = static_cast<uint64_t>(config.max_request_mb) << 20;
+    listen.max_buffered_request_bytes = static_cast<uint64_t>(config.max_buffered_request_mb) << 20;
+    listen.login_timeout = std::chrono::seconds(config.login_timeout_seconds);
+    server::Listener listener(backend, listen);
 
     std::string user = logins.master_name();
     std::printf("bakrest %s: instance %s listening on %s:%d (data directory %s)\n", BAKREST_VERSION,

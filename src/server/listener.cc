@@ -20,6 +20,10 @@ namespace {
 constexpr int kFirstSpid = 51;  // SQL Server keeps lower SPIDs for system sessions
 constexpr int kLastSpid = 32767;
 constexpr int kReapIntervalMs = 1000;
+// Connections over max_connections are told so (17809) by a few threads of their own; more than this many
+// at once are closed without a word.
+constexpr size_t kMaxRefusing = 16;
+constexpr auto kRefusalTimeout = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -32,7 +36,9 @@ struct Listener::Slot {
 Listener::Listener(Backend& backend, ListenerOptions options)
     : backend_(backend),
       options_(std::move(options)),
-      listen_socket_(Socket::listen_tcp(options_.host, options_.port)) {
+      listen_socket_(Socket::listen_tcp(options_.host, options_.port)),
+      budget_(options_.max_request_bytes, options_.max_buffered_request_bytes),
+      throttle_(options_.throttle) {
   port_ = listen_socket_.local_port();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -78,20 +84,42 @@ void Listener::accept_one() {
   Socket socket(fd);
   socket.set_no_delay();
   std::lock_guard lock(mutex_);
+  if (active_ >= static_cast<size_t>(options_.max_connections)) {
+    if (refusing_ >= kMaxRefusing) {
+      spdlog::warn("closing a connection at once: {} connections are open and {} more are being refused",
+                   active_, refusing_);
+      return;
+    }
+    auto slot = std::make_unique<Slot>();
+    Slot* raw = slot.get();
+    ++refusing_;
+    raw->thread = std::thread([this, raw, socket = std::move(socket)]() mutable {
+      Session::refuse(std::move(socket), options_.server_name, options_.max_connections, kRefusalTimeout);
+      std::lock_guard lock(mutex_);
+      --refusing_;
+      raw->finished = true;
+    });
+    sessions_.push_back(std::move(slot));
+    return;
+  }
   int spid = allocate_spid();
   if (spid < 0) {
     spdlog::warn("refusing a connection: every SPID is in use");
     return;
   }
   auto slot = std::make_unique<Slot>();
+  SessionLimits limits{&budget_, &throttle_, options_.login_timeout};
   slot->session = std::make_unique<Session>(std::move(socket), backend_, static_cast<uint16_t>(spid),
-                                            options_.server_name);
+                                            options_.server_name, limits);
   Slot* raw = slot.get();
+  ++active_;
   raw->thread = std::thread([this, raw, spid] {
     raw->session->run();
     std::lock_guard lock(mutex_);
     spids_.erase(spid);
+    --active_;
     raw->finished = true;
+    session_ended_.notify_all();
   });
   sessions_.push_back(std::move(slot));
 }
@@ -119,8 +147,19 @@ void Listener::reap_finished() {
   for (auto& slot : done) slot->thread.join();
 }
 
+size_t Listener::active_sessions() {
+  std::lock_guard lock(mutex_);
+  return active_;
+}
+
+bool Listener::wait_for_sessions(size_t count, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return session_ended_.wait_for(lock, timeout, [&] { return active_ <= count; });
+}
+
 void Listener::stop() {
   std::lock_guard stop_lock(stop_mutex_);
+  throttle_.stop();
   {
     std::unique_lock lock(mutex_);
     stopping_ = true;
@@ -138,7 +177,9 @@ void Listener::stop() {
   {
     std::lock_guard lock(mutex_);
     sessions.swap(sessions_);
-    for (auto& slot : sessions) slot->session->shutdown();
+    for (auto& slot : sessions) {
+      if (slot->session) slot->session->shutdown();
+    }
   }
   for (auto& slot : sessions) slot->thread.join();
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "server/bytes.h"
 
@@ -58,9 +59,15 @@ PacketHeader decode_header(std::span<const uint8_t, kPacketHeaderSize> b) {
       b[6], b[7]};
 }
 
-std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
+namespace {
+
+// Decides for each packet whether its payload may be kept: returns the refusal, or kNone.
+using GrowPolicy = std::function<RequestBudget::Refusal(InMessage& message, uint64_t total)>;
+
+std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow) {
   InMessage message;
   bool started = false;
+  Bytes dropped;  // a packet of a refused message, read to be dropped
   for (;;) {
     std::array<uint8_t, kPacketHeaderSize> raw;
     if (!read_exact(in, raw)) {
@@ -93,13 +100,26 @@ std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
       throw ProtocolError(fmt::format("packet type changed from 0x{:02X} to 0x{:02X} within a message",
                                       static_cast<int>(message.type), h.type));
     }
-    if (message.payload.size() + payload_size > max_payload) {
-      throw ProtocolError(fmt::format("request larger than {} bytes", max_payload));
+    message.received_bytes += payload_size;
+    if (message.refused == RequestBudget::Refusal::kNone) {
+      message.refused = grow(message, message.received_bytes);
+      if (message.refused != RequestBudget::Refusal::kNone) {
+        // Nothing more of this message is kept: the bytes so far go back to the budget at once.
+        message.payload = Bytes();
+        message.reservation = RequestBudget::Reservation();
+      }
     }
-    size_t old_size = message.payload.size();
-    message.payload.resize(old_size + payload_size);
-    if (payload_size > 0 && !read_exact(in, std::span(message.payload).subspan(old_size))) {
-      throw ProtocolError("connection closed in the middle of a packet");
+    if (message.refused == RequestBudget::Refusal::kNone) {
+      size_t old_size = message.payload.size();
+      message.payload.resize(old_size + payload_size);
+      if (payload_size > 0 && !read_exact(in, std::span(message.payload).subspan(old_size))) {
+        throw ProtocolError("connection closed in the middle of a packet");
+      }
+    } else {
+      dropped.resize(payload_size);
+      if (payload_size > 0 && !read_exact(in, dropped)) {
+        throw ProtocolError("connection closed in the middle of a packet");
+      }
     }
     if (h.status & packet_status::kEom) {
       if (h.status & packet_status::kIgnore) {
@@ -110,6 +130,20 @@ std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
       return message;
     }
   }
+}
+
+}  // namespace
+
+std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
+  return read_message_with(in, [&](InMessage&, uint64_t total) {
+    if (total > max_payload) throw ProtocolError(fmt::format("request larger than {} bytes", max_payload));
+    return RequestBudget::Refusal::kNone;
+  });
+}
+
+std::optional<InMessage> read_message(Stream& in, RequestBudget::Account& account) {
+  return read_message_with(
+      in, [&](InMessage& message, uint64_t total) { return account.grow(message.reservation, total); });
 }
 
 MessageWriter::MessageWriter(Stream& out, uint16_t spid, size_t packet_size)

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "common/value.h"
+#include "server/request_budget.h"
 #include "server/stream.h"
 
 namespace bakrest::server {
@@ -54,13 +55,21 @@ struct InMessage {
   bool reset_connection = false;         // the client asks to reset session state before this request
   bool reset_keeps_transaction = false;  // ... but to leave an open transaction as it is
   Bytes payload;
+  RequestBudget::Reservation reservation;  // the budget's share the payload holds
+  // The budget refused the message: payload is empty, the rest of the message was read and dropped, and
+  // received_bytes says how large it had become.
+  RequestBudget::Refusal refused = RequestBudget::Refusal::kNone;
+  uint64_t received_bytes = 0;
 };
 
 // Reads one client message. Returns nullopt when the stream ends cleanly between messages. Skips
 // messages the client marked IGNORE. An ATTENTION packet arriving in the middle of another message
 // wins: the partial message is dropped. Throws ProtocolError for malformed framing or a message whose
-// payload exceeds max_payload.
+// payload exceeds max_payload (for messages before login, which are small).
 std::optional<InMessage> read_message(Stream& in, size_t max_payload);
+// The same for a logged-in session: the payload grows only as far as account allows (RequestBudget). A
+// message it refuses is read to its end without being kept, and returned with refused set.
+std::optional<InMessage> read_message(Stream& in, RequestBudget::Account& account);
 
 // Builds one outgoing message at a time, sending each packet as soon as it is full, so a large
 // response never sits in memory whole.

@@ -15,10 +15,44 @@ namespace bakrest::server {
 namespace {
 
 constexpr size_t kMaxLoginBytes = 128 * 1024;
-constexpr size_t kMaxRequestBytes = 128 * 1024 * 1024;
 constexpr size_t kMaxQueuedEvents = 64;  // clients do not pipeline; this only bounds a misbehaving one
-constexpr auto kLoginTimeout = std::chrono::seconds(60);
 constexpr const char* kLanguage = "us_english";
+
+// The socket as the handshake reads it: each read gets what is left of the login timeout, so a client that
+// sends a byte now and then must still finish logging in in time.
+class DeadlineStream : public Stream {
+ public:
+  DeadlineStream(Socket& socket, std::chrono::milliseconds timeout)
+      : socket_(socket), timeout_(timeout), deadline_(std::chrono::steady_clock::now() + timeout) {}
+
+  size_t read_some(std::span<uint8_t> buf) override {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw timed_out();
+    socket_.set_receive_timeout(left);
+    try {
+      return socket_.read_some(buf);
+    } catch (const std::system_error& e) {
+      if (e.code().value() == EAGAIN || e.code().value() == EWOULDBLOCK) throw timed_out();
+      throw;
+    }
+  }
+  void write_all(std::span<const uint8_t> data) override { socket_.write_all(data); }
+
+ private:
+  ProtocolError timed_out() const {
+    return ProtocolError(fmt::format(
+        "the client did not log in within {} ms ([limits] login_timeout_seconds)", timeout_.count()));
+  }
+  Socket& socket_;
+  std::chrono::milliseconds timeout_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+// "10.1.2.3:5000" -> "10.1.2.3", "[::1]:5000" -> "[::1]": the login brake counts per address, not per port.
+std::string host_of(const std::string& peer) {
+  if (!peer.empty() && peer.front() == '[') return peer.substr(0, peer.find(']') + 1);
+  return peer.substr(0, peer.rfind(':'));
+}
 
 std::string preview(std::string_view sql) {
   constexpr size_t kMax = 200;
@@ -35,9 +69,12 @@ Message internal_error(std::string text) { return Message{50000, 1, 16, std::mov
 
 }  // namespace
 
-Session::Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name)
+Session::Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name,
+                 SessionLimits limits)
     : socket_(std::move(socket)),
       backend_(backend),
+      limits_(limits),
+      account_(limits.budget->open_account()),
       spid_(spid),
       server_name_(std::move(server_name)),
       peer_(socket_.peer_address()),
@@ -50,9 +87,49 @@ Session::~Session() {
 
 void Session::shutdown() {
   closed_ = true;
+  account_->close();  // a reader waiting for the budget gives up
   socket_.shutdown();
   std::lock_guard lock(mutex_);
   changed_.notify_all();
+}
+
+void Session::refuse(Socket socket, const std::string& server_name, int max_connections,
+                     std::chrono::milliseconds timeout) {
+  std::string peer = socket.peer_address();
+  try {
+    MessageWriter writer(socket, 0);
+    DeadlineStream in(socket, timeout);
+    auto message = read_message(in, kMaxLoginBytes);
+    if (message && message->type == PacketType::kPrelogin) {
+      writer.begin();
+      writer.write(build_prelogin_reply());
+      writer.end();
+      message = read_message(in, kMaxLoginBytes);
+    }
+    if (!message || message->type != PacketType::kLogin7) return;
+    TdsVersion version = TdsVersion::negotiate(parse_login7(message->payload).tds_version);
+    ByteWriter out;
+    write_message(
+        out,
+        Message{17809,
+                1,
+                20,
+                fmt::format("Could not connect because the maximum number of '{}' user connections has "
+                            "already been reached. The system administrator can use sp_configure to "
+                            "increase the maximum value. The connection has been closed.",
+                            max_connections),
+                {},
+                1},
+        server_name, version);
+    write_done(out, DoneToken{token::kDone, done_status::kError, 0, 0}, version);
+    writer.begin();
+    writer.write(out.data());
+    writer.end();
+    spdlog::warn("refused a connection from {}: {} connections are open ([limits] max_connections)", peer,
+                 max_connections);
+  } catch (const std::exception& e) {
+    spdlog::debug("refusing a connection from {}: {}", peer, e.what());
+  }
 }
 
 void Session::run() {
@@ -74,8 +151,8 @@ void Session::run() {
 }
 
 bool Session::handshake() {
-  socket_.set_receive_timeout(kLoginTimeout);
-  auto message = read_message(socket_, kMaxLoginBytes);
+  DeadlineStream in(socket_, limits_.login_timeout);
+  auto message = read_message(in, kMaxLoginBytes);
   if (!message) return false;
   if (message->type == PacketType::kPrelogin) {
     PreloginRequest prelogin = parse_prelogin(message->payload);
@@ -83,7 +160,7 @@ bool Session::handshake() {
     writer_.write(build_prelogin_reply());
     writer_.end();
     bool wants_tls = prelogin.encryption == encryption::kOn || prelogin.encryption == encryption::kRequired;
-    message = read_message(socket_, kMaxLoginBytes);
+    message = read_message(in, kMaxLoginBytes);
     if (!message) {
       if (wants_tls) {
         spdlog::info(
@@ -107,12 +184,28 @@ bool Session::handshake() {
   user_ = login.user_name;
 
   LoginRequest request{login.user_name, login.password, login.database, login.app_name, login.host_name};
+  const std::string address = host_of(peer_);
   try {
+    if (limits_.throttle) {
+      auto waited = limits_.throttle->wait_turn(login.user_name, address);
+      if (waited.count() > 0) {
+        spdlog::info("session {}: login for user '{}' from {} waited {} ms after earlier failed logins",
+                     spid_, login.user_name, address, waited.count());
+      }
+      if (closed_) return false;
+    }
     handler_ = backend_.login(request, spid_);
     if (!handler_) throw std::runtime_error("the backend returned no session handler");
+    if (limits_.throttle) limits_.throttle->succeeded(login.user_name, address);
   } catch (const SqlError& e) {
-    spdlog::info("session {}: login failed for user '{}' from {}: {}", spid_, login.user_name, peer_,
-                 e.what());
+    if (limits_.throttle && e.message().number == 18456) {
+      int failures = limits_.throttle->failed(login.user_name, address);
+      spdlog::warn("session {}: login failed for user '{}' from {} ({} consecutive failures): {}", spid_,
+                   login.user_name, address, failures, e.what());
+    } else {
+      spdlog::info("session {}: login failed for user '{}' from {}: {}", spid_, login.user_name, peer_,
+                   e.what());
+    }
     send_login_failure(e.message());
     return false;
   } catch (const std::exception& e) {
@@ -127,7 +220,7 @@ bool Session::handshake() {
                            : std::clamp<size_t>(login.packet_size, kMinPacketSize, kMaxPacketSize);
   send_login_reply(login, packet_size);
   writer_.set_packet_size(packet_size);
-  socket_.set_receive_timeout(std::chrono::milliseconds(0));
+  socket_.set_receive_timeout(std::chrono::milliseconds(0));  // logged in: idle for as long as it likes
   spdlog::info("session {}: user '{}' logged in from {} (app '{}', host '{}', TDS {}, packet size {})", spid_,
                login.user_name, peer_, login.app_name, login.host_name, version_.name(), packet_size);
   return true;
@@ -172,15 +265,17 @@ void Session::push(Event event) {
 void Session::reader_loop() {
   try {
     while (!closed_) {
-      auto message = read_message(socket_, kMaxRequestBytes);
+      auto message = read_message(socket_, *account_);
       if (!message) break;
       if (message->type == PacketType::kAttention) {
+        std::lock_guard lock(mutex_);
+        if (handler_running_) handler_->interrupt();
+        // One acknowledgement answers attentions that arrive back to back, so a flood of them queues one
+        // event, not one each.
+        if (!events_.empty() && events_.back().kind == Event::Kind::kAttention) continue;
         ++attention_pending_;
-        {
-          std::lock_guard lock(mutex_);
-          if (handler_running_) handler_->interrupt();
-        }
-        push(Event{Event::Kind::kAttention, {}});
+        events_.push_back(Event{Event::Kind::kAttention, {}});
+        changed_.notify_all();
         continue;
       }
       std::unique_lock lock(mutex_);
@@ -221,10 +316,39 @@ void Session::request_loop() {
         break;
       case Event::Kind::kRequest:
         if (closed_) return;
-        handle_request(event.message);
+        if (event.message.refused != RequestBudget::Refusal::kNone) {
+          send_refusal(event.message);
+        } else {
+          handle_request(event.message);
+        }
         break;
     }
   }
+}
+
+void Session::send_refusal(const InMessage& request) {
+  const uint64_t mib = 1024 * 1024;
+  std::string why =
+      request.refused == RequestBudget::Refusal::kTooLarge
+          ? fmt::format(
+                "the request was {} bytes; a session may send at most {} MiB at once ([limits] "
+                "max_request_mb)",
+                request.received_bytes, limits_.budget->per_session_bytes() / mib)
+          : fmt::format(
+                "the sessions together hold the {} MiB of requests this instance buffers ([limits] "
+                "max_buffered_request_mb); try again",
+                limits_.budget->total_bytes() / mib);
+  spdlog::warn("session {}: refused a request from {}: {}", spid_, peer_, why);
+  TokenSink sink(writer_, version_, server_name_, [this] { return cancelled(); });
+  sink.begin_response();
+  sink.message(Message{
+      701,
+      1,
+      17,
+      "There is insufficient system memory in resource pool 'default' to run this query. (" + why + ".)",
+      {},
+      1});
+  sink.end_response();
 }
 
 void Session::send_attention_ack() {

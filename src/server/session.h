@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,17 +19,26 @@
 
 #include "server/backend.h"
 #include "server/login7.h"
+#include "server/login_throttle.h"
 #include "server/packet.h"
 #include "server/prepared.h"
+#include "server/request_budget.h"
 #include "server/socket.h"
 #include "server/tds_version.h"
 #include "server/token_sink.h"
 
 namespace bakrest::server {
 
+// What a session may use, and the instance's shared brakes (Listener owns them).
+struct SessionLimits {
+  RequestBudget* budget = nullptr;    // request bytes the session may hold (RequestBudget); required
+  LoginThrottle* throttle = nullptr;  // failed logins slow down later attempts; null: no brake
+  std::chrono::milliseconds login_timeout{30000};  // to send PRELOGIN and LOGIN7 after connecting
+};
+
 class Session {
  public:
-  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name);
+  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name, SessionLimits limits);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -41,10 +51,15 @@ class Session {
 
   uint16_t spid() const { return spid_; }
 
+  // For a connection over the instance's max_connections: answers PRELOGIN, reads LOGIN7 (within the login
+  // timeout) and replies with SQL Server's 17809, then closes. Never throws.
+  static void refuse(Socket socket, const std::string& server_name, int max_connections,
+                     std::chrono::milliseconds timeout);
+
  private:
   struct Event {
     enum class Kind { kRequest, kAttention, kClosed } kind = Kind::kClosed;
-    InMessage message;
+    InMessage message;  // for kRequest; refused set when the budget had no room for it
   };
 
   bool handshake();
@@ -62,10 +77,14 @@ class Session {
   template <class F>
   void call_handler(TokenSink& sink, F&& f);
   void send_attention_ack();
+  // The error for a request the budget refused (SQL Server's 701), with a DONE.
+  void send_refusal(const InMessage& request);
   bool cancelled() const { return attention_pending_.load() > 0 || closed_.load(); }
 
   Socket socket_;
   Backend& backend_;
+  SessionLimits limits_;
+  std::shared_ptr<RequestBudget::Account> account_;
   const uint16_t spid_;
   const std::string server_name_;
   const std::string peer_;

@@ -16,21 +16,23 @@ PASSWORD = "Test-Passw0rd!"
 
 
 class Server:
-    def __init__(self, binary, data_dir=None, config_text=None, keep_data=False):
+    def __init__(self, binary, data_dir=None, config_text=None, keep_data=False, umask=None):
         self.binary = binary
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bakrest-it-")
         self.keep_data = keep_data
         if config_text is not None:
             self.write_config(config_text)
+        self.umask = umask  # the server's umask at start (None: this process's)
         self.proc = None
         self.port = None
 
     def start(self):
         env = dict(os.environ, BAKREST_MASTER_USER=USER, BAKREST_MASTER_PASSWORD=PASSWORD)
         self.log = open(os.path.join(self.data_dir, "server-output.log"), "ab")
+        preexec = (lambda: os.umask(self.umask)) if self.umask is not None else None
         self.proc = subprocess.Popen([self.binary, "serve", "--data", self.data_dir, "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=self.log, env=env)
+                                     stdout=subprocess.PIPE, stderr=self.log, env=env, preexec_fn=preexec)
         line = self.proc.stdout.readline().decode()
         if "listening on" not in line:
             # Never leave a half-started server behind.
@@ -139,8 +141,9 @@ class Checks:
         sys.exit(1 if self.failed else 0)
 
 
-def config_text(**overrides):
-    """A complete instance.toml like the default one, with top-level or [storage] values replaced."""
+def config_text(limits=None, **overrides):
+    """A complete instance.toml like the default one, with top-level or [storage] values replaced, and
+    a [limits] section from the limits dict if given."""
     values = {
         "instance_id": "bakrest-test",
         "region": "us-east-1",
@@ -174,4 +177,5 @@ region = "{bucket_region}"
 [[buckets]]
 name = "other-region-bucket"
 region = "eu-west-1"
-""".format(**values)
+""".format(**values) + ("\n[limits]\n" + "".join("%s = %s\n" % kv for kv in (limits or {}).items())
+                       if limits else "")

@@ -576,10 +576,20 @@ class TestClient {
 
 // ---- Fixture ----------------------------------------------------------------------------------
 
+// The listener as the tests run it: a quick login brake, so that failed logins cost the tests little.
+ListenerOptions test_options(int port, const std::string& name) {
+  ListenerOptions options;
+  options.port = port;
+  options.server_name = name;
+  options.throttle.base = 20ms;
+  options.throttle.max = 80ms;
+  return options;
+}
+
 class TdsListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    listener_ = std::make_unique<Listener>(backend_, ListenerOptions{"127.0.0.1", 0, "unit-srv"});
+    listener_ = std::make_unique<Listener>(backend_, test_options(0, "unit-srv"));
     thread_ = std::thread([this] { listener_->run(); });
   }
   void TearDown() override {
@@ -850,7 +860,7 @@ TEST_F(TdsListenerTest, GarbageBeforeLoginClosesTheConnection) {
 
 TEST_F(TdsListenerTest, SecondListenerOnTheSamePortFailsClearly) {
   try {
-    Listener other(backend_, ListenerOptions{"127.0.0.1", port(), "x"});
+    Listener other(backend_, test_options(port(), "x"));
     FAIL() << "expected the port to be taken";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(port())), std::string::npos) << e.what();
@@ -866,7 +876,7 @@ TEST_F(TdsListenerTest, StopClosesConnectedSessions) {
 
 TEST(TdsListenerStandaloneTest, StopBeforeRunAndTwice) {
   FakeBackend backend;
-  Listener listener(backend, ListenerOptions{"127.0.0.1", 0, "x"});
+  Listener listener(backend, test_options(0, "x"));
   EXPECT_GT(listener.port(), 0);
   listener.stop();
   listener.stop();
@@ -875,15 +885,14 @@ TEST(TdsListenerStandaloneTest, StopBeforeRunAndTwice) {
 
 TEST(TdsListenerStandaloneTest, SpidsAreReusedAfterDisconnect) {
   FakeBackend backend;
-  Listener listener(backend, ListenerOptions{"127.0.0.1", 0, "x"});
+  Listener listener(backend, test_options(0, "x"));
   std::thread t([&] { listener.run(); });
   {
     TestClient c(listener.port());
     c.login("a", "secret");
   }
-  // Let the session end and be reaped.
-  for (int i = 0; i < 30 && backend.state.logins < 1; ++i) std::this_thread::sleep_for(100ms);
-  std::this_thread::sleep_for(1500ms);
+  // The session's SPID is free once its thread has ended: wait for that, not for time.
+  ASSERT_TRUE(listener.wait_for_sessions(0, 10s));
   {
     TestClient c(listener.port());
     c.login("b", "secret");
@@ -911,6 +920,215 @@ TEST_F(TdsListenerTest, ResetConnectionResetsTheHandlerAndIsAcknowledged) {
   c.batch("SELECT 1");
   std::lock_guard lock(backend_.state.mutex);
   EXPECT_EQ(backend_.state.resets, (std::vector<bool>{false, true}));
+}
+
+}  // namespace
+}  // namespace bakrest::server
+
+namespace bakrest::server {
+namespace {
+
+// A listener with small limits, started and stopped around one test.
+class LimitedListener {
+ public:
+  explicit LimitedListener(ListenerOptions options) : listener(backend, std::move(options)) {
+    thread = std::thread([this] { listener.run(); });
+  }
+  ~LimitedListener() {
+    listener.stop();
+    thread.join();
+  }
+  int port() const { return listener.port(); }
+  FakeBackend backend;
+  Listener listener;
+  std::thread thread;
+};
+
+Bytes batch_payload(size_t text_bytes) {
+  ByteWriter w;
+  w.u32le(22);
+  w.u32le(18);
+  w.u16le(2);
+  w.u64le(0);
+  w.u32le(1);
+  Bytes out = w.take();
+  for (size_t i = 0; i < text_bytes / 2; ++i) {
+    out.push_back('x');
+    out.push_back(0);
+  }
+  return out;
+}
+
+// A request over the session's limit is refused with SQL Server's 701; the connection stays usable and
+// the server never holds the request.
+TEST(TdsLimitsTest, ARequestOverTheLimitIsRefusedAndTheSessionGoesOn) {
+  ListenerOptions options = test_options(0, "x");
+  options.max_request_bytes = 1 << 20;
+  options.max_buffered_request_bytes = 2 << 20;
+  LimitedListener server(options);
+  TestClient c(server.port());
+  c.login("alice", "secret");
+  c.send(PacketType::kSqlBatch, batch_payload(3 << 20));
+  auto refused = c.read_reply();
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->of(0xAA).size(), 1u);
+  EXPECT_EQ(refused->of(0xAA)[0].number, 701);
+  EXPECT_NE(refused->of(0xAA)[0].text.find("a session may send at most 1 MiB at once"), std::string::npos)
+      << refused->of(0xAA)[0].text;
+  EXPECT_EQ(c.batch("SELECT 1").rows().size(), 1u);
+  std::lock_guard lock(server.backend.state.mutex);
+  EXPECT_EQ(server.backend.state.batches, std::vector<std::string>{"SELECT 1"});
+}
+
+// Sessions that each hold an unfinished large message fill the shared budget; the next large message is
+// refused, while small requests (within each session's allowance) are still served.
+TEST(TdsLimitsTest, UnfinishedMessagesCannotTakeTheServersMemory) {
+  ListenerOptions options = test_options(0, "x");
+  options.max_request_bytes = 4 << 20;
+  options.max_buffered_request_bytes = 4 << 20;
+  LimitedListener server(options);
+  std::vector<std::unique_ptr<TestClient>> hogs;
+  for (int i = 0; i < 3; ++i) {
+    auto c = std::make_unique<TestClient>(server.port());
+    c->login("hog", "secret");
+    // 1.5 MiB of a message that never ends: no EOM packet follows.
+    Bytes payload = batch_payload(3 << 19);
+    size_t at = 0;
+    while (at < payload.size()) {
+      size_t n = std::min<size_t>(4088, payload.size() - at);
+      PacketHeader h{0x01, 0, static_cast<uint16_t>(n + 8), 0, 1, 0};
+      auto header = encode_header(h);
+      Bytes packet(header.begin(), header.end());
+      packet.insert(packet.end(), payload.begin() + static_cast<ptrdiff_t>(at),
+                    payload.begin() + static_cast<ptrdiff_t>(at + n));
+      c->send_raw(packet);
+      at += n;
+    }
+    hogs.push_back(std::move(c));
+  }
+  // The server reads the hogs' bytes on its own threads: wait until it holds them all.
+  const uint64_t hogged = 3 * ((3u << 19) + 22 - RequestBudget::kSessionAllowance);
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       server.listener.buffered_request_bytes() < hogged && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(server.listener.buffered_request_bytes(), hogged);
+  // A normal client is served meanwhile.
+  TestClient normal(server.port());
+  normal.login("alice", "secret");
+  EXPECT_EQ(normal.batch("SELECT 2").rows().size(), 1u);
+  // A large request that does not fit beside the hogs' is refused, not buffered.
+  normal.send(PacketType::kSqlBatch, batch_payload(3 << 20));
+  auto refused = normal.read_reply();
+  ASSERT_TRUE(refused && refused->of(0xAA).size() == 1u);
+  EXPECT_EQ(refused->of(0xAA)[0].number, 701);
+  EXPECT_NE(refused->of(0xAA)[0].text.find("max_buffered_request_mb"), std::string::npos);
+  EXPECT_EQ(normal.batch("SELECT 3").rows().size(), 1u);
+}
+
+TEST(TdsLimitsTest, ConnectionsOverTheLimitAreRefusedWith17809) {
+  ListenerOptions options = test_options(0, "x");
+  options.max_connections = 2;
+  LimitedListener server(options);
+  auto a = std::make_unique<TestClient>(server.port());
+  a->login("alice", "secret");
+  TestClient b(server.port());
+  b.login("bob", "secret");
+  TestClient over(server.port());
+  Reply refused = over.login("carol", "secret");
+  ASSERT_EQ(refused.of(0xAA).size(), 1u);
+  EXPECT_EQ(refused.of(0xAA)[0].number, 17809);
+  EXPECT_NE(refused.of(0xAA)[0].text.find("the maximum number of '2' user connections"), std::string::npos);
+  EXPECT_TRUE(over.closed_by_server());
+  EXPECT_EQ(b.batch("SELECT 1").rows().size(), 1u);  // the others are untouched
+  a.reset();
+  ASSERT_TRUE(server.listener.wait_for_sessions(1, 10s));
+  TestClient again(server.port());
+  EXPECT_TRUE(again.login("dave", "secret").of(0xAA).empty());
+}
+
+// A client that connects and never finishes logging in is disconnected, even if it sends a byte now and
+// then; it used to hold a thread for as long as it liked.
+TEST(TdsLimitsTest, ConnectionsThatDoNotFinishLoginTimeOut) {
+  ListenerOptions options = test_options(0, "x");
+  options.login_timeout = 300ms;
+  LimitedListener server(options);
+  TestClient silent(server.port());
+  EXPECT_TRUE(silent.closed_by_server());
+  TestClient trickle(server.port());
+  auto started = std::chrono::steady_clock::now();
+  // A PRELOGIN header promising more than it ever sends, one byte at a time.
+  Bytes header = {0x12, 0x01, 0x00, 0x40, 0, 0, 1, 0};
+  trickle.send_raw(header);
+  bool closed = false;
+  for (int i = 0; i < 100 && !closed; ++i) {
+    try {
+      trickle.send_raw(Bytes{0});
+    } catch (const std::exception&) {
+      closed = true;
+    }
+    if (!closed && server.listener.active_sessions() == 0) closed = true;
+    std::this_thread::sleep_for(50ms);  // the trickle itself, not a wait for the server
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  TestClient fine(server.port());
+  EXPECT_TRUE(fine.login("alice", "secret").of(0xAA).empty());
+}
+
+// Wrong passwords slow down later attempts for the login name and from the address; the right password
+// still gets in, after a bounded wait, and resets the brake.
+TEST(TdsLimitsTest, RepeatedFailedLoginsAreSlowedDown) {
+  ListenerOptions options = test_options(0, "x");
+  options.throttle.base = 100ms;
+  options.throttle.max = 400ms;
+  LimitedListener server(options);
+  auto attempt = [&](const char* password) {
+    TestClient c(server.port());
+    auto begin = std::chrono::steady_clock::now();
+    Reply r = c.login("alice", password);
+    return std::make_pair(r, std::chrono::steady_clock::now() - begin);
+  };
+  auto first = attempt("wrong");
+  ASSERT_EQ(first.first.of(0xAA).size(), 1u);
+  EXPECT_EQ(first.first.of(0xAA)[0].number, 18456);
+  for (int i = 0; i < 3; ++i) attempt("wrong");
+  // Four failures: the next attempt waits the brake's maximum (400 ms) from the last failure.
+  auto slowed = attempt("wrong");
+  EXPECT_GE(slowed.second, 300ms);
+  auto right = attempt("secret");
+  EXPECT_TRUE(right.first.of(0xAA).empty()) << "the right password is never locked out";
+  EXPECT_LE(right.second, 2s);
+  auto after = attempt("secret");
+  EXPECT_LT(after.second, 300ms) << "a success resets the brake";
+}
+
+// ATTENTION packets are acknowledged, but a flood of them is not queued one by one.
+TEST(TdsLimitsTest, AFloodOfAttentionsIsCoalesced) {
+  LimitedListener server(test_options(0, "x"));
+  TestClient c(server.port());
+  c.login("alice", "secret");
+  Bytes flood;
+  for (int i = 0; i < 20000; ++i) {
+    auto header = encode_header(PacketHeader{0x06, packet_status::kEom, 8, 0, 1, 0});
+    flood.insert(flood.end(), header.begin(), header.end());
+  }
+  c.send_raw(flood);
+  // Acknowledgements, then the next batch's reply.
+  c.send(PacketType::kSqlBatch, batch_payload(2));
+  int acks = 0;
+  for (;;) {
+    auto reply = c.read_reply();
+    ASSERT_TRUE(reply);
+    if (is_attention_ack(*reply)) {
+      ++acks;
+      continue;
+    }
+    EXPECT_EQ(reply->rows().size(), 1u);
+    break;
+  }
+  EXPECT_GE(acks, 1);
+  EXPECT_LT(acks, 20000);
 }
 
 }  // namespace
