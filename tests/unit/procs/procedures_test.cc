@@ -492,6 +492,21 @@ TEST_F(ProceduresTest, DropDatabaseRefusesPendingTasksAndOnlineDatabases) {
 
 class RestartTest : public ProceduresTest {
  protected:
+  // A backup task the previous run left IN_PROGRESS, as far as it had come: its backup id recorded.
+  int64_t interrupted_backup(const std::string& key, const Guid& backup_id) {
+    tasks::TaskQueue previous(msdb);
+    previous.set_runner(tasks::kBackupDb, [](const tasks::TaskRecord&, JobControl&) {});
+    int64_t id = previous.submit({tasks::kBackupDb,
+                                  "mydatabase",
+                                  std::string(kArn) + key,
+                                  1,
+                                  std::nullopt,
+                                  "admin",
+                                  {{"bucket", "aws_example_bucket"}, {"key", key}}});
+    previous.add_parameters(id, {{"backup_id", guid_to_string(backup_id)}});
+    set_lifecycle(id, "IN_PROGRESS");
+    return id;
+  }
   // A task the previous run left IN_PROGRESS.
   int64_t interrupted(const std::string& type, const std::string& database) {
     tasks::TaskQueue previous(msdb);
@@ -571,20 +586,7 @@ TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   engine.connect("mydatabase")->db().exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2)");
   store.create_bucket("aws_example_bucket", "us-east-1");
   Guid backup_id = random_guid();
-  int64_t id;
-  {
-    tasks::TaskQueue previous(msdb);
-    previous.set_runner(tasks::kBackupDb, [](const tasks::TaskRecord&, JobControl&) {});
-    id = previous.submit({tasks::kBackupDb,
-                          "mydatabase",
-                          std::string(kArn) + "kept.bak",
-                          1,
-                          std::nullopt,
-                          "admin",
-                          {{"bucket", "aws_example_bucket"}, {"key", "kept.bak"}}});
-    previous.add_parameters(id, {{"backup_id", guid_to_string(backup_id)}});
-  }
-  set_lifecycle(id, "IN_PROGRESS");
+  int64_t id = interrupted_backup("kept.bak", backup_id);
   backup::Environment env{engine, store, msdb, config, 0};
   struct Quiet : JobControl {
     void progress(int, const std::string&) override {}
@@ -600,21 +602,7 @@ TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   auto other = store.create("aws_example_bucket", "someone-elses.bak");
   other->write(std::vector<uint8_t>{1, 2, 3});
   other->commit();
-  int64_t foreign;
-  {
-    tasks::TaskQueue previous(msdb);
-    previous.set_runner(tasks::kBackupDb, [](const tasks::TaskRecord&, JobControl&) {});
-    foreign = previous.submit({tasks::kBackupDb,
-                               "mydatabase",
-                               std::string(kArn) + "someone-elses.bak",
-                               1,
-                               std::nullopt,
-                               "admin",
-                               {{"bucket", "aws_example_bucket"},
-                                {"key", "someone-elses.bak"},
-                                {"backup_id", guid_to_string(random_guid())}}});
-  }
-  set_lifecycle(foreign, "IN_PROGRESS");
+  int64_t foreign = interrupted_backup("someone-elses.bak", random_guid());
 
   context();
   auto task = *queue->get(id);

@@ -162,6 +162,17 @@ struct Reply {
   }
 };
 
+// ALL_HEADERS with one transaction descriptor header, as TDS 7.2+ requests begin.
+Bytes all_headers_72() {
+  ByteWriter w;
+  w.u32le(22);
+  w.u32le(18);
+  w.u16le(2);
+  w.u64le(0);
+  w.u32le(1);
+  return w.take();
+}
+
 class TestClient {
  public:
   explicit TestClient(int port) {
@@ -348,16 +359,7 @@ class TestClient {
 
   bool has_72() const { return version_ >= kTds72; }
 
-  Bytes all_headers() const {
-    if (!has_72()) return {};
-    ByteWriter w;
-    w.u32le(22);
-    w.u32le(18);
-    w.u16le(2);
-    w.u64le(0);
-    w.u32le(1);
-    return w.take();
-  }
+  Bytes all_headers() const { return has_72() ? all_headers_72() : Bytes{}; }
 
   Bytes with_all_headers(const Bytes& body) const {
     Bytes out = all_headers();
@@ -945,13 +947,7 @@ class LimitedListener {
 };
 
 Bytes batch_payload(size_t text_bytes) {
-  ByteWriter w;
-  w.u32le(22);
-  w.u32le(18);
-  w.u16le(2);
-  w.u64le(0);
-  w.u32le(1);
-  Bytes out = w.take();
+  Bytes out = all_headers_72();
   for (size_t i = 0; i < text_bytes / 2; ++i) {
     out.push_back('x');
     out.push_back(0);
