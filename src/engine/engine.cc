@@ -16,6 +16,7 @@
 #include "engine/capture_vfs.h"
 #include "engine/database_log.h"
 #include "engine/database_name.h"
+#include "engine/engine_internal.h"
 #include "engine/integrity.h"
 #include "engine/wal_index.h"
 #include "engine/wal_index_header.h"
@@ -23,39 +24,6 @@
 namespace bakrest::engine {
 
 namespace fs = std::filesystem;
-
-struct Engine::Shared {
-  // Backups hold it shared; the checkpointer needs it exclusively, so no checkpoint runs under a backup.
-  std::shared_mutex checkpoint_guard;
-  int users = 0;  // live leases: connections, attachments, snapshots, restores; guarded by Engine::mutex_
-  // The transaction log of an ONLINE user database, opened (and recovered) before SQLite first opens it.
-  std::shared_ptr<DatabaseLog> log;
-  std::unique_ptr<CaptureRegistration> capture;
-  // The checkpointer's hold, apart from users: DROP DATABASE waits for it instead of failing with 3702.
-  // Both guarded by Engine::mutex_.
-  int checkpointing = 0;
-  bool dropping = false;  // DROP DATABASE is waiting for the checkpointer: it starts no new checkpoint
-  // What the last complete checkpoint left (checkpointer thread only): skip the database until it changes.
-  uint64_t checkpointed_lsn = 0;
-  uintmax_t wal_bytes_after_checkpoint = UINTMAX_MAX;
-};
-
-class Engine::Lease : public DatabaseLease {
- public:
-  // Call with engine.mutex_ held.
-  Lease(Engine& engine, std::shared_ptr<Shared> shared) : engine_(engine), shared_(std::move(shared)) {
-    ++shared_->users;
-  }
-  ~Lease() override {
-    std::lock_guard lock(engine_.mutex_);
-    --shared_->users;
-  }
-  Shared& shared() { return *shared_; }
-
- private:
-  Engine& engine_;
-  std::shared_ptr<Shared> shared_;
-};
 
 namespace {
 
@@ -174,6 +142,8 @@ int authorize(void* user_data, int action, const char* arg1, const char* arg2, c
   return SQLITE_OK;
 }
 
+}  // namespace
+
 sqlite::Database open_database_file(const fs::path& file, bool create) {
   // SQLite would create the file 0644 and give its -wal and -shm files the same mode.
   if (create) create_private_file(file);
@@ -182,8 +152,6 @@ sqlite::Database open_database_file(const fs::path& file, bool create) {
   configure_connection(db, nullptr);
   return db;
 }
-
-}  // namespace
 
 const char* state_name(DatabaseState state) {
   return state == DatabaseState::kRestoring ? "RESTORING" : "ONLINE";
@@ -662,20 +630,6 @@ DatabaseInfo Engine::create_database(const std::string& name) {
   return *find(name);
 }
 
-void Engine::wait_for_checkpointer(std::unique_lock<std::mutex>& lock, int64_t id, const std::string& name) {
-  auto it = shared_.find(id);
-  if (it == shared_.end()) return;
-  std::shared_ptr<Shared> shared = it->second;
-  auto in_use = [&] {
-    return SqlError(3702, 16, "Cannot drop database \"" + name + "\" because it is currently in use.");
-  };
-  if (shared->users > 0) throw in_use();
-  shared->dropping = true;
-  released_.wait(lock, [&] { return shared->checkpointing == 0; });
-  shared->dropping = false;
-  if (shared->users > 0) throw in_use();  // someone connected while it waited
-}
-
 void Engine::drop_database(const std::string& name) {
   std::unique_lock lock(mutex_);
   auto info = find(name);
@@ -943,86 +897,6 @@ void Engine::discard_restoring(const std::string& name) {
   });
   remove_database_files(info->file);
   spdlog::info("removed database '{}' left RESTORING by an interrupted restore", info->name);
-}
-
-size_t Engine::checkpoint_all(uintmax_t min_wal_bytes) {
-  size_t checkpointed = 0;
-  for (const auto& listed : list()) {
-    if (listed.file.empty() || listed.state != DatabaseState::kOnline) continue;
-    // The catalog was read without the lock: the database may have been dropped since. It is looked up
-    // again and held (DROP DATABASE waits for the checkpointer, which only ever holds it briefly).
-    std::shared_ptr<Shared> shared;
-    DatabaseInfo info;
-    {
-      std::lock_guard lock(mutex_);
-      auto current = find(listed.name);
-      if (!current || current->id != listed.id || current->state != DatabaseState::kOnline) continue;
-      info = std::move(*current);
-      shared = shared_for(info);
-      if (shared->dropping || !shared->log) continue;
-      ++shared->checkpointing;
-    }
-    struct Release {
-      Engine& engine;
-      Shared& shared;
-      ~Release() {
-        std::lock_guard lock(engine.mutex_);
-        --shared.checkpointing;
-        engine.released_.notify_all();
-      }
-    } release{*this, *shared};
-    if (checkpoint_one(info, *shared, min_wal_bytes)) ++checkpointed;
-  }
-  return checkpointed;
-}
-
-bool Engine::checkpoint_one(const DatabaseInfo& info, Shared& shared, uintmax_t min_wal_bytes) {
-  std::unique_lock guard(shared.checkpoint_guard, std::try_to_lock);
-  if (!guard) return false;  // a backup is reading this database
-  DatabaseLog& log = *shared.log;
-  // A log behind its WAL catches up first; until it has, the WAL's frames stay where they are.
-  if (!log.retry_capture()) return false;
-  fs::path wal = info.file;
-  wal += "-wal";
-  std::error_code ec;
-  uintmax_t wal_bytes = fs::file_size(wal, ec);
-  if (ec || wal_bytes < min_wal_bytes) return false;
-  // Nothing committed since the last complete checkpoint: opening the database would only make SQLite
-  // read the whole WAL again to rebuild its index (the idle CPU of a large WAL).
-  uint64_t logged = log.last_lsn();
-  if (logged == shared.checkpointed_lsn && wal_bytes == shared.wal_bytes_after_checkpoint) return false;
-  try {
-    // The log is durable before any frame reaches the database file (DESIGN.md §3).
-    log.flush();
-    auto db = open_database_file(info.file, false);
-    int frames = 0, backfilled = 0;
-    int rc = sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &backfilled);
-    if (rc != SQLITE_OK || frames < 0 || backfilled != frames) return true;
-    log.note_checkpointed(logged);
-    // Every frame is in the database file: truncate the WAL if no reader still uses it. With no busy
-    // handler this never waits for a writer or a reader; it just does not truncate then. (The capture
-    // VFS makes the log durable before the WAL is cut: engine/capture_vfs.cc.)
-    sqlite3_busy_timeout(db.handle(), 0);
-    sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-    shared.checkpointed_lsn = log.last_lsn() == logged ? logged : 0;
-    shared.wal_bytes_after_checkpoint = fs::file_size(wal, ec);
-  } catch (const std::exception& e) {
-    spdlog::warn("checkpoint of '{}' failed: {}", info.name, e.what());
-  }
-  return true;
-}
-
-void Engine::checkpointer_loop() {
-  std::unique_lock lock(stop_mutex_);
-  while (!stop_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; })) {
-    lock.unlock();
-    try {
-      checkpoint_all();
-    } catch (const std::exception& e) {
-      spdlog::warn("checkpointer: {}", e.what());
-    }
-    lock.lock();
-  }
 }
 
 }  // namespace bakrest::engine
