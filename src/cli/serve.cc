@@ -1,5 +1,6 @@
 #include "cli/serve.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -85,6 +86,11 @@ int serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Everything the server creates is private to its user (docs/OPERATIONS.md), also what SQLite creates.
   ::umask(077);
+  // Buffers of a megabyte or more (large requests, mostly) are mapped on their own and go back to the
+  // system when freed. By default glibc raises that threshold as such buffers are freed, and then keeps
+  // what a growing request buffer left behind in each session thread's arena: eight large requests in turn
+  // left the server holding hundreds of MiB it no longer used.
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ::signal(SIGPIPE, SIG_IGN);
   // Standard output carries only the start-up lines tools read; logs go to standard error.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bakrest"));
