@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/durable_file.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "common/private_files.h"
 #include "common/text.h"
 #include "engine/capture_vfs.h"
@@ -68,7 +69,7 @@ class UniqueFd {
  public:
   explicit UniqueFd(int fd = -1) : fd_(fd) {}
   ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) fileio::close(fd_);
   }
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
@@ -341,7 +342,7 @@ class RestoreTargetImpl : public RestoreTarget {
         page_size_(page_size),
         fresh_(fresh) {
     int flags = O_RDWR | O_CLOEXEC | (fresh_ ? O_CREAT | O_EXCL : 0);
-    fd_ = UniqueFd(::open(info_.file.c_str(), flags, 0600));
+    fd_ = UniqueFd(fileio::open(info_.file.c_str(), flags, 0600));
     if (fd_.get() < 0) throw_errno((fresh_ ? "create " : "open ") + info_.file.string());
     if (page_size_ == 0) {
       uint8_t header[18];
@@ -378,8 +379,8 @@ class RestoreTargetImpl : public RestoreTarget {
     size_t done = 0;
     uint64_t offset = (pgno - 1) * page_size_;
     while (done < page.size()) {
-      ssize_t n =
-          ::pwrite(fd_.get(), page.data() + done, page.size() - done, static_cast<off_t>(offset + done));
+      ssize_t n = fileio::pwrite(fd_.get(), page.data() + done, page.size() - done,
+                                 static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("writing " + info_.file.string());
       done += static_cast<size_t>(n);
@@ -388,13 +389,13 @@ class RestoreTargetImpl : public RestoreTarget {
 
   void truncate(uint64_t pages) override {
     mark_damaged();
-    if (::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
+    if (fileio::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
       throw_errno("truncating " + info_.file.string());
   }
 
   void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
               const std::string& restored_by) override {
-    if (::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
+    if (fileio::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
     fsync_directory(info_.file.parent_path());
     if (recover) {
       if (auto problems = quick_check(info_.file); !problems.empty()) {

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/file_io.h"
+
 namespace bakrest::engine::wal {
 
 namespace {
@@ -57,7 +59,7 @@ std::optional<Header> parse_header(std::span<const uint8_t> bytes) {
 size_t pread_full(int fd, std::span<uint8_t> out, uint64_t offset) {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n = fileio::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw std::runtime_error(std::string("reading the WAL failed: ") + std::strerror(errno));
