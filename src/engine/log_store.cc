@@ -201,6 +201,9 @@ void LogStore::start_segment(uint64_t first_lsn) {
   put64(h + 24, XXH3_64bits(h, 24));
   try {
     pwrite_all(fd, h, 0, path);
+    // Durable before any record goes in. Writeback keeps no order, so a power cut could otherwise keep
+    // records written after the header and lose the header, and the segment could never be opened again.
+    if (fileio::fdatasync(fd) != 0) throw_errno("fsync " + path.string());
   } catch (...) {
     fileio::close(fd);
     throw;
