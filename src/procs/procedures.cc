@@ -657,6 +657,9 @@ bool backup_recorded(backup::Environment& env, int64_t task_id) {
   });
 }
 
+// The task parameter in which a differential or log restore notes the redo point it starts from.
+constexpr const char* kRedoPointBefore = "restore_lsn_before";
+
 // What a task a restart interrupted had done; cleans up after those whose output is unusable.
 tasks::TaskQueue::Interrupted recover_task(const tasks::TaskRecord& task, backup::Environment& env) {
   using Interrupted = tasks::TaskQueue::Interrupted;
@@ -682,8 +685,18 @@ tasks::TaskQueue::Interrupted recover_task(const tasks::TaskRecord& task, backup
     return Interrupted::kRemoved;
   }
   if (type == tasks::kFinishRestore && online) return Interrupted::kCompleted;
-  // Differential and log restores and FINISH_RESTORE never discard the database: it stays RESTORING, and
-  // the engine has marked it damaged if the restore was writing pages.
+  // A roll-forward that completed before the restart. The database was RESTORING when it started (and no
+  // other task of the database runs meanwhile): ONLINE now, a roll-forward WITH RECOVERY brought it there; a
+  // redo point that moved on, without the damaged mark a roll-forward sets before its first page, means one
+  // WITH NORECOVERY finished.
+  if (tasks::restores_with_recovery(type) && online) return Interrupted::kCompleted;
+  auto before = task.parameters.find(kRedoPointBefore);
+  if (info && info->state == engine::DatabaseState::kRestoring && !info->restore_damaged &&
+      info->restore_lsn && before != task.parameters.end() && before->is_number_integer() &&
+      static_cast<int64_t>(*info->restore_lsn) != before->get<int64_t>())
+    return Interrupted::kCompleted;
+  // Otherwise differential and log restores and FINISH_RESTORE never discard the database: it stays
+  // RESTORING, and the engine has marked it damaged if the restore was writing pages.
   return Interrupted::kStopped;
 }
 
@@ -703,7 +716,13 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   };
   for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
     queue.set_runner(type, backup_runner);
-  auto restore_runner = [env](const tasks::TaskRecord& task, JobControl& control) {
+  auto restore_runner = [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
+    // A roll-forward notes the redo point it starts from, so that a restart can tell whether it completed.
+    if (!tasks::is_full_restore(task.task_type)) {
+      auto info = env->engine.find(task.database_name);
+      if (info && info->restore_lsn)
+        queue.add_parameters(task.task_id, {{kRedoPointBefore, static_cast<int64_t>(*info->restore_lsn)}});
+    }
     backup::run_restore(restore_request(task), *env, control);
   };
   for (const char* type :

@@ -492,11 +492,12 @@ TEST_F(ProceduresTest, DropDatabaseRefusesPendingTasksAndOnlineDatabases) {
 class RestartTest : public ProceduresTest {
  protected:
   // A task the previous run left IN_PROGRESS.
-  int64_t interrupted(const std::string& type, const std::string& database) {
+  int64_t interrupted(const std::string& type, const std::string& database,
+                      const nlohmann::json& parameters = nlohmann::json::object()) {
     tasks::TaskQueue previous(msdb);
     previous.set_runner(type, [](const tasks::TaskRecord&, JobControl&) {});
-    int64_t id =
-        previous.submit({type, database, std::string(kArn) + "x", std::nullopt, std::nullopt, "admin", {}});
+    int64_t id = previous.submit(
+        {type, database, std::string(kArn) + "x", std::nullopt, std::nullopt, "admin", parameters});
     set_lifecycle(id, "IN_PROGRESS");
     return id;
   }
@@ -560,6 +561,26 @@ TEST_F(RestartTest, FinishRestoreHadCompletedIfTheDatabaseIsOnline) {
   EXPECT_EQ(queue->get(opened)->lifecycle, "SUCCESS");
   EXPECT_EQ(queue->get(stuck)->lifecycle, "ERROR");
   EXPECT_EQ(engine.find("stuck")->state, engine::DatabaseState::kRestoring);
+}
+
+// A power cut can fall after a roll-forward's last change and before its task is marked SUCCESS.
+TEST_F(RestartTest, RollForwardsThatCompletedEndSuccess) {
+  make_restoring("opened");
+  engine.finish_restore("opened");  // as a RESTORE_DB_LOG WITH RECOVERY leaves it
+  make_restoring("rolled");
+  make_restoring("stopped");
+  auto redo = [&](const char* name) { return static_cast<int64_t>(*engine.find(name)->restore_lsn); };
+  int64_t opened = interrupted(tasks::kRestoreDbLog, "opened", {{"restore_lsn_before", 1}});
+  // The runner noted the redo point it started from; the log moved it on (rolled) or did not (stopped).
+  int64_t rolled =
+      interrupted(tasks::kRestoreDbLogNorecovery, "rolled", {{"restore_lsn_before", redo("rolled") - 3}});
+  int64_t stopped =
+      interrupted(tasks::kRestoreDbLogNorecovery, "stopped", {{"restore_lsn_before", redo("stopped")}});
+  context();
+  EXPECT_EQ(queue->get(opened)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue->get(rolled)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue->get(stopped)->lifecycle, "ERROR");
+  EXPECT_THAT(queue->get(stopped)->task_info, HasSubstr("The database stays RESTORING"));
 }
 
 TEST_F(RestartTest, FullRestoreWithRecoveryIsDoneOnlyWhenOnline) {
