@@ -203,7 +203,7 @@ class LogPowerHarness {
 void run_rounds(LogConfig config, int rounds, const char* what, bool whole_log) {
   uint64_t seed = test_seed();
   SCOPED_TRACE(seed_note(seed));
-  testing::TempDir dir;
+  testing::TempDir dir(scratch_base());
   LogPowerHarness harness(dir.path(), seed, config);
   for (int i = 0; i < rounds; ++i) {
     harness.round();
@@ -220,11 +220,11 @@ void run_rounds(LogConfig config, int rounds, const char* what, bool whole_log) 
 }
 
 TEST(LogPowerLoss, EveryAcknowledgedCommitSurvivesInTheLogExactlyOnce) {
-  run_rounds({.segment_bytes = 256 * 1024}, scaled(40), "log kept whole", true);
+  run_rounds({.segment_bytes = 256 * 1024}, scaled(60), "log kept whole", true);
 }
 
 TEST(LogPowerLoss, LogBackupsDroppingSegmentsLoseNothing) {
-  run_rounds({.discard = true}, scaled(30), "log with discarded segments", false);
+  run_rounds({.discard = true}, scaled(60), "log with discarded segments", false);
 }
 
 // A new database's first moments: its log directory and first segment are created while the WAL already
@@ -233,9 +233,9 @@ TEST(LogPowerLoss, NewLogSurvivesPowerCuts) {
   uint64_t seed = test_seed();
   SCOPED_TRACE(seed_note(seed));
   std::mt19937_64 seeds(seed);
-  for (int trial = 0; trial < scaled(40); ++trial) {
+  for (int trial = 0; trial < scaled(60); ++trial) {
     SCOPED_TRACE("trial " + std::to_string(trial));
-    testing::TempDir dir;
+    testing::TempDir dir(scratch_base());
     LogPowerHarness harness(dir.path(), seeds(), {.checkpoint_chance = 0.3, .max_cut = 300});
     harness.round();
     if (::testing::Test::HasFailure()) return;

@@ -1,5 +1,8 @@
 #include "power/power_support.h"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -25,6 +28,15 @@ std::string seed_note(uint64_t seed) {
 int scaled(int rounds) {
   const char* scale = std::getenv("BAKREST_POWER_SCALE");
   return scale ? rounds * std::max(1, std::atoi(scale)) : rounds;
+}
+
+fs::path scratch_base() {
+  if (std::getenv("TMPDIR")) return fs::temp_directory_path();
+  struct statvfs st {};
+  if (::access("/dev/shm", W_OK) == 0 && ::statvfs("/dev/shm", &st) == 0 &&
+      static_cast<uint64_t>(st.f_bavail) * st.f_frsize > (uint64_t{1} << 30))
+    return "/dev/shm";
+  return fs::temp_directory_path();
 }
 
 std::vector<uint8_t> read_file(const fs::path& path) {

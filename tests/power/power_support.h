@@ -25,6 +25,10 @@ std::string seed_note(uint64_t seed);
 // How many rounds a test runs: its default times BAKREST_POWER_SCALE (default 1; more for a long soak).
 int scaled(int rounds);
 
+// Where the power-loss tests make their temporary directories: $TMPDIR if set, else /dev/shm when it has
+// room (they create and remove many small files, which tmpfs does far faster), else the system's.
+std::filesystem::path scratch_base();
+
 std::vector<uint8_t> read_file(const std::filesystem::path& path);
 // Copies a directory tree (files and subdirectories) to a new place.
 void copy_tree(const std::filesystem::path& from, const std::filesystem::path& to);

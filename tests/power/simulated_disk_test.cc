@@ -48,7 +48,7 @@ std::multiset<std::string> outcomes(const SimulatedDisk& disk, const fs::path& s
 }
 
 TEST(SimulatedDisk, SyncedWritesSurviveAndUnsyncedOnesMayNot) {
-  testing::TempDir dir;
+  testing::TempDir dir(scratch_base());
   fs::create_directory(dir.path() / "root");
   {
     int fd = ::open((dir.path() / "root" / "f").c_str(), O_CREAT | O_WRONLY, 0600);
@@ -71,7 +71,7 @@ TEST(SimulatedDisk, SyncedWritesSurviveAndUnsyncedOnesMayNot) {
 }
 
 TEST(SimulatedDisk, ASectorKeepsAPrefixOfItsWrites) {
-  testing::TempDir dir;
+  testing::TempDir dir(scratch_base());
   fs::create_directory(dir.path() / "root");
   SimulatedDisk disk(dir.path() / "root");
   int fd = fileio::open((dir.path() / "root" / "f").c_str(), O_CREAT | O_RDWR, 0600);
@@ -109,7 +109,7 @@ TEST(SimulatedDisk, ASectorKeepsAPrefixOfItsWrites) {
 }
 
 TEST(SimulatedDisk, NamesAreDurableOnlyOnceTheirDirectoryIsSynced) {
-  testing::TempDir dir;
+  testing::TempDir dir(scratch_base());
   fs::create_directory(dir.path() / "root");
   SimulatedDisk disk(dir.path() / "root");
   fs::path root = dir.path() / "root";
@@ -146,7 +146,7 @@ TEST(SimulatedDisk, NamesAreDurableOnlyOnceTheirDirectoryIsSynced) {
 TEST(SimulatedDisk, SqliteCommitsSurviveOnlyWhenSynced) {
   for (const char* synchronous : {"FULL", "OFF"}) {
     SCOPED_TRACE(synchronous);
-    testing::TempDir dir;
+    testing::TempDir dir(scratch_base());
     fs::create_directory(dir.path() / "root");
     fs::path file = dir.path() / "root" / "d.db";
     {
