@@ -358,6 +358,7 @@ class LocalObjectWriter final : public ObjectWriter {
       fsync_file(temp_.fd.get(), temp_.path);
       publish();
     } catch (...) {
+      if (published_) withdraw();
       abort();
       throw;
     }
@@ -453,6 +454,22 @@ class LocalObjectWriter final : public ObjectWriter {
     std::sort(to_sync.begin(), to_sync.end());
     to_sync.erase(std::unique(to_sync.begin(), to_sync.end()), to_sync.end());
     for (const fs::path& dir : to_sync) fsync_directory(dir);
+  }
+
+  // The name was published but could not be made durable (a directory sync failed): a commit that throws
+  // leaves nothing visible under the key, so the name goes again if it is still ours. Best effort; what the
+  // object replaced is gone either way.
+  void withdraw() noexcept {
+    struct stat ours, named;
+    if (::fstat(temp_.fd.get(), &ours) != 0 || ::lstat(target_.path.c_str(), &named) != 0 ||
+        !same_file(ours, named))
+      return;
+    if (fileio::unlink(target_.path.c_str()) != 0) return;
+    try {
+      fsync_directory(target_.path.parent_path());
+    } catch (const StorageError&) {
+      // The removal is then as durable as the failed publish was.
+    }
   }
 
   fs::path objects_;
