@@ -1,5 +1,6 @@
 #include "engine/changed_pages.h"
 
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <bit>
@@ -96,7 +97,14 @@ void ChangedPages::finish_generation(uint64_t handle, const std::optional<Guid>&
   base_ = DifferentialBase{generation.lsn, *succeeded_backup_id};
   current_ = std::move(generation.pages);
   dirty_ = true;
-  persist();
+  // The backup is safe and recorded by now: a failure here must not fail it. The new base holds in memory
+  // and is written at the next flush of the log, which tries again.
+  try {
+    persist();
+  } catch (const std::exception& e) {
+    spdlog::warn("the differential base could not be written yet (the next flush of the log tries again): {}",
+                 e.what());
+  }
 }
 
 void ChangedPages::persist() {

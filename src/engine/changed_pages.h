@@ -52,7 +52,8 @@ class ChangedPages {
   // handle for finish_generation().
   uint64_t begin_generation(uint64_t lsn);
   // The full backup ended. With a backup id (it succeeded) its generation becomes the base and is made
-  // durable; without one the generation is dropped.
+  // durable (if writing fails, at the next persist(): the backup has succeeded all the same); without one the
+  // generation is dropped.
   void finish_generation(uint64_t handle, const std::optional<Guid>& succeeded_backup_id);
 
   // The pages changed since the base (requires a base).
