@@ -51,9 +51,8 @@ void report(const std::string& what) {
 }
 
 void run(const fs::path& file, uint64_t segment_bytes, uint64_t seed) {
-  auto log = std::make_shared<engine::DatabaseLog>(
-      file, engine::log_dir_for(file), 1,
-      engine::LogStoreOptions{.segment_bytes = segment_bytes, .before_append = {}});
+  auto log = std::make_shared<engine::DatabaseLog>(file, engine::log_dir_for(file), 1,
+                                                   engine::LogStoreOptions{.segment_bytes = segment_bytes});
   log->set_log_backup_floor(1);  // the test replays the whole log
   engine::CaptureRegistration capture(log);
   auto db = open_database(file);

@@ -274,6 +274,48 @@ char backupset_type(format::BackupType type) {
 
 }  // namespace
 
+namespace {
+
+// What a backup that succeeded does to its database's chain, done again after a restart that may have come
+// before it was done (both calls do nothing if it was).
+void take_place_in_chain(Environment& env, const std::string& database, char type, const Guid& database_guid,
+                         const Guid& backup_id, uint64_t first_lsn, uint64_t last_lsn) {
+  // A full backup's first LSN is the first after its image.
+  if (type == 'D' && first_lsn > 0)
+    env.engine.adopt_full_backup(database, database_guid, engine::DifferentialBase{first_lsn - 1, backup_id});
+  if (type == 'L') env.engine.adopt_log_backup(database, database_guid, last_lsn);
+}
+
+}  // namespace
+
+bool settle_recorded_backup(int64_t task_id, const std::string& database, Environment& env) {
+  struct Recorded {
+    std::string type;
+    bool copy_only;
+    std::optional<Guid> backup_id, database_guid;
+    uint64_t first_lsn, last_lsn;
+  };
+  auto recorded = env.msdb.with([&](sqlite::Database& db) -> std::optional<Recorded> {
+    auto s = db.prepare(
+        "SELECT type, is_copy_only, backup_set_uuid, database_guid, first_lsn, last_lsn FROM backupset "
+        "WHERE task_id = ?");
+    s.bind(1, task_id);
+    if (!s.step()) return std::nullopt;
+    return Recorded{s.get_text(0),
+                    s.get_int(1) != 0,
+                    guid_from_string(s.get_text(2)),
+                    guid_from_string(s.get_text(3)),
+                    static_cast<uint64_t>(s.get_int(4)),
+                    static_cast<uint64_t>(s.get_int(5))};
+  });
+  if (!recorded) return false;
+  if (!recorded->copy_only && recorded->backup_id && recorded->database_guid && recorded->type.size() == 1) {
+    take_place_in_chain(env, database, recorded->type[0], *recorded->database_guid, *recorded->backup_id,
+                        recorded->first_lsn, recorded->last_lsn);
+  }
+  return true;
+}
+
 InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env) {
   std::unique_ptr<storage::ObjectReader> object;
   try {
@@ -325,12 +367,18 @@ InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Enviro
   }
   r.arn = request.arn;
   r.task_id = request.task_id;
-  r.copy_only = true;
+  if (header.type == format::BackupType::kLog) {
+    // As run_log_backup records it: the full backup the log chain rests on, if the database still has one.
+    try {
+      if (auto base = env.engine.differential_base(request.database)) r.database_backup_lsn = base->lsn + 1;
+    } catch (const SqlError&) {
+      // dropped or being restored since: nothing to name
+    }
+  }
   record_backup(env, r);
-  spdlog::info(
-      "kept {}: its backup task was interrupted after the backup was published; recorded it as a "
-      "copy-only backup",
-      request.arn);
+  take_place_in_chain(env, request.database, r.type, r.database_guid, r.backup_id, r.first_lsn, r.last_lsn);
+  spdlog::info("kept {}: its backup task was interrupted after the backup was published; recorded it",
+               request.arn);
   return InterruptedBackup::kKept;
 }
 

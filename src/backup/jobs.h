@@ -62,11 +62,19 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
 // After a restart, for a backup task that had not recorded itself in msdb.backupset: settles what it left
 // under its key. A partial upload never shows there (the store removed it when it opened). An object that
 // is not this backup's (its header lacks request.backup_id) is left alone: kNothing. This backup's object,
-// published completely, is verified to its last byte and kept: its history is recorded, as a copy-only
-// backup (it does not become the differential base nor move the log chain: what would have done that
-// was lost with the restart), and the result is kKept. One that fails verification is removed: kNothing.
+// published completely, is verified to its last byte and kept: its history is recorded and it takes the
+// place in the chain it would have had (a full backup becomes the differential base, a log backup moves
+// the log chain on, as settle_recorded_backup does), and the result is kKept. One that fails verification
+// is removed: kNothing.
 enum class InterruptedBackup { kNothing, kKept };
 InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env);
+
+// After a restart, for a backup task: whether msdb.backupset records its backup (written last: the backup
+// is complete). A recorded backup whose success had not reached the engine before the instance stopped
+// takes its place in the chain now: a full backup becomes the differential base and starts the log chain
+// (Engine::adopt_full_backup), a log backup moves the chain on (Engine::adopt_log_backup), so the next
+// differential and log backups follow it as its history says. Copy-only backups change nothing.
+bool settle_recorded_backup(int64_t task_id, const std::string& database, Environment& env);
 
 // Restores request.kind from the object. A full restore creates the database (RESTORING while it is read,
 // removed on failure); a differential or log restore applies onto a RESTORING database after checking the

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "common/durable_file.h"
+#include "common/file_io.h"
 
 namespace bakrest {
 
@@ -16,14 +17,14 @@ namespace fs = std::filesystem;
 void create_private_directories(const fs::path& dir) {
   if (dir.empty() || fs::is_directory(dir)) return;
   create_private_directories(dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+  if (fileio::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw fs::filesystem_error("mkdir", dir, std::error_code(errno, std::generic_category()));
 }
 
 void create_private_file(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = fileio::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw_errno("create " + file.string());
-  ::close(fd);
+  fileio::close(fd);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "engine/changed_pages.h"
 
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <bit>
@@ -95,6 +96,20 @@ void ChangedPages::finish_generation(uint64_t handle, const std::optional<Guid>&
   if (base_ && base_->lsn > generation.lsn) return;
   base_ = DifferentialBase{generation.lsn, *succeeded_backup_id};
   current_ = std::move(generation.pages);
+  dirty_ = true;
+  // The backup is safe and recorded by now: a failure here must not fail it. The new base holds in memory
+  // and is written at the next flush of the log, which tries again.
+  try {
+    persist();
+  } catch (const std::exception& e) {
+    spdlog::warn("the differential base could not be written yet (the next flush of the log tries again): {}",
+                 e.what());
+  }
+}
+
+void ChangedPages::adopt_base(const DifferentialBase& base) {
+  if (base_ && (base_->backup_id == base.backup_id || base_->lsn > base.lsn)) return;
+  base_ = base;
   dirty_ = true;
   persist();
 }

@@ -52,8 +52,15 @@ class ChangedPages {
   // handle for finish_generation().
   uint64_t begin_generation(uint64_t lsn);
   // The full backup ended. With a backup id (it succeeded) its generation becomes the base and is made
-  // durable; without one the generation is dropped.
+  // durable (if writing fails, at the next persist(): the backup has succeeded all the same); without one the
+  // generation is dropped.
   void finish_generation(uint64_t handle, const std::optional<Guid>& succeeded_backup_id);
+
+  // A full backup of the image at lsn succeeded, but its generation was lost (a restart came between its
+  // history being recorded and finish_generation()): it becomes the base, keeping the pages marked since
+  // the older base, which include every page changed since lsn. Ignored if the base is already this one
+  // or newer. Made durable like finish_generation().
+  void adopt_base(const DifferentialBase& base);
 
   // The pages changed since the base (requires a base).
   const PageBitmap& since_base() const { return current_; }

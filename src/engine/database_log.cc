@@ -338,6 +338,11 @@ void DatabaseLog::finish_full_backup(uint64_t handle, const std::optional<Guid>&
   changed_.finish_generation(handle, succeeded_backup_id);
 }
 
+void DatabaseLog::adopt_full_backup(const DifferentialBase& base) {
+  std::lock_guard lock(mutex_);
+  changed_.adopt_base(base);
+}
+
 DatabaseLog::DifferentialPoint DatabaseLog::begin_differential_backup() const {
   std::lock_guard lock(mutex_);
   return {commit_point_locked(), changed_.base(), changed_.since_base()};

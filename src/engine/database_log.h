@@ -96,6 +96,8 @@ class DatabaseLog {
   // commit point and a handle, atomically with respect to commits.
   std::pair<CommitPoint, uint64_t> begin_full_backup();
   void finish_full_backup(uint64_t handle, const std::optional<Guid>& succeeded_backup_id);
+  // See ChangedPages::adopt_base.
+  void adopt_full_backup(const DifferentialBase& base);
   // The commit point, the differential base and the pages changed between them, atomically; no base
   // (nullopt) if no full backup succeeded since the log began.
   struct DifferentialPoint {

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/durable_file.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "common/private_files.h"
 #include "common/text.h"
 #include "engine/capture_vfs.h"
@@ -43,7 +44,7 @@ class UniqueFd {
  public:
   explicit UniqueFd(int fd = -1) : fd_(fd) {}
   ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) fileio::close(fd_);
   }
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
@@ -337,7 +338,7 @@ class RestoreTargetImpl : public RestoreTarget {
         page_size_(page_size),
         fresh_(fresh) {
     int flags = O_RDWR | O_CLOEXEC | (fresh_ ? O_CREAT | O_EXCL : 0);
-    fd_ = UniqueFd(::open(info_.file.c_str(), flags, 0600));
+    fd_ = UniqueFd(fileio::open(info_.file.c_str(), flags, 0600));
     if (fd_.get() < 0) throw_errno((fresh_ ? "create " : "open ") + info_.file.string());
     if (page_size_ == 0) {
       uint8_t header[18];
@@ -374,8 +375,8 @@ class RestoreTargetImpl : public RestoreTarget {
     size_t done = 0;
     uint64_t offset = (pgno - 1) * page_size_;
     while (done < page.size()) {
-      ssize_t n =
-          ::pwrite(fd_.get(), page.data() + done, page.size() - done, static_cast<off_t>(offset + done));
+      ssize_t n = fileio::pwrite(fd_.get(), page.data() + done, page.size() - done,
+                                 static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("writing " + info_.file.string());
       done += static_cast<size_t>(n);
@@ -384,13 +385,13 @@ class RestoreTargetImpl : public RestoreTarget {
 
   void truncate(uint64_t pages) override {
     mark_damaged();
-    if (::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
+    if (fileio::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
       throw_errno("truncating " + info_.file.string());
   }
 
   void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
               const std::string& restored_by) override {
-    if (::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
+    if (fileio::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
     fsync_directory(info_.file.parent_path());
     if (recover) {
       if (auto problems = quick_check(info_.file); !problems.empty()) {
@@ -444,8 +445,7 @@ class RestoreTargetImpl : public RestoreTarget {
 
 // --- engine ----------------------------------------------------------------------------------------------
 
-Engine::Engine(fs::path databases_dir, instance::Msdb& msdb, EngineOptions options)
-    : dir_(std::move(databases_dir)), msdb_(msdb), options_(std::move(options)) {
+Engine::Engine(fs::path databases_dir, instance::Msdb& msdb) : dir_(std::move(databases_dir)), msdb_(msdb) {
   create_private_directories(dir_);
   create_system_databases();
   // Every log is recovered before anything opens its database (DESIGN.md §3).
@@ -522,8 +522,7 @@ std::shared_ptr<Engine::Shared> Engine::shared_for(const DatabaseInfo& info) {
   auto& slot = shared_[info.id];
   if (!slot) slot = std::make_shared<Shared>();
   if (!slot->log && !info.is_system && info.state == DatabaseState::kOnline && !info.file.empty()) {
-    auto log = std::make_shared<DatabaseLog>(info.file, log_dir_for(info.file), info.restore_lsn.value_or(1),
-                                             options_.log);
+    auto log = std::make_shared<DatabaseLog>(info.file, log_dir_for(info.file), info.restore_lsn.value_or(1));
     slot->capture = std::make_unique<CaptureRegistration>(log);
     slot->log = std::move(log);
     apply_log_floor(info, *slot);
@@ -878,6 +877,27 @@ std::optional<DifferentialBase> Engine::differential_base(const std::string& nam
   lock.unlock();
   if (!lease->shared().log) return std::nullopt;
   return lease->shared().log->differential_base();
+}
+
+void Engine::adopt_full_backup(const std::string& name, const Guid& database_guid,
+                               const DifferentialBase& base) {
+  std::unique_lock lock(mutex_);
+  auto found = find(name);
+  if (!found || found->state != DatabaseState::kOnline || found->is_system || found->guid != database_guid)
+    return;
+  auto [info, lease] = lease_online_locked(name);
+  lock.unlock();
+  if (!lease->shared().log) return;
+  lease->shared().log->adopt_full_backup(base);
+  start_log_chain(info.id, base.lsn + 1);
+}
+
+void Engine::adopt_log_backup(const std::string& name, const Guid& database_guid, uint64_t next_lsn) {
+  auto found = find(name);
+  if (!found || found->state != DatabaseState::kOnline || found->is_system || found->guid != database_guid)
+    return;
+  if (found->recovery_model == "SIMPLE" || !found->log_chain_lsn) return;  // the chain was broken since
+  advance_log_chain(found->id, next_lsn);
 }
 
 uint64_t Engine::last_lsn(const std::string& name) {

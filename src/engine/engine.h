@@ -124,14 +124,10 @@ class Connection {
   virtual std::optional<std::string> suspect_reason() const = 0;
 };
 
-struct EngineOptions {
-  LogStoreOptions log;  // for every database's transaction log (tests make logs fail through it)
-};
-
 class Engine {
  public:
   // Reads the catalog, creates the system databases on first start and starts the checkpointer.
-  Engine(std::filesystem::path databases_dir, instance::Msdb& msdb, EngineOptions options = {});
+  Engine(std::filesystem::path databases_dir, instance::Msdb& msdb);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -183,6 +179,14 @@ class Engine {
   uint64_t last_lsn(const std::string& name);
   // The full backup the next differential of an ONLINE user database would be based on.
   std::optional<DifferentialBase> differential_base(const std::string& name);
+  // At restart, for a full backup that was recorded but whose success did not reach the log before the
+  // instance stopped: it becomes the differential base (unless a newer one is) and, in FULL recovery,
+  // starts the log chain at base.lsn + 1 if none runs, as PageSnapshot::full_backup_succeeded would have.
+  // Nothing happens if the database is not ONLINE or is another one now (database_guid differs).
+  void adopt_full_backup(const std::string& name, const Guid& database_guid, const DifferentialBase& base);
+  // The same for a log backup whose success did not reach the catalog: the log chain moves on to
+  // next_lsn (if it is not there already), as LogBackupSource::succeeded would have.
+  void adopt_log_backup(const std::string& name, const Guid& database_guid, uint64_t next_lsn);
 
   // Checkpoints every database whose WAL has reached min_wal_bytes and that has had commits since its last
   // complete checkpoint, skipping those a backup is reading; a WAL whose every frame reached the database
@@ -220,7 +224,6 @@ class Engine {
 
   std::filesystem::path dir_;
   instance::Msdb& msdb_;
-  EngineOptions options_;
   std::mutex mutex_;
   std::condition_variable released_;  // the checkpointer let go of a database
   std::map<int64_t, std::shared_ptr<Shared>> shared_;

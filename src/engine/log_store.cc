@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "common/durable_file.h"
+#include "common/file_io.h"
 #include "common/private_files.h"
 #include "engine/wal_format.h"
 
@@ -38,7 +39,8 @@ uint64_t get64(const uint8_t* at) {
 void pwrite_all(int fd, std::span<const uint8_t> bytes, uint64_t offset, const fs::path& path) {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        fileio::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_errno("writing the transaction log " + path.string());
     done += static_cast<size_t>(n);
@@ -60,10 +62,10 @@ std::optional<uint64_t> parse_segment_name(const std::string& name) {
 // A file opened for reading, closed on scope exit.
 struct ReadFile {
   int fd;
-  explicit ReadFile(const fs::path& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+  explicit ReadFile(const fs::path& path) : fd(fileio::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
     if (fd < 0) throw_errno("open " + path.string());
   }
-  ~ReadFile() { ::close(fd); }
+  ~ReadFile() { fileio::close(fd); }
   ReadFile(const ReadFile&) = delete;
   ReadFile& operator=(const ReadFile&) = delete;
 };
@@ -107,7 +109,7 @@ LogStore::LogStore(fs::path dir, uint64_t initial_next_lsn, LogStoreOptions opti
 }
 
 LogStore::~LogStore() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) fileio::close(fd_);
 }
 
 void LogStore::open_existing() {
@@ -123,7 +125,7 @@ void LogStore::open_existing() {
     if (read_segment_header(f.fd, firsts.back())) break;
     if (fs::file_size(path) > kSegmentHeaderSize)
       throw LogFormatError("transaction log segment " + path.string() + " has a damaged header");
-    fs::remove(path);
+    remove_file(path);
     firsts.pop_back();
   }
   for (size_t i = 0; i < firsts.size(); ++i) {
@@ -132,11 +134,11 @@ void LogStore::open_existing() {
     uint64_t end = scan_segment(i, newest);
     segments_[i].size = end;
     if (newest) {
-      fd_ = ::open(segments_[i].path.c_str(), O_RDWR | O_CLOEXEC);
+      fd_ = fileio::open(segments_[i].path.c_str(), O_RDWR | O_CLOEXEC);
       if (fd_ < 0) throw_errno("open " + segments_[i].path.string());
       struct stat st {};
       if (::fstat(fd_, &st) != 0) throw_errno("stat " + segments_[i].path.string());
-      if (static_cast<uint64_t>(st.st_size) != end && ::ftruncate(fd_, static_cast<off_t>(end)) != 0)
+      if (static_cast<uint64_t>(st.st_size) != end && fileio::ftruncate(fd_, static_cast<off_t>(end)) != 0)
         throw_errno("truncating the torn tail of " + segments_[i].path.string());
     }
   }
@@ -190,7 +192,7 @@ void LogStore::note_record(const LogRecordHeader& header, size_t segment, uint64
 
 void LogStore::start_segment(uint64_t first_lsn) {
   fs::path path = dir_ / log_segment_name(first_lsn);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = fileio::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw_errno("create " + path.string());
   uint8_t h[kSegmentHeaderSize] = {};
   std::memcpy(h, kSegmentMagic, sizeof kSegmentMagic);
@@ -199,11 +201,14 @@ void LogStore::start_segment(uint64_t first_lsn) {
   put64(h + 24, XXH3_64bits(h, 24));
   try {
     pwrite_all(fd, h, 0, path);
+    // Durable before any record goes in. Writeback keeps no order, so a power cut could otherwise keep
+    // records written after the header and lose the header, and the segment could never be opened again.
+    if (fileio::fdatasync(fd) != 0) throw_errno("fsync " + path.string());
   } catch (...) {
-    ::close(fd);
+    fileio::close(fd);
     throw;
   }
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) fileio::close(fd_);
   fd_ = fd;
   segments_.push_back({first_lsn, path, kSegmentHeaderSize});
   dir_dirty_ = true;
@@ -214,10 +219,9 @@ uint64_t LogStore::first_lsn() const { return segments_.empty() ? next_lsn_ : se
 void LogStore::append(const LogRecordHeader& header,
                       const std::function<void(LogRecordEncoder&)>& write_pages) {
   if (header.lsn != next_lsn_) throw std::logic_error("log records must be appended in LSN order");
-  if (options_.before_append) options_.before_append(header.lsn);
   if (segments_.back().size >= options_.segment_bytes && segments_.back().size > kSegmentHeaderSize) {
     // Older segments are never written again: make this one durable now, so sync() has one file to flush.
-    if (::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());
+    if (fileio::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());
     start_segment(header.lsn);
   }
   Segment& segment = segments_.back();
@@ -245,7 +249,7 @@ void LogStore::append(const LogRecordHeader& header,
     flush();
     if (at - start != header.encoded_size()) throw std::logic_error("log record size mismatch");
   } catch (...) {
-    if (::ftruncate(fd_, static_cast<off_t>(start)) != 0) {
+    if (fileio::ftruncate(fd_, static_cast<off_t>(start)) != 0) {
       // The torn record stays on disk; opening the log again cuts it off.
     }
     throw;
@@ -258,7 +262,7 @@ void LogStore::append(const LogRecordHeader& header,
 
 void LogStore::sync() {
   if (synced_next_lsn_ == next_lsn_ && !dir_dirty_) return;
-  if (::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());
+  if (fileio::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());
   if (dir_dirty_) {
     fsync_directory(dir_);
     dir_dirty_ = false;
@@ -357,7 +361,7 @@ void LogStore::discard_before(uint64_t lsn) {
   // Segment i holds LSNs below segment i+1's first; it can go when that is at or below lsn.
   while (drop + keep < segments_.size() && segments_[drop + 1].first_lsn <= lsn) ++drop;
   if (drop == 0) return;
-  for (size_t i = 0; i < drop; ++i) fs::remove(segments_[i].path);
+  for (size_t i = 0; i < drop; ++i) remove_file(segments_[i].path);
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(drop));
   std::erase_if(index_, [&](const IndexEntry& e) { return e.segment < drop; });
   for (auto& e : index_) e.segment -= drop;

@@ -17,9 +17,6 @@ namespace bakrest::engine {
 
 struct LogStoreOptions {
   uint64_t segment_bytes = 64u << 20;  // a new segment starts once the current one reaches this size
-  // Called before every append with the record's LSN; an exception from it fails the append as a write
-  // error would. Tests use it to make the log unwritable; empty in production.
-  std::function<void(uint64_t lsn)> before_append;
 };
 
 class LogStore {

@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include "common/file_io.h"
 
 namespace bakrest::engine::wal {
 
@@ -54,13 +57,29 @@ std::optional<Header> parse_header(std::span<const uint8_t> bytes) {
   return header;
 }
 
+namespace {
+
+// The file a descriptor refers to, for error messages ("" if the system cannot say).
+std::string path_of(int fd) {
+  char link[32], target[4096];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = ::readlink(link, target, sizeof target - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+}
+
+}  // namespace
+
 size_t pread_full(int fd, std::span<uint8_t> out, uint64_t offset) {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n = fileio::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error(std::string("reading the WAL failed: ") + std::strerror(errno));
+      // Database files, WALs and log segments are all read here: say which one.
+      int error = errno;
+      std::string path = path_of(fd);
+      throw std::runtime_error("reading " + (path.empty() ? std::string("a database file") : path) +
+                               " failed: " + std::strerror(error));
     }
     if (n == 0) break;
     done += static_cast<size_t>(n);

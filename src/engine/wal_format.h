@@ -36,7 +36,8 @@ std::optional<Header> parse_header(std::span<const uint8_t> bytes);
 // Reads up to out.size() bytes at offset; fewer only at end of file.
 using ReadAt = std::function<size_t(uint64_t offset, std::span<uint8_t> out)>;
 
-// Reads exactly out.size() bytes at offset from fd, or fewer only at end of file. Throws on I/O errors.
+// Reads exactly out.size() bytes at offset from fd, or fewer only at end of file. Throws std::runtime_error
+// naming the file on I/O errors.
 size_t pread_full(int fd, std::span<uint8_t> out, uint64_t offset);
 
 inline uint64_t frame_offset(uint32_t frame, uint32_t page_size) {

@@ -649,13 +649,8 @@ backup::RestoreRequest restore_request(const tasks::TaskRecord& task) {
   return request;
 }
 
-bool backup_recorded(backup::Environment& env, int64_t task_id) {
-  return env.msdb.with([&](sqlite::Database& db) {
-    auto s = db.prepare("SELECT 1 FROM backupset WHERE task_id = ?");
-    s.bind(1, task_id);
-    return s.step();
-  });
-}
+// The task parameter in which a differential or log restore notes the redo point it starts from.
+constexpr const char* kRedoPointBefore = "restore_lsn_before";
 
 // What a task a restart interrupted had done; cleans up after those whose output is unusable.
 tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::Environment& env) {
@@ -663,16 +658,15 @@ tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::En
   const std::string& type = task.task_type;
   if (tasks::is_backup_task(type)) {
     // The backupset row is written last: with it, the backup is complete.
-    if (backup_recorded(env, task.task_id)) return Interrupted::kCompleted;
+    if (backup::settle_recorded_backup(task.task_id, task.database_name, env)) return Interrupted::kCompleted;
     // A partial upload is a temp file the object store removed when it opened. A published object of this
     // backup is whole (publishing is atomic): it is kept and recorded, never removed, since with
     // @overwrite_s3_backup_file=1 the object it replaced is gone already.
     if (task.parameters.contains("backup_id") &&
         backup::settle_interrupted_backup(backup_request(task), env) == backup::InterruptedBackup::kKept) {
       return {Interrupted::kCompleted,
-              "The backup had been published when the instance restarted; it is kept and recorded in "
-              "msdb.dbo.backupset as a copy-only backup (is_copy_only = 1: it does not become the "
-              "differential base and does not move the log chain)."};
+              "The backup had been published when the instance restarted; it was verified, kept and recorded "
+              "in msdb.dbo.backupset."};
     }
     return Interrupted::kRemoved;
   }
@@ -689,8 +683,18 @@ tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::En
     return Interrupted::kRemoved;
   }
   if (type == tasks::kFinishRestore && online) return Interrupted::kCompleted;
-  // Differential and log restores and FINISH_RESTORE never discard the database: it stays RESTORING, and
-  // the engine has marked it damaged if the restore was writing pages.
+  // A roll-forward that completed before the restart. The database was RESTORING when it started (and no
+  // other task of the database runs meanwhile): ONLINE now, a roll-forward WITH RECOVERY brought it there; a
+  // redo point that moved on, without the damaged mark a roll-forward sets before its first page, means one
+  // WITH NORECOVERY finished.
+  if (tasks::restores_with_recovery(type) && online) return Interrupted::kCompleted;
+  auto before = task.parameters.find(kRedoPointBefore);
+  if (info && info->state == engine::DatabaseState::kRestoring && !info->restore_damaged &&
+      info->restore_lsn && before != task.parameters.end() && before->is_number_integer() &&
+      static_cast<int64_t>(*info->restore_lsn) != before->get<int64_t>())
+    return Interrupted::kCompleted;
+  // Otherwise differential and log restores and FINISH_RESTORE never discard the database: it stays
+  // RESTORING, and the engine has marked it damaged if the restore was writing pages.
   return Interrupted::kStopped;
 }
 
@@ -710,7 +714,13 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   };
   for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
     queue.set_runner(type, backup_runner);
-  auto restore_runner = [env](const tasks::TaskRecord& task, JobControl& control) {
+  auto restore_runner = [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
+    // A roll-forward notes the redo point it starts from, so that a restart can tell whether it completed.
+    if (!tasks::is_full_restore(task.task_type)) {
+      auto info = env->engine.find(task.database_name);
+      if (info && info->restore_lsn)
+        queue.add_parameters(task.task_id, {{kRedoPointBefore, static_cast<int64_t>(*info->restore_lsn)}});
+    }
     backup::run_restore(restore_request(task), *env, control);
   };
   for (const char* type :

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/file_io.h"
 #include "common/private_files.h"
 #include "storage/arn.h"
 #include "storage/quote.h"
@@ -77,7 +78,7 @@ class FileDescriptor {
   void reset() {
     if (fd_ >= 0) {
       const int saved = errno;
-      ::close(fd_);
+      fileio::close(fd_);
       errno = saved;
     }
     fd_ = -1;
@@ -91,14 +92,14 @@ class FileDescriptor {
 FileDescriptor open_file(const fs::path& path, int flags, mode_t mode = 0) {
   int fd;
   do {
-    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    fd = fileio::open(path.c_str(), flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return FileDescriptor(fd);
 }
 
 void write_all(int fd, const uint8_t* data, size_t size, const fs::path& path) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = fileio::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw io_error("write", path, errno);
@@ -109,7 +110,7 @@ void write_all(int fd, const uint8_t* data, size_t size, const fs::path& path) {
 }
 
 void fsync_file(int fd, const fs::path& path) {
-  if (::fsync(fd) != 0) throw io_error("flush", path, errno);
+  if (fileio::fsync(fd) != 0) throw io_error("flush", path, errno);
 }
 
 // A rename, link, mkdir or unlink is only durable once the directory holding the entry is fsynced.
@@ -121,13 +122,13 @@ void fsync_directory(const fs::path& dir) {
     throw io_error("open directory", dir, errno);
   }
   // Some file systems (FUSE, some network mounts) cannot sync directories; they also cannot do better.
-  if (::fsync(fd.get()) != 0 && errno != EINVAL && errno != ENOTSUP)
+  if (fileio::fsync(fd.get()) != 0 && errno != EINVAL && errno != ENOTSUP)
     throw io_error("flush directory", dir, errno);
 }
 
 // mkdir that accepts an existing directory (a concurrent or earlier creator) but nothing else.
 void ensure_directory(const fs::path& path) {
-  if (::mkdir(path.c_str(), 0700) == 0) return;
+  if (fileio::mkdir(path.c_str(), 0700) == 0) return;
   const int err = errno;
   struct stat st;
   if (err == EEXIST && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
@@ -184,7 +185,7 @@ TempFile create_temp_file(const fs::path& tmp_dir) {
       const int err = errno;
       if (err == EEXIST) continue;
       // A bucket whose tmp/ was deleted by hand heals itself; any other failure is reported.
-      if (err == ENOENT && (::mkdir(tmp_dir.c_str(), 0700) == 0 || errno == EEXIST)) continue;
+      if (err == ENOENT && (fileio::mkdir(tmp_dir.c_str(), 0700) == 0 || errno == EEXIST)) continue;
       throw io_error("create temporary file", temp.path, err);
     }
     int rc;
@@ -230,7 +231,7 @@ void remove_leftover(const fs::path& path) {
     if (::fstat(fd.get(), &by_fd) != 0) throw io_error("inspect leftover temporary file", path, errno);
     if (!same_file(by_fd, by_name)) return;  // the name moved on meanwhile; leave it to the next cleanup
   }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+  if (fileio::unlink(path.c_str()) != 0 && errno != ENOENT)
     throw io_error("remove leftover temporary file", path, errno);
 }
 
@@ -357,6 +358,7 @@ class LocalObjectWriter final : public ObjectWriter {
       fsync_file(temp_.fd.get(), temp_.path);
       publish();
     } catch (...) {
+      if (published_) withdraw();
       abort();
       throw;
     }
@@ -369,7 +371,7 @@ class LocalObjectWriter final : public ObjectWriter {
     if (state_ != State::kOpen && state_ != State::kFailed) return;
     // Unlink while still holding the lock so no cleanup ever sees our file unlocked. An unlink error is
     // ignored (this runs from the destructor); the next LocalStore on this root removes the leftover.
-    if (!published_) ::unlink(temp_.path.c_str());
+    if (!published_) fileio::unlink(temp_.path.c_str());
     temp_.fd.reset();
     state_ = State::kAborted;
   }
@@ -395,7 +397,7 @@ class LocalObjectWriter final : public ObjectWriter {
     fs::path dir = objects_;
     for (size_t i = 0; i < target_.segments.size(); ++i) {  // objects/ itself, then one per prefix segment
       if (i > 0) dir /= target_.segments[i - 1];
-      if (::mkdir(dir.c_str(), 0700) == 0) {
+      if (fileio::mkdir(dir.c_str(), 0700) == 0) {
         created.push_back(dir);
         continue;
       }
@@ -422,8 +424,8 @@ class LocalObjectWriter final : public ObjectWriter {
       if (err == 0) {
         if (if_exists_ == IfExists::kFail) {
           // link() publishes only if the name is free, atomically; the temporary name then goes.
-          if (::link(temp_.path.c_str(), target_.path.c_str()) == 0) {
-            ::unlink(temp_.path.c_str());
+          if (fileio::link(temp_.path.c_str(), target_.path.c_str()) == 0) {
+            fileio::unlink(temp_.path.c_str());
             break;
           }
           err = errno;
@@ -431,7 +433,7 @@ class LocalObjectWriter final : public ObjectWriter {
           if (err == EEXIST && ::lstat(target_.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
             throw StorageError(Kind::kAlreadyExists, "The object " + in_quotes(key_) + " already exists.");
           }
-        } else if (::rename(temp_.path.c_str(), target_.path.c_str()) == 0) {
+        } else if (fileio::rename(temp_.path.c_str(), target_.path.c_str()) == 0) {
           break;
         } else {
           err = errno;
@@ -452,6 +454,22 @@ class LocalObjectWriter final : public ObjectWriter {
     std::sort(to_sync.begin(), to_sync.end());
     to_sync.erase(std::unique(to_sync.begin(), to_sync.end()), to_sync.end());
     for (const fs::path& dir : to_sync) fsync_directory(dir);
+  }
+
+  // The name was published but could not be made durable (a directory sync failed): a commit that throws
+  // leaves nothing visible under the key, so the name goes again if it is still ours. Best effort; what the
+  // object replaced is gone either way.
+  void withdraw() noexcept {
+    struct stat ours, named;
+    if (::fstat(temp_.fd.get(), &ours) != 0 || ::lstat(target_.path.c_str(), &named) != 0 ||
+        !same_file(ours, named))
+      return;
+    if (fileio::unlink(target_.path.c_str()) != 0) return;
+    try {
+      fsync_directory(target_.path.parent_path());
+    } catch (const StorageError&) {
+      // The removal is then as durable as the failed publish was.
+    }
   }
 
   fs::path objects_;
@@ -475,7 +493,7 @@ class LocalObjectReader final : public ObjectReader {
   size_t read(std::span<uint8_t> out) override {
     size_t total = 0;
     while (total < out.size()) {
-      const ssize_t n = ::read(fd_.get(), out.data() + total, out.size() - total);
+      const ssize_t n = fileio::read(fd_.get(), out.data() + total, out.size() - total);
       if (n < 0) {
         if (errno == EINTR) continue;
         throw io_error("read", path_, errno);
@@ -550,7 +568,7 @@ std::optional<std::string> LocalStore::bucket_region(const std::string& bucket) 
   std::string text;
   char buffer[4096];
   while (true) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    const ssize_t n = fileio::read(fd.get(), buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw io_error("read", path, errno);
@@ -599,12 +617,12 @@ void LocalStore::create_bucket(const std::string& bucket, const std::string& reg
   try {
     write_all(temp.fd.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), temp.path);
     fsync_file(temp.fd.get(), temp.path);
-    if (::link(temp.path.c_str(), target.c_str()) != 0) link_error = errno;
+    if (fileio::link(temp.path.c_str(), target.c_str()) != 0) link_error = errno;
   } catch (...) {
-    ::unlink(temp.path.c_str());
+    fileio::unlink(temp.path.c_str());
     throw;
   }
-  ::unlink(temp.path.c_str());
+  fileio::unlink(temp.path.c_str());
   if (link_error == EEXIST) {
     if (auto existing = bucket_region(bucket)) return require_region(*existing);
   }
@@ -654,7 +672,7 @@ std::unique_ptr<ObjectReader> LocalStore::open(const std::string& bucket, const 
 void LocalStore::remove(const std::string& bucket, const std::string& key) {
   const fs::path objects = existing_bucket(root_, bucket) / "objects";
   const KeyPath target = key_path(objects, key);
-  if (::unlink(target.path.c_str()) != 0) {
+  if (fileio::unlink(target.path.c_str()) != 0) {
     // EISDIR: the key is only a prefix of other keys, not an object.
     if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return;
     throw io_error("remove", target.path, errno);
@@ -664,7 +682,7 @@ void LocalStore::remove(const std::string& bucket, const std::string& key) {
   // ENOTEMPTY simply means another key still lives there.
   fs::path dir = target.path.parent_path();
   bool pruned = false;
-  while (dir != objects && is_lexically_under(objects, dir) && ::rmdir(dir.c_str()) == 0) {
+  while (dir != objects && is_lexically_under(objects, dir) && fileio::rmdir(dir.c_str()) == 0) {
     pruned = true;
     dir = dir.parent_path();
   }

@@ -9,7 +9,8 @@ namespace bakrest::storage {
 
 // Layout under root: <bucket>/bucket.json ({"region": "..."}), <bucket>/objects/<key>, <bucket>/tmp/.
 // Objects are written to tmp/, fsynced, then renamed into objects/ (and the directory fsynced), so a
-// reader never sees a half-written object. Leftover tmp files from a crash are removed on construction;
+// reader never sees a half-written object. A commit that fails leaves nothing under the key, also when only
+// the directory's fsync failed after the rename (an object it replaced is gone then). Leftover tmp files from a crash are removed on construction;
 // a writer holds its tmp file under flock(), so a store constructed on a root another instance is using
 // never removes that instance's in-progress writes. All methods may be called from several threads and
 // processes on the same root.

@@ -52,8 +52,9 @@ class PytdsClient:
         kwargs = {}
         if tds_version:
             kwargs["tds_version"] = tds_version
+        # A sanitizer build on a loaded machine can take longer to log in than pytds's 15 s default.
         self.conn = pytds.connect(server="127.0.0.1", port=port, user=harness.USER, password=harness.PASSWORD,
-                                  database=database, autocommit=True, **kwargs)
+                                  database=database, autocommit=True, login_timeout=120, **kwargs)
 
     def batch(self, sql):
         with self.conn.cursor() as cur:

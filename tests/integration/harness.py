@@ -100,6 +100,16 @@ class Server:
         self.cleanup()
 
 
+def sanitized(binary):
+    """Whether binary is an AddressSanitizer build (its memory use is then much larger: shadow memory and the
+    quarantine of freed blocks)."""
+    try:
+        out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out
+
+
 def binary_from_argv():
     if len(sys.argv) < 2:
         sys.exit("usage: %s path/to/bakrest" % sys.argv[0])

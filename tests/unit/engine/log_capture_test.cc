@@ -31,6 +31,7 @@
 #include "engine/database_log.h"
 #include "engine/engine.h"
 #include "engine/wal_scan.h"
+#include "support/faulty_file_system.h"
 #include "temp_dir.h"
 
 extern char** environ;
@@ -762,20 +763,23 @@ TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
   testing::TempDir dir;
   fs::path file = dir.path() / "d.db";
   Replayed replayed(create_wal_database(file, 4096, "CREATE TABLE t (x);"));
-  std::atomic<bool> fail{false};
-  LogStoreOptions options;
-  options.before_append = [&](uint64_t lsn) {
-    if (fail)
-      throw std::runtime_error("writing the transaction log: No space left on device (LSN " +
-                               std::to_string(lsn) + ")");
+  // The log's segments live in d.log/; writes there fail while the test says so, like a full disk.
+  fault::FaultyFileSystem disk;
+  auto fail = [&](bool on) {
+    if (on) {
+      disk.fail_matching(fault::FaultyFileSystem::Call::kWrite, "/d.log/", ENOSPC);
+    } else {
+      disk.stop_failing();
+    }
   };
-  Captured captured(file, options);
+  Captured captured(file);
   auto db = open_database(file);
   db.exec("INSERT INTO t VALUES (1)");
-  fail = true;
+  fail(true);
   db.exec("INSERT INTO t VALUES (2)");  // durable in the WAL: succeeds
   ASSERT_TRUE(captured.log->capture_failure().has_value());
-  EXPECT_NE(captured.log->capture_failure()->find("No space left on device (LSN 2)"), std::string::npos);
+  EXPECT_NE(captured.log->capture_failure()->find("No space left on device"), std::string::npos)
+      << *captured.log->capture_failure();
   EXPECT_EQ(captured.log->last_lsn(), 1u);
   // While the log is behind, a write fails before it reaches the WAL; the transaction is not committed.
   try {
@@ -791,7 +795,7 @@ TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
     EXPECT_EQ(count.get_text(0), "1,2");
   }
   // The log works again: the next write catches up first (LSN 2), then commits (LSN 3).
-  fail = false;
+  fail(false);
   db.exec("INSERT INTO t VALUES (4)");
   EXPECT_EQ(captured.log->capture_failure(), std::nullopt);
   EXPECT_EQ(captured.log->last_lsn(), 3u);
@@ -799,11 +803,11 @@ TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
   EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
 
   // With no writes at all, retry_capture() (the checkpointer's) catches the log up from the WAL file.
-  fail = true;
+  fail(true);
   db.exec("INSERT INTO t VALUES (5)");
   ASSERT_TRUE(captured.log->capture_failure().has_value());
   EXPECT_FALSE(captured.log->retry_capture());
-  fail = false;
+  fail(false);
   EXPECT_TRUE(captured.log->retry_capture());
   EXPECT_EQ(captured.log->last_lsn(), 4u);
   replayed.catch_up(*captured.log);
@@ -817,8 +821,7 @@ TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
 // again on the same files.
 class CrashHarness {
  public:
-  inline static const LogStoreOptions kOptions{.segment_bytes = 1 << 20,
-                                               .before_append = {}};  // the writer too
+  static constexpr LogStoreOptions kOptions{.segment_bytes = 1 << 20};  // the writer uses the same
 
   CrashHarness(const fs::path& dir, uint64_t seed)
       : file_(dir / "crash.db"),

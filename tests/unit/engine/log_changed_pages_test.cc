@@ -211,5 +211,25 @@ TEST(ChangedPages, DamagedFileIsTreatedAsMissing) {
   EXPECT_EQ(pages_in(changed.since_base()), (std::set<uint32_t>{6}));
 }
 
+// A full backup that succeeded is the base even when the changed-page file cannot be written at that moment
+// (by then the backup is safe and recorded): the next persist writes it.
+TEST(ChangedPages, SucceededBackupIsTheBaseEvenIfTheFileCannotBeWrittenYet) {
+  testing::TempDir dir;
+  fs::path file = dir.path() / "log" / "changed-pages";  // its directory is missing: writing fails
+  ChangedPages changed(file);
+  mark(changed, 1, {1});
+  auto handle = changed.begin_generation(1);
+  mark(changed, 2, {2});
+  EXPECT_NO_THROW(changed.finish_generation(handle, guid_of(7)));
+  ASSERT_TRUE(changed.base());
+  EXPECT_EQ(changed.base()->backup_id, guid_of(7));
+  fs::create_directory(dir.path() / "log");
+  changed.persist();
+  ChangedPages reloaded(file);
+  ASSERT_TRUE(reloaded.base());
+  EXPECT_EQ(reloaded.base()->backup_id, guid_of(7));
+  EXPECT_EQ(pages_in(reloaded.since_base()), (std::set<uint32_t>{2}));
+}
+
 }  // namespace
 }  // namespace bakrest::engine

@@ -111,7 +111,7 @@ uint64_t records_bytes(uint64_t first, uint64_t last) {
 
 TEST(LogStore, RoundTripAcrossSegmentsAndReopen) {
   testing::TempDir dir;
-  LogStoreOptions options{.segment_bytes = 4096, .before_append = {}};
+  LogStoreOptions options{.segment_bytes = 4096};
   {
     LogStore store(dir.path(), 1, options);
     EXPECT_EQ(store.next_lsn(), 1u);
@@ -187,7 +187,7 @@ void expect_cut_back(const fs::path& dir, const fs::path& newest, uint64_t start
                      const std::string& what) {
   SCOPED_TRACE(what);
   // Big enough segments that these appends start none: starting one syncs, and this runs thousands of times.
-  LogStoreOptions options{.segment_bytes = 1 << 20, .before_append = {}};
+  LogStoreOptions options{.segment_bytes = 1 << 20};
   {
     LogStore store(dir, 1, options);
     ASSERT_EQ(store.next_lsn(), last);
@@ -230,7 +230,7 @@ void check_damaged_tail(const fs::path& dir, uint64_t last_lsn) {
 TEST(LogStore, TornOrDamagedTailInsideASegmentIsCutBack) {
   testing::TempDir dir;
   {
-    LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+    LogStore store(dir.path(), 1, {.segment_bytes = 4096});
     for (uint64_t lsn = 1; lsn <= 23; ++lsn) append(store, lsn);  // 23 % 4 == 3 pages
   }
   auto files = segment_files(dir.path());
@@ -243,7 +243,7 @@ TEST(LogStore, TornOrDamagedFirstRecordOfTheNewestSegmentIsCutBack) {
   testing::TempDir dir;
   uint64_t last = 1;
   {
-    LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+    LogStore store(dir.path(), 1, {.segment_bytes = 4096});
     for (;; ++last) {
       size_t before = segment_files(dir.path()).size();
       append(store, last);
@@ -258,7 +258,7 @@ TEST(LogStore, TornOrDamagedFirstRecordOfTheNewestSegmentIsCutBack) {
 TEST(LogStore, DamageBeforeTheNewestSegmentIsAnError) {
   testing::TempDir dir;
   {
-    LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+    LogStore store(dir.path(), 1, {.segment_bytes = 4096});
     for (uint64_t lsn = 1; lsn <= 60; ++lsn) append(store, lsn);
   }
   auto files = segment_files(dir.path());
@@ -266,13 +266,13 @@ TEST(LogStore, DamageBeforeTheNewestSegmentIsAnError) {
   auto bytes = read_file(files[1]);
   bytes.resize(bytes.size() - 1);
   write_file(files[1], bytes);
-  EXPECT_THROW(LogStore(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}}), LogFormatError);
+  EXPECT_THROW(LogStore(dir.path(), 1, {.segment_bytes = 4096}), LogFormatError);
 }
 
 TEST(LogStore, CrashWhileStartingASegment) {
   testing::TempDir dir;
   {
-    LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+    LogStore store(dir.path(), 1, {.segment_bytes = 4096});
     for (uint64_t lsn = 1; lsn <= 40; ++lsn) append(store, lsn);
   }
   Snapshot intact(dir.path());
@@ -286,13 +286,13 @@ TEST(LogStore, CrashWhileStartingASegment) {
     if (partial == 32) header[20] ^= 1;  // all there, but not a valid header for LSN 41
     write_file(next, header);
     {
-      LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+      LogStore store(dir.path(), 1, {.segment_bytes = 4096});
       EXPECT_EQ(store.next_lsn(), 41u);
       EXPECT_EQ(store.last()->lsn, 40u);
       EXPECT_FALSE(fs::exists(next));
       for (uint64_t lsn = 41; lsn <= 60; ++lsn) append(store, lsn);
     }
-    LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+    LogStore store(dir.path(), 1, {.segment_bytes = 4096});
     EXPECT_EQ(read_all(store, 1, 61), range(1, 61));
   }
 
@@ -309,7 +309,7 @@ TEST(LogStore, CrashWhileStartingASegment) {
 TEST(LogStore, DamagedHeaderOfASegmentWithRecordsIsAnError) {
   testing::TempDir dir;
   {
-    LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+    LogStore store(dir.path(), 1, {.segment_bytes = 4096});
     for (uint64_t lsn = 1; lsn <= 30; ++lsn) append(store, lsn);
   }
   fs::path newest = segment_files(dir.path()).back();
@@ -317,12 +317,12 @@ TEST(LogStore, DamagedHeaderOfASegmentWithRecordsIsAnError) {
   ASSERT_GT(bytes.size(), 32u);
   bytes[3] ^= 1;
   write_file(newest, bytes);
-  EXPECT_THROW(LogStore(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}}), LogFormatError);
+  EXPECT_THROW(LogStore(dir.path(), 1, {.segment_bytes = 4096}), LogFormatError);
 }
 
 TEST(LogStore, DiscardDropsOnlyWholeOldSegments) {
   testing::TempDir dir;
-  LogStoreOptions options{.segment_bytes = 4096, .before_append = {}};
+  LogStoreOptions options{.segment_bytes = 4096};
   LogStore store(dir.path(), 1, options);
   for (uint64_t lsn = 1; lsn <= 120; ++lsn) append(store, lsn);
   // The first LSN of every segment, from the file names.
@@ -364,7 +364,7 @@ TEST(LogStore, DiscardDropsOnlyWholeOldSegments) {
 // discard even when the newest segment holds none (an append failed right after starting it).
 TEST(LogStore, DiscardKeepsTheNewestRecord) {
   testing::TempDir dir;
-  LogStoreOptions options{.segment_bytes = 4096, .before_append = {}};
+  LogStoreOptions options{.segment_bytes = 4096};
   uint64_t lsn = 1;
   {
     LogStore store(dir.path(), 1, options);
@@ -391,7 +391,7 @@ TEST(LogStore, DiscardKeepsTheNewestRecord) {
 
 TEST(LogStore, PlannedReadSeesOnlyWhatWasPlanned) {
   testing::TempDir dir;
-  LogStore store(dir.path(), 1, {.segment_bytes = 4096, .before_append = {}});
+  LogStore store(dir.path(), 1, {.segment_bytes = 4096});
   for (uint64_t lsn = 1; lsn <= 50; ++lsn) append(store, lsn);
   auto plan = store.plan_read(10, 1000);
   for (uint64_t lsn = 51; lsn <= 90; ++lsn) append(store, lsn);
@@ -415,7 +415,7 @@ TEST(LogStore, ReaderMustConsumeEveryRecord) {
 TEST(LogStore, LsnAtOrBeforeAndCommitTime) {
   testing::TempDir dir;
   constexpr uint32_t kBig = 4096;
-  LogStoreOptions options{.segment_bytes = 300 * 1024, .before_append = {}};
+  LogStoreOptions options{.segment_bytes = 300 * 1024};
   std::map<uint64_t, int64_t> times;
   auto check = [&](const LogStore& store) {
     uint64_t first = store.first_lsn();

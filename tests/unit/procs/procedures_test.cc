@@ -508,11 +508,12 @@ class RestartTest : public ProceduresTest {
     return id;
   }
   // A task the previous run left IN_PROGRESS.
-  int64_t interrupted(const std::string& type, const std::string& database) {
+  int64_t interrupted(const std::string& type, const std::string& database,
+                      const nlohmann::json& parameters = nlohmann::json::object()) {
     tasks::TaskQueue previous(msdb);
     previous.set_runner(type, [](const tasks::TaskRecord&, JobControl&) {});
-    int64_t id =
-        previous.submit({type, database, std::string(kArn) + "x", std::nullopt, std::nullopt, "admin", {}});
+    int64_t id = previous.submit(
+        {type, database, std::string(kArn) + "x", std::nullopt, std::nullopt, "admin", parameters});
     set_lifecycle(id, "IN_PROGRESS");
     return id;
   }
@@ -580,7 +581,7 @@ TEST_F(RestartTest, FinishRestoreHadCompletedIfTheDatabaseIsOnline) {
 
 // A backup that had published its object when the instance stopped, but not yet its backupset row, was
 // deleted at restart: with @overwrite_s3_backup_file=1 the object it replaced was gone already, so the user
-// had nothing. It is kept, verified and recorded (copy-only, as its chain effects were lost).
+// had nothing. It is kept, verified and recorded, and becomes the differential base it would have been.
 TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   engine.create_database("mydatabase");
   engine.connect("mydatabase")->db().exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2)");
@@ -607,18 +608,18 @@ TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   context();
   auto task = *queue->get(id);
   EXPECT_EQ(task.lifecycle, "SUCCESS");
-  EXPECT_THAT(task.task_info,
-              HasSubstr("it is kept and recorded in msdb.dbo.backupset as a copy-only backup"));
+  EXPECT_THAT(task.task_info, HasSubstr("it was verified, kept and recorded in msdb.dbo.backupset"));
   EXPECT_TRUE(store.exists("aws_example_bucket", "kept.bak"));
   msdb.with([&](sqlite::Database& db) {
     auto s = db.prepare("SELECT type, is_copy_only, backup_set_uuid, task_id FROM backupset");
     ASSERT_TRUE(s.step());
     EXPECT_EQ(s.get_text(0), "D");
-    EXPECT_EQ(s.get_int(1), 1);
+    EXPECT_EQ(s.get_int(1), 0);
     EXPECT_EQ(s.get_text(2), guid_to_string(backup_id));
     EXPECT_EQ(s.get_int(3), id);
     EXPECT_FALSE(s.step());
   });
+  EXPECT_EQ(engine.differential_base("mydatabase")->backup_id, backup_id);
   EXPECT_EQ(queue->get(foreign)->lifecycle, "ERROR");
   EXPECT_EQ(store.open("aws_example_bucket", "someone-elses.bak")->size(), 3u);
   // And the kept backup restores.
@@ -635,12 +636,96 @@ TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   EXPECT_EQ(count.get_int(0), 2);
 }
 
+// A power cut can fall after a roll-forward's last change and before its task is marked SUCCESS.
+TEST_F(RestartTest, RollForwardsThatCompletedEndSuccess) {
+  make_restoring("opened");
+  engine.finish_restore("opened");  // as a RESTORE_DB_LOG WITH RECOVERY leaves it
+  make_restoring("rolled");
+  make_restoring("stopped");
+  auto redo = [&](const char* name) { return static_cast<int64_t>(*engine.find(name)->restore_lsn); };
+  int64_t opened = interrupted(tasks::kRestoreDbLog, "opened", {{"restore_lsn_before", 1}});
+  // The runner noted the redo point it started from; the log moved it on (rolled) or did not (stopped).
+  int64_t rolled =
+      interrupted(tasks::kRestoreDbLogNorecovery, "rolled", {{"restore_lsn_before", redo("rolled") - 3}});
+  int64_t stopped =
+      interrupted(tasks::kRestoreDbLogNorecovery, "stopped", {{"restore_lsn_before", redo("stopped")}});
+  context();
+  EXPECT_EQ(queue->get(opened)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue->get(rolled)->lifecycle, "SUCCESS");
+  EXPECT_EQ(queue->get(stopped)->lifecycle, "ERROR");
+  EXPECT_THAT(queue->get(stopped)->task_info, HasSubstr("The database stays RESTORING"));
+}
+
 TEST_F(RestartTest, FullRestoreWithRecoveryIsDoneOnlyWhenOnline) {
   make_restoring("half");
   int64_t id = interrupted(tasks::kRestoreDb, "half");
   context();
   EXPECT_EQ(queue->get(id)->lifecycle, "ERROR");
   EXPECT_FALSE(engine.find("half"));
+}
+
+}  // namespace
+}  // namespace bakrest::procs
+
+namespace bakrest::procs {
+namespace {
+
+// A restart between a full backup's history row and its success reaching the database's log left the
+// task SUCCESS but the differential base on the older full backup and, for the first full backup in FULL
+// recovery, no log chain: BACKUP LOG was refused (4214). At restart the recorded full backup is adopted.
+TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
+  bakrest::testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  storage::LocalStore store{dir.path() / "store"};
+  store.create_bucket("aws_example_bucket", "us-east-1");
+  instance::Config config;
+  namespace fs = std::filesystem;
+  fs::path changed_pages;
+  Guid backup_id = random_guid();
+  int64_t task_id = 0;
+  {
+    engine::Engine engine{dir.path() / "databases", msdb};
+    engine.create_database("db");
+    engine.connect("db")->db().exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1)");
+    changed_pages = engine::log_dir_for(engine.find("db")->file) / "changed-pages";
+    engine.checkpoint_all(0);  // the log is flushed: the changed-page file is on disk
+    fs::copy_file(changed_pages, dir.path() / "before.bin");
+    tasks::TaskQueue queue(msdb);
+    queue.set_runner(tasks::kBackupDb, [](const tasks::TaskRecord&, JobControl&) {});
+    task_id = queue.submit(
+        {tasks::kBackupDb,
+         "db",
+         std::string(kArn) + "full.bak",
+         1,
+         std::nullopt,
+         "admin",
+         {{"bucket", "aws_example_bucket"}, {"key", "full.bak"}, {"backup_id", guid_to_string(backup_id)}}});
+    backup::Environment env{engine, store, msdb, config, 0};
+    struct Quiet : JobControl {
+      void progress(int, const std::string&) override {}
+      bool cancel_requested() const override { return false; }
+    } control;
+    backup::run_backup({task_id, backup_id, "db", std::string(kArn) + "full.bak", "aws_example_bucket",
+                        "full.bak", false, false, backup::BackupKind::kFull},
+                       env, control);
+  }
+  // As the instance left it when it stopped after recording the backup: the task still IN_PROGRESS, the
+  // changed-page file and the log chain as before the backup.
+  fs::copy_file(dir.path() / "before.bin", changed_pages, fs::copy_options::overwrite_existing);
+  msdb.with([&](sqlite::Database& db) {
+    db.exec("UPDATE databases SET log_chain_lsn = NULL WHERE name = 'db'");
+    db.prepare("UPDATE tasks SET lifecycle = 'IN_PROGRESS' WHERE task_id = ?").bind(1, task_id).run();
+  });
+  engine::Engine engine{dir.path() / "databases", msdb};
+  EXPECT_FALSE(engine.differential_base("db").has_value());
+  tasks::TaskQueue queue(msdb);
+  Context context{engine, queue, store, msdb, config};
+  install_task_runners(context, 0);
+  EXPECT_EQ(queue.get(task_id)->lifecycle, "SUCCESS");
+  auto base = engine.differential_base("db");
+  ASSERT_TRUE(base.has_value());
+  EXPECT_EQ(base->backup_id, backup_id);
+  EXPECT_NO_THROW(engine.begin_log_backup("db"));  // the log chain runs: no 4214
 }
 
 }  // namespace

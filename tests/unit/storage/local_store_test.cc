@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/file_io.h"
 
 namespace bakrest::storage {
 namespace {
@@ -576,6 +579,57 @@ TEST_F(LocalStoreTest, CreateIfAbsentPublishesOnlyOntoAFreeKey) {
   EXPECT_EQ(message, "The object 'once.bak' already exists.");
   EXPECT_EQ(get("once.bak"), "first");
   EXPECT_EQ(tmp_files(), 0u);
+}
+
+// A file system on which directories cannot be fsynced (everything else goes to POSIX).
+class UnsyncableDirectories : public fileio::FileSystem {
+ public:
+  int open(const char* path, int flags, mode_t mode) override { return ::open(path, flags, mode); }
+  int close(int fd) override { return ::close(fd); }
+  ssize_t read(int fd, void* buffer, size_t size) override { return ::read(fd, buffer, size); }
+  ssize_t pread(int fd, void* buffer, size_t size, off_t offset) override {
+    return ::pread(fd, buffer, size, offset);
+  }
+  ssize_t write(int fd, const void* data, size_t size) override { return ::write(fd, data, size); }
+  ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) override {
+    return ::pwrite(fd, data, size, offset);
+  }
+  int fsync(int fd) override {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fsync(fd);
+  }
+  int fdatasync(int fd) override { return fsync(fd); }
+  int ftruncate(int fd, off_t size) override { return ::ftruncate(fd, size); }
+  int rename(const char* from, const char* to) override { return ::rename(from, to); }
+  int link(const char* from, const char* to) override { return ::link(from, to); }
+  int unlink(const char* path) override { return ::unlink(path); }
+  int mkdir(const char* path, mode_t mode) override { return ::mkdir(path, mode); }
+  int rmdir(const char* path) override { return ::rmdir(path); }
+};
+
+// The new name is made, but its directory cannot be synced: the commit fails, and a failed commit leaves
+// nothing under the key (a replaced object is gone too: it was replaced before the sync failed).
+TEST_F(LocalStoreTest, CommitWhoseDirectoryCannotBeSyncedLeavesNoObject) {
+  put("old.bak", "old");
+  for (IfExists if_exists : {IfExists::kFail, IfExists::kReplace}) {
+    std::string key = if_exists == IfExists::kFail ? "new.bak" : "old.bak";
+    SCOPED_TRACE(key);
+    auto writer = store_->create("backups", key, if_exists);
+    writer->write(bytes_of("new"));
+    std::string message;
+    {
+      UnsyncableDirectories file_system;
+      fileio::ScopedFileSystem installed(file_system);
+      EXPECT_EQ(kind_thrown([&] { writer->commit(); }, &message), Kind::kIo);
+    }
+    EXPECT_NE(message.find("Could not flush directory"), std::string::npos) << message;
+    EXPECT_FALSE(store_->exists("backups", key));
+    EXPECT_EQ(tmp_files(), 0u);
+  }
 }
 
 }  // namespace
