@@ -6,9 +6,35 @@
 #include "common/error.h"
 #include "fuzz_support.h"
 #include "server/prepared.h"
+#include "server/row_codec.h"
 #include "server/rpc_reader.h"
+#include "server/value_convert.h"
 
 using namespace bakrest;
+
+namespace {
+
+void convert_and_echo(const ProcArg& arg, server::TdsVersion version) {
+  (void)server::value_to_bit(arg.value);
+  (void)server::value_to_int(arg.value, INT32_MIN, INT32_MAX);
+  (void)server::value_to_float(arg.value);
+  (void)server::value_to_text(arg.value);
+  (void)server::value_to_binary(arg.value);
+  (void)server::value_to_datetime(arg.value);
+  const Column columns[] = {
+      {"b", ColumnType::kBit, 0},          {"i", ColumnType::kInt, 0},
+      {"l", ColumnType::kBigInt, 0},       {"f", ColumnType::kFloat, 0},
+      {"s", ColumnType::kNVarChar, 10},    {"m", ColumnType::kNVarCharMax, 0},
+      {"v", ColumnType::kVarBinary, 8000}, {"x", ColumnType::kVarBinaryMax, 0},
+      {"d", ColumnType::kDateTime, 0},     {"t", ColumnType::kDateTime2, 0},
+  };
+  for (const Column& column : columns) {
+    server::ByteWriter out;
+    server::write_return_value(out, 1, arg.name, column, arg.value, version);
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider provider(data, size);
@@ -22,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   server::PreparedStatements prepared;
   for (const server::RpcCall& rpc : calls) {
+    for (const ProcArg& arg : rpc.call.args) convert_and_echo(arg, version);
     if (rpc.error || !server::PreparedStatements::is_prepared_procedure(rpc.call.name)) continue;
     try {
       server::PreparedStatements::Plan plan = prepared.plan(rpc.call);
