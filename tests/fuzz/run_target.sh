@@ -20,6 +20,8 @@ mkdir -p "$work/new" "$work/artifacts"
 args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
   -artifact_prefix="$work/artifacts/")
 [[ -n "$dict" ]] && args+=(-dict="$dict")
+# Targets that read files write them to a scratch directory under TMPDIR; memory makes their fsyncs cheap.
+[[ -z "${TMPDIR:-}" && -d /dev/shm && -w /dev/shm ]] && export TMPDIR=/dev/shm
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 exec "$binary" "${args[@]}" "$work/new" "$corpus"
