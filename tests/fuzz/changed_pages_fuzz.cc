@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The last bytes name pages to mark after loading (page numbers start at 1); the rest is the file.
   size_t marks = provider.ConsumeIntegralInRange<size_t>(0, 4);
   std::vector<uint32_t> pages;
-  for (size_t i = 0; i < marks; ++i) pages.push_back(provider.ConsumeIntegralInRange<uint32_t>(1, 1 << 20));
+  for (size_t i = 0; i < marks; ++i) pages.push_back(provider.ConsumeIntegralInRange<uint32_t>(1, 1 << 16));
   std::vector<uint8_t> file_bytes = provider.ConsumeRemainingBytes<uint8_t>();
 
   auto file = fuzz::ScratchDir::path() / "changed_pages";
