@@ -355,6 +355,8 @@ void backup_seeds() {
   format::BackupHeader h;
   h.database_name = "db";
   h.type = format::BackupType::kFull;
+  h.first_lsn = 3;
+  h.last_lsn = 3;
   h.page_size = 512;
   h.page_count = 1;
   h.recovery_model = format::RecoveryModel::kSimple;
@@ -367,7 +369,10 @@ void backup_seeds() {
   writer.finish(1);
   save("backup_reader", "full-stripe-2-of-3", striped.data);
   h = {};
+  h.database_name = "db";
   h.type = format::BackupType::kLog;
+  h.first_lsn = 7;
+  h.last_lsn = 7;
   h.page_size = 4096;
   VectorSink empty;
   format::BackupWriter empty_writer(empty, h);
