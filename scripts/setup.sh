@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 build_packages=(build-essential cmake pkg-config libsqlite3-dev libzstd-dev libssl-dev nlohmann-json3-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev libcurl4-openssl-dev libgtest-dev
   libgmock-dev)
+# clang builds the fuzz targets; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev (only recommended
+# by clang, so named here); llvm brings llvm-symbolizer, which turns sanitizer reports into file:line stacks.
 test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-pyodbc libdbd-sybase-perl awscli
-  sqlite3 nodejs npm clang-format)
+  sqlite3 nodejs npm clang-format clang libclang-rt-14-dev llvm)
 
 want=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_packages[@]}"); fi

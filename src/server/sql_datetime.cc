@@ -45,9 +45,11 @@ SqlDateTime to_sql_datetime(DateTime t) {
 }
 
 DateTime from_sql_datetime(SqlDateTime v) {
+  // A client can send any 32-bit day count; far outside DATETIME's range it would overflow the microseconds.
+  int64_t days = std::clamp<int64_t>(v.days, kDatetimeMinDays, kDatetimeMaxDays);
   int64_t ticks = std::min<int64_t>(v.ticks, kTicksPerDay - 1);
   int64_t micros = (ticks * 10000 + 1) / 3;  // ticks are 3.33 ms; round to the nearest microsecond
-  return DateTime{(int64_t{v.days} - kUnixDaysFrom1900) * kMicrosPerDay + micros};
+  return DateTime{(days - kUnixDaysFrom1900) * kMicrosPerDay + micros};
 }
 
 SqlDateTime2 to_sql_datetime2(DateTime t, int scale) {

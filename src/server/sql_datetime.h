@@ -12,7 +12,7 @@
 namespace bakrest::server {
 
 // DATETIME: days since 1900-01-01 and 1/300-second ticks since midnight. Out-of-range values are
-// clamped to DATETIME's range (1753-01-01 .. 9999-12-31 23:59:59.997).
+// clamped to DATETIME's range (1753-01-01 .. 9999-12-31 23:59:59.997), both ways.
 struct SqlDateTime {
   int32_t days = 0;
   uint32_t ticks = 0;

@@ -1,6 +1,7 @@
 // Column definitions in T-SQL spelling made acceptable to SQLite.
 #include "sql/ddl_rewrite.h"
 
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,29 +44,30 @@ SqlError identity_not_supported(const std::string& why) {
                        " is not supported yet; declare the column as INT IDENTITY(1,1) PRIMARY KEY.");
 }
 
-// [begin, end) of the comma-separated list item (a column definition) holding token k.
-std::pair<size_t, size_t> list_item_around(const std::vector<Token>& tokens, size_t k) {
+// The comma-separated list item (a column definition) holding an IDENTITY token: how many of the tokens
+// before it (`before` ends just before it) and how many of those after it belong to the item.
+std::pair<size_t, size_t> list_item_around(std::span<const Token> before, std::span<const Token> after) {
   size_t begin = 0;
   bool found = false;
   int depth = 0;
-  for (size_t j = k; j-- > 0 && !found;) {
-    if (is_punct(&tokens[j], ")")) ++depth;
-    if ((is_punct(&tokens[j], "(") && depth-- == 0) || (is_punct(&tokens[j], ",") && depth == 0)) {
+  for (size_t j = before.size(); j-- > 0 && !found;) {
+    if (is_punct(&before[j], ")")) ++depth;
+    if ((is_punct(&before[j], "(") && depth-- == 0) || (is_punct(&before[j], ",") && depth == 0)) {
       begin = j + 1;
       found = true;
     }
   }
   if (!found) throw identity_not_supported("outside a CREATE TABLE column definition");
-  size_t end = tokens.size();
+  size_t end = after.size();
   depth = 0;
-  for (size_t j = k + 1; j < tokens.size(); ++j) {
-    if (is_punct(&tokens[j], "(")) ++depth;
-    if ((is_punct(&tokens[j], ")") && depth-- == 0) || (is_punct(&tokens[j], ",") && depth == 0)) {
+  for (size_t j = 0; j < after.size(); ++j) {
+    if (is_punct(&after[j], "(")) ++depth;
+    if ((is_punct(&after[j], ")") && depth-- == 0) || (is_punct(&after[j], ",") && depth == 0)) {
       end = j;
       break;
     }
   }
-  return {begin, end};
+  return {before.size() - begin, end};
 }
 
 // Index just past IDENTITY[(1, 1)] starting at k; SQLite's AUTOINCREMENT can only count 1, 2, 3, ...
@@ -115,19 +117,29 @@ std::vector<Token> rewrite_identity_column(const std::vector<Token>& column, siz
   return out;
 }
 
-std::vector<Token> rewrite_identity(std::vector<Token> tokens) {
+// Built front to back: splicing each rewritten column into the token vector made a table of many IDENTITY
+// columns cost quadratic time (found by tsql_fuzz). The columns before the one being rewritten are scanned as
+// already rewritten, and the delimiter after it is passed over, as the splicing did.
+std::vector<Token> rewrite_identity(const std::vector<Token>& tokens) {
+  std::vector<Token> out;
+  out.reserve(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (!is_word(&tokens[i], "IDENTITY")) continue;
-    auto [begin, end] = list_item_around(tokens, i);
-    std::vector<Token> column(tokens.begin() + static_cast<std::ptrdiff_t>(begin),
-                              tokens.begin() + static_cast<std::ptrdiff_t>(end));
-    std::vector<Token> rewritten = rewrite_identity_column(column, i - begin);
-    tokens.erase(tokens.begin() + static_cast<std::ptrdiff_t>(begin),
-                 tokens.begin() + static_cast<std::ptrdiff_t>(end));
-    tokens.insert(tokens.begin() + static_cast<std::ptrdiff_t>(begin), rewritten.begin(), rewritten.end());
-    i = begin + rewritten.size();
+    if (!is_word(&tokens[i], "IDENTITY")) {
+      out.push_back(tokens[i]);
+      continue;
+    }
+    auto after = std::span<const Token>(tokens).subspan(i + 1);
+    auto [lead, trail] = list_item_around(out, after);
+    std::vector<Token> column(out.end() - static_cast<std::ptrdiff_t>(lead), out.end());
+    column.insert(column.end(), tokens.begin() + static_cast<std::ptrdiff_t>(i),
+                  tokens.begin() + static_cast<std::ptrdiff_t>(i + 1 + trail));
+    std::vector<Token> rewritten = rewrite_identity_column(column, lead);
+    out.erase(out.end() - static_cast<std::ptrdiff_t>(lead), out.end());
+    out.insert(out.end(), rewritten.begin(), rewritten.end());
+    i += trail;                                             // the column's last token
+    if (i + 1 < tokens.size()) out.push_back(tokens[++i]);  // its delimiter
   }
-  return tokens;
+  return out;
 }
 
 }  // namespace

@@ -26,6 +26,12 @@ TEST(TdsSqlDateTimeTest, DateTimeRoundsIntoTheNextDayAndClampsItsRange) {
   EXPECT_EQ(to_sql_datetime(DateTime{INT64_MAX / 2}).days, 2958463);       // 9999-12-31
 }
 
+TEST(TdsSqlDateTimeTest, DecodedDateTimeOutsideItsRangeIsClamped) {
+  // A client's RPC parameter can carry any 32-bit day count (found by rpc_fuzz: it overflowed).
+  EXPECT_EQ(format_datetime(from_sql_datetime({INT32_MAX, 0})), "9999-12-31 00:00:00");
+  EXPECT_EQ(format_datetime(from_sql_datetime({INT32_MIN, 300})), "1753-01-01 00:00:01");
+}
+
 TEST(TdsSqlDateTimeTest, DateTime2UsesDaysSinceYearOneAndScaledTime) {
   DateTime t = *parse_datetime("1970-01-02 00:00:01.5");
   SqlDateTime2 v7 = to_sql_datetime2(t, 7);

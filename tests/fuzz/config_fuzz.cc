@@ -1,0 +1,40 @@
+// The instance configuration: load_config() on a fuzzed instance.toml. A file that loads must save and load
+// again to the same configuration.
+#include <stdexcept>
+
+#include "fuzz_support.h"
+#include "instance/config.h"
+
+using namespace bakrest;
+
+namespace {
+
+bool same(const instance::Config& a, const instance::Config& b) {
+  auto buckets_equal = [](const instance::BucketConfig& x, const instance::BucketConfig& y) {
+    return x.name == y.name && x.region == y.region;
+  };
+  return a.instance_id == b.instance_id && a.region == b.region && a.account == b.account &&
+         a.edition == b.edition && a.time_zone == b.time_zone && a.listen_host == b.listen_host &&
+         a.port == b.port && a.option_group == b.option_group && a.options == b.options &&
+         a.iam_role_arn == b.iam_role_arn && a.max_transfer_mb_per_sec == b.max_transfer_mb_per_sec &&
+         std::equal(a.buckets.begin(), a.buckets.end(), b.buckets.begin(), b.buckets.end(), buckets_equal);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const auto& dir = fuzz::ScratchDir::path();
+  auto file = dir / "instance.toml";
+  fuzz::write_file(file, {data, size});
+  instance::Config config;
+  try {
+    config = instance::load_config(file);
+  } catch (const std::runtime_error&) {
+    return 0;
+  }
+  auto saved = dir / "saved.toml";
+  instance::save_config(config, saved);
+  instance::Config again = instance::load_config(saved);
+  fuzz::check(same(config, again), "a loaded configuration saves and loads to itself");
+  return 0;
+}
