@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "backup/differential_body.h"
 #include "backup/job_support.h"
 #include "backup/jobs.h"
 #include "backup/object_stream.h"

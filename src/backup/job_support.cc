@@ -108,12 +108,6 @@ std::optional<uint64_t> recorded_checkpoint_lsn(Environment& env, const Guid& ba
   });
 }
 
-void encode_page_entry(uint32_t pgno, std::span<const uint8_t> page, std::vector<uint8_t>& out) {
-  out.clear();
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(pgno >> (8 * i)));
-  out.insert(out.end(), page.begin(), page.end());
-}
-
 bool read_exact(format::BackupReader& reader, std::span<uint8_t> out, const char* what) {
   size_t filled = 0;
   while (filled < out.size()) {

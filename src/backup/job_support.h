@@ -1,5 +1,5 @@
 // What the backup and restore jobs share: RDS's bucket checks, the transfer-rate limit, the task_info
-// wording, the msdb backup history, and the layout of differential bodies (docs/FORMAT.md, "Bodies").
+// wording and the msdb backup history.
 #pragma once
 
 #include <cstdint>
@@ -61,9 +61,6 @@ struct BackupRecord {
 void record_backup(Environment& env, const BackupRecord& record);
 // The checkpoint_lsn of the backup whose backup_set_uuid is backup_id, if msdb records it.
 std::optional<uint64_t> recorded_checkpoint_lsn(Environment& env, const Guid& backup_id);
-
-// A differential body is a run of entries, each a little-endian u32 page number followed by that page.
-void encode_page_entry(uint32_t pgno, std::span<const uint8_t> page, std::vector<uint8_t>& out);
 
 // Reads exactly out.size() body bytes; returns false at a clean end of body, throws FormatError if the body
 // ends inside what was asked for.

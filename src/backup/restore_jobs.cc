@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "backup/differential_body.h"
 #include "backup/job_support.h"
 #include "backup/jobs.h"
 #include "backup/object_stream.h"
@@ -140,28 +141,6 @@ ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const for
 // --- differential
 // -------------------------------------------------------------------------------------------
 
-// Reads every entry of a differential body, calling on_page for each (pgno checked against the header).
-uint64_t read_differential(format::BackupReader& reader, const format::BackupHeader& header,
-                           JobControl& control, int progress_from, int progress_to,
-                           const std::function<void(uint32_t, std::span<const uint8_t>)>& on_page) {
-  std::vector<uint8_t> entry(size_t{4} + header.page_size);  // page_size <= 64 KiB (format/backup_file.h)
-  uint64_t count = 0;
-  while (read_exact(reader, entry, "a page")) {
-    uint32_t pgno = static_cast<uint32_t>(entry[0]) | static_cast<uint32_t>(entry[1]) << 8 |
-                    static_cast<uint32_t>(entry[2]) << 16 | static_cast<uint32_t>(entry[3]) << 24;
-    if (pgno == 0 || pgno > header.page_count)
-      throw format::FormatError("backup is corrupt: differential page " + std::to_string(pgno) +
-                                " is outside the database's " + std::to_string(header.page_count) + " pages");
-    on_page(pgno, std::span<const uint8_t>(entry).subspan(4));
-    if (++count % kPagesPerProgressCheck == 0) {
-      control.check_cancelled();
-      control.progress(progress_from + static_cast<int>(std::min<uint64_t>(count, header.page_count) *
-                                                        (progress_to - progress_from) / header.page_count));
-    }
-  }
-  return count;
-}
-
 void run_differential_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
   check_bucket(env, request.bucket);
   int64_t begin = now_micros();
@@ -185,7 +164,10 @@ void run_differential_restore(const RestoreRequest& request, Environment& env, J
   }
   format::BackupHeader verified = header;
   first = {};
-  auto [second, target] = begin_apply(request, env, verified, "RESTORE DATABASE");
+  ApplyPass pass = begin_apply(request, env, verified, "RESTORE DATABASE");
+  // Named references, not structured bindings: the lambdas below capture them (clang before 16 can't).
+  OpenBackup& second = pass.backup;
+  auto& target = pass.target;
   uint64_t pages = 0;
   try {
     pages = read_differential(
@@ -326,7 +308,9 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
   }
   format::BackupHeader verified = header;
   first = {};
-  auto [second, target] = begin_apply(request, env, verified, "RESTORE LOG");
+  ApplyPass pass = begin_apply(request, env, verified, "RESTORE LOG");
+  OpenBackup& second = pass.backup;
+  auto& target = pass.target;
   uint64_t applied = 0, pages = 0;
   try {
     read_log_body(*second.reader, verified, control, 50, 100,

@@ -27,6 +27,8 @@ struct LogRecordHeader {
 };
 
 inline constexpr size_t kLogRecordHeaderSize = 56;
+// LSNs run from 1 and fit the signed 64-bit integers msdb and backup headers keep.
+inline constexpr uint64_t kMaxLsn = (uint64_t{1} << 63) - 1;
 inline constexpr size_t kLogRecordChecksumSize = 8;
 
 // A damaged, torn or impossible record. what() says what and where.

@@ -80,6 +80,9 @@ LogInput input_at(int fd, uint64_t& offset) {
 }
 
 bool read_segment_header(int fd, uint64_t expected_first_lsn) {
+  // A segment can't start at LSN 0 (LSNs start at 1) or beyond the last LSN: such a header is damage, and a
+  // log that took it would hand out LSNs its own reader refuses.
+  if (expected_first_lsn == 0 || expected_first_lsn > kMaxLsn) return false;
   uint8_t h[kSegmentHeaderSize];
   if (wal::pread_full(fd, h, 0) < sizeof h) return false;
   if (std::memcmp(h, kSegmentMagic, sizeof kSegmentMagic) != 0) return false;
@@ -98,6 +101,8 @@ std::string log_segment_name(uint64_t first_lsn) {
 
 LogStore::LogStore(fs::path dir, uint64_t initial_next_lsn, LogStoreOptions options)
     : dir_(std::move(dir)), options_(options) {
+  if (initial_next_lsn == 0 || initial_next_lsn > kMaxLsn)
+    throw std::invalid_argument("a transaction log starts at an LSN in 1.." + std::to_string(kMaxLsn));
   create_private_directories(dir_);
   open_existing();
   if (segments_.empty()) {
@@ -219,6 +224,7 @@ uint64_t LogStore::first_lsn() const { return segments_.empty() ? next_lsn_ : se
 void LogStore::append(const LogRecordHeader& header,
                       const std::function<void(LogRecordEncoder&)>& write_pages) {
   if (header.lsn != next_lsn_) throw std::logic_error("log records must be appended in LSN order");
+  if (header.lsn > kMaxLsn) throw LogFormatError("the transaction log has used every LSN");
   if (segments_.back().size >= options_.segment_bytes && segments_.back().size > kSegmentHeaderSize) {
     // Older segments are never written again: make this one durable now, so sync() has one file to flush.
     if (fileio::fdatasync(fd_) != 0) throw_errno("fsync " + segments_.back().path.string());

@@ -22,8 +22,9 @@ struct LogStoreOptions {
 class LogStore {
  public:
   // Opens the log in dir. An empty or missing directory becomes a log whose first record will get
-  // initial_next_lsn. Checks every record of the newest segment and cuts off a torn or damaged tail (a
-  // crash in the middle of an append); throws LogFormatError if an older segment is damaged.
+  // initial_next_lsn (1..kMaxLsn, else std::invalid_argument). Checks every record of the newest segment and
+  // cuts off a torn or damaged tail (a crash in the middle of an append); throws LogFormatError if an older
+  // segment is damaged, or a segment whose header names no valid first LSN holds records.
   LogStore(std::filesystem::path dir, uint64_t initial_next_lsn, LogStoreOptions options = {});
   ~LogStore();
   LogStore(const LogStore&) = delete;

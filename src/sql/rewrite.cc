@@ -1,5 +1,6 @@
 // T-SQL statement tokens back to SQL text that SQLite runs, with T-SQL-only spellings rewritten.
 #include <algorithm>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,10 +56,19 @@ std::string binary_literal(const std::string& hex) {
   return "X'" + std::string(hex.size() % 2, '0') + hex + "'";  // 0x123 is 0x0123 in SQL Server
 }
 
+// The databases a statement names by multi-part names, each once (by its folded name). Shared by the
+// emitters of a statement's nested parts; a set beside the list, as one statement may name thousands.
+struct NamedDatabases {
+  std::vector<std::string>& names;
+  std::set<std::string> keys;
+  void add(const std::string& name) {
+    if (keys.insert(engine::database_name_key(name)).second) names.push_back(name);
+  }
+};
+
 class Emitter {
  public:
-  Emitter(const std::vector<Token>& tokens, const RewriteContext& context,
-          std::vector<std::string>& databases)
+  Emitter(const std::vector<Token>& tokens, const RewriteContext& context, NamedDatabases& databases)
       : tokens_(tokens), context_(context), databases_(databases) {}
 
   std::string run() {
@@ -268,16 +278,11 @@ class Emitter {
 
   std::string sys_databases() { return database("msdb") + ".sys_databases"; }
 
-  void record_database(const std::string& name) {
-    for (const std::string& known : databases_) {
-      if (engine::database_name_key(known) == engine::database_name_key(name)) return;
-    }
-    databases_.push_back(name);
-  }
+  void record_database(const std::string& name) { databases_.add(name); }
 
   const std::vector<Token>& tokens_;
   const RewriteContext& context_;
-  std::vector<std::string>& databases_;
+  NamedDatabases& databases_;
   std::vector<Piece> out_;
   int depth_ = 0;
   std::vector<PendingLimit> limits_;
@@ -295,7 +300,8 @@ std::string attachment_schema(std::string_view database) {
 RewrittenSql rewrite_for_sqlite(const std::vector<Token>& tokens, const RewriteContext& context) {
   std::vector<Token> ddl = rewrite_ddl(tokens);
   RewrittenSql result;
-  result.sql = Emitter(ddl, context, result.databases).run();
+  NamedDatabases databases{result.databases, {}};
+  result.sql = Emitter(ddl, context, databases).run();
   return result;
 }
 

@@ -17,6 +17,9 @@ bool same(const instance::Config& a, const instance::Config& b) {
          a.edition == b.edition && a.time_zone == b.time_zone && a.listen_host == b.listen_host &&
          a.port == b.port && a.option_group == b.option_group && a.options == b.options &&
          a.iam_role_arn == b.iam_role_arn && a.max_transfer_mb_per_sec == b.max_transfer_mb_per_sec &&
+         a.max_database_gb == b.max_database_gb && a.max_connections == b.max_connections &&
+         a.max_request_mb == b.max_request_mb && a.max_buffered_request_mb == b.max_buffered_request_mb &&
+         a.login_timeout_seconds == b.login_timeout_seconds &&
          std::equal(a.buckets.begin(), a.buckets.end(), b.buckets.begin(), b.buckets.end(), buckets_equal);
 }
 

@@ -2,6 +2,7 @@
 #include "engine/log_store.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -456,6 +457,34 @@ TEST(LogStore, LsnAtOrBeforeAndCommitTime) {
   }
   LogStore store(dir.path(), 1, options);
   check(store);
+}
+
+}  // namespace
+}  // namespace bakrest::engine
+
+namespace bakrest::engine {
+namespace {
+
+// Found by log_store_fuzz: a segment whose checksummed header said it starts at LSN 0 was opened, the log
+// then took an append of LSN 0, and the next open cut that committed record off as damaged.
+TEST(LogStore, ASegmentHeaderNamingLsnZeroIsDamage) {
+  testing::TempDir dir;
+  {
+    LogStore store(dir.path(), 1);
+    append(store, 1);
+  }
+  std::vector<uint8_t> bytes = read_file(segment_files(dir.path()).back());
+  for (int i = 0; i < 8; ++i) bytes[16 + i] = 0;  // first LSN 0
+  uint64_t sum = XXH3_64bits(bytes.data(), 24);
+  for (int i = 0; i < 8; ++i) bytes[24 + i] = static_cast<uint8_t>(sum >> (8 * i));
+  fs::remove(segment_files(dir.path()).back());
+  write_file(dir.path() / log_segment_name(0), bytes);
+  EXPECT_THROW(LogStore(dir.path(), 1), LogFormatError);  // it holds a record: damage, not a fresh start
+  bytes.resize(32);                                       // the header alone: a segment never begun
+  write_file(dir.path() / log_segment_name(0), bytes);
+  LogStore store(dir.path(), 5);
+  EXPECT_EQ(store.next_lsn(), 5u);
+  EXPECT_THROW(LogStore(dir.path() / "other", 0), std::invalid_argument);
 }
 
 }  // namespace
