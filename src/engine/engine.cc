@@ -339,7 +339,9 @@ class RestoreTargetImpl : public RestoreTarget {
         fresh_(fresh) {
     int flags = O_RDWR | O_CLOEXEC | (fresh_ ? O_CREAT | O_EXCL : 0);
     fd_ = UniqueFd(fileio::open(info_.file.c_str(), flags, 0600));
-    if (fd_.get() < 0) throw_errno((fresh_ ? "create " : "open ") + info_.file.string());
+    if (fd_.get() < 0)
+      throw_errno((fresh_ ? "creating database '" : "opening database '") + info_.name + "' (" +
+                  info_.file.string() + ")");
     if (page_size_ == 0) {
       uint8_t header[18];
       if (wal::pread_full(fd_.get(), header, 0) == sizeof header) {
@@ -378,7 +380,7 @@ class RestoreTargetImpl : public RestoreTarget {
       ssize_t n = fileio::pwrite(fd_.get(), page.data() + done, page.size() - done,
                                  static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("writing " + info_.file.string());
+      if (n < 0) throw_errno("writing database '" + info_.name + "' (" + info_.file.string() + ")");
       done += static_cast<size_t>(n);
     }
   }
@@ -386,12 +388,13 @@ class RestoreTargetImpl : public RestoreTarget {
   void truncate(uint64_t pages) override {
     mark_damaged();
     if (fileio::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
-      throw_errno("truncating " + info_.file.string());
+      throw_errno("setting the size of database '" + info_.name + "' (" + info_.file.string() + ")");
   }
 
   void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
               const std::string& restored_by) override {
-    if (fileio::fsync(fd_.get()) != 0) throw_errno("fsync " + info_.file.string());
+    if (fileio::fsync(fd_.get()) != 0)
+      throw_errno("making database '" + info_.name + "' durable (fsync of " + info_.file.string() + ")");
     fsync_directory(info_.file.parent_path());
     if (recover) {
       if (auto problems = quick_check(info_.file); !problems.empty()) {

@@ -103,7 +103,12 @@ LogStore::LogStore(fs::path dir, uint64_t initial_next_lsn, LogStoreOptions opti
     : dir_(std::move(dir)), options_(options) {
   if (initial_next_lsn == 0 || initial_next_lsn > kMaxLsn)
     throw std::invalid_argument("a transaction log starts at an LSN in 1.." + std::to_string(kMaxLsn));
+  bool existed = fs::is_directory(dir_);
   create_private_directories(dir_);
+  // The directory's own entry is durable only once its parent is synced. (SQLite's unix VFS happens to
+  // sync the databases directory at a WAL's first sync, before any record is captured; this does not
+  // count on that.)
+  if (!existed) fsync_directory(dir_.parent_path());
   open_existing();
   if (segments_.empty()) {
     next_lsn_ = initial_next_lsn;
