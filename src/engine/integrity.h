@@ -1,8 +1,8 @@
 // The check a restored database passes before it becomes ONLINE: SQLite's PRAGMA quick_check, which reads
 // every page and verifies the b-trees, the free list and the page count (but not that indexes match
-// their tables, which integrity_check also does at several times the cost; docs/PERFORMANCE.md). A
-// backup whose checksums are right can still hold pages that were wrong when it was made, or were
-// forged: such a database is never opened for sessions.
+// their tables, which integrity_check also does, at a cost that grows with the indexes; docs/PERFORMANCE.md).
+// A backup whose checksums are right can still hold pages that were wrong when it was made, or were forged:
+// such a database is never opened for sessions.
 #pragma once
 
 #include <filesystem>
