@@ -12,6 +12,7 @@
 #include "backup/object_stream.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/sqlite_file.h"
 #include "engine/log_record.h"
 
 namespace bakrest::backup {
@@ -347,8 +348,7 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
 // Page 1 starts with SQLite's header, whose page size must agree with the backup's.
 void check_first_page(const std::vector<uint8_t>& page, uint32_t page_size) {
   static constexpr char kMagic[] = "SQLite format 3";
-  uint32_t stored = static_cast<uint32_t>(page[16]) << 8 | page[17];
-  if (stored == 1) stored = 65536;
+  uint32_t stored = sqlite_page_size(page);
   if (std::memcmp(page.data(), kMagic, sizeof kMagic) != 0 || stored != page_size) {
     throw format::FormatError("backup is corrupt: page 1 is not the first page of a SQLite database with " +
                               std::to_string(page_size) + "-byte pages");

@@ -12,32 +12,14 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/sqlite_file.h"
+#include "common/unique_fd.h"
 
 namespace bakrest::engine {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// The page size from a database file's header (0 if it has none yet). 1 stands for 65536.
-uint32_t file_page_size(int fd) {
-  uint8_t header[18];
-  if (wal::pread_full(fd, header, 0) < sizeof header) return 0;
-  uint32_t size = static_cast<uint32_t>(header[16]) << 8 | header[17];
-  return size == 1 ? 65536 : size;
-}
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 DatabaseLog::DatabaseLog(fs::path db_file, fs::path log_dir, uint64_t initial_next_lsn,
                          LogStoreOptions options)
@@ -68,22 +50,22 @@ void DatabaseLog::recover() {
 
   fs::path wal_path = db_file_;
   wal_path += "-wal";
-  Fd db(::open(db_file_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (db.fd >= 0) {
-    page_size_ = file_page_size(db.fd);
+  UniqueFd db(fileio::open(db_file_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (db.get() >= 0) {
+    page_size_ = sqlite_page_size_of(db.get(), db_file_);
     struct stat st {};
-    if (page_size_ && ::fstat(db.fd, &st) == 0)
+    if (page_size_ && ::fstat(db.get(), &st) == 0)
       database_pages_ = static_cast<uint32_t>(st.st_size / page_size_);
   }
-  Fd wal_fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (wal_fd.fd >= 0) {
+  UniqueFd wal_fd(fileio::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (wal_fd.get() >= 0) {
     wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) {
-      return wal::pread_full(wal_fd.fd, out, offset);
+      return wal::pread_full(wal_fd.get(), out, offset);
     };
     // Transactions recovered from the WAL carry no commit time of their own; the WAL's last write is
     // the closest bound there is (docs/LOG.md).
     struct stat st {};
-    int64_t wal_time = ::fstat(wal_fd.fd, &st) == 0
+    int64_t wal_time = ::fstat(wal_fd.get(), &st) == 0
                            ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000
                            : now_micros();
     const auto& last = store_->last();
@@ -192,10 +174,10 @@ bool DatabaseLog::retry_capture() {
   if (!failure_) return true;
   fs::path wal_path = db_file_;
   wal_path += "-wal";
-  Fd wal_fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (wal_fd.fd < 0) return false;
+  UniqueFd wal_fd(fileio::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (wal_fd.get() < 0) return false;
   wal::ReadAt read = [&](uint64_t offset, std::span<uint8_t> out) {
-    return wal::pread_full(wal_fd.fd, out, offset);
+    return wal::pread_full(wal_fd.get(), out, offset);
   };
   if (!catch_up_locked(read, std::numeric_limits<uint64_t>::max())) return false;
   try {

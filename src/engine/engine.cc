@@ -13,7 +13,9 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/private_files.h"
+#include "common/sqlite_file.h"
 #include "common/text.h"
+#include "common/unique_fd.h"
 #include "engine/capture_vfs.h"
 #include "engine/database_log.h"
 #include "engine/database_name.h"
@@ -39,24 +41,6 @@ struct SystemDatabase {
 };
 constexpr SystemDatabase kSystemDatabases[] = {
     {1, "master", "master.db"}, {2, "tempdb", "tempdb.db"}, {3, "model", "model.db"}, {4, "msdb", nullptr}};
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) fileio::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // SQL Server's 926 for a database recovery marked SUSPECT; here the cause is always the transaction log.
 SqlError suspect(const std::string& name, const std::string& reason) {
@@ -343,11 +327,7 @@ class RestoreTargetImpl : public RestoreTarget {
       throw_errno((fresh_ ? "creating database '" : "opening database '") + info_.name + "' (" +
                   info_.file.string() + ")");
     if (page_size_ == 0) {
-      uint8_t header[18];
-      if (wal::pread_full(fd_.get(), header, 0) == sizeof header) {
-        page_size_ = static_cast<uint32_t>(header[16]) << 8 | header[17];
-        if (page_size_ == 1) page_size_ = 65536;
-      }
+      page_size_ = sqlite_page_size_of(fd_.get(), info_.file);
       if (page_size_ == 0) throw std::runtime_error("the database being restored has no page size");
     }
   }

@@ -13,6 +13,7 @@
 #include "common/durable_file.h"
 #include "common/file_io.h"
 #include "common/private_files.h"
+#include "common/unique_fd.h"
 #include "engine/wal_format.h"
 
 namespace bakrest::engine {
@@ -59,16 +60,12 @@ std::optional<uint64_t> parse_segment_name(const std::string& name) {
   return v;
 }
 
-// A file opened for reading, closed on scope exit.
-struct ReadFile {
-  int fd;
-  explicit ReadFile(const fs::path& path) : fd(fileio::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd < 0) throw_errno("open " + path.string());
-  }
-  ~ReadFile() { fileio::close(fd); }
-  ReadFile(const ReadFile&) = delete;
-  ReadFile& operator=(const ReadFile&) = delete;
-};
+// A file opened for reading; throws naming it if it can't be.
+UniqueFd open_for_reading(const fs::path& path) {
+  UniqueFd fd(fileio::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw_errno("open " + path.string());
+  return fd;
+}
 
 // Reads a file sequentially from an offset, for the record decoder.
 LogInput input_at(int fd, uint64_t& offset) {
@@ -131,8 +128,8 @@ void LogStore::open_existing() {
   // A crash while a segment was being started can leave it without a whole header; it holds no records.
   while (!firsts.empty()) {
     fs::path path = dir_ / log_segment_name(firsts.back());
-    ReadFile f(path);
-    if (read_segment_header(f.fd, firsts.back())) break;
+    UniqueFd f = open_for_reading(path);
+    if (read_segment_header(f.get(), firsts.back())) break;
     if (fs::file_size(path) > kSegmentHeaderSize)
       throw LogFormatError("transaction log segment " + path.string() + " has a damaged header");
     remove_file(path);
@@ -157,8 +154,8 @@ void LogStore::open_existing() {
 
 uint64_t LogStore::scan_segment(size_t index, bool verify) {
   Segment& segment = segments_[index];
-  ReadFile f(segment.path);
-  if (!read_segment_header(f.fd, segment.first_lsn))
+  UniqueFd f = open_for_reading(segment.path);
+  if (!read_segment_header(f.get(), segment.first_lsn))
     throw LogFormatError("transaction log segment " + segment.path.string() + " has a damaged header");
   uint64_t file_size = fs::file_size(segment.path);
   uint64_t offset = kSegmentHeaderSize;
@@ -170,7 +167,7 @@ uint64_t LogStore::scan_segment(size_t index, bool verify) {
     uint64_t at = offset;
     LogRecordHeader header;
     try {
-      auto in = input_at(f.fd, offset);
+      auto in = input_at(f.get(), offset);
       if (!decode_log_record_header(in, header)) break;
       if (header.lsn != expected)
         throw LogFormatError("record LSN " + std::to_string(header.lsn) + " where " +
@@ -310,12 +307,12 @@ LogStore::ReadPlan LogStore::plan_read(uint64_t from_lsn, uint64_t to_lsn) const
 
 void LogStore::read_planned(const ReadPlan& plan, const RecordVisitor& visit) {
   for (const auto& piece : plan.pieces) {
-    ReadFile f(piece.path);
+    UniqueFd f = open_for_reading(piece.path);
     uint64_t offset = piece.offset;
     while (offset < piece.end) {
       uint64_t at = offset;
       LogRecordHeader header;
-      auto in = input_at(f.fd, offset);
+      auto in = input_at(f.get(), offset);
       if (!decode_log_record_header(in, header)) break;
       if (header.lsn >= plan.to_lsn) return;
       if (header.lsn < plan.from_lsn) {
@@ -339,12 +336,12 @@ std::optional<uint64_t> LogStore::lsn_at_or_before(int64_t time_us) const {
   --it;
   std::optional<uint64_t> found;
   for (size_t segment = it->segment; segment < segments_.size(); ++segment) {
-    ReadFile f(segments_[segment].path);
+    UniqueFd f = open_for_reading(segments_[segment].path);
     uint64_t offset = segment == it->segment ? it->offset : kSegmentHeaderSize;
     while (offset < segments_[segment].size) {
       uint64_t at = offset;
       LogRecordHeader header;
-      auto in = input_at(f.fd, offset);
+      auto in = input_at(f.get(), offset);
       if (!decode_log_record_header(in, header)) break;
       if (header.commit_time_us > time_us) return found;
       found = header.lsn;

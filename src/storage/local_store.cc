@@ -19,6 +19,7 @@
 
 #include "common/file_io.h"
 #include "common/private_files.h"
+#include "common/unique_fd.h"
 #include "storage/arn.h"
 #include "storage/quote.h"
 
@@ -55,38 +56,7 @@ StorageError invalid_key(std::string_view key, const std::string& reason) {
 
 // --- file descriptors -----------------------------------------------------------------------------------
 
-class FileDescriptor {
- public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // close() errors are not reported: everything that must be durable is fsynced before closing.
-  // errno is preserved so that callers can still report why an earlier call failed.
-  void reset() {
-    if (fd_ >= 0) {
-      const int saved = errno;
-      fileio::close(fd_);
-      errno = saved;
-    }
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using FileDescriptor = UniqueFd;
 
 // On failure the result is invalid and errno says why.
 FileDescriptor open_file(const fs::path& path, int flags, mode_t mode = 0) {
