@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "backup/object_stream.h"
-#include "support/faulty_file_system.h"
 #include "format/backup_file.h"
 #include "power/power_support.h"
 #include "power/simulated_disk.h"
+#include "support/faulty_file_system.h"
 #include "support/test_instance.h"
 #include "tasks/task_types.h"
 #include "temp_dir.h"
@@ -40,30 +40,8 @@ using bakrest::testing::QuietControl;
 using bakrest::testing::TestInstance;
 using Call = FaultyFileSystem::Call;
 
-// The backup under key (nullopt if none). Throws if what is there is not a whole, valid backup.
-std::optional<Guid> whole_backup(storage::ObjectStore& store, const std::string& key) {
-  if (!store.exists(kBucket, key)) return std::nullopt;
-  auto object = store.open(kBucket, key);
-  backup::ObjectSource source(*object);
-  format::BackupReader reader(source);
-  std::vector<uint8_t> buffer(64 * 1024);
-  while (reader.read(buffer) > 0) {
-  }
-  return reader.header().backup_id;
-}
-
-std::vector<std::string> temporary_files(const fs::path& root) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root / "store" / kBucket / "tmp", ec))
-    names.push_back(e.path());
-  return names;
-}
-
-std::vector<uint8_t> online_image(TestInstance& instance, const std::string& name) {
-  auto connection = instance.engine.connect(name);
-  return power::serialize(connection->db());
-}
+using bakrest::testing::temporary_files;
+using bakrest::testing::whole_backup;
 
 // A call of a task, as the fault to inject: the n-th call of its kind.
 struct Fault {
@@ -117,37 +95,10 @@ class StoreFaultTest : public ::testing::Test {
   void SetUp() override {
     fs::create_directory(template_);
     SimulatedDisk quiet(template_);  // no power cut: spares the real fsyncs
-    TestInstance instance(template_, false);
-    instance.engine.create_database("src");
-    {
-      auto c = instance.engine.connect("src");
-      c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
-      c->db().exec(
-          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
-          "INSERT INTO t SELECT i, randomblob(900) FROM n");
-    }
-    QuietControl control;
-    backup::BackupRequest full{0,          random_guid(), "src", TestInstance::arn("full.bak"), kBucket,
-                               "full.bak", true,          false, backup::BackupKind::kFull};
-    backup::run_backup(full, instance.env, control);
-    full_id_ = full.backup_id;
-    image_at_full_ = online_image(instance, "src");
-    {
-      auto c = instance.engine.connect("src");
-      c->db().exec("UPDATE t SET b = randomblob(950) WHERE id % 4 = 0");
-    }
-    backup::BackupRequest log{0,         random_guid(), "src", TestInstance::arn("log.trn"), kBucket,
-                              "log.trn", true,          false, backup::BackupKind::kLog};
-    backup::run_backup(log, instance.env, control);
-    image_at_log_ = online_image(instance, "src");
-    backup::RestoreRequest rolling;
-    rolling.database = "rolling";
-    rolling.arn = TestInstance::arn("full.bak");
-    rolling.bucket = kBucket;
-    rolling.key = "full.bak";
-    rolling.recover = false;
-    rolling.login = "admin";
-    backup::run_restore(rolling, instance.env, control);
+    testing::ChainTemplate made = testing::build_chain_template(template_);
+    full_id_ = made.full_id;
+    image_at_full_ = std::move(made.image_at_full);
+    image_at_log_ = std::move(made.image_at_log);
   }
 
   struct Run {

@@ -114,12 +114,17 @@ void Replica::catch_up(engine::DatabaseLog& log) {
       pages.emplace_back(pgno, std::vector<uint8_t>(image.begin(), image.end()));
     });
     for (const auto& [pgno, image] : pages) {
+      if (pgno > h.database_pages) throw std::runtime_error("record page beyond the database size");
       uint64_t at = static_cast<uint64_t>(pgno - 1) * page_size_;
       if (image_.size() < at + page_size_) image_.resize(at + page_size_);
       std::copy(image.begin(), image.end(), image_.begin() + static_cast<ptrdiff_t>(at));
       changed_.insert(pgno);
     }
-    image_.resize(static_cast<uint64_t>(h.database_pages) * page_size_);
+    uint64_t size = static_cast<uint64_t>(h.database_pages) * page_size_;
+    shrinks_ += size < image_.size();
+    image_.resize(size);
+    largest_ = std::max(largest_, h.page_count);
+    generations_.insert(static_cast<uint64_t>(h.wal_salt[0]) << 32 | h.wal_salt[1]);
     last_commit_time_ = h.commit_time_us;
     ++next_lsn_;
   });

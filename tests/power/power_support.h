@@ -1,5 +1,6 @@
-// What the power-loss tests share: seeds, files, database images, and a replica that rebuilds a database
-// from its transaction log alone (the oracle of docs/LOG.md: replaying the log equals the database).
+// What the power-loss tests and the transaction log's unit tests share: seeds, files, database images, and a
+// replica that rebuilds a database from its transaction log alone (the oracle of docs/LOG.md: replaying the
+// log equals the database).
 #pragma once
 
 #include <sqlite3.h>
@@ -58,6 +59,11 @@ class Replica {
   const std::vector<uint8_t>& image() const { return image_; }
   // Every page any applied record wrote.
   const std::set<uint32_t>& changed() const { return changed_; }
+  // What the records covered: the most pages one held, how many shrank the database, and how many WAL
+  // generations (restarts + 1) they came from.
+  uint32_t largest() const { return largest_; }
+  int shrinks() const { return shrinks_; }
+  size_t generations() const { return generations_.size(); }
 
  private:
   std::vector<uint8_t> image_;
@@ -65,6 +71,9 @@ class Replica {
   uint64_t next_lsn_ = 1;
   int64_t last_commit_time_ = 0;
   std::set<uint32_t> changed_;
+  uint32_t largest_ = 0;
+  int shrinks_ = 0;
+  std::set<uint64_t> generations_;
 };
 
 std::set<uint32_t> pages_in(const engine::PageBitmap& bitmap);

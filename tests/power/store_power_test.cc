@@ -34,30 +34,8 @@ using bakrest::testing::last_info_line;
 using bakrest::testing::QuietControl;
 using bakrest::testing::TestInstance;
 
-// The backup under key (nullopt if none). Throws if what is there is not a whole, valid backup.
-std::optional<Guid> whole_backup(storage::ObjectStore& store, const std::string& key) {
-  if (!store.exists(kBucket, key)) return std::nullopt;
-  auto object = store.open(kBucket, key);
-  backup::ObjectSource source(*object);
-  format::BackupReader reader(source);
-  std::vector<uint8_t> buffer(64 * 1024);
-  while (reader.read(buffer) > 0) {
-  }
-  return reader.header().backup_id;
-}
-
-std::vector<std::string> temporary_files(const fs::path& root) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root / "store" / kBucket / "tmp", ec))
-    names.push_back(e.path());
-  return names;
-}
-
-std::vector<uint8_t> online_image(TestInstance& instance, const std::string& name) {
-  auto connection = instance.engine.connect(name);
-  return serialize(connection->db());
-}
+using bakrest::testing::temporary_files;
+using bakrest::testing::whole_backup;
 
 class StorePowerTest : public ::testing::Test {
  protected:
@@ -69,44 +47,14 @@ class StorePowerTest : public ::testing::Test {
 
   uint64_t uniform(uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng_); }
 
-  // src with a full backup (full.bak) and a log backup after more changes (log.trn); "rolling" restored from
-  // full.bak WITH NORECOVERY, ready for the log.
   void build_template() {
     fs::create_directory(template_);
     SimulatedDisk quiet(template_);  // no cut: spares real fsyncs
-    TestInstance instance(template_, false);
-    instance.engine.create_database("src");
-    {
-      auto c = instance.engine.connect("src");
-      c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
-      c->db().exec(
-          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
-          "INSERT INTO t SELECT i, randomblob(800) FROM n");
-    }
-    QuietControl control;
-    backup::BackupRequest full{0,          random_guid(), "src", TestInstance::arn("full.bak"), kBucket,
-                               "full.bak", true,          false, backup::BackupKind::kFull};
-    backup::run_backup(full, instance.env, control);
-    full_id_ = full.backup_id;
-    image_at_full_ = online_image(instance, "src");
-    {
-      auto c = instance.engine.connect("src");
-      c->db().exec("UPDATE t SET b = randomblob(900) WHERE id % 3 = 0");
-      c->db().exec("INSERT INTO t SELECT id + 1000, randomblob(700) FROM t WHERE id <= 60");
-    }
-    backup::BackupRequest log{0,         random_guid(), "src", TestInstance::arn("log.trn"), kBucket,
-                              "log.trn", true,          false, backup::BackupKind::kLog};
-    backup::run_backup(log, instance.env, control);
-    image_at_log_ = online_image(instance, "src");
-    backup::RestoreRequest rolling;
-    rolling.database = "rolling";
-    rolling.arn = TestInstance::arn("full.bak");
-    rolling.bucket = kBucket;
-    rolling.key = "full.bak";
-    rolling.recover = false;
-    rolling.login = "admin";
-    backup::run_restore(rolling, instance.env, control);
-    rolling_lsn_ = instance.engine.find("rolling")->restore_lsn;
+    testing::ChainTemplate made = testing::build_chain_template(template_);
+    full_id_ = made.full_id;
+    image_at_full_ = std::move(made.image_at_full);
+    image_at_log_ = std::move(made.image_at_log);
+    rolling_lsn_ = made.rolling_lsn;
   }
 
   // Runs one task on a copy of the template with the power cut at operation `cut` (0: no cut), and writes

@@ -1,5 +1,9 @@
 #include "support/test_instance.h"
 
+#include "backup/object_stream.h"
+#include "format/backup_file.h"
+#include "power/power_support.h"
+
 #include <thread>
 
 #include "tasks/task_types.h"
@@ -70,6 +74,69 @@ std::string last_info_line(const tasks::TaskRecord& task) {
     if (close != std::string::npos) line = line.substr(close + 2);
   }
   return line;
+}
+
+// The backup under key (nullopt if none). Throws if what is there is not a whole, valid backup.
+std::optional<Guid> whole_backup(storage::ObjectStore& store, const std::string& key) {
+  if (!store.exists(kBucket, key)) return std::nullopt;
+  auto object = store.open(kBucket, key);
+  backup::ObjectSource source(*object);
+  format::BackupReader reader(source);
+  std::vector<uint8_t> buffer(64 * 1024);
+  while (reader.read(buffer) > 0) {
+  }
+  return reader.header().backup_id;
+}
+
+std::vector<std::string> temporary_files(const std::filesystem::path& root) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root / "store" / kBucket / "tmp", ec))
+    names.push_back(e.path());
+  return names;
+}
+
+std::vector<uint8_t> online_image(TestInstance& instance, const std::string& name) {
+  auto connection = instance.engine.connect(name);
+  return power::serialize(connection->db());
+}
+
+ChainTemplate build_chain_template(const std::filesystem::path& root) {
+  ChainTemplate out;
+  TestInstance instance(root, false);
+  instance.engine.create_database("src");
+  {
+    auto c = instance.engine.connect("src");
+    c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    c->db().exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+        "INSERT INTO t SELECT i, randomblob(800) FROM n");
+  }
+  QuietControl control;
+  backup::BackupRequest full{0,          random_guid(), "src", TestInstance::arn("full.bak"), kBucket,
+                             "full.bak", true,          false, backup::BackupKind::kFull};
+  backup::run_backup(full, instance.env, control);
+  out.full_id = full.backup_id;
+  out.image_at_full = online_image(instance, "src");
+  {
+    auto c = instance.engine.connect("src");
+    c->db().exec("UPDATE t SET b = randomblob(900) WHERE id % 3 = 0");
+    c->db().exec("INSERT INTO t SELECT id + 1000, randomblob(700) FROM t WHERE id <= 60");
+  }
+  backup::BackupRequest log{0,         random_guid(), "src", TestInstance::arn("log.trn"), kBucket,
+                            "log.trn", true,          false, backup::BackupKind::kLog};
+  backup::run_backup(log, instance.env, control);
+  out.image_at_log = online_image(instance, "src");
+  backup::RestoreRequest rolling;
+  rolling.database = "rolling";
+  rolling.arn = TestInstance::arn("full.bak");
+  rolling.bucket = kBucket;
+  rolling.key = "full.bak";
+  rolling.recover = false;
+  rolling.login = "admin";
+  backup::run_restore(rolling, instance.env, control);
+  out.rolling_lsn = instance.engine.find("rolling")->restore_lsn;
+  return out;
 }
 
 }  // namespace bakrest::testing

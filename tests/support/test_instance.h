@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backup/jobs.h"
 #include "common/job_control.h"
@@ -62,5 +63,25 @@ class QuietControl : public JobControl {
 
 // The last line of a task's task_info without its timestamp: what the task ended with.
 std::string last_info_line(const tasks::TaskRecord& task);
+
+// The backup under key in the instance's bucket (nullopt if none). Throws if what is there is not a whole,
+// valid backup.
+std::optional<Guid> whole_backup(storage::ObjectStore& store, const std::string& key);
+// The temporary files the local store holds under root (uploads in progress, or left by a crash).
+std::vector<std::string> temporary_files(const std::filesystem::path& root);
+
+// An ONLINE database's image as SQLite sees it.
+std::vector<uint8_t> online_image(TestInstance& instance, const std::string& name);
+
+// What build_chain_template() made, for the tests that start from it.
+struct ChainTemplate {
+  Guid full_id{};                       // full.bak's backup id
+  std::vector<uint8_t> image_at_full;   // src as full.bak holds it
+  std::vector<uint8_t> image_at_log;    // src as full.bak and log.trn hold it
+  std::optional<uint64_t> rolling_lsn;  // the redo point of "rolling" before the log
+};
+// In the instance at root: database src with a full backup (full.bak) and, after more changes, a log
+// backup (log.trn); "rolling" restored from full.bak WITH NORECOVERY, ready for the log.
+ChainTemplate build_chain_template(const std::filesystem::path& root);
 
 }  // namespace bakrest::testing

@@ -31,6 +31,7 @@
 #include "engine/database_log.h"
 #include "engine/engine.h"
 #include "engine/wal_scan.h"
+#include "power/power_support.h"
 #include "support/faulty_file_system.h"
 #include "temp_dir.h"
 
@@ -40,48 +41,28 @@ namespace bakrest::engine {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A random seed per run, or BAKREST_TEST_SEED's to repeat one.
-uint64_t test_seed() {
-  if (const char* s = std::getenv("BAKREST_TEST_SEED")) return std::stoull(s);
-  std::random_device device;
-  return static_cast<uint64_t>(device()) << 32 | device();
-}
-
-std::string seed_note(uint64_t seed) {
-  return "seed " + std::to_string(seed) + " (repeat with BAKREST_TEST_SEED=" + std::to_string(seed) + ")";
-}
-
-std::vector<uint8_t> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using power::compare_images;
+using power::create_database_image;
+using power::open_database;
+using power::pages_in;
+using power::read_file;
+using power::seed_note;
+using power::serialize;
+using power::test_seed;
+using Replayed = power::Replica;
 
 void write_file(const fs::path& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Creates file with the given page size, runs setup while it is still in rollback-journal mode (so the file
-// itself holds the result), and switches it to WAL. Returns the file's bytes: the image before the first
-// WAL commit, which replaying the whole log starts from.
+// The database image the whole log replays over (power::create_database_image), with no WAL frames yet.
 std::vector<uint8_t> create_wal_database(const fs::path& file, uint32_t page_size, const std::string& setup) {
-  {
-    sqlite::Database db(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
-    db.exec("PRAGMA page_size=" + std::to_string(page_size) + ";" + setup + "PRAGMA journal_mode=WAL;");
-  }
+  std::vector<uint8_t> image = create_database_image(file, page_size, setup);
   fs::path wal = file;
   wal += "-wal";
   EXPECT_FALSE(fs::exists(wal) && fs::file_size(wal) > 0);
-  return read_file(file);
-}
-
-// A connection the way the engine opens database files: through the capture VFS, with the engine's settings.
-sqlite::Database open_database(const fs::path& file, int cache_pages = 0) {
-  sqlite::Database db(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, capture_vfs_name());
-  configure_connection(db, nullptr);
-  if (cache_pages) db.exec("PRAGMA cache_size=" + std::to_string(cache_pages));
-  return db;
+  return image;
 }
 
 // A database's log opened as the engine opens it (recovery first, then the capture registration), keeping
@@ -120,106 +101,6 @@ bool checkpoint(DatabaseLog& log, const fs::path& file) {
   bool complete = frames >= 0 && backfilled == frames;
   if (complete) log.note_checkpointed(logged);
   return complete;
-}
-
-// The database as SQLite sees it, from sqlite3_serialize.
-struct Serialized {
-  std::unique_ptr<unsigned char, void (*)(void*)> bytes{nullptr, sqlite3_free};
-  sqlite3_int64 size = 0;
-  std::span<const uint8_t> span() const { return {bytes.get(), static_cast<size_t>(size)}; }
-};
-
-Serialized serialize(sqlite::Database& db) {
-  Serialized s;
-  s.bytes.reset(sqlite3_serialize(db.handle(), "main", &s.size, 0));
-  if (!s.bytes) throw std::runtime_error(std::string("sqlite3_serialize: ") + sqlite3_errmsg(db.handle()));
-  return s;
-}
-
-uint32_t page_size_of(std::span<const uint8_t> image) {
-  uint32_t size = static_cast<uint32_t>(image[16]) << 8 | image[17];
-  return size == 1 ? 65536 : size;
-}
-
-// Empty if the images are equal, otherwise where they first differ.
-std::string compare_images(std::span<const uint8_t> replayed, std::span<const uint8_t> live) {
-  uint32_t page_size = page_size_of(live);
-  size_t common = std::min(replayed.size(), live.size());
-  for (size_t at = 0; at < common; at += page_size) {
-    size_t n = std::min<size_t>(page_size, common - at);
-    if (std::memcmp(replayed.data() + at, live.data() + at, n) != 0)
-      return "page " + std::to_string(at / page_size + 1) + " differs";
-  }
-  if (replayed.size() != live.size())
-    return "replayed " + std::to_string(replayed.size()) + " bytes, live " + std::to_string(live.size());
-  return {};
-}
-
-// A database image rebuilt from log records alone: each record's page images written, then the image cut or
-// grown to the record's database size. Checks that LSNs run on by one and commit times never go back.
-class Replayed {
- public:
-  explicit Replayed(std::vector<uint8_t> base) : image_(std::move(base)), page_size_(page_size_of(image_)) {}
-
-  // Applies every record the log holds that is not applied yet.
-  void catch_up(DatabaseLog& log) {
-    uint64_t to = log.next_lsn();
-    log.read(next_lsn_, to, [&](const LogRecordHeader& h, const auto& read_pages) {
-      if (h.lsn != next_lsn_)
-        throw std::runtime_error("record LSN " + std::to_string(h.lsn) + " where " +
-                                 std::to_string(next_lsn_) + " belongs");
-      if (h.page_size != page_size_)
-        throw std::runtime_error("record page size " + std::to_string(h.page_size));
-      if (h.commit_time_us < last_commit_time_) throw std::runtime_error("commit time went back");
-      // The record's checksum is checked once all pages are read: apply only after that.
-      std::vector<std::pair<uint32_t, std::vector<uint8_t>>> pages;
-      read_pages([&](uint32_t pgno, std::span<const uint8_t> image) {
-        pages.emplace_back(pgno, std::vector<uint8_t>(image.begin(), image.end()));
-      });
-      for (const auto& [pgno, image] : pages) {
-        if (pgno > h.database_pages) throw std::runtime_error("record page beyond the database size");
-        uint64_t at = static_cast<uint64_t>(pgno - 1) * page_size_;
-        if (image_.size() < at + page_size_) image_.resize(at + page_size_);
-        std::copy(image.begin(), image.end(), image_.begin() + static_cast<ptrdiff_t>(at));
-        changed_.insert(pgno);
-      }
-      uint64_t size = static_cast<uint64_t>(h.database_pages) * page_size_;
-      shrinks_ += size < image_.size();
-      image_.resize(size);
-      largest_ = std::max(largest_, h.page_count);
-      generations_.insert(static_cast<uint64_t>(h.wal_salt[0]) << 32 | h.wal_salt[1]);
-      last_commit_time_ = h.commit_time_us;
-      ++next_lsn_;
-    });
-    if (next_lsn_ != to) throw std::runtime_error("the log ended at LSN " + std::to_string(next_lsn_ - 1));
-  }
-
-  uint64_t next_lsn() const { return next_lsn_; }
-  const std::vector<uint8_t>& image() const { return image_; }
-  // Every page any applied record wrote.
-  const std::set<uint32_t>& changed() const { return changed_; }
-  // What the records covered: the most pages one held, how many shrank the database, and how many WAL
-  // generations (restarts + 1) they came from.
-  uint32_t largest() const { return largest_; }
-  int shrinks() const { return shrinks_; }
-  size_t generations() const { return generations_.size(); }
-
- private:
-  std::vector<uint8_t> image_;
-  uint32_t page_size_;
-  uint64_t next_lsn_ = 1;
-  int64_t last_commit_time_ = 0;
-  std::set<uint32_t> changed_;
-  uint32_t largest_ = 0;
-  int shrinks_ = 0;
-  std::set<uint64_t> generations_;
-};
-
-std::set<uint32_t> pages_in(const PageBitmap& bitmap) {
-  std::set<uint32_t> pages;
-  for (uint32_t pgno = 1; pgno <= bitmap.size(); ++pgno)
-    if (bitmap.test(pgno)) pages.insert(pgno);
-  return pages;
 }
 
 std::vector<uint8_t> random_bytes(std::mt19937_64& rng, size_t n) {
@@ -481,8 +362,8 @@ class ReplayHarness {
   // The replayed image equals SQLite's database after every step.
   void check() {
     replayed_.catch_up(*captured_->log);
-    Serialized live = serialize(*reader_);
-    ASSERT_EQ(compare_images(replayed_.image(), live.span()), "") << "after LSN " << replayed_.next_lsn() - 1;
+    std::vector<uint8_t> live = serialize(*reader_);
+    ASSERT_EQ(compare_images(replayed_.image(), live), "") << "after LSN " << replayed_.next_lsn() - 1;
   }
 
   fs::path file_;
@@ -545,7 +426,7 @@ TEST(LogCapture, CommitsAfterARolledBackWalRestartAreCaptured) {
   b.exec("INSERT INTO t VALUES (x'04')");
   EXPECT_EQ(c.log->last_lsn(), 7u);
   replayed.catch_up(*c.log);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(a).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(a)), "");
 }
 
 // The safety net before SQLite starts the WAL over: committed transactions the capture did not append at
@@ -567,7 +448,7 @@ TEST(LogCapture, WalRestartAppendsCommitsTheCaptureMissed) {
   log.before_wal_restart(read);  // nothing new
   EXPECT_EQ(log.last_lsn(), 2u);
   replayed.catch_up(log);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
 }
 
 // A rolled-back spill leaves its connection having written far past what it later commits. When another
@@ -596,7 +477,7 @@ TEST(LogCapture, CommitAfterARolledBackSpillAndATruncatedWalIsCapturedAtOnce) {
   a.exec("INSERT INTO t VALUES (x'03')");
   EXPECT_EQ(c.log->last_lsn(), 3u);
   replayed.catch_up(*c.log);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(a).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(a)), "");
 }
 
 // Sessions commit from their own threads while the checkpointer runs: every commit is one record, and the
@@ -644,7 +525,7 @@ TEST(LogCapture, ConcurrentWritersAndCheckpointer) {
   EXPECT_EQ(c.log->last_lsn(), static_cast<uint64_t>(kWriters * kCommits * 9 / 10));
   replayed.catch_up(*c.log);
   auto db = open_database(file);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
   EXPECT_GT(replayed.generations(), 1u);
 }
 
@@ -675,7 +556,7 @@ TEST(LogRecovery, ReopeningAddsOnlyTransactionsTheLogLacks) {
     EXPECT_EQ(c.log->last_lsn(), 7u);
     replayed.catch_up(*c.log);
     auto db = open_database(file);
-    EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+    EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
     // The WAL starts over after a full checkpoint; what is missed then is in the new generation only.
     EXPECT_TRUE(checkpoint(*c.log, file));
   }
@@ -687,7 +568,7 @@ TEST(LogRecovery, ReopeningAddsOnlyTransactionsTheLogLacks) {
   EXPECT_EQ(c.log->last_lsn(), 8u);
   replayed.catch_up(*c.log);
   auto db = open_database(file);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
 }
 
 // The changed-page file lags the log (it is written when the log is flushed). After a crash, recovery must
@@ -752,7 +633,7 @@ TEST(LogCapture, FailedCaptureIsRetriedWithoutDuplicates) {
   EXPECT_EQ(log.last_lsn(), 2u);
   EXPECT_EQ(log.capture_failure(), std::nullopt);
   replayed.catch_up(log);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
 }
 
 // Once SQLite has synced the WAL after a commit frame, the commit is durable: after a crash the WAL would
@@ -800,7 +681,7 @@ TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
   EXPECT_EQ(captured.log->capture_failure(), std::nullopt);
   EXPECT_EQ(captured.log->last_lsn(), 3u);
   replayed.catch_up(*captured.log);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
 
   // With no writes at all, retry_capture() (the checkpointer's) catches the log up from the WAL file.
   fail(true);
@@ -811,7 +692,7 @@ TEST(LogCapture, ACommitIsNotReportedFailedWhenOnlyItsLogAppendFails) {
   EXPECT_TRUE(captured.log->retry_capture());
   EXPECT_EQ(captured.log->last_lsn(), 4u);
   replayed.catch_up(*captured.log);
-  EXPECT_EQ(compare_images(replayed.image(), serialize(db).span()), "");
+  EXPECT_EQ(compare_images(replayed.image(), serialize(db)), "");
 }
 
 // ---- a writer killed at random moments ----------------------------------------------------------------
@@ -862,7 +743,7 @@ class CrashHarness {
     EXPECT_EQ(c.log->first_lsn(), 1u);
     EXPECT_EQ(c.log->last_lsn(), counter);
     replayed_.catch_up(*c.log);
-    EXPECT_EQ(compare_images(replayed_.image(), serialize(db).span()), "") << "after LSN " << counter;
+    EXPECT_EQ(compare_images(replayed_.image(), serialize(db)), "") << "after LSN " << counter;
     EXPECT_EQ(pages_in(c.log->begin_differential_backup().changed), replayed_.changed());
     uint64_t commits = counter - counter_;
     counter_ = counter;
@@ -880,7 +761,7 @@ class CrashHarness {
     Replayed fresh(base_);
     fresh.catch_up(*c.log);
     auto db = open_database(file_);
-    EXPECT_EQ(compare_images(fresh.image(), serialize(db).span()), "");
+    EXPECT_EQ(compare_images(fresh.image(), serialize(db)), "");
   }
 
  private:
