@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/digest.h"
 #include "format/backup_layout.h"
 
 namespace bakrest::format {
@@ -34,34 +35,6 @@ using Digest = std::array<uint8_t, 32>;
 bool equal_bytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
 }
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-      throw std::runtime_error("OpenSSL could not start a SHA-256 digest");
-    }
-  }
-  void update(std::span<const uint8_t> bytes) {
-    if (EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) {
-      throw std::runtime_error("OpenSSL SHA-256 update failed");
-    }
-  }
-  Digest finish() {
-    Digest digest{};
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), digest.data(), &length) != 1 || length != digest.size()) {
-      throw std::runtime_error("OpenSSL SHA-256 final failed");
-    }
-    return digest;
-  }
-
- private:
-  struct Free {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
 
 struct CCtxFree {
   void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }

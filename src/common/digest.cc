@@ -1,0 +1,83 @@
+#include "common/digest.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <stdexcept>
+
+namespace bakrest {
+
+void Digester::Free::operator()(evp_md_ctx_st* ctx) const { EVP_MD_CTX_free(ctx); }
+
+Digester::Digester(const evp_md_st* algorithm) : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), algorithm, nullptr) != 1) {
+    throw std::runtime_error("OpenSSL could not start a digest");
+  }
+}
+
+void Digester::update(std::span<const uint8_t> bytes) {
+  if (EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) {
+    throw std::runtime_error("OpenSSL digest update failed");
+  }
+}
+
+void Digester::finish_into(std::span<uint8_t> out) {
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &length) != 1 || length != out.size()) {
+    throw std::runtime_error("OpenSSL digest final failed");
+  }
+}
+
+Sha256::Sha256() : Digester(EVP_sha256()) {}
+
+Sha256::Digest Sha256::finish() {
+  Digest digest{};
+  finish_into(digest);
+  return digest;
+}
+
+Md5::Md5() : Digester(EVP_md5()) {}
+
+Md5::Digest Md5::finish() {
+  Digest digest{};
+  finish_into(digest);
+  return digest;
+}
+
+Sha256::Digest sha256(std::span<const uint8_t> bytes) {
+  Sha256 sha;
+  sha.update(bytes);
+  return sha.finish();
+}
+
+Sha256::Digest hmac_sha256(std::span<const uint8_t> key, std::string_view message) {
+  Sha256::Digest out{};
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(), &length) ||
+      length != out.size()) {
+    throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
+  }
+  return out;
+}
+
+std::string to_hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    text += kDigits[b >> 4];
+    text += kDigits[b & 15];
+  }
+  return text;
+}
+
+std::string to_base64(std::span<const uint8_t> bytes) {
+  std::string text(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), bytes.data(),
+                                static_cast<int>(bytes.size()));
+  text.resize(static_cast<size_t>(n));
+  return text;
+}
+
+}  // namespace bakrest
