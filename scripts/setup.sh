@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_packages=(build-essential cmake pkg-config libsqlite3-dev libzstd-dev libssl-dev nlohmann-json3-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev libcurl4-openssl-dev libgtest-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev libcurl4-openssl-dev libpugixml-dev libgtest-dev
   libgmock-dev)
 # clang builds the fuzz targets; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev (only recommended
 # by clang, so named here); llvm brings llvm-symbolizer, which turns sanitizer reports into file:line stacks.
-test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-pyodbc libdbd-sybase-perl awscli
+test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-pyodbc libdbd-sybase-perl awscli python3-boto3
   sqlite3 nodejs npm clang-format clang libclang-rt-14-dev llvm)
 
 want=("${build_packages[@]}")

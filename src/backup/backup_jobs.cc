@@ -26,13 +26,14 @@ std::string capitalized(std::string text) {
 }
 
 // RDS's checks before a backup starts.
-void check_backup_request(const BackupRequest& request, Environment& env) {
-  check_bucket(env, request.bucket);
+void check_backup_request(const BackupRequest& request, Environment& env, const JobControl& control) {
+  const storage::CallContext ctx = storage_context(control);
+  check_bucket(env, request.bucket, ctx);
   if (request.compress && env.config.edition != "standard" && env.config.edition != "enterprise") {
     throw task_error("BACKUP DATABASE WITH COMPRESSION isn't supported on " +
                      capitalized(env.config.edition) + " Edition");
   }
-  if (!request.overwrite && env.store.exists(request.bucket, request.key)) {
+  if (!request.overwrite && env.store.exists(request.bucket, request.key, ctx)) {
     throw task_error("Please reissue task with correct type and overwrite property");
   }
 }
@@ -64,7 +65,8 @@ Published publish(const BackupRequest& request, Environment& env, const format::
                   const std::function<void(format::BackupWriter&, RateLimiter&)>& write_body) {
   // Checked up front to fail early, and enforced again atomically when the object is published.
   auto object = env.store.create(request.bucket, request.key,
-                                 request.overwrite ? storage::IfExists::kReplace : storage::IfExists::kFail);
+                                 request.overwrite ? storage::IfExists::kReplace : storage::IfExists::kFail,
+                                 storage_context(control));
   ObjectSink sink(*object);
   format::BackupWriter writer(sink, header);
   RateLimiter limiter(env.max_transfer_bytes_per_second);
@@ -112,7 +114,7 @@ BackupRecord record_for(const BackupRequest& request, const engine::DatabaseInfo
 }
 
 void run_differential_backup(const BackupRequest& request, Environment& env, JobControl& control) {
-  check_backup_request(request, env);
+  check_backup_request(request, env, control);
   int64_t begin = now_micros();
   engine::DifferentialSnapshot diff = env.engine.differential_snapshot(request.database);
   engine::DatabaseInfo info = find_database(env, request.database);
@@ -154,7 +156,7 @@ void run_differential_backup(const BackupRequest& request, Environment& env, Job
 }
 
 void run_log_backup(const BackupRequest& request, Environment& env, JobControl& control) {
-  check_backup_request(request, env);
+  check_backup_request(request, env, control);
   int64_t begin = now_micros();
   auto source = env.engine.begin_log_backup(request.database);
   engine::DatabaseInfo info = find_database(env, request.database);
@@ -205,18 +207,20 @@ std::string database_exists_message(const std::string& name) {
 }
 
 void run_backup(const BackupRequest& request, Environment& env, JobControl& control) {
-  switch (request.kind) {
-    case BackupKind::kFull:
-      return run_full_backup(request, env, control);
-    case BackupKind::kDifferential:
-      return run_differential_backup(request, env, control);
-    case BackupKind::kLog:
-      return run_log_backup(request, env, control);
-  }
+  run_cancellable(control, [&] {
+    switch (request.kind) {
+      case BackupKind::kFull:
+        return run_full_backup(request, env, control);
+      case BackupKind::kDifferential:
+        return run_differential_backup(request, env, control);
+      case BackupKind::kLog:
+        return run_log_backup(request, env, control);
+    }
+  });
 }
 
 void run_full_backup(const BackupRequest& request, Environment& env, JobControl& control) {
-  check_backup_request(request, env);
+  check_backup_request(request, env, control);
   int64_t begin = now_micros();
   auto snapshot = env.engine.snapshot(request.database);
   engine::DatabaseInfo info = find_database(env, request.database);
@@ -318,6 +322,17 @@ bool settle_recorded_backup(int64_t task_id, const std::string& database, Enviro
 }
 
 InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env) {
+  // The upload the task was writing (an S3 multipart upload) will never be finished: end it, so that it
+  // neither lingers unseen nor costs storage. Uploads begun after this start (none yet) are left alone.
+  try {
+    int ended =
+        env.store.abort_unfinished_uploads(request.bucket, request.key, std::chrono::system_clock::now(), {});
+    if (ended > 0)
+      spdlog::info("ended {} unfinished upload(s) to {} left by an interrupted backup", ended, request.arn);
+  } catch (const storage::StorageError& e) {
+    spdlog::warn("could not end the unfinished uploads to {} of an interrupted backup: {}", request.arn,
+                 e.what());
+  }
   std::unique_ptr<storage::ObjectReader> object;
   try {
     object = env.store.open(request.bucket, request.key);

@@ -8,12 +8,16 @@
 
 namespace bakrest::backup {
 
-void check_bucket(Environment& env, const std::string& bucket) {
-  auto region = env.store.bucket_region(bucket);
+void check_bucket(Environment& env, const std::string& bucket, const storage::CallContext& ctx) {
+  auto region = env.store.bucket_region(bucket, ctx);
   if (!region) throw task_error("The specified bucket does not exist");
   if (*region != env.config.region) {
     throw task_error("Please specify a bucket that is in the same region as RDS instance");
   }
+}
+
+storage::CallContext storage_context(const JobControl& control) {
+  return storage::CallContext([&control] { return control.cancel_requested(); });
 }
 
 RateLimiter::RateLimiter(double bytes_per_second) : rate_(bytes_per_second), start_(now_micros()) {}

@@ -18,7 +18,22 @@ namespace bakrest::backup {
 inline std::runtime_error task_error(const std::string& text) { return std::runtime_error(text); }
 
 // RDS's checks before any S3 work: the bucket exists and is in the instance's region.
-void check_bucket(Environment& env, const std::string& bucket);
+void check_bucket(Environment& env, const std::string& bucket, const storage::CallContext& ctx);
+
+// The storage context of a job: its calls stop when the task is cancelled.
+storage::CallContext storage_context(const JobControl& control);
+
+// Runs a job; a storage call that stopped because the task was cancelled ends the job as cancelled.
+template <typename Job>
+void run_cancellable(const JobControl& control, Job&& job) {
+  try {
+    job();
+  } catch (const storage::StorageError& e) {
+    if (e.kind() == storage::StorageError::Kind::kCancelled && control.cancel_requested())
+      throw JobCancelled();
+    throw;
+  }
+}
 
 // Keeps transfer speed under a limit (instance.toml [storage] max_transfer_mb_per_sec) by sleeping.
 class RateLimiter {

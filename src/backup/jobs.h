@@ -60,12 +60,13 @@ void run_backup(const BackupRequest& request, Environment& env, JobControl& cont
 void run_full_backup(const BackupRequest& request, Environment& env, JobControl& control);
 
 // After a restart, for a backup task that had not recorded itself in msdb.backupset: settles what it left
-// under its key. A partial upload never shows there (the store removed it when it opened). An object that
-// is not this backup's (its header lacks request.backup_id) is left alone: kNothing. This backup's object,
-// published completely, is verified to its last byte and kept: its history is recorded and it takes the
-// place in the chain it would have had (a full backup becomes the differential base, a log backup moves
-// the log chain on, as settle_recorded_backup does), and the result is kKept. One that fails verification
-// is removed: kNothing.
+// under its key. A partial upload never shows there: the local store removed it when it opened, and an S3
+// multipart upload to the key begun before now is aborted here (a failure to abort is logged, not thrown). An
+// object that is not this backup's (its header lacks request.backup_id) is left alone: kNothing. This
+// backup's object, published completely, is verified to its last byte and kept: its history is recorded and
+// it takes the place in the chain it would have had (a full backup becomes the differential base, a log
+// backup moves the log chain on, as settle_recorded_backup does), and the result is kKept. One that fails
+// verification is removed: kNothing.
 enum class InterruptedBackup { kNothing, kKept };
 InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env);
 

@@ -29,10 +29,10 @@ struct OpenBackup {
   const format::BackupHeader& header() const { return reader->header(); }
 };
 
-OpenBackup open_backup(const RestoreRequest& request, Environment& env) {
+OpenBackup open_backup(const RestoreRequest& request, Environment& env, const JobControl& control) {
   OpenBackup b;
   try {
-    b.object = env.store.open(request.bucket, request.key);
+    b.object = env.store.open(request.bucket, request.key, storage::ByteRange{}, storage_context(control));
   } catch (const storage::StorageError& e) {
     if (e.kind() == storage::StorageError::Kind::kNoSuchKey) {
       throw task_error("The specified key does not exist: " + request.arn);
@@ -125,9 +125,9 @@ struct ApplyPass {
   std::unique_ptr<engine::RestoreTarget> target;
 };
 
-ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const format::BackupHeader& verified,
-                      const char* statement) {
-  ApplyPass pass{open_backup(request, env), nullptr};
+ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const JobControl& control,
+                      const format::BackupHeader& verified, const char* statement) {
+  ApplyPass pass{open_backup(request, env, control), nullptr};
   if (pass.backup.header().backup_id != verified.backup_id)
     throw task_error(std::string(statement) + " failed: " + request.arn +
                      " changed while it was being restored.");
@@ -143,9 +143,9 @@ ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const for
 // -------------------------------------------------------------------------------------------
 
 void run_differential_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
-  check_bucket(env, request.bucket);
+  check_bucket(env, request.bucket, storage_context(control));
   int64_t begin = now_micros();
-  OpenBackup first = open_backup(request, env);
+  OpenBackup first = open_backup(request, env, control);
   const format::BackupHeader& header = first.header();
   check_type(request, header, format::BackupType::kDifferential);
   engine::DatabaseInfo info = restoring_database(request, env);
@@ -165,7 +165,7 @@ void run_differential_restore(const RestoreRequest& request, Environment& env, J
   }
   format::BackupHeader verified = header;
   first = {};
-  ApplyPass pass = begin_apply(request, env, verified, "RESTORE DATABASE");
+  ApplyPass pass = begin_apply(request, env, control, verified, "RESTORE DATABASE");
   // Named references, not structured bindings: the lambdas below capture them (clang before 16 can't).
   OpenBackup& second = pass.backup;
   auto& target = pass.target;
@@ -251,9 +251,9 @@ void read_log_body(
 }
 
 void run_log_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
-  check_bucket(env, request.bucket);
+  check_bucket(env, request.bucket, storage_context(control));
   int64_t begin = now_micros();
-  OpenBackup first = open_backup(request, env);
+  OpenBackup first = open_backup(request, env, control);
   const format::BackupHeader& header = first.header();
   check_type(request, header, format::BackupType::kLog);
   engine::DatabaseInfo info = restoring_database(request, env);
@@ -309,7 +309,7 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
   }
   format::BackupHeader verified = header;
   first = {};
-  ApplyPass pass = begin_apply(request, env, verified, "RESTORE LOG");
+  ApplyPass pass = begin_apply(request, env, control, verified, "RESTORE LOG");
   OpenBackup& second = pass.backup;
   auto& target = pass.target;
   uint64_t applied = 0, pages = 0;
@@ -358,20 +358,22 @@ void check_first_page(const std::vector<uint8_t>& page, uint32_t page_size) {
 }  // namespace
 
 void run_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
-  switch (request.kind) {
-    case RestoreKind::kFull:
-      return run_full_restore(request, env, control);
-    case RestoreKind::kDifferential:
-      return run_differential_restore(request, env, control);
-    case RestoreKind::kLog:
-      return run_log_restore(request, env, control);
-  }
+  run_cancellable(control, [&] {
+    switch (request.kind) {
+      case RestoreKind::kFull:
+        return run_full_restore(request, env, control);
+      case RestoreKind::kDifferential:
+        return run_differential_restore(request, env, control);
+      case RestoreKind::kLog:
+        return run_log_restore(request, env, control);
+    }
+  });
 }
 
 void run_full_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
-  check_bucket(env, request.bucket);
+  check_bucket(env, request.bucket, storage_context(control));
   int64_t begin = now_micros();
-  OpenBackup backup = open_backup(request, env);
+  OpenBackup backup = open_backup(request, env, control);
   const format::BackupHeader& header = backup.header();
   check_type(request, header, format::BackupType::kFull);
   // The reader has checked the header's ranges (a SQLite page size, 1.. pages); the size is the instance's.

@@ -302,16 +302,19 @@ void check_key_fits(const fs::path& objects, const std::string& key,
 
 class LocalObjectWriter final : public ObjectWriter {
  public:
-  LocalObjectWriter(fs::path objects, std::string key, KeyPath target, TempFile temp, IfExists if_exists)
+  LocalObjectWriter(fs::path objects, std::string key, KeyPath target, TempFile temp, IfExists if_exists,
+                    CallContext ctx)
       : objects_(std::move(objects)),
         key_(std::move(key)),
         target_(std::move(target)),
         temp_(std::move(temp)),
-        if_exists_(if_exists) {}
+        if_exists_(if_exists),
+        ctx_(std::move(ctx)) {}
   ~LocalObjectWriter() override { abort(); }
 
   void write(std::span<const uint8_t> bytes) override {
     require_state(State::kOpen, "write to");
+    ctx_.check("write");
     try {
       write_all(temp_.fd.get(), bytes.data(), bytes.size(), temp_.path);
     } catch (...) {
@@ -325,6 +328,7 @@ class LocalObjectWriter final : public ObjectWriter {
   void commit() override {
     require_state(State::kOpen, "commit");
     try {
+      ctx_.check("commit");
       fsync_file(temp_.fd.get(), temp_.path);
       publish();
     } catch (...) {
@@ -447,6 +451,7 @@ class LocalObjectWriter final : public ObjectWriter {
   KeyPath target_;
   TempFile temp_;
   IfExists if_exists_;
+  CallContext ctx_;
   State state_ = State::kOpen;
   bool published_ = false;
   uint64_t bytes_written_ = 0;
@@ -454,22 +459,35 @@ class LocalObjectWriter final : public ObjectWriter {
 
 class LocalObjectReader final : public ObjectReader {
  public:
-  LocalObjectReader(fs::path path, FileDescriptor fd, uint64_t size)
-      : path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
+  // Reads [offset, offset + remaining) of the file; the caller has checked that range against size.
+  LocalObjectReader(fs::path path, FileDescriptor fd, uint64_t size, uint64_t offset, uint64_t remaining,
+                    CallContext ctx)
+      : path_(std::move(path)),
+        fd_(std::move(fd)),
+        size_(size),
+        position_(offset),
+        remaining_(remaining),
+        ctx_(std::move(ctx)) {}
 
   uint64_t size() const override { return size_; }
 
-  // Fills out completely unless the end comes first, so callers need not loop for short reads.
+  // Fills out completely unless the range ends first, so callers need not loop for short reads.
   size_t read(std::span<uint8_t> out) override {
+    ctx_.check("read");
+    const size_t wanted = static_cast<size_t>(std::min<uint64_t>(out.size(), remaining_));
     size_t total = 0;
-    while (total < out.size()) {
-      const ssize_t n = fileio::read(fd_.get(), out.data() + total, out.size() - total);
+    while (total < wanted) {
+      // pread: the position is ours, whatever else shares the descriptor's offset.
+      const ssize_t n =
+          fileio::pread(fd_.get(), out.data() + total, wanted - total, static_cast<off_t>(position_));
       if (n < 0) {
         if (errno == EINTR) continue;
         throw io_error("read", path_, errno);
       }
-      if (n == 0) break;
+      if (n == 0) break;  // the file shrank under us; the reader of the bytes notices what is missing
       total += static_cast<size_t>(n);
+      position_ += static_cast<uint64_t>(n);
+      remaining_ -= static_cast<uint64_t>(n);
     }
     return total;
   }
@@ -478,6 +496,9 @@ class LocalObjectReader final : public ObjectReader {
   fs::path path_;
   FileDescriptor fd_;
   uint64_t size_;
+  uint64_t position_;
+  uint64_t remaining_;
+  CallContext ctx_;
 };
 
 // Appends the objects under dir (whose key prefix is dir_key, "" or ending in '/') that start with prefix.
@@ -496,7 +517,7 @@ void list_directory(const fs::path& dir, const std::string& dir_key, std::string
       // Only descend where the prefix can still match, so listing one backup's stripes stays cheap.
       if (key.starts_with(prefix) || prefix.starts_with(key)) list_directory(path, key, prefix, out);
     } else if (S_ISREG(st.st_mode) && key.starts_with(prefix)) {
-      out.push_back(ObjectInfo{std::move(key), static_cast<uint64_t>(st.st_size)});
+      out.push_back(ObjectInfo{std::move(key), static_cast<uint64_t>(st.st_size), {}});
     }
     // Anything else (symlinks, sockets) was not made by the store and open() refuses it, so it is not listed.
   }
@@ -527,7 +548,8 @@ LocalStore::LocalStore(fs::path root) : root_(std::move(root)) {
   }
 }
 
-std::optional<std::string> LocalStore::bucket_region(const std::string& bucket) {
+std::optional<std::string> LocalStore::bucket_region(const std::string& bucket, const CallContext& ctx) {
+  ctx.check("inspect the bucket");
   if (!is_valid_bucket_name(bucket)) return std::nullopt;
   const fs::path path = root_ / bucket / "bucket.json";
   FileDescriptor fd = open_file(path, O_RDONLY | O_NONBLOCK);
@@ -554,7 +576,8 @@ std::optional<std::string> LocalStore::bucket_region(const std::string& bucket) 
   return doc["region"].get<std::string>();
 }
 
-void LocalStore::create_bucket(const std::string& bucket, const std::string& region) {
+void LocalStore::create_bucket(const std::string& bucket, const std::string& region, const CallContext& ctx) {
+  ctx.check("create the bucket");
   // StorageError has no kind for a bad bucket name or region; kInvalidKey is the nearest (a bad name).
   if (!is_valid_bucket_name(bucket)) {
     throw StorageError(Kind::kInvalidKey,
@@ -594,25 +617,29 @@ void LocalStore::create_bucket(const std::string& bucket, const std::string& reg
   }
   fileio::unlink(temp.path.c_str());
   if (link_error == EEXIST) {
-    if (auto existing = bucket_region(bucket)) return require_region(*existing);
+    if (auto existing = bucket_region(bucket, ctx)) return require_region(*existing);
   }
   if (link_error != 0) throw io_error("create", target, link_error);
   fsync_directory(dir);
   fsync_directory(root_);
 }
 
-bool LocalStore::exists(const std::string& bucket, const std::string& key) {
+std::optional<ObjectInfo> LocalStore::head(const std::string& bucket, const std::string& key,
+                                           const CallContext& ctx) {
+  ctx.check("inspect the object");
   const KeyPath target = key_path(existing_bucket(root_, bucket) / "objects", key);
   struct stat st;
   if (::lstat(target.path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return false;
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw io_error("inspect", target.path, errno);
   }
-  return S_ISREG(st.st_mode);
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  return ObjectInfo{key, static_cast<uint64_t>(st.st_size), {}};
 }
 
 std::unique_ptr<ObjectWriter> LocalStore::create(const std::string& bucket, const std::string& key,
-                                                 IfExists if_exists) {
+                                                 IfExists if_exists, const CallContext& ctx) {
+  ctx.check("create the object");
   const fs::path dir = existing_bucket(root_, bucket);
   fs::path objects = dir / "objects";
   KeyPath target = key_path(objects, key);
@@ -620,10 +647,12 @@ std::unique_ptr<ObjectWriter> LocalStore::create(const std::string& bucket, cons
   check_key_fits(objects, key, target.segments);
   TempFile temp = create_temp_file(dir / "tmp");
   return std::make_unique<LocalObjectWriter>(std::move(objects), key, std::move(target), std::move(temp),
-                                             if_exists);
+                                             if_exists, ctx);
 }
 
-std::unique_ptr<ObjectReader> LocalStore::open(const std::string& bucket, const std::string& key) {
+std::unique_ptr<ObjectReader> LocalStore::open(const std::string& bucket, const std::string& key,
+                                               const ByteRange& range, const CallContext& ctx) {
+  ctx.check("open the object");
   const KeyPath target = key_path(existing_bucket(root_, bucket) / "objects", key);
   // O_NONBLOCK so a FIFO planted in the tree cannot hang us; it does nothing for regular files.
   FileDescriptor fd = open_file(target.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -636,10 +665,18 @@ std::unique_ptr<ObjectReader> LocalStore::open(const std::string& bucket, const 
   if (::fstat(fd.get(), &st) != 0) throw io_error("inspect", target.path, errno);
   if (!S_ISREG(st.st_mode))
     throw StorageError(Kind::kNoSuchKey, kNoSuchKeyMessage);  // a key prefix directory
-  return std::make_unique<LocalObjectReader>(target.path, std::move(fd), static_cast<uint64_t>(st.st_size));
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (range.offset > size) {
+    throw StorageError(Kind::kInvalidRequest, "The range starting at byte " + std::to_string(range.offset) +
+                                                  " of " + in_quotes(key) + " is past its end (" +
+                                                  std::to_string(size) + " bytes).");
+  }
+  const uint64_t remaining = std::min(size - range.offset, range.length.value_or(UINT64_MAX));
+  return std::make_unique<LocalObjectReader>(target.path, std::move(fd), size, range.offset, remaining, ctx);
 }
 
-void LocalStore::remove(const std::string& bucket, const std::string& key) {
+void LocalStore::remove(const std::string& bucket, const std::string& key, const CallContext& ctx) {
+  ctx.check("remove the object");
   const fs::path objects = existing_bucket(root_, bucket) / "objects";
   const KeyPath target = key_path(objects, key);
   if (fileio::unlink(target.path.c_str()) != 0) {
@@ -659,7 +696,9 @@ void LocalStore::remove(const std::string& bucket, const std::string& key) {
   if (pruned) fsync_directory(dir);
 }
 
-std::vector<ObjectInfo> LocalStore::list(const std::string& bucket, const std::string& prefix) {
+std::vector<ObjectInfo> LocalStore::list(const std::string& bucket, const std::string& prefix,
+                                         const CallContext& ctx) {
+  ctx.check("list the objects");
   const fs::path objects = existing_bucket(root_, bucket) / "objects";
   std::vector<ObjectInfo> out;
   struct stat st;
@@ -673,6 +712,11 @@ std::vector<ObjectInfo> LocalStore::list(const std::string& bucket, const std::s
   // std::string compares bytes as unsigned, which is S3's UTF-8 binary key order.
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
+}
+
+int LocalStore::abort_unfinished_uploads(const std::string&, const std::string&,
+                                         std::chrono::system_clock::time_point, const CallContext&) {
+  return 0;  // the constructor removed every unfinished upload of an instance that is gone
 }
 
 }  // namespace bakrest::storage

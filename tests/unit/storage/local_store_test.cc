@@ -197,6 +197,60 @@ TEST_F(LocalStoreTest, WriteCommitReadBackSeveralMegabytes) {
   EXPECT_TRUE(store_->exists("backups", "db/full.bak"));
 }
 
+TEST_F(LocalStoreTest, RangesReadExactlyTheirBytes) {
+  const std::vector<uint8_t> data = pattern(100000);
+  auto writer = store_->create("backups", "ranged.bak");
+  writer->write(data);
+  writer->commit();
+  auto read_range = [&](uint64_t offset, std::optional<uint64_t> length) {
+    auto reader = store_->open("backups", "ranged.bak", ByteRange{offset, length}, {});
+    EXPECT_EQ(reader->size(), data.size());  // the object's size, not the range's
+    std::vector<uint8_t> back, buffer(3333);
+    while (size_t n = reader->read(buffer)) back.insert(back.end(), buffer.begin(), buffer.begin() + n);
+    return back;
+  };
+  EXPECT_EQ(read_range(0, std::nullopt), data);
+  EXPECT_EQ(read_range(12345, 1000), std::vector<uint8_t>(data.begin() + 12345, data.begin() + 13345));
+  EXPECT_EQ(read_range(99000, 5000), std::vector<uint8_t>(data.begin() + 99000, data.end()));  // clipped
+  EXPECT_TRUE(read_range(data.size(), std::nullopt).empty());
+  try {
+    store_->open("backups", "ranged.bak", ByteRange{data.size() + 1, std::nullopt}, {});
+    ADD_FAILURE() << "a range past the end was opened";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.kind(), Kind::kInvalidRequest);
+  }
+  EXPECT_EQ(store_->head("backups", "ranged.bak")->size, data.size());
+  EXPECT_FALSE(store_->head("backups", "absent.bak"));
+}
+
+TEST_F(LocalStoreTest, ACancelledContextStopsWritesAndReads) {
+  bool cancel = false;
+  CallContext ctx([&] { return cancel; });
+  auto writer = store_->create("backups", "c.bak", IfExists::kReplace, ctx);
+  writer->write(bytes_of("abc"));
+  cancel = true;
+  try {
+    writer->write(bytes_of("def"));
+    ADD_FAILURE() << "a cancelled write went through";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.kind(), Kind::kCancelled);
+    EXPECT_FALSE(e.retryable());
+  }
+  writer.reset();
+  EXPECT_FALSE(store_->exists("backups", "c.bak"));
+  EXPECT_EQ(tmp_files(), 0u);
+  put("c.bak", "abc");
+  EXPECT_THROW(store_->open("backups", "c.bak", ByteRange{}, ctx), StorageError);
+  CallContext expired = CallContext().within(std::chrono::seconds(-1));
+  try {
+    store_->list("backups", "", expired);
+    ADD_FAILURE() << "an expired call went through";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.kind(), Kind::kTimeout);
+    EXPECT_TRUE(e.retryable());
+  }
+}
+
 TEST_F(LocalStoreTest, EmptyObject) {
   auto writer = store_->create("backups", "empty");
   writer->commit();
