@@ -93,7 +93,7 @@ engine::DatabaseInfo find_database(Environment& env, const std::string& name) {
   return *info;
 }
 
-BackupRecord record_for(const BackupRequest& request, const engine::DatabaseInfo& info,
+BackupRecord record_for(Environment& env, const BackupRequest& request, const engine::DatabaseInfo& info,
                         const format::BackupHeader& header, const Published& published) {
   BackupRecord r;
   r.database_name = info.name;
@@ -109,6 +109,7 @@ BackupRecord record_for(const BackupRequest& request, const engine::DatabaseInfo
   r.last_lsn = header.last_lsn;
   r.checkpoint_lsn = header.first_lsn;
   r.arn = request.arn;
+  r.endpoint = env.store.endpoint(request.bucket);
   r.task_id = request.task_id;
   return r;
 }
@@ -145,7 +146,7 @@ void run_differential_backup(const BackupRequest& request, Environment& env, Job
           ++changed;
         }
       });
-  BackupRecord record = record_for(request, info, header, published);
+  BackupRecord record = record_for(env, request, info, header, published);
   record.type = 'I';
   record.database_backup_lsn = record.differential_base_lsn = diff.base.lsn + 1;
   record.differential_base_guid = diff.base.backup_id;
@@ -187,7 +188,7 @@ void run_log_backup(const BackupRequest& request, Environment& env, JobControl& 
           throw task_error("BACKUP LOG read " + std::to_string(records) + " records where " +
                            std::to_string(header.last_lsn - header.first_lsn) + " were expected");
       });
-  BackupRecord record = record_for(request, info, header, published);
+  BackupRecord record = record_for(env, request, info, header, published);
   record.type = 'L';
   if (base) record.database_backup_lsn = base->lsn + 1;
   record_backup(env, record);
@@ -246,7 +247,7 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
           }
         }
       });
-  BackupRecord record = record_for(request, info, header, published);
+  BackupRecord record = record_for(env, request, info, header, published);
   record.type = 'D';
   if (previous_base) record.database_backup_lsn = previous_base->lsn + 1;
   record_backup(env, record);
@@ -382,6 +383,7 @@ InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Enviro
     r.database_backup_lsn = r.differential_base_lsn = recorded_checkpoint_lsn(env, header.base_backup_id);
   }
   r.arn = request.arn;
+  r.endpoint = env.store.endpoint(request.bucket);
   r.task_id = request.task_id;
   if (header.type == format::BackupType::kLog) {
     // As run_log_backup records it: the full backup the log chain rests on, if the database still has one.

@@ -94,10 +94,11 @@ void record_backup(Environment& env, const BackupRecord& r) {
           .run();
       db.prepare(
             "INSERT INTO backupmediafamily (media_set_id, family_sequence_number, media_family_id, "
-            "physical_device_name, device_type) VALUES (?, 1, ?, ?, 9)")
+            "physical_device_name, device_type, endpoint) VALUES (?, 1, ?, ?, 9, ?)")
           .bind(1, id)
           .bind(2, guid_to_string(r.backup_id))
           .bind(3, r.arn)
+          .bind(4, r.endpoint)
           .run();
     });
   });

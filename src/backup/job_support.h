@@ -70,6 +70,7 @@ struct BackupRecord {
   std::optional<uint64_t> differential_base_lsn;
   std::optional<Guid> differential_base_guid;
   std::string arn;
+  std::string endpoint;  // the bucket's store (ObjectStore::endpoint)
   int64_t task_id = 0;
   bool copy_only = false;  // SQL Server's is_copy_only: outside the differential base and the log chain
 };

@@ -23,7 +23,9 @@
 #include "server/backend.h"
 #include "server/listener.h"
 #include "sql/session.h"
+#include "storage/bucket_router.h"
 #include "storage/local_store.h"
+#include "storage/s3_store.h"
 #include "tasks/task_queue.h"
 
 namespace bakrest::cli {
@@ -107,9 +109,19 @@ int serve(const ServeOptions& options) {
     instance::Logins logins(msdb);
     auto generated = logins.ensure_master(env_var("BAKREST_MASTER_USER"), env_var("BAKREST_MASTER_PASSWORD"));
 
-    storage::LocalStore store(data.store_dir());
+    storage::LocalStore local_store(data.store_dir());
+    storage::BucketRouter store(local_store);
     for (const auto& bucket : config.buckets) {
-      if (!store.bucket_region(bucket.name)) store.create_bucket(bucket.name, bucket.region);
+      if (bucket.s3) {
+        // S3 buckets are the user's: never created here, and not looked at before a task needs them (an
+        // endpoint that is down at start must not keep the instance from serving its databases).
+        auto s3 = std::make_unique<storage::S3Store>(*bucket.s3);
+        spdlog::info("bucket '{}' is on S3 at {} (region {})", bucket.name, s3->endpoint(bucket.name),
+                     bucket.region);
+        store.route(bucket.name, std::move(s3));
+      } else if (!local_store.bucket_region(bucket.name)) {
+        local_store.create_bucket(bucket.name, bucket.region);
+      }
     }
     engine::Engine engine(data.databases_dir(), msdb);
     tasks::TaskQueue queue(msdb);

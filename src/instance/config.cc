@@ -28,6 +28,144 @@ std::string read_string(const toml::table& t, const char* key, const std::string
   return *value;
 }
 
+// The keys a [[buckets]] table may have; any other is refused, never ignored.
+const char* const kLocalBucketKeys[] = {"name", "region", "type"};
+const char* const kS3BucketKeys[] = {"name",
+                                     "region",
+                                     "type",
+                                     "endpoint",
+                                     "addressing",
+                                     "verify_tls",
+                                     "ca_file",
+                                     "conditional_writes",
+                                     "access_key_id",
+                                     "secret_access_key",
+                                     "secret_file",
+                                     "session_token",
+                                     "profile",
+                                     "part_size_mb",
+                                     "parts_in_flight",
+                                     "max_buffer_mb",
+                                     "read_chunk_mb",
+                                     "max_attempts",
+                                     "retry_seconds",
+                                     "parts_per_size",
+                                     "connect_timeout_seconds",
+                                     "low_speed_seconds"};
+
+template <size_t N>
+void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
+                         const std::filesystem::path& file) {
+  for (const auto& [key, value] : t) {
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key.str() == k; }) ==
+        std::end(known)) {
+      throw invalid(file, where + " has an unknown key '" + std::string(key.str()) + "'");
+    }
+  }
+}
+
+bool read_bool(const toml::table& t, const char* key, bool fallback, const std::filesystem::path& file,
+               const std::string& where) {
+  const toml::node* node = t.get(key);
+  if (!node) return fallback;
+  auto value = node->value<bool>();
+  if (!value) throw invalid(file, where + ": '" + key + "' must be true or false");
+  return *value;
+}
+
+int read_int_in(const toml::table& t, const char* key, int fallback, int low, int high,
+                const std::filesystem::path& file, const std::string& where) {
+  const toml::node* node = t.get(key);
+  if (!node) return fallback;
+  auto value = node->value<int64_t>();
+  if (!value || *value < low || *value > high) {
+    throw invalid(file, where + ": '" + key + "' must be an integer in " + std::to_string(low) + ".." +
+                            std::to_string(high));
+  }
+  return static_cast<int>(*value);
+}
+
+BucketConfig read_bucket(const toml::table& t, const std::string& default_region,
+                         const std::filesystem::path& file) {
+  BucketConfig b{read_string(t, "name", "", file), read_string(t, "region", default_region, file), {}};
+  if (b.name.empty()) throw invalid(file, "a bucket has no 'name'");
+  const std::string where = "bucket '" + b.name + "'";
+  const std::string type = read_string(t, "type", "local", file);
+  if (type == "local") {
+    refuse_unknown_keys(t, kLocalBucketKeys, where + " (type \"local\")", file);
+    return b;
+  }
+  if (type != "s3") throw invalid(file, where + ": type '" + type + "' is not \"local\" or \"s3\"");
+  refuse_unknown_keys(t, kS3BucketKeys, where, file);
+  storage::S3Settings s;
+  s.bucket = b.name;
+  s.region = b.region;
+  s.endpoint = read_string(t, "endpoint", "", file);
+  const std::string addressing = read_string(t, "addressing", "path", file);
+  if (addressing != "path" && addressing != "virtual") {
+    throw invalid(file, where + ": addressing '" + addressing + "' is not \"path\" or \"virtual\"");
+  }
+  s.virtual_addressing = addressing == "virtual";
+  s.http.verify_tls = read_bool(t, "verify_tls", true, file, where);
+  s.http.ca_file = read_string(t, "ca_file", "", file);
+  s.conditional_writes = read_bool(t, "conditional_writes", s.conditional_writes, file, where);
+  s.credentials.access_key_id = read_string(t, "access_key_id", "", file);
+  s.credentials.secret_access_key = read_string(t, "secret_access_key", "", file);
+  s.credentials.secret_file = read_string(t, "secret_file", "", file);
+  s.credentials.session_token = read_string(t, "session_token", "", file);
+  s.credentials.profile = read_string(t, "profile", "", file);
+  if (s.credentials.access_key_id.empty() &&
+      !(s.credentials.secret_access_key.empty() && s.credentials.secret_file.empty() &&
+        s.credentials.session_token.empty())) {
+    throw invalid(file, where + ": a secret or session token without 'access_key_id'");
+  }
+  if (!s.credentials.secret_access_key.empty() && !s.credentials.secret_file.empty()) {
+    throw invalid(file, where + ": both 'secret_access_key' and 'secret_file'");
+  }
+  s.part_size_mb = read_int_in(t, "part_size_mb", s.part_size_mb, 5, 5120, file, where);
+  s.parts_in_flight = read_int_in(t, "parts_in_flight", s.parts_in_flight, 1, 64, file, where);
+  s.max_buffer_mb = read_int_in(t, "max_buffer_mb", s.max_buffer_mb, 10, 1 << 20, file, where);
+  s.read_chunk_mb = read_int_in(t, "read_chunk_mb", s.read_chunk_mb, 1, 1024, file, where);
+  s.max_attempts = read_int_in(t, "max_attempts", s.max_attempts, 1, 100, file, where);
+  s.retry_seconds = read_int_in(t, "retry_seconds", s.retry_seconds, 0, 86400, file, where);
+  s.parts_per_size = read_int_in(t, "parts_per_size", s.parts_per_size, 1, 10000, file, where);
+  s.http.connect_timeout_ms =
+      1000L * read_int_in(t, "connect_timeout_seconds", static_cast<int>(s.http.connect_timeout_ms / 1000), 1,
+                          600, file, where);
+  s.http.low_speed_seconds =
+      read_int_in(t, "low_speed_seconds", static_cast<int>(s.http.low_speed_seconds), 1, 3600, file, where);
+  b.s3 = std::move(s);
+  return b;
+}
+
+toml::table bucket_table(const BucketConfig& b) {
+  toml::table t{{"name", b.name}, {"region", b.region}};
+  if (!b.s3) return t;
+  const storage::S3Settings& s = *b.s3;
+  t.insert("type", "s3");
+  if (!s.endpoint.empty()) t.insert("endpoint", s.endpoint);
+  t.insert("addressing", s.virtual_addressing ? "virtual" : "path");
+  t.insert("verify_tls", s.http.verify_tls);
+  if (!s.http.ca_file.empty()) t.insert("ca_file", s.http.ca_file);
+  t.insert("conditional_writes", s.conditional_writes);
+  const auto& k = s.credentials;
+  if (!k.access_key_id.empty()) t.insert("access_key_id", k.access_key_id);
+  if (!k.secret_access_key.empty()) t.insert("secret_access_key", k.secret_access_key);
+  if (!k.secret_file.empty()) t.insert("secret_file", k.secret_file);
+  if (!k.session_token.empty()) t.insert("session_token", k.session_token);
+  if (!k.profile.empty()) t.insert("profile", k.profile);
+  t.insert("part_size_mb", s.part_size_mb);
+  t.insert("parts_in_flight", s.parts_in_flight);
+  t.insert("max_buffer_mb", s.max_buffer_mb);
+  t.insert("read_chunk_mb", s.read_chunk_mb);
+  t.insert("max_attempts", s.max_attempts);
+  t.insert("retry_seconds", s.retry_seconds);
+  t.insert("parts_per_size", s.parts_per_size);
+  t.insert("connect_timeout_seconds", static_cast<int64_t>(s.http.connect_timeout_ms / 1000));
+  t.insert("low_speed_seconds", static_cast<int64_t>(s.http.low_speed_seconds));
+  return t;
+}
+
 }  // namespace
 
 bool Config::option_enabled(const std::string& name) const {
@@ -122,9 +260,11 @@ Config load_config(const std::filesystem::path& file) {
     for (const auto& item : *list) {
       const toml::table* bucket = item.as_table();
       if (!bucket) throw invalid(file, "'buckets' must be an array of tables");
-      BucketConfig b{read_string(*bucket, "name", "", file), read_string(*bucket, "region", c.region, file)};
-      if (b.name.empty()) throw invalid(file, "a bucket has no 'name'");
-      c.buckets.push_back(b);
+      BucketConfig b = read_bucket(*bucket, c.region, file);
+      for (const auto& other : c.buckets) {
+        if (other.name == b.name) throw invalid(file, "the bucket '" + b.name + "' is configured twice");
+      }
+      c.buckets.push_back(std::move(b));
     }
   }
   return c;
@@ -134,7 +274,7 @@ void save_config(const Config& c, const std::filesystem::path& file) {
   toml::array options;
   for (const auto& o : c.options) options.push_back(o);
   toml::array buckets;
-  for (const auto& b : c.buckets) buckets.push_back(toml::table{{"name", b.name}, {"region", b.region}});
+  for (const auto& b : c.buckets) buckets.push_back(bucket_table(b));
   toml::table root{
       {"instance_id", c.instance_id},
       {"region", c.region},

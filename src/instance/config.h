@@ -3,14 +3,20 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "storage/s3_store.h"
+
 namespace bakrest::instance {
 
+// A [[buckets]] table: a local bucket (the directory store), or with type = "s3" a bucket of that name on
+// an S3 endpoint (docs/OPERATIONS.md, "S3 buckets").
 struct BucketConfig {
   std::string name;
   std::string region;
+  std::optional<storage::S3Settings> s3;  // set for type = "s3"; its bucket and region are the above
 };
 
 struct Config {
@@ -24,7 +30,7 @@ struct Config {
   std::string option_group = "default:sqlserver-se-16-00";
   std::vector<std::string> options = {"SQLSERVER_BACKUP_RESTORE"};
   std::string iam_role_arn;  // IAM_ROLE_ARN of SQLSERVER_BACKUP_RESTORE; empty: no permission checks yet
-  std::vector<BucketConfig> buckets = {{"aws_example_bucket", "us-east-1"}};
+  std::vector<BucketConfig> buckets = {{"aws_example_bucket", "us-east-1", std::nullopt}};
   double max_transfer_mb_per_sec = 0;  // [storage]: caps backup and restore transfer speed; 0: no limit
 
   // [limits]: what one client and the whole instance may use (docs/OPERATIONS.md, "Limits").

@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS backupmediafamily (
   media_family_id        UNIQUEIDENTIFIER,
   logical_device_name    NVARCHAR,
   physical_device_name   NVARCHAR NOT NULL,  -- the object's ARN
+  endpoint               NVARCHAR,           -- where its bucket is: the S3 endpoint's URL, or file://<dir>
   device_type            TINYINT NOT NULL,   -- 9: URL
   physical_block_size    INT,
   mirror                 TINYINT NOT NULL DEFAULT 0,
@@ -109,8 +110,9 @@ INSERT OR IGNORE INTO configuration (name, value) VALUES ('S3 backup compression
 )sql";
 
 // msdb's schema version (PRAGMA user_version). Version 1 had no transaction-log columns; its data
-// directories come from development builds only, so they are refused rather than migrated.
-constexpr int kSchemaVersion = 2;
+// directories come from development builds only, so they are refused rather than migrated. Version 2
+// lacked backupmediafamily.endpoint (added when buckets could be on S3): it is migrated.
+constexpr int kSchemaVersion = 3;
 
 }  // namespace
 
@@ -133,6 +135,10 @@ Msdb::Msdb(std::filesystem::path file)
     version.step();
     int found = static_cast<int>(version.get_int(0));
     bool has_tables = db_.prepare("SELECT 1 FROM sqlite_master WHERE name = 'databases'").step();
+    if (has_tables && found == 2) {
+      db_.exec("ALTER TABLE backupmediafamily ADD COLUMN endpoint NVARCHAR");
+      found = kSchemaVersion;
+    }
     if (has_tables && found != kSchemaVersion) {
       throw std::runtime_error("msdb in " + file_.string() + " has schema version " + std::to_string(found) +
                                "; this bakrest needs version " + std::to_string(kSchemaVersion) +

@@ -45,6 +45,7 @@ class LocalStore : public ObjectStore, public BucketAdmin {
                                const CallContext& ctx) override;
   int abort_unfinished_uploads(const std::string& bucket, const std::string& key,
                                std::chrono::system_clock::time_point before, const CallContext& ctx) override;
+  std::string endpoint(const std::string&) const override { return "file://" + root_.string(); }
 
  private:
   std::filesystem::path root_;

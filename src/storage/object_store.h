@@ -177,6 +177,10 @@ class ObjectStore {
                                        std::chrono::system_clock::time_point before,
                                        const CallContext& ctx) = 0;
 
+  // Where the bucket's objects are, for msdb's backupmediafamily: the S3 endpoint's URL, or "file://<dir>"
+  // for the local store.
+  virtual std::string endpoint(const std::string& bucket) const = 0;
+
   // The same calls for callers with nothing to cancel and no deadline.
   std::optional<std::string> bucket_region(const std::string& bucket) { return bucket_region(bucket, {}); }
   std::optional<ObjectInfo> head(const std::string& bucket, const std::string& key) {
