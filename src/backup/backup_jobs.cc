@@ -67,6 +67,11 @@ Published publish(const BackupRequest& request, Environment& env, const format::
   auto object = env.store.create(request.bucket, request.key,
                                  request.overwrite ? storage::IfExists::kReplace : storage::IfExists::kFail,
                                  storage_context(control));
+  if (const uint64_t limit = object->buffer_limit_bytes(); limit > 0) {
+    // The memory a remote upload may hold is bounded; say how much (docs/OPERATIONS.md, "S3 buckets").
+    control.progress(0, "Uploading to " + env.store.endpoint(request.bucket) + " with at most " +
+                            std::to_string(limit >> 20) + " MiB of parts in memory.");
+  }
   ObjectSink sink(*object);
   format::BackupWriter writer(sink, header);
   RateLimiter limiter(env.max_transfer_bytes_per_second);

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -259,6 +260,10 @@ class S3Store::Connection {
  private:
   http::Response perform(const Call& call, const CallContext& ctx, const http::BodySink& sink) {
     const sigv4::Credentials keys = credentials_->get(ctx);
+    std::call_once(logged_source_, [&] {
+      spdlog::info("S3 bucket '{}' at {}: credentials from {}", settings_.bucket, endpoint_,
+                   credentials_->source());
+    });
     std::string host = host_;
     std::string path;
     if (settings_.virtual_addressing && !call.bucket.empty()) {
@@ -321,6 +326,7 @@ class S3Store::Connection {
   std::string scheme_;
   std::string host_;
   std::string endpoint_;
+  std::once_flag logged_source_;
   std::mutex random_mutex_;
   std::mt19937_64 random_{std::random_device{}()};
 };

@@ -16,8 +16,9 @@ PASSWORD = "Test-Passw0rd!"
 
 
 class Server:
-    def __init__(self, binary, data_dir=None, config_text=None, keep_data=False, umask=None):
+    def __init__(self, binary, data_dir=None, config_text=None, keep_data=False, umask=None, env=None):
         self.binary = binary
+        self.env = env  # variables to set (a value of None removes one) in the server's environment
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bakrest-it-")
         self.keep_data = keep_data
@@ -29,6 +30,11 @@ class Server:
 
     def start(self):
         env = dict(os.environ, BAKREST_MASTER_USER=USER, BAKREST_MASTER_PASSWORD=PASSWORD)
+        for name, value in (self.env or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         self.log = open(os.path.join(self.data_dir, "server-output.log"), "ab")
         preexec = (lambda: os.umask(self.umask)) if self.umask is not None else None
         self.proc = subprocess.Popen([self.binary, "serve", "--data", self.data_dir, "--port", "0"],
@@ -95,6 +101,42 @@ class Server:
 
     def __enter__(self):
         return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def store_mode():
+    """"s3" when the test runs with aws_example_bucket on the S3 test server (BAKREST_TEST_STORE=s3, as ctest's
+    *_s3 variants of some tests run them), else "local"."""
+    return os.environ.get("BAKREST_TEST_STORE", "local")
+
+
+class Store:
+    """Where a test's aws_example_bucket lives: the instance's local store, or (store_mode() == "s3") the S3
+    test server behind the fault proxy (s3_support.S3World). config() is the instance.toml to start with;
+    attach(server) gives the server S3's copy_object."""
+
+    def __init__(self, **config_overrides):
+        self.world = None
+        if store_mode() == "s3":
+            import s3_support
+            self.world = s3_support.S3World()
+            self.text = s3_support.config(self.world, **config_overrides)
+        else:
+            self.text = config_text(**config_overrides)
+
+    def attach(self, server):
+        if self.world:
+            server.copy_object = self.world.copy_object
+        return server
+
+    def cleanup(self):
+        if self.world:
+            self.world.cleanup()
+
+    def __enter__(self):
+        return self
 
     def __exit__(self, *exc):
         self.cleanup()

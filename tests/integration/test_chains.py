@@ -3,7 +3,8 @@
 (b) the same chain stopped with @stopat inside the second log, and a STOPAT past a log's end;
 (c) every wrong chain with SQL Server's message; (d) the pending-task rules; (e) the seed page's differential,
 log, finish and drop examples run as written, with bucket aws_example_bucket and database mydatabase; (f) logins
-other than the master: GRANT EXECUTE, and who may finish or drop a restore."""
+other than the master: GRANT EXECUTE, and who may finish or drop a restore. Run with BAKREST_TEST_STORE=s3, the
+bucket is on the S3 test server (integration.test_chains_s3)."""
 import datetime
 import time
 
@@ -565,7 +566,10 @@ def seed_examples(server, c):
 
 
 # Transfers are held to 2 MB/s so the 4 MB restore of (d) runs long enough for its pending-task checks.
-with harness.Server(binary, config_text=harness.config_text(max_transfer_mb_per_sec=2)) as server:
+# With BAKREST_TEST_STORE=s3 (ctest's integration.test_chains_s3) the bucket is on the S3 test server.
+with harness.Store(max_transfer_mb_per_sec=2) as store, \
+        harness.Server(binary, config_text=store.text) as server:
+    store.attach(server)
     c = PymssqlClient(server.port)
     at_stop, stop_time, final = make_source(c)
     check_history(c, server.port)

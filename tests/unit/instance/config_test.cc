@@ -46,6 +46,81 @@ TEST(ConfigTest, InvalidValuesNameTheProblem) {
   expect_invalid("instance_id = = \"x\"\n", "instance.toml");
 }
 
+TEST(ConfigTest, S3BucketsLoadWithEverySettingAndSaveTheSame) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "instance.toml") << R"(instance_id = "bakrest-s3"
+region = "eu-west-1"
+[[buckets]]
+name = "aws_example_bucket"
+[[buckets]]
+name = "offsite"
+type = "s3"
+endpoint = "https://rgw.example.net:7480"
+addressing = "virtual"
+ca_file = "/etc/ssl/rgw.pem"
+conditional_writes = false
+access_key_id = "AKIDEXAMPLE"
+secret_file = "/etc/bakrest/offsite.secret"
+part_size_mb = 16
+parts_in_flight = 8
+max_buffer_mb = 512
+read_chunk_mb = 4
+max_attempts = 5
+retry_seconds = 60
+parts_per_size = 500
+connect_timeout_seconds = 3
+low_speed_seconds = 20
+)";
+  Config c = load_config(dir.path() / "instance.toml");
+  ASSERT_EQ(c.buckets.size(), 2u);
+  EXPECT_FALSE(c.buckets[0].s3);
+  EXPECT_EQ(c.buckets[0].region, "eu-west-1");
+  ASSERT_TRUE(c.buckets[1].s3);
+  const storage::S3Settings& s = *c.buckets[1].s3;
+  EXPECT_EQ(s.bucket, "offsite");
+  EXPECT_EQ(s.region, "eu-west-1");
+  EXPECT_EQ(s.endpoint, "https://rgw.example.net:7480");
+  EXPECT_TRUE(s.virtual_addressing);
+  EXPECT_TRUE(s.http.verify_tls);
+  EXPECT_EQ(s.http.ca_file, "/etc/ssl/rgw.pem");
+  EXPECT_FALSE(s.conditional_writes);
+  EXPECT_EQ(s.credentials.access_key_id, "AKIDEXAMPLE");
+  EXPECT_EQ(s.credentials.secret_file, "/etc/bakrest/offsite.secret");
+  EXPECT_EQ(s.part_size_mb, 16);
+  EXPECT_EQ(s.parts_in_flight, 8);
+  EXPECT_EQ(s.max_buffer_mb, 512);
+  EXPECT_EQ(s.read_chunk_mb, 4);
+  EXPECT_EQ(s.max_attempts, 5);
+  EXPECT_EQ(s.retry_seconds, 60);
+  EXPECT_EQ(s.parts_per_size, 500);
+  EXPECT_EQ(s.http.connect_timeout_ms, 3000);
+  EXPECT_EQ(s.http.low_speed_seconds, 20);
+
+  save_config(c, dir.path() / "again.toml");
+  Config again = load_config(dir.path() / "again.toml");
+  ASSERT_EQ(again.buckets.size(), 2u);
+  ASSERT_TRUE(again.buckets[1].s3);
+  EXPECT_EQ(again.buckets[1].s3->endpoint, s.endpoint);
+  EXPECT_EQ(again.buckets[1].s3->credentials.secret_file, s.credentials.secret_file);
+  EXPECT_EQ(again.buckets[1].s3->parts_per_size, 500);
+  EXPECT_FALSE(again.buckets[1].s3->conditional_writes);
+}
+
+TEST(ConfigTest, S3BucketSettingsThatCannotWorkAreRefusedByName) {
+  const std::string head = "instance_id = \"x\"\n[[buckets]]\nname = \"b\"\n";
+  expect_invalid(head + "type = \"s3\"\nendpont = \"http://x\"\n", "unknown key 'endpont'");
+  expect_invalid(head + "endpoint = \"http://x\"\n", "unknown key 'endpoint'");  // a local bucket
+  expect_invalid(head + "type = \"ftp\"\n", "type 'ftp'");
+  expect_invalid(head + "type = \"s3\"\naddressing = \"dns\"\n", "addressing 'dns'");
+  expect_invalid(head + "type = \"s3\"\npart_size_mb = 4\n", "'part_size_mb' must be an integer in 5..5120");
+  expect_invalid(head + "type = \"s3\"\nverify_tls = \"no\"\n", "'verify_tls' must be true or false");
+  expect_invalid(head + "type = \"s3\"\nsecret_access_key = \"s\"\n", "without 'access_key_id'");
+  expect_invalid(
+      head + "type = \"s3\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\nsecret_file = \"f\"\n",
+      "both 'secret_access_key' and 'secret_file'");
+  expect_invalid(head + "[[buckets]]\nname = \"b\"\n", "configured twice");
+}
+
 TEST(ConfigTest, OptionGroupWithoutBackupRestore) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "instance.toml") << "instance_id = \"x\"\n[option_group]\noptions = []\n";
