@@ -29,10 +29,30 @@ struct OpenBackup {
   const format::BackupHeader& header() const { return reader->header(); }
 };
 
+// The key a restore reads: its own, or for a wildcard ARN ("prefix*") the one object with that prefix.
+// More than 10 matches is RDS's error; several (a multi-file backup's stripes) are not supported yet.
+std::string resolve_key(const RestoreRequest& request, Environment& env, const JobControl& control) {
+  if (!request.key.ends_with('*')) return request.key;
+  const std::string prefix = request.key.substr(0, request.key.size() - 1);
+  auto matches = env.store.list(request.bucket, prefix, storage_context(control));
+  if (matches.size() > 10) {
+    throw task_error(
+        "The Restore task is unable to restore from more than 10 backup file(s). Please reduce the number of "
+        "files matched and try again.");
+  }
+  if (matches.empty()) throw task_error("The specified key does not exist: " + request.arn);
+  if (matches.size() > 1) {
+    throw task_error("Restoring a multi-file backup (" + std::to_string(matches.size()) + " files match " +
+                     request.arn + ") is not supported yet by bakrest.");
+  }
+  return matches.front().key;
+}
+
 OpenBackup open_backup(const RestoreRequest& request, Environment& env, const JobControl& control) {
   OpenBackup b;
   try {
-    b.object = env.store.open(request.bucket, request.key, storage::ByteRange{}, storage_context(control));
+    b.object = env.store.open(request.bucket, resolve_key(request, env, control), storage::ByteRange{},
+                              storage_context(control));
   } catch (const storage::StorageError& e) {
     if (e.kind() == storage::StorageError::Kind::kNoSuchKey) {
       throw task_error("The specified key does not exist: " + request.arn);

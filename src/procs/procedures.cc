@@ -274,8 +274,11 @@ std::mutex& submission_mutex() {
 storage::S3ObjectArn restore_source(const std::string& arn) {
   if (arn.empty()) throw procedure_error("S3 ARN prefix cannot be empty");
   storage::S3ObjectArn source = parse_arn(arn);
-  if (source.key.find('*') != std::string::npos) {
-    throw not_supported_yet("Restoring from multiple files (an ARN with '*')");
+  // A trailing '*' is RDS's wildcard restore (resolved by the task: backup::open_backup); anywhere else it
+  // would be a multi-file backup's name pattern.
+  const size_t star = source.key.find('*');
+  if (star != std::string::npos && star != source.key.size() - 1) {
+    throw not_supported_yet("Restoring from multiple files (an ARN with '*' before its end)");
   }
   return source;
 }

@@ -522,8 +522,15 @@ def seed_examples(server, c):
              task_type="RESTORE_DB")
     checks.equal(state(c, "mydatabase"), "ONLINE", "seed: ONLINE after a full restore with RECOVERY")
     drop(c, "mydatabase")
-    expect_error(c, SEED_RESTORE_MULTI, "Restoring from multiple files (an ARN with '*') is not supported yet",
-                 "seed: Example of Multiple-File Restore")
+    # The wildcard matches backup1.bak alone (a single-file backup); multi-file backups are not made yet, and
+    # a wildcard matching two backups says so.
+    run_task(c, SEED_RESTORE_MULTI, "seed: Example of Multiple-File Restore (one file matches)", task_type="RESTORE_DB")
+    checks.check(items(c, "mydatabase") == at_full, "seed: wildcard restore rows")
+    drop(c, "mydatabase")
+    done = run_task(c, SEED_RESTORE_MULTI.replace("backup*", "seed_*"), "seed: a wildcard matching two backups",
+                    "ERROR")
+    checks.contains(done[6], "Restoring a multi-file backup (2 files match arn:aws:s3:::aws_example_bucket/seed_*) "
+                    "is not supported yet by bakrest.", "seed: two matches")
     expect_error(c, SEED_RESTORE_KMS, "The parameter @kms_master_key_arn is not supported yet by bakrest.",
                  "seed: Full Database Restore with Encryption")
 

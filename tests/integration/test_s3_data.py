@@ -5,12 +5,17 @@ restores; (b) one fault of each kind during a backup and its restore (500, 503 S
 directions, a stall, an error inside a 200 CompleteMultipartUpload, a truncated GET): both succeed with
 identical rows; (c) a fault on every request: the task ends ERROR naming the operation, key, HTTP status, S3's
 code and the request id, and leaves neither an object nor an open upload; (d) SIGKILL during a multipart
-upload: after the restart neither an object nor an open upload remains."""
+upload: after the restart neither an object nor an open upload remains; (e) wildcard restores list the bucket
+through every page of ListObjectsV2: one match restores, more than 1,000 give RDS's more-than-10 message."""
+import concurrent.futures
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+
+import json
+import urllib.request
 
 import harness
 import s3_support
@@ -166,6 +171,25 @@ def a_fault_on_every_request(world, c):
     world.faults()
 
 
+def wildcard_restores(world, c):
+    """(e)"""
+    done = restore(c, "faultdb_wild", "faulty*")
+    checks.equal(done[5], "SUCCESS", "a wildcard matching one backup restores it (task_info: %s)" % done[6])
+    same_rows(c, "faultdb", "faultdb_wild", "wildcard restore")
+    s3 = world.boto3()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=s3_support.BUCKET, Key="many/%04d.bak" % i, Body=b"x"),
+                      range(1005)))
+    world.clear_log()
+    done = restore(c, "never", "many/*")
+    checks.equal(done[5], "ERROR", "a wildcard matching 1,005 objects")
+    checks.contains(done[6], "The Restore task is unable to restore from more than 10 backup file(s). Please reduce "
+                    "the number of files matched and try again.", "more than 10 matches: RDS's message")
+    with urllib.request.urlopen("http://127.0.0.1:%d/log" % world.control_port, timeout=10) as r:
+        pages = [e for e in json.loads(r.read()) if "list-type=2" in e["path"]]
+    checks.check(len(pages) >= 2, "the listing went on past its first page: %d ListObjectsV2 requests" % len(pages))
+
+
 with s3_support.S3World() as world:
     scratch = tempfile.mkdtemp(prefix="bakrest-s3-data-")
     server = harness.Server(binary, config_text=s3_support.config(world), keep_data=True)
@@ -176,6 +200,7 @@ with s3_support.S3World() as world:
         make_database(c, "faultdb", 24)
         one_fault_of_each_kind(world, c)
         a_fault_on_every_request(world, c)
+        wildcard_restores(world, c)
 
         # (d) SIGKILL while a multipart upload is open: one part is held back by the proxy.
         world.faults({"fault": "delay", "match": "partNumber=3&", "seconds": 120})

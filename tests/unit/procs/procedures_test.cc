@@ -350,8 +350,9 @@ TEST_F(ProceduresTest, LogRestoreArgumentErrors) {
                                {arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:1:key/k"))}))
                 .text,
             "The parameter @kms_master_key_arn is not supported yet by bakrest.");
-  EXPECT_EQ(error("rds_restore_log", restore_args("mydatabase", "l*")).text,
-            "Restoring from multiple files (an ARN with '*') is not supported yet by bakrest.");
+  EXPECT_EQ(
+      error("rds_restore_log", restore_args("mydatabase", "l*.trn")).text,
+      "Restoring from multiple files (an ARN with '*' before its end) is not supported yet by bakrest.");
   EXPECT_EQ(error("rds_restore_log", {arg("@restore_db_name", std::string("mydatabase"))}).number, 201);
   EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
 }
