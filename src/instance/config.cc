@@ -56,10 +56,11 @@ const char* const kS3BucketKeys[] = {"name",
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
                          const std::filesystem::path& file) {
-  for (const auto& [key, value] : t) {
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key.str() == k; }) ==
+  for (const auto& entry : t) {
+    const std::string_view key = entry.first.str();
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) ==
         std::end(known)) {
-      throw invalid(file, where + " has an unknown key '" + std::string(key.str()) + "'");
+      throw invalid(file, where + " has an unknown key '" + std::string(key) + "'");
     }
   }
 }
