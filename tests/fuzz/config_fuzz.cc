@@ -11,7 +11,23 @@ namespace {
 
 bool same(const instance::Config& a, const instance::Config& b) {
   auto buckets_equal = [](const instance::BucketConfig& x, const instance::BucketConfig& y) {
-    return x.name == y.name && x.region == y.region;
+    if (x.name != y.name || x.region != y.region || x.s3.has_value() != y.s3.has_value()) return false;
+    if (!x.s3) return true;
+    const storage::S3Settings& s = *x.s3;
+    const storage::S3Settings& t = *y.s3;
+    return s.bucket == t.bucket && s.region == t.region && s.endpoint == t.endpoint &&
+           s.virtual_addressing == t.virtual_addressing && s.conditional_writes == t.conditional_writes &&
+           s.http.verify_tls == t.http.verify_tls && s.http.ca_file == t.http.ca_file &&
+           s.http.connect_timeout_ms == t.http.connect_timeout_ms &&
+           s.http.low_speed_seconds == t.http.low_speed_seconds &&
+           s.credentials.access_key_id == t.credentials.access_key_id &&
+           s.credentials.secret_access_key == t.credentials.secret_access_key &&
+           s.credentials.secret_file == t.credentials.secret_file &&
+           s.credentials.session_token == t.credentials.session_token &&
+           s.credentials.profile == t.credentials.profile && s.part_size_mb == t.part_size_mb &&
+           s.parts_per_size == t.parts_per_size && s.parts_in_flight == t.parts_in_flight &&
+           s.max_buffer_mb == t.max_buffer_mb && s.read_chunk_mb == t.read_chunk_mb &&
+           s.max_attempts == t.max_attempts && s.retry_seconds == t.retry_seconds;
   };
   return a.instance_id == b.instance_id && a.region == b.region && a.account == b.account &&
          a.edition == b.edition && a.time_zone == b.time_zone && a.listen_host == b.listen_host &&

@@ -467,7 +467,7 @@ void config_seeds() {
   instance::Config config;
   config.instance_id = "db-4f1c2a";
   config.iam_role_arn = "arn:aws:iam::123456789012:role/rds-backup";
-  config.buckets.push_back({"my-backups", "eu-west-1"});
+  config.buckets.push_back({"my-backups", "eu-west-1", std::nullopt});
   config.max_transfer_mb_per_sec = 12.5;
   instance::save_config(config, dir / "instance.toml");
   std::ifstream in(dir / "instance.toml", std::ios::binary);
