@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -252,6 +253,11 @@ class SnapshotImpl : public PageSnapshot {
   void read_page(uint64_t pgno, std::span<uint8_t> out) override {
     if (pgno == 0 || pgno > page_count_ || out.size() != page_size_) {
       throw std::invalid_argument("page " + std::to_string(pgno) + " is outside the snapshot");
+    }
+    // Zeros, wherever the page is: what the file holds there (a hole, or nothing yet) means nothing.
+    if (pgno == sqlite_lock_byte_page(page_size_)) {
+      std::fill(out.begin(), out.end(), uint8_t{0});
+      return;
     }
     if (wal_.read_page(wal_fd_.get(), static_cast<uint32_t>(pgno), out)) return;
     if (wal::pread_full(db_fd_.get(), out, (pgno - 1) * page_size_) < out.size()) {

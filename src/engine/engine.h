@@ -60,7 +60,8 @@ class PageSnapshot {
   virtual uint64_t page_count() const = 0;
   // The image holds exactly the transactions with LSN <= lsn().
   virtual uint64_t lsn() const = 0;
-  // pgno counts from 1. out.size() must equal page_size().
+  // pgno counts from 1. out.size() must equal page_size(). SQLite's lock-byte page (common/sqlite_file.h),
+  // which a database past 1 GiB has but SQLite never writes, reads as zeros.
   virtual void read_page(uint64_t pgno, std::span<uint8_t> out) = 0;
   // A full backup of this image succeeded: it becomes the differential base and, in FULL recovery, starts
   // the log chain if none is running. Without this call (failure, cancellation) nothing changes.
