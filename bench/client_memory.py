@@ -19,23 +19,15 @@ import raw_tds  # noqa: E402
 MIB = 1 << 20
 
 
-def rss(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return 0
-
-
 binary = os.path.abspath(sys.argv[1])
 with harness.Server(binary) as server:
     pid = server.proc.pid
-    print("start: %.0f MiB" % rss(pid, "VmRSS"))
+    print("start: %.0f MiB" % harness.memory_mib(pid, "VmRSS"))
     c = raw_tds.Client(server.port, timeout=300)
     c.login()
     c.send_message(raw_tds.SQL_BATCH, raw_tds.batch_payload("select 1 -- " + "x" * (25 * MIB)))
     reply = c.read_message()
-    print("one 50 MB batch: peak %.0f MiB (%s)" % (rss(pid, "VmHWM"),
+    print("one 50 MB batch: peak %.0f MiB (%s)" % (harness.memory_mib(pid),
                                                   raw_tds.errors(reply)[:1] or "answered"))
     c.close()
     hogs = []
@@ -56,7 +48,8 @@ with harness.Server(binary) as server:
                 print("  session %d: its message ended with %s" % (i, e.__class__.__name__))
                 ended.add(i)
     time.sleep(1)  # let the server read what is in flight
-    print("eight unfinished 138 MB messages: peak %.0f MiB, now %.0f MiB" % (rss(pid, "VmHWM"), rss(pid, "VmRSS")))
+    print("eight unfinished 138 MB messages: peak %.0f MiB, now %.0f MiB" %
+          (harness.memory_mib(pid), harness.memory_mib(pid, "VmRSS")))
     for h in hogs:
         h.close()
     times = []

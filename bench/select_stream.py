@@ -14,14 +14,6 @@ import harness  # noqa: E402
 from clients import PymssqlClient  # noqa: E402
 
 
-def peak_kib(pid):
-    with open("/proc/%d/status" % pid) as status:
-        for line in status:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1])
-    return 0
-
-
 binary = os.path.abspath(sys.argv[1])
 rows = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
 with harness.Server(binary) as server:
@@ -31,7 +23,7 @@ with harness.Server(binary) as server:
     client.batch("CREATE TABLE t (id INT PRIMARY KEY, data NVARCHAR(MAX))")
     client.batch("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
                  "INSERT INTO t SELECT i, hex(randomblob(500)) FROM n" % rows)
-    print("server peak memory after loading: %.1f MiB" % (peak_kib(server.proc.pid) / 1024))
+    print("server peak memory after loading: %.1f MiB" % harness.memory_mib(server.proc.pid))
     cursor = client.conn.cursor()
     start = time.time()
     cursor.execute("SELECT id, data FROM t")
@@ -41,5 +33,5 @@ with harness.Server(binary) as server:
         size += len(row[1])
     seconds = time.time() - start
     print("SELECT of %d rows, %.0f MB of text: %.1f s (%.0f MB/s)" % (count, size / 1e6, seconds, size / 1e6 / seconds))
-    print("server peak memory after the SELECT: %.1f MiB" % (peak_kib(server.proc.pid) / 1024))
+    print("server peak memory after the SELECT: %.1f MiB" % harness.memory_mib(server.proc.pid))
     client.close()

@@ -142,6 +142,21 @@ class Store:
         self.cleanup()
 
 
+def memory_mib(pid, field="VmHWM"):
+    """A process's memory in MiB from /proc/<pid>/status: VmHWM (peak resident, the default), VmRSS, RssAnon..."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise ValueError("/proc/%d/status has no %s" % (pid, field))
+
+
+def reset_peak_memory(pid):
+    """Starts VmHWM again from the current resident size (proc(5), clear_refs), to measure one phase's peak."""
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")
+
+
 def sanitized(binary):
     """Whether binary is an AddressSanitizer build (its memory use is then much larger: shadow memory and the
     quarantine of freed blocks)."""

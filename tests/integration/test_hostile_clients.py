@@ -14,14 +14,6 @@ LIMITS = {"max_request_mb": 4, "max_buffered_request_mb": 16, "max_connections":
 checks = harness.Checks()
 
 
-def rss_peak_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0
-
-
 def unfinished(port, megabytes):
     """Logs in and sends most of a huge SQL batch, never its last packet."""
     c = raw_tds.Client(port)
@@ -53,7 +45,7 @@ with harness.Server(binary, config_text=harness.config_text(limits=LIMITS)) as s
 
     worker = threading.Thread(target=keep_querying)
     worker.start()
-    baseline = rss_peak_mib(server.proc.pid)
+    baseline = harness.memory_mib(server.proc.pid)
 
     # A NUL character in a batch used to hang its session's thread at 100% CPU forever.
     c = raw_tds.Client(server.port)
@@ -104,7 +96,7 @@ with harness.Server(binary, config_text=harness.config_text(limits=LIMITS)) as s
     checks.check(len(served) > 0 and all(x is True for x in served),
                  "the normal client was served throughout (%d queries, problems: %r)"
                  % (len(served), [x for x in served if x is not True][:3]))
-    peak = rss_peak_mib(server.proc.pid)
+    peak = harness.memory_mib(server.proc.pid)
     # Bound: the shared budget (16 MiB) and 256 KiB per session, twice over for how a growing buffer
     # reserves, plus threads and the allocator's arenas; before the limits, these clients took it past 500 MiB.
     bound = baseline + 2 * (16 + LIMITS["max_connections"] / 4) + 32
