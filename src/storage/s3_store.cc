@@ -335,6 +335,14 @@ namespace {
 
 // --- writing: PutObject or a multipart upload ------------------------------------------------------------
 
+// Parts (or chunks) of a size sent (or fetched) at once: parts_in_flight, fewer when (that many + 1) × size
+// would pass max_buffer_mb — the one being filled (or read) is the +1 — and one at least.
+uint64_t transfers_in_flight(const S3Settings& s, uint64_t size) {
+  const uint64_t budget = static_cast<uint64_t>(s.max_buffer_mb) * kMiB;
+  const uint64_t fit = budget / size > 1 ? budget / size - 1 : 1;
+  return std::max<uint64_t>(1, std::min<uint64_t>(s.parts_in_flight, fit));
+}
+
 class S3Writer : public ObjectWriter {
  public:
   S3Writer(std::shared_ptr<S3Store::Connection> connection, std::string bucket, std::string key,
@@ -417,13 +425,7 @@ class S3Writer : public ObjectWriter {
     return std::min<uint64_t>(kMaxPartBytes, static_cast<uint64_t>(s.part_size_mb) * kMiB << doublings);
   }
 
-  // Parts in flight for a part size: parts_in_flight, fewer when (parts + 1) × size would pass max_buffer_mb.
-  uint64_t in_flight_limit(uint64_t size) const {
-    const auto& s = c_->settings();
-    const uint64_t budget = static_cast<uint64_t>(s.max_buffer_mb) * kMiB;
-    const uint64_t fit = budget / size > 1 ? budget / size - 1 : 1;
-    return std::max<uint64_t>(1, std::min<uint64_t>(s.parts_in_flight, fit));
-  }
+  uint64_t in_flight_limit(uint64_t size) const { return transfers_in_flight(c_->settings(), size); }
 
   void put_whole() {
     Call call{"PutObject", "PUT", bucket_, key_};
@@ -546,7 +548,9 @@ class S3Writer : public ObjectWriter {
                          reply.header("x-amz-request-id")};
           throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
         }
-        part->bytes = {};
+        // Sent: let its memory go. Not `bytes = {}`, which assigns an empty list and keeps the capacity, so
+        // every part sent stayed in memory until the upload ended.
+        std::vector<uint8_t>().swap(part->bytes);
       } catch (...) {
         failed = std::current_exception();
       }
@@ -685,16 +689,17 @@ class S3Reader : public ObjectReader {
       throw StorageError(Kind::kInvalidRequest,
                          "The range starts past the end of " + object_name(bucket_, key_));
     }
-    position_ = range.offset;
-    fetched_to_ = position_;
     end_ =
         range.length ? std::min(size_, range.offset + std::min(*range.length, size_ - range.offset)) : size_;
     chunk_ = static_cast<uint64_t>(c_->settings().read_chunk_mb) * kMiB;
-    if (position_ < end_) ahead_ = fetch_async(position_);
+    ahead_limit_ = transfers_in_flight(c_->settings(), chunk_);
+    next_fetch_ = range.offset;
+    fill_ahead();
   }
 
+  // The fetches capture this: each must end before the reader does.
   ~S3Reader() override {
-    if (ahead_.valid()) ahead_.wait();
+    for (auto& f : ahead_) f.wait();
   }
 
   uint64_t size() const override { return size_; }
@@ -703,11 +708,12 @@ class S3Reader : public ObjectReader {
     size_t filled = 0;
     while (filled < out.size()) {
       if (used_ == buffer_.size()) {
-        if (!ahead_.valid()) break;
-        buffer_ = ahead_.get();  // rethrows what the fetch threw
+        if (ahead_.empty()) break;
+        std::future<std::vector<uint8_t>> next = std::move(ahead_.front());
+        ahead_.pop_front();
+        buffer_ = next.get();  // rethrows what the fetch threw
         used_ = 0;
-        fetched_to_ += buffer_.size();
-        if (fetched_to_ < end_) ahead_ = fetch_async(fetched_to_);
+        fill_ahead();
         if (buffer_.empty()) break;
       }
       const size_t n = std::min(out.size() - filled, buffer_.size() - used_);
@@ -719,9 +725,16 @@ class S3Reader : public ObjectReader {
   }
 
  private:
-  std::future<std::vector<uint8_t>> fetch_async(uint64_t from) {
-    const uint64_t to = std::min(end_, from + chunk_);
-    return std::async(std::launch::async, [this, from, to] { return fetch(from, to); });
+  // Starts fetches of the next chunks, in order, until ahead_limit_ are under way or the range is asked for.
+  // Each chunk is complete (fetch() asks again for what a broken reply left out), so the chunks, taken in
+  // order, are the range.
+  void fill_ahead() {
+    while (ahead_.size() < ahead_limit_ && next_fetch_ < end_) {
+      const uint64_t from = next_fetch_;
+      const uint64_t to = std::min(end_, from + chunk_);
+      ahead_.push_back(std::async(std::launch::async, [this, from, to] { return fetch(from, to); }));
+      next_fetch_ = to;
+    }
   }
 
   // Bytes [from, to) by ranged GETs; a GET that breaks off is sent again for the bytes still missing.
@@ -782,13 +795,13 @@ class S3Reader : public ObjectReader {
   CallContext ctx_;
   std::string etag_;
   uint64_t size_ = 0;
-  uint64_t position_ = 0;
   uint64_t end_ = 0;
   uint64_t chunk_ = 0;
-  uint64_t fetched_to_ = 0;  // the end of what buffer_ holds
+  uint64_t ahead_limit_ = 1;
+  uint64_t next_fetch_ = 0;  // where the next chunk to fetch starts
   std::vector<uint8_t> buffer_;
   size_t used_ = 0;
-  std::future<std::vector<uint8_t>> ahead_;
+  std::deque<std::future<std::vector<uint8_t>>> ahead_;  // the chunks after buffer_, in order
 };
 
 }  // namespace

@@ -20,8 +20,9 @@
 // aborts its upload.
 //
 // Reading: open() asks HeadObject for the size and ETag, then reads the range in chunks of read_chunk_mb
-// by ranged GETs with If-Match (an object replaced mid-read is an error, never a mix), one chunk ahead of the
-// caller; a chunk that fails is asked for again from the byte it reached.
+// by ranged GETs with If-Match (an object replaced mid-read is an error, never a mix), up to parts_in_flight
+// chunks at once ahead of the caller (fewer when (chunks + 1) × read_chunk_mb would pass max_buffer_mb); a
+// chunk that fails is asked for again from the byte it reached.
 //
 // Thread safety: as ObjectStore. No staging on local disk.
 #pragma once

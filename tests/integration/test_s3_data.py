@@ -26,6 +26,9 @@ checks = harness.Checks()
 binary = harness.binary_from_argv()
 ARN = "arn:aws:s3:::aws_example_bucket/"
 MiB = 1 << 20
+# Below the 300 MB database, so that a backup that kept its parts after sending them would pass the bound.
+MAX_BUFFER_MB = 100
+LARGEST_PART_MIB = 80  # 5 MiB parts doubling every 4 (s3_support.config): 5, 10, 20, 40, 80
 
 
 def status(c, task_id):
@@ -90,11 +93,25 @@ def aws_cli(world, *args):
     checks.equal(out.returncode, 0, "aws s3 %s (%s)" % (" ".join(args), out.stderr.strip()[-500:]))
 
 
-def large_objects(world, c, scratch):
-    """(a): multipart with growing parts, and interop both ways."""
+def memory_bound_check(pid, before, what):
+    """The server's peak memory in a transfer stays within the bucket's max_buffer_mb — or two of the largest
+    parts, the least a multipart upload holds — plus slack for threads, SQLite's cache and the allocator."""
+    bound = before + max(MAX_BUFFER_MB, 2 * LARGEST_PART_MIB) + 48
+    if harness.sanitized(binary):
+        bound += 320  # AddressSanitizer keeps up to 256 MiB of freed blocks in quarantine
+    peak = harness.memory_mib(pid)
+    checks.check(peak < bound, "%s: peak memory %.0f MiB stays under %.0f MiB" % (what, peak, bound))
+    print("%s: peak memory %.0f MiB (before %.0f MiB, bound %.0f MiB)" % (what, peak, before, bound), flush=True)
+
+
+def large_objects(world, c, pid, scratch):
+    """(a): multipart with growing parts, and interop both ways; memory bounded by max_buffer_mb."""
     make_database(c, "bigdb", 300)
+    before = harness.memory_mib(pid, "VmRSS")
+    harness.reset_peak_memory(pid)
     done = backup(c, "bigdb", "big/full.bak")
     checks.equal(done[5], "SUCCESS", "300 MB backup to S3 (task_info: %s)" % done[6])
+    memory_bound_check(pid, before, "300 MB backup")
     head = world.boto3().head_object(Bucket=s3_support.BUCKET, Key="big/full.bak")
     size = head["ContentLength"]
     checks.check(size > 300 * MiB, "the backup holds the 300 MB: %d bytes" % size)
@@ -117,8 +134,11 @@ def large_objects(world, c, scratch):
     done = restore(c, "bigdb_from_cli", "big/uploaded-by-aws-cli.bak")
     checks.equal(done[5], "SUCCESS", "restore of a backup uploaded by aws s3 cp (task_info: %s)" % done[6])
     same_rows(c, "bigdb", "bigdb_from_cli", "restored from the aws-cli upload")
+    before = harness.memory_mib(pid, "VmRSS")
+    harness.reset_peak_memory(pid)
     done = restore(c, "bigdb_copy", "big/full.bak")
     checks.equal(done[5], "SUCCESS", "restore of the 300 MB backup (task_info: %s)" % done[6])
+    memory_bound_check(pid, before, "300 MB restore")
     checks.equal(c.query("SELECT count(*) FROM bigdb_copy.dbo.blobs")[0][0], 300, "blobs restored")
     for db in ("bigdb", "bigdb_from_cli", "bigdb_copy"):
         c.batch("USE master")
@@ -192,11 +212,12 @@ def wildcard_restores(world, c):
 
 with s3_support.S3World() as world:
     scratch = tempfile.mkdtemp(prefix="bakrest-s3-data-")
-    server = harness.Server(binary, config_text=s3_support.config(world), keep_data=True)
+    server = harness.Server(binary, config_text=s3_support.config(world, max_buffer_mb=MAX_BUFFER_MB),
+                            keep_data=True)
     server.start()
     try:
         c = PymssqlClient(server.port)
-        large_objects(world, c, scratch)
+        large_objects(world, c, server.proc.pid, scratch)
         make_database(c, "faultdb", 24)
         one_fault_of_each_kind(world, c)
         a_fault_on_every_request(world, c)

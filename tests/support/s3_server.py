@@ -4,11 +4,12 @@
     s3_server.py --root DIR [--port 0] [--host 127.0.0.1]
                  [--credentials KEY:SECRET[:SESSION_TOKEN]]... [--bucket NAME:REGION]...
                  [--deny RULE]... [--no-conditional-writes] [--min-part-size BYTES] [--expired-token KEY]
+                 [--quiet]
 
-Prints "s3_server listening on 127.0.0.1:PORT" once it accepts connections (port 0: a free one), and one line
-per request to stderr (method, target, status, request id). Everything lives under --root (objects, their
-ETags, open multipart uploads), written by rename, so a server killed with SIGKILL and started again on the same
-root has the same objects and the same unfinished uploads.
+Prints "s3_server listening on 127.0.0.1:PORT" once it accepts connections (port 0: a free one), and (unless
+--quiet) one line per request to stderr (method, target, status, request id). Everything lives under --root
+(objects, their ETags, open multipart uploads), written by rename, so a server killed with SIGKILL and started
+again on the same root has the same objects and the same unfinished uploads.
 
 Strict where S3 is strict, so that a client that passes here is right about S3:
 - SigV4 (Authorization header) is verified: unknown key 403 InvalidAccessKeyId, wrong signature 403
@@ -249,6 +250,7 @@ def main():
     parser.add_argument("--no-conditional-writes", action="store_true")
     parser.add_argument("--min-part-size", type=int, default=5 * 1024 * 1024)
     parser.add_argument("--expired-token", action="append", default=[])
+    parser.add_argument("--quiet", action="store_true", help="no line per request on stderr (for benchmarks)")
     args = parser.parse_args()
 
     store = Store(args.root)
@@ -322,7 +324,9 @@ def main():
             finally:
                 if self.body_file and os.path.exists(self.body_file):
                     os.unlink(self.body_file)
-                sys.stderr.write("s3_server: %s %s %s %s\n" % (self.command, self.path, self.status, self.request_id))
+                if not args.quiet:
+                    sys.stderr.write("s3_server: %s %s %s %s\n" % (self.command, self.path, self.status,
+                                                                    self.request_id))
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
