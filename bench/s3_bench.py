@@ -1,5 +1,6 @@
 """Backup and restore of a database to an S3 bucket, against `aws s3 cp` of the same bytes, in one run.
 
+    cmake --build build --target bakrest s3_transfer_bench
     /usr/bin/python3 bench/s3_bench.py build/bakrest [size_mib=1024] [rounds=2]
 
 Starts the S3 test server (tests/support/s3_server.py, on loopback, storing to a temporary directory) and a
@@ -10,7 +11,8 @@ submission to SUCCESS), `aws s3 cp` of that object down to a local file and back
 awscli at its defaults: 8 MiB parts, 10 threads), and rds_restore_database from S3 (which also writes the
 database, checks it and brings it ONLINE). Prints each time, the CPU time of each client (bakrest's whole
 process; aws's) and of the S3 server, and bakrest's peak resident memory during each backup and restore
-(VmHWM, reset before each). Both clients talk to the same server over loopback in the same run, and the
+(VmHWM, reset before each). Beside them, bench/s3_transfer_bench copies the same object down to a file and a
+file up with S3Store alone: the same work as `aws s3 cp`, without the database. Both clients talk to the same server over loopback in the same run, and the
 server, a Python process, uses about one of the machine's cores: it bounds both clients' speeds."""
 import os
 import resource
@@ -57,11 +59,21 @@ class Phase:
         self.children = children_cpu_seconds() - self.children
 
 
+ENV = dict(os.environ, AWS_ACCESS_KEY_ID=s3_support.KEY_ID, AWS_SECRET_ACCESS_KEY=s3_support.SECRET,
+           AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+           AWS_EC2_METADATA_DISABLED="true")
+
+
 def aws(world, *args):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=s3_support.KEY_ID, AWS_SECRET_ACCESS_KEY=s3_support.SECRET,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
     subprocess.run(["/usr/bin/aws", "--endpoint-url", world.endpoint(False), "s3", "cp", "--only-show-errors"] +
-                   list(args), env=env, check=True)
+                   list(args), env=ENV, check=True)
+
+
+def transfer(binary, world, direction, key, path):
+    """bench/s3_transfer_bench: S3Store alone copying an object to or from a file."""
+    tool = os.path.join(os.path.dirname(binary), "bench", "s3_transfer_bench")
+    subprocess.run([tool, world.endpoint(False), s3_support.BUCKET, direction, key, path], env=ENV, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def main():
@@ -100,7 +112,12 @@ def main():
                     aws(world, "s3://%s/bench.bak" % s3_support.BUCKET, local)
                 with Phase(s3_pid) as up:
                     aws(world, local, "s3://%s/bench-by-aws.bak" % s3_support.BUCKET)
+                with Phase(s3_pid) as store_down:
+                    transfer(binary, world, "down", "bench.bak", local + ".2")
+                with Phase(s3_pid) as store_up:
+                    transfer(binary, world, "up", "bench-by-s3store.bak", local)
                 os.unlink(local)
+                os.unlink(local + ".2")
                 harness.reset_peak_memory(pid)
                 with Phase(pid, s3_pid) as restore:
                     task = c.proc("msdb.dbo.rds_restore_database",
@@ -112,16 +129,19 @@ def main():
                 c.batch("DROP DATABASE bench_copy")
                 mb = size / 1e6
                 print("round %d, object %.1f MB:" % (r + 1, mb))
-                print("  upload:   bakrest backup  %6.2f s (%5.0f MB/s; bakrest CPU %4.1f s, S3 server CPU %4.1f s, "
+                print("  upload:   bakrest backup  %6.2f s (%5.0f MB/s; its CPU %4.1f s,     S3 server CPU %4.1f s, "
                       "peak memory %3.0f MiB)" % (backup.seconds, mb / backup.seconds, backup.cpu[0], backup.cpu[1],
                                                   backup_peak))
-                print("            aws s3 cp       %6.2f s (%5.0f MB/s; aws CPU %4.1f s,     S3 server CPU %4.1f s)"
-                      % (up.seconds, mb / up.seconds, up.children, up.cpu[0]))
-                print("  download: bakrest restore %6.2f s (%5.0f MB/s; bakrest CPU %4.1f s, S3 server CPU %4.1f s, "
+                line = "            %-15s %6.2f s (%5.0f MB/s; its CPU %4.1f s,     S3 server CPU %4.1f s)"
+                print(line % ("S3Store alone", store_up.seconds, mb / store_up.seconds, store_up.children,
+                              store_up.cpu[0]))
+                print(line % ("aws s3 cp", up.seconds, mb / up.seconds, up.children, up.cpu[0]))
+                print("  download: bakrest restore %6.2f s (%5.0f MB/s; its CPU %4.1f s,     S3 server CPU %4.1f s, "
                       "peak memory %3.0f MiB)" % (restore.seconds, mb / restore.seconds, restore.cpu[0],
                                                   restore.cpu[1], restore_peak))
-                print("            aws s3 cp       %6.2f s (%5.0f MB/s; aws CPU %4.1f s,     S3 server CPU %4.1f s)"
-                      % (down.seconds, mb / down.seconds, down.children, down.cpu[0]))
+                print(line % ("S3Store alone", store_down.seconds, mb / store_down.seconds, store_down.children,
+                              store_down.cpu[0]))
+                print(line % ("aws s3 cp", down.seconds, mb / down.seconds, down.children, down.cpu[0]))
             c.close()
         os.rmdir(scratch)
 
