@@ -31,20 +31,45 @@ def _port(text):
     return int(text.split("127.0.0.1:")[1].split()[0])
 
 
+def make_certificates(directory):
+    """A CA and a server certificate it signed for IP 127.0.0.1, by Debian's openssl; returns the CA's, the
+    certificate's and its key's paths."""
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=60)
+    ca_key, ca = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr = os.path.join(directory, "server.key"), os.path.join(directory, "server.csr")
+    cert, ext = os.path.join(directory, "server.pem"), os.path.join(directory, "server.ext")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+            "-subj", "/CN=bakrest test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    with open(ext, "w") as f:
+        f.write("subjectAltName = IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+            "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
 class S3World:
     """An S3 server with buckets aws_example_bucket (us-east-1) and other-region-bucket (eu-west-1); keys
     under secret/ cannot be read. A proxy in front of it."""
 
-    def __init__(self, extra_keys=(), server_args=()):
+    def __init__(self, extra_keys=(), server_args=(), tls=False):
+        """tls: the server speaks HTTPS with a certificate for 127.0.0.1 (not "localhost") signed by a CA made
+        for the test (ca_file), and there is no proxy."""
         self.dir = tempfile.mkdtemp(prefix="bakrest-s3-it-")
         self.extra_keys = list(extra_keys)
         self.server_args = list(server_args)
         self.server = self.proxy = None
+        self.ca_file = None
+        if tls:
+            self.ca_file, cert, key = make_certificates(self.dir)
+            self.server_args += ["--tls-cert", cert, "--tls-key", key]
         self.start_server()
-        self.proxy, line = _start([sys.executable, os.path.join(SUPPORT, "fault_proxy.py"), "--target",
-                                   "127.0.0.1:%d" % self.port, "--port", "0"], "fault_proxy listening on")
-        self.proxy_port = _port(line)
-        self.control_port = _port(line.split("control")[1])
+        if not tls:
+            self.proxy, line = _start([sys.executable, os.path.join(SUPPORT, "fault_proxy.py"), "--target",
+                                       "127.0.0.1:%d" % self.port, "--port", "0"], "fault_proxy listening on")
+            self.proxy_port = _port(line)
+            self.control_port = _port(line.split("control")[1])
 
     def start_server(self):
         argv = [sys.executable, os.path.join(SUPPORT, "s3_server.py"), "--root", os.path.join(self.dir, "s3"),
@@ -56,14 +81,16 @@ class S3World:
         self.server, line = _start(argv, "s3_server listening on")
         self.port = _port(line)
 
-    def endpoint(self, through_proxy=True):
-        return "http://127.0.0.1:%d" % (self.proxy_port if through_proxy else self.port)
+    def endpoint(self, through_proxy=True, host="127.0.0.1"):
+        if self.ca_file:
+            return "https://%s:%d" % (host, self.port)
+        return "http://%s:%d" % (host, self.proxy_port if through_proxy else self.port)
 
     def boto3(self):
         import boto3
         from botocore.config import Config
         return boto3.client("s3", endpoint_url=self.endpoint(False), aws_access_key_id=KEY_ID,
-                            aws_secret_access_key=SECRET, region_name="us-east-1",
+                            aws_secret_access_key=SECRET, region_name="us-east-1", verify=self.ca_file,
                             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
 
     def keys(self, prefix=""):

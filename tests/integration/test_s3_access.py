@@ -1,7 +1,8 @@
 """S3 buckets and who may reach them, through pymssql and the real server: credentials from each source of the
 AWS chain (instance.toml, the environment, a profile of a shared credentials file, an IMDSv2 responder on
 loopback), and each refusal with its RDS message, promptly and without retrying forever: wrong keys, a bucket
-that does not exist, a bucket in another region, a key that may not be read."""
+that does not exist, a bucket in another region, a key that may not be read; and HTTPS endpoints, whose
+certificates are verified (against ca_file, host name included) unless verify_tls = false."""
 import os
 import subprocess
 import sys
@@ -169,4 +170,27 @@ with s3_support.S3World(extra_keys=["AKIDROLE:role-secret:role-token"]) as world
             probe.cleanup()
         except RuntimeError:
             pass  # it exited 1, as it should
+
+# 8. HTTPS: certificates are verified by default, against ca_file when given; verify_tls = false turns that off.
+with s3_support.S3World(tls=True) as world:
+    round_trip("instance.toml", world, s3_support.config(world, ca_file=world.ca_file), env(), "tls/verified.bak")
+
+    def refused(what, expected):
+        def body(server, c):
+            small_database(c, "tlsdb")
+            started = time.time()
+            done = backup(c, "tlsdb", "tls/refused.bak")
+            checks.equal(done[5], "ERROR", "%s: the backup fails" % what)
+            checks.check(done[6] is not None and expected in done[6], "%s: task_info says why: %r" % (what, done[6]))
+            checks.check(time.time() - started < 30, "%s: refused promptly, not retried" % what)
+            print("%s: %s" % (what, (done[6] or "").splitlines()[-1:]), flush=True)
+        return body
+    # The system's CAs do not know the test's CA.
+    with_server(world, s3_support.config(world), env(),
+                refused("a certificate no trusted CA signed", "SSL certificate problem"))
+    # Signed by the CA given, but for 127.0.0.1, not for "localhost".
+    text = s3_support.config(world, ca_file=world.ca_file).replace(world.endpoint(), world.endpoint(host="localhost"))
+    with_server(world, text, env(), refused("a certificate for another host name", "localhost"))
+    round_trip("instance.toml", world, s3_support.config(world, verify_tls=False), env(), "tls/unverified.bak")
+    checks.check("tls/refused.bak" not in world.keys(), "no object was written where the certificate was refused")
 checks.finish()

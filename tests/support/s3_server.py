@@ -4,7 +4,7 @@
     s3_server.py --root DIR [--port 0] [--host 127.0.0.1]
                  [--credentials KEY:SECRET[:SESSION_TOKEN]]... [--bucket NAME:REGION]...
                  [--deny RULE]... [--no-conditional-writes] [--min-part-size BYTES] [--expired-token KEY]
-                 [--quiet]
+                 [--quiet] [--tls-cert PEM --tls-key PEM]
 
 Prints "s3_server listening on 127.0.0.1:PORT" once it accepts connections (port 0: a free one), and (unless
 --quiet) one line per request to stderr (method, target, status, request id). Everything lives under --root
@@ -44,6 +44,7 @@ import http.server
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -251,6 +252,8 @@ def main():
     parser.add_argument("--min-part-size", type=int, default=5 * 1024 * 1024)
     parser.add_argument("--expired-token", action="append", default=[])
     parser.add_argument("--quiet", action="store_true", help="no line per request on stderr (for benchmarks)")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     args = parser.parse_args()
 
     store = Store(args.root)
@@ -761,6 +764,10 @@ def main():
         request_queue_size = 64
 
     server = Server((args.host, args.port), Handler)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print("s3_server listening on %s:%d" % (args.host, server.server_address[1]), flush=True)
     try:
         server.serve_forever()
