@@ -82,30 +82,6 @@ DatabaseInfo read_info(sqlite::Statement& s, const fs::path& dir) {
   return info;
 }
 
-void remove_database_files(const fs::path& file) {
-  std::error_code ignored;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    fs::path p = file;
-    p += suffix;
-    fs::remove(p, ignored);
-  }
-  fs::remove_all(log_dir_for(file), ignored);
-}
-
-// A RESTORING database becomes ONLINE on a new recovery fork, its log beginning at next_lsn; no log may be
-// there yet. Both recovering restores and rds_finish_restore end here.
-void mark_recovered(sqlite::Database& db, const DatabaseInfo& info, uint64_t next_lsn) {
-  std::error_code ignored;
-  fs::remove_all(log_dir_for(info.file), ignored);
-  db.prepare(
-        "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restore_lsn = ?, restored_by = NULL, "
-        "restore_damaged = 0, log_chain_lsn = NULL WHERE database_id = ? AND state = 'RESTORING'")
-      .bind(1, guid_to_string(random_guid()))
-      .bind(2, static_cast<int64_t>(next_lsn))
-      .bind(3, info.id)
-      .run();
-}
-
 int authorize(void* user_data, int action, const char* arg1, const char* arg2, const char* database,
               const char*) {
   auto* state = static_cast<SessionAuthorizer*>(user_data);
@@ -129,6 +105,28 @@ int authorize(void* user_data, int action, const char* arg1, const char* arg2, c
 }
 
 }  // namespace
+
+void remove_database_files(const fs::path& file) {
+  std::error_code ignored;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    fs::path p = file;
+    p += suffix;
+    fs::remove(p, ignored);
+  }
+  fs::remove_all(log_dir_for(file), ignored);
+}
+
+void mark_recovered(sqlite::Database& db, const DatabaseInfo& info, uint64_t next_lsn) {
+  std::error_code ignored;
+  fs::remove_all(log_dir_for(info.file), ignored);
+  db.prepare(
+        "UPDATE databases SET state = 'ONLINE', fork_guid = ?, restore_lsn = ?, restored_by = NULL, "
+        "restore_damaged = 0, log_chain_lsn = NULL WHERE database_id = ? AND state = 'RESTORING'")
+      .bind(1, guid_to_string(random_guid()))
+      .bind(2, static_cast<int64_t>(next_lsn))
+      .bind(3, info.id)
+      .run();
+}
 
 sqlite::Database open_database_file(const fs::path& file, bool create) {
   // SQLite would create the file 0644 and give its -wal and -shm files the same mode.
@@ -312,124 +310,6 @@ class LogBackupSourceImpl : public LogBackupSource {
   std::shared_ptr<DatabaseLog> log_;
   uint64_t first_;
   uint64_t last_;
-};
-
-// --- restore targets --------------------------------------------------------------------------------------
-
-class RestoreTargetImpl : public RestoreTarget {
- public:
-  // fresh: a full restore created this database (removed again unless finished). Otherwise it is a
-  // RESTORING database taking a differential or log backup.
-  RestoreTargetImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
-                    uint32_t page_size, bool fresh)
-      : engine_(engine),
-        info_(std::move(info)),
-        lease_(std::move(lease)),
-        page_size_(page_size),
-        fresh_(fresh) {
-    int flags = O_RDWR | O_CLOEXEC | (fresh_ ? O_CREAT | O_EXCL : 0);
-    fd_ = UniqueFd(fileio::open(info_.file.c_str(), flags, 0600));
-    if (fd_.get() < 0)
-      throw_errno((fresh_ ? "creating database '" : "opening database '") + info_.name + "' (" +
-                  info_.file.string() + ")");
-    if (page_size_ == 0) {
-      page_size_ = sqlite_page_size_of(fd_.get(), info_.file);
-      if (page_size_ == 0) throw std::runtime_error("the database being restored has no page size");
-    }
-  }
-  ~RestoreTargetImpl() override {
-    if (finished_) return;
-    try {
-      if (fresh_) {
-        remove_database_files(info_.file);
-        engine_.msdb_.with([&](sqlite::Database& db) {
-          db.prepare("DELETE FROM databases WHERE database_id = ? AND state = 'RESTORING'")
-              .bind(1, info_.id)
-              .run();
-        });
-      }
-      // A differential or log restore that stopped after writing pages has already been recorded as
-      // damaging the database (mark_damaged); one that wrote nothing left it as it was.
-    } catch (const std::exception& e) {
-      spdlog::error("cleaning up the failed restore of '{}': {}", info_.name, e.what());
-    }
-  }
-
-  uint32_t page_size() const override { return page_size_; }
-
-  void write_page(uint64_t pgno, std::span<const uint8_t> page) override {
-    if (pgno == 0 || page.size() != page_size_) throw std::invalid_argument("bad page for restore");
-    mark_damaged();
-    size_t done = 0;
-    uint64_t offset = (pgno - 1) * page_size_;
-    while (done < page.size()) {
-      ssize_t n = fileio::pwrite(fd_.get(), page.data() + done, page.size() - done,
-                                 static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("writing database '" + info_.name + "' (" + info_.file.string() + ")");
-      done += static_cast<size_t>(n);
-    }
-  }
-
-  void truncate(uint64_t pages) override {
-    mark_damaged();
-    if (fileio::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
-      throw_errno("setting the size of database '" + info_.name + "' (" + info_.file.string() + ")");
-  }
-
-  void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
-              const std::string& restored_by) override {
-    if (fileio::fsync(fd_.get()) != 0)
-      throw_errno("making database '" + info_.name + "' durable (fsync of " + info_.file.string() + ")");
-    fsync_directory(info_.file.parent_path());
-    if (recover) {
-      if (auto problems = quick_check(info_.file); !problems.empty()) {
-        throw std::runtime_error("Database '" + info_.name +
-                                 "' was not brought ONLINE: " + quick_check_failure(problems) + "." +
-                                 (fresh_ ? " It was removed; restore a good backup."
-                                         : " It stays RESTORING; drop it with rds_drop_database and restore "
-                                           "a good backup."));
-      }
-    }
-    bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
-      if (recover) {
-        mark_recovered(db, info_, next_lsn);
-      } else {
-        db.prepare(
-              "UPDATE databases SET restore_lsn = ?, restored_by = ?, restore_damaged = 0, "
-              "restore_base_backup_id = COALESCE(?, restore_base_backup_id) "
-              "WHERE database_id = ? AND state = 'RESTORING'")
-            .bind(1, static_cast<int64_t>(next_lsn))
-            .bind(2, restored_by)
-            .bind(3, fresh_ ? std::optional<std::string>(guid_to_string(base_backup_id)) : std::nullopt)
-            .bind(4, info_.id)
-            .run();
-      }
-      return db.changes() == 1;
-    });
-    if (!updated) throw std::runtime_error("the database '" + info_.name + "' being restored disappeared");
-    finished_ = true;
-  }
-
- private:
-  // Before the first byte of a differential or log restore reaches the file, msdb records that the
-  // database is being changed; finish() clears it. A crash or error in between leaves it marked.
-  void mark_damaged() {
-    if (fresh_ || damaged_marked_) return;
-    engine_.msdb_.with([&](sqlite::Database& db) {
-      db.prepare("UPDATE databases SET restore_damaged = 1 WHERE database_id = ?").bind(1, info_.id).run();
-    });
-    damaged_marked_ = true;
-  }
-
-  Engine& engine_;
-  DatabaseInfo info_;
-  std::unique_ptr<DatabaseLease> lease_;  // a restore in progress is a use: DROP DATABASE refuses it
-  uint32_t page_size_;
-  bool fresh_;
-  UniqueFd fd_;
-  bool finished_ = false;
-  bool damaged_marked_ = false;
 };
 
 // --- engine ----------------------------------------------------------------------------------------------
@@ -770,7 +650,7 @@ std::unique_ptr<RestoreTarget> Engine::begin_restore(const std::string& name, co
     lease = std::make_unique<Lease>(*this, shared_for(info));
   }
   try {
-    return std::make_unique<RestoreTargetImpl>(*this, std::move(info), std::move(lease), page_size, true);
+    return make_restore_target(*this, std::move(info), std::move(lease), page_size, true);
   } catch (...) {
     msdb_.with([&](sqlite::Database& db) {
       db.prepare("DELETE FROM databases WHERE name_key = ?").bind(1, database_name_key(name)).run();
@@ -796,7 +676,7 @@ std::unique_ptr<RestoreTarget> Engine::continue_restore(const std::string& name)
       throw std::runtime_error("database '" + info.name + "' is being restored by another task");
     lease = std::make_unique<Lease>(*this, shared);
   }
-  return std::make_unique<RestoreTargetImpl>(*this, std::move(info), std::move(lease), 0, false);
+  return make_restore_target(*this, std::move(info), std::move(lease), 0, false);
 }
 
 void Engine::finish_restore(const std::string& name) {

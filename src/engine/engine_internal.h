@@ -1,5 +1,5 @@
-// What engine.cc and checkpointer.cc share about a database: its per-database state and the lease that
-// keeps it in use. Internal to engine/.
+// What engine.cc, checkpointer.cc and restore_target.cc share about a database: its per-database state, the
+// lease that keeps it in use, and the steps of a restore. Internal to engine/.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +47,20 @@ class Engine::Lease : public DatabaseLease {
   Engine& engine_;
   std::shared_ptr<Shared> shared_;
 };
+
+// Removes a database's file, its -wal, -shm and -journal, and its transaction log.
+void remove_database_files(const std::filesystem::path& file);
+
+// A RESTORING database becomes ONLINE on a new recovery fork, its log beginning at next_lsn; no log may be
+// there yet. Both recovering restores and rds_finish_restore end here.
+void mark_recovered(sqlite::Database& db, const DatabaseInfo& info, uint64_t next_lsn);
+
+// The restore target of begin_restore (fresh: a new file, removed unless finished; page_size as the backup
+// says) or continue_restore (the RESTORING database's file; page_size 0: read from its header).
+// restore_target.cc.
+std::unique_ptr<RestoreTarget> make_restore_target(Engine& engine, DatabaseInfo info,
+                                                   std::unique_ptr<DatabaseLease> lease, uint32_t page_size,
+                                                   bool fresh);
 
 // Opens a database file through the capture VFS with the settings every connection needs (WAL,
 // synchronous=FULL, no automatic checkpoints); create makes a new, private file.

@@ -1,0 +1,140 @@
+// Restore targets (engine.h, RestoreTarget): the file a restore writes page by page, made durable and
+// checked before the database becomes ONLINE or stays RESTORING for the next backup of its chain.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+#include "common/durable_file.h"
+#include "common/file_io.h"
+#include "common/ids.h"
+#include "common/sqlite_file.h"
+#include "common/unique_fd.h"
+#include "engine/engine_internal.h"
+#include "engine/integrity.h"
+
+namespace bakrest::engine {
+
+class RestoreTargetImpl : public RestoreTarget {
+ public:
+  // fresh: a full restore created this database (removed again unless finished). Otherwise it is a
+  // RESTORING database taking a differential or log backup.
+  RestoreTargetImpl(Engine& engine, DatabaseInfo info, std::unique_ptr<DatabaseLease> lease,
+                    uint32_t page_size, bool fresh)
+      : engine_(engine),
+        info_(std::move(info)),
+        lease_(std::move(lease)),
+        page_size_(page_size),
+        fresh_(fresh) {
+    int flags = O_RDWR | O_CLOEXEC | (fresh_ ? O_CREAT | O_EXCL : 0);
+    fd_ = UniqueFd(fileio::open(info_.file.c_str(), flags, 0600));
+    if (fd_.get() < 0)
+      throw_errno((fresh_ ? "creating database '" : "opening database '") + info_.name + "' (" +
+                  info_.file.string() + ")");
+    if (page_size_ == 0) {
+      page_size_ = sqlite_page_size_of(fd_.get(), info_.file);
+      if (page_size_ == 0) throw std::runtime_error("the database being restored has no page size");
+    }
+  }
+  ~RestoreTargetImpl() override {
+    if (finished_) return;
+    try {
+      if (fresh_) {
+        remove_database_files(info_.file);
+        engine_.msdb_.with([&](sqlite::Database& db) {
+          db.prepare("DELETE FROM databases WHERE database_id = ? AND state = 'RESTORING'")
+              .bind(1, info_.id)
+              .run();
+        });
+      }
+      // A differential or log restore that stopped after writing pages has already been recorded as
+      // damaging the database (mark_damaged); one that wrote nothing left it as it was.
+    } catch (const std::exception& e) {
+      spdlog::error("cleaning up the failed restore of '{}': {}", info_.name, e.what());
+    }
+  }
+
+  uint32_t page_size() const override { return page_size_; }
+
+  void write_page(uint64_t pgno, std::span<const uint8_t> page) override {
+    if (pgno == 0 || page.size() != page_size_) throw std::invalid_argument("bad page for restore");
+    mark_damaged();
+    size_t done = 0;
+    uint64_t offset = (pgno - 1) * page_size_;
+    while (done < page.size()) {
+      ssize_t n = fileio::pwrite(fd_.get(), page.data() + done, page.size() - done,
+                                 static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("writing database '" + info_.name + "' (" + info_.file.string() + ")");
+      done += static_cast<size_t>(n);
+    }
+  }
+
+  void truncate(uint64_t pages) override {
+    mark_damaged();
+    if (fileio::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
+      throw_errno("setting the size of database '" + info_.name + "' (" + info_.file.string() + ")");
+  }
+
+  void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
+              const std::string& restored_by) override {
+    if (fileio::fsync(fd_.get()) != 0)
+      throw_errno("making database '" + info_.name + "' durable (fsync of " + info_.file.string() + ")");
+    fsync_directory(info_.file.parent_path());
+    if (recover) {
+      if (auto problems = quick_check(info_.file); !problems.empty()) {
+        throw std::runtime_error("Database '" + info_.name +
+                                 "' was not brought ONLINE: " + quick_check_failure(problems) + "." +
+                                 (fresh_ ? " It was removed; restore a good backup."
+                                         : " It stays RESTORING; drop it with rds_drop_database and restore "
+                                           "a good backup."));
+      }
+    }
+    bool updated = engine_.msdb_.with([&](sqlite::Database& db) {
+      if (recover) {
+        mark_recovered(db, info_, next_lsn);
+      } else {
+        db.prepare(
+              "UPDATE databases SET restore_lsn = ?, restored_by = ?, restore_damaged = 0, "
+              "restore_base_backup_id = COALESCE(?, restore_base_backup_id) "
+              "WHERE database_id = ? AND state = 'RESTORING'")
+            .bind(1, static_cast<int64_t>(next_lsn))
+            .bind(2, restored_by)
+            .bind(3, fresh_ ? std::optional<std::string>(guid_to_string(base_backup_id)) : std::nullopt)
+            .bind(4, info_.id)
+            .run();
+      }
+      return db.changes() == 1;
+    });
+    if (!updated) throw std::runtime_error("the database '" + info_.name + "' being restored disappeared");
+    finished_ = true;
+  }
+
+ private:
+  // Before the first byte of a differential or log restore reaches the file, msdb records that the
+  // database is being changed; finish() clears it. A crash or error in between leaves it marked.
+  void mark_damaged() {
+    if (fresh_ || damaged_marked_) return;
+    engine_.msdb_.with([&](sqlite::Database& db) {
+      db.prepare("UPDATE databases SET restore_damaged = 1 WHERE database_id = ?").bind(1, info_.id).run();
+    });
+    damaged_marked_ = true;
+  }
+
+  Engine& engine_;
+  DatabaseInfo info_;
+  std::unique_ptr<DatabaseLease> lease_;  // a restore in progress is a use: DROP DATABASE refuses it
+  uint32_t page_size_;
+  bool fresh_;
+  UniqueFd fd_;
+  bool finished_ = false;
+  bool damaged_marked_ = false;
+};
+
+std::unique_ptr<RestoreTarget> make_restore_target(Engine& engine, DatabaseInfo info,
+                                                   std::unique_ptr<DatabaseLease> lease, uint32_t page_size,
+                                                   bool fresh) {
+  return std::make_unique<RestoreTargetImpl>(engine, std::move(info), std::move(lease), page_size, fresh);
+}
+
+}  // namespace bakrest::engine
