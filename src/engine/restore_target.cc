@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "common/durable_file.h"
 #include "common/file_io.h"
@@ -59,18 +60,20 @@ class RestoreTargetImpl : public RestoreTarget {
   void write_page(uint64_t pgno, std::span<const uint8_t> page) override {
     if (pgno == 0 || page.size() != page_size_) throw std::invalid_argument("bad page for restore");
     mark_damaged();
-    size_t done = 0;
-    uint64_t offset = (pgno - 1) * page_size_;
-    while (done < page.size()) {
-      ssize_t n = fileio::pwrite(fd_.get(), page.data() + done, page.size() - done,
-                                 static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("writing database '" + info_.name + "' (" + info_.file.string() + ")");
-      done += static_cast<size_t>(n);
+    // Runs of consecutive pages (a full restore is one) go to the file in writes of up to kRunBytes: a
+    // pwrite per page (262,144 for a GiB) was a third of a full restore's CPU time. Nothing is durable
+    // before finish() anyway, and everything reaches the file before truncate() and finish().
+    if (!run_.empty() && pgno != run_first_ + run_.size() / page_size_) write_run();
+    if (run_.empty()) {
+      run_first_ = pgno;
+      run_.reserve(kRunBytes);
     }
+    run_.insert(run_.end(), page.begin(), page.end());
+    if (run_.size() >= kRunBytes) write_run();
   }
 
   void truncate(uint64_t pages) override {
+    write_run();
     mark_damaged();
     if (fileio::ftruncate(fd_.get(), static_cast<off_t>(pages * page_size_)) != 0)
       throw_errno("setting the size of database '" + info_.name + "' (" + info_.file.string() + ")");
@@ -78,6 +81,7 @@ class RestoreTargetImpl : public RestoreTarget {
 
   void finish(bool recover, uint64_t next_lsn, const Guid& base_backup_id,
               const std::string& restored_by) override {
+    write_run();
     if (fileio::fsync(fd_.get()) != 0)
       throw_errno("making database '" + info_.name + "' durable (fsync of " + info_.file.string() + ")");
     fsync_directory(info_.file.parent_path());
@@ -111,6 +115,21 @@ class RestoreTargetImpl : public RestoreTarget {
   }
 
  private:
+  static constexpr size_t kRunBytes = 1 << 20;
+
+  void write_run() {
+    size_t done = 0;
+    const uint64_t offset = (run_first_ - 1) * page_size_;
+    while (done < run_.size()) {
+      ssize_t n = fileio::pwrite(fd_.get(), run_.data() + done, run_.size() - done,
+                                 static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("writing database '" + info_.name + "' (" + info_.file.string() + ")");
+      done += static_cast<size_t>(n);
+    }
+    run_.clear();
+  }
+
   // Before the first byte of a differential or log restore reaches the file, msdb records that the
   // database is being changed; finish() clears it. A crash or error in between leaves it marked.
   void mark_damaged() {
@@ -129,6 +148,8 @@ class RestoreTargetImpl : public RestoreTarget {
   UniqueFd fd_;
   bool finished_ = false;
   bool damaged_marked_ = false;
+  std::vector<uint8_t> run_;  // pages run_first_, run_first_ + 1, ... not written to the file yet
+  uint64_t run_first_ = 0;
 };
 
 std::unique_ptr<RestoreTarget> make_restore_target(Engine& engine, DatabaseInfo info,
