@@ -6,7 +6,7 @@
 Starts the S3 test server (tests/support/s3_server.py, on loopback, storing to a temporary directory) and a
 bakrest instance whose aws_example_bucket is on it, at bakrest's default S3 settings (8 MiB first part, 4 parts in
 flight, 8 MiB read chunks, max_buffer_mb 256; no proxy). Creates a database of size_mib MiB of random blobs
-(incompressible, and backup compression is off), then for each round: rds_backup_database to S3 (time from
+(incompressible, and backup compression is off), waits for the checkpointer to take in the load's WAL, then for each round: rds_backup_database to S3 (time from
 submission to SUCCESS), `aws s3 cp` of that object down to a local file and back up under another key (Debian's
 awscli at its defaults: 8 MiB parts, 10 threads), and rds_restore_database from S3 (which also writes the
 database, checks it and brings it ONLINE). Prints each time, the CPU time of each client (bakrest's whole
@@ -14,6 +14,7 @@ process; aws's) and of the S3 server, and bakrest's peak resident memory during 
 (VmHWM, reset before each). Beside them, bench/s3_transfer_bench copies the same object down to a file and a
 file up with S3Store alone: the same work as `aws s3 cp`, without the database. Both clients talk to the same server over loopback in the same run, and the
 server, a Python process, uses about one of the machine's cores: it bounds both clients' speeds."""
+import glob
 import os
 import resource
 import subprocess
@@ -95,6 +96,11 @@ def main():
                 n = min(64, size_mib - start)
                 c.batch("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
                         "INSERT INTO bench.dbo.blobs SELECT %d + i, randomblob(1048576) FROM n" % (n, start))
+            # The checkpointer moves the load's WAL into the database file before the first backup starts, not
+            # under it (a snapshot waits for a checkpoint in progress): it truncates the WAL when done.
+            wals = glob.glob(os.path.join(server.data_dir, "databases", "*.db-wal"))
+            harness.wait_for(lambda: all(os.path.getsize(w) < 4 << 20 for w in wals), timeout=600,
+                             what="the checkpointer to take in the load's WAL")
             print("database: %d MiB of random blobs; bakrest resident %.0f MiB" %
                   (size_mib, harness.memory_mib(pid, "VmRSS")))
             for r in range(rounds):
