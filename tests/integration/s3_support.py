@@ -115,9 +115,16 @@ class S3World:
                                      headers={"Content-Type": "application/json"})
         urllib.request.urlopen(req, timeout=10).read()
 
-    def applied(self):
+    def requests(self):
+        """Every request the proxy saw since clear_log(): [{"method", "path", "status", "fault", "proxied"}]."""
         with urllib.request.urlopen("http://127.0.0.1:%d/log" % self.control_port, timeout=10) as r:
-            return [e for e in json.loads(r.read()) if e.get("fault")]
+            return json.loads(r.read())
+
+    def applied(self):
+        return [e for e in self.requests() if e.get("fault")]
+
+    def proxy_url(self):
+        return "http://127.0.0.1:%d" % self.proxy_port
 
     def clear_log(self):
         req = urllib.request.Request("http://127.0.0.1:%d/log" % self.control_port, method="DELETE")

@@ -1,8 +1,9 @@
 """S3 buckets and who may reach them, through pymssql and the real server: credentials from each source of the
 AWS chain (instance.toml, the environment, a profile of a shared credentials file, an IMDSv2 responder on
-loopback), and each refusal with its RDS message, promptly and without retrying forever: wrong keys, a bucket
-that does not exist, a bucket in another region, a key that may not be read; and HTTPS endpoints, whose
-certificates are verified (against ca_file, host name included) unless verify_tls = false."""
+loopback), the proxy the environment names (http_proxy, no_proxy), and each refusal with its RDS message,
+promptly and without retrying forever: wrong keys, a bucket that does not exist, a bucket in another region, a
+key that may not be read; and HTTPS endpoints, whose certificates are verified (against ca_file, host name
+included) unless verify_tls = false."""
 import os
 import subprocess
 import sys
@@ -20,7 +21,9 @@ ARN = "arn:aws:s3:::aws_example_bucket/"
 # Nothing of the machine's own AWS set-up may leak into a test.
 CLEAN_ENV = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None,
              "AWS_PROFILE": None, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
-             "AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": None}
+             "AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": None,
+             "http_proxy": None, "https_proxy": None, "all_proxy": None, "no_proxy": None,
+             "HTTP_PROXY": None, "HTTPS_PROXY": None, "ALL_PROXY": None, "NO_PROXY": None}
 
 
 def env(**values):
@@ -155,7 +158,21 @@ with s3_support.S3World(extra_keys=["AKIDROLE:role-secret:role-token"]) as world
                                             'secret_access_key = "not-the-secret"')
     with_server(world, text, env(), wrong_keys)
 
-    # 7. No credentials anywhere: the server does not start, and says where it looked.
+    # 7. http_proxy and no_proxy: with the endpoint itself in instance.toml, requests go through the proxy the
+    # environment names (the fault proxy, taking them in its forward mode), unless no_proxy exempts the host.
+    direct = s3_support.config(world, through_proxy=False)
+    world.clear_log()
+    round_trip("instance.toml", world, direct, env(http_proxy=world.proxy_url()), "proxied.bak")
+    seen = world.requests()
+    checks.check(len(seen) > 0 and all(e["proxied"] for e in seen),
+                 "http_proxy: every request went through the proxy in its absolute form (%d)" % len(seen))
+    print("http_proxy: %d requests through the proxy" % len(seen), flush=True)
+    world.clear_log()
+    round_trip("instance.toml", world, direct, env(http_proxy=world.proxy_url(), no_proxy="127.0.0.1"),
+               "not-proxied.bak")
+    checks.equal(world.requests(), [], "no_proxy=127.0.0.1: no request went through the proxy")
+
+    # 8. No credentials anywhere: the server does not start, and says where it looked.
     probe = harness.Server(binary, config_text=s3_support.config(world, keys=False), env=env())
     try:
         probe.start()
@@ -171,7 +188,7 @@ with s3_support.S3World(extra_keys=["AKIDROLE:role-secret:role-token"]) as world
         except RuntimeError:
             pass  # it exited 1, as it should
 
-# 8. HTTPS: certificates are verified by default, against ca_file when given; verify_tls = false turns that off.
+# 9. HTTPS: certificates are verified by default, against ca_file when given; verify_tls = false turns that off.
 with s3_support.S3World(tls=True) as world:
     round_trip("instance.toml", world, s3_support.config(world, ca_file=world.ca_file), env(), "tls/verified.bak")
 

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """A fault-injecting HTTP reverse proxy for tests: a client sends its S3 requests here, the proxy forwards them
 unchanged (Host included, so SigV4 signatures still verify) to --target, and breaks the requests its rules name.
+It also takes requests in a forward proxy's absolute form (`GET http://host/path`, from a client whose
+http_proxy names it), sending them to --target as `GET /path`; the log marks them "proxied".
 
     fault_proxy.py --target 127.0.0.1:PORT [--port 0]
 
@@ -9,7 +11,7 @@ held whole), client connections are kept alive; each forwarded request uses a ne
 
 Control, on the control port (JSON):
   POST /rules {"rules": [RULE, ...]}  replaces the rules      DELETE /rules  clears them
-  GET /log   every request so far: [{"method", "path", "status", "fault"}]   DELETE /log  clears it
+  GET /log   every request so far: [{"method", "path", "status", "fault", "proxied"}]   DELETE /log  clears it
 RULE: {"fault": NAME, "method": "PUT", "match": "partNumber=3&", "times": N, "every": K, "after_bytes": B,
 "seconds": S}; all but "fault" optional. "match" is a substring of the request target (path and query);
 "times": only the first N matching requests; "every": only every K-th. The first rule that matches (and whose
@@ -132,11 +134,18 @@ def serve_client(client, target):
             if head is None:
                 return
             line, headers = head
-            method, path = line.split(" ")[0], line.split(" ")[1]
+            method, path, version = line.split(" ", 2)
+            # The absolute form of a client that uses this as its forward proxy (http_proxy): sent on to the
+            # target in origin form.
+            proxied = path.startswith("http://")
+            if proxied:
+                rest = path[len("http://"):]
+                path = rest[rest.find("/"):] if "/" in rest else "/"
+                line = "%s %s %s" % (method, path, version)
             length = int(header(headers, "content-length") or 0)
             rule = state.choose(method, path)
             fault = rule["fault"] if rule else None
-            entry = {"method": method, "path": path, "status": None, "fault": fault}
+            entry = {"method": method, "path": path, "status": None, "fault": fault, "proxied": proxied}
             with state.lock:
                 state.log.append(entry)
             canned = {"status_500": (500, "InternalError", "We encountered an internal error. Please try again.", ()),
