@@ -84,6 +84,12 @@ std::string describe(const ErrorDetails& d) {
   return text;
 }
 
+// A request that failed other than by an error reply: a reply that breaks S3's rules, bytes that do not add
+// up, a broken connection.
+StorageError failure(Kind kind, const ErrorDetails& d) {
+  return StorageError(kind, "The S3 request failed (" + describe(d) + ")", d);
+}
+
 // Maps an S3 error reply to the error users see: RDS's sentences where RDS has one, then the details.
 StorageError reply_error(const Call& call, const http::Response& reply, std::optional<s3xml::Error> error) {
   ErrorDetails d;
@@ -144,7 +150,7 @@ StorageError named(const Call& call, const StorageError& e) {
   d.key = call.key;
   if (d.message.empty()) d.message = e.what();
   if (e.kind() == Kind::kCancelled) return StorageError(Kind::kCancelled, e.what(), d);
-  return StorageError(e.kind(), "The S3 request failed (" + describe(d) + ")", d);
+  return failure(e.kind(), d);
 }
 
 // A StorageError like e whose sentence says how long the call kept trying.
@@ -468,7 +474,7 @@ class S3Writer : public ObjectWriter {
                      "",
                      "the ETag " + etag + " is not the MD5 of the bytes sent",
                      ""};
-      throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+      throw failure(Kind::kIo, d);
     }
   }
 
@@ -484,7 +490,7 @@ class S3Writer : public ObjectWriter {
                      "",
                      "the reply has no UploadId",
                      reply.header("x-amz-request-id")};
-      throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+      throw failure(Kind::kIo, d);
     }
     upload_id_ = *id;
     const uint64_t workers = std::min<uint64_t>(c_->settings().parts_in_flight, kMaxParts);
@@ -547,7 +553,7 @@ class S3Writer : public ObjectWriter {
                          "",
                          "the reply has no ETag",
                          reply.header("x-amz-request-id")};
-          throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+          throw failure(Kind::kIo, d);
         }
       } catch (...) {
         failed = std::current_exception();
@@ -644,7 +650,7 @@ class S3Writer : public ObjectWriter {
                        "the completed object has " + found.header("content-length") + " bytes, not " +
                            std::to_string(written_),
                        found.header("x-amz-request-id")};
-        throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+        throw failure(Kind::kIo, d);
       }
     }
   }
@@ -691,7 +697,7 @@ class S3Reader : public ObjectReader {
                      "",
                      "the reply has no valid Content-Length",
                      reply.header("x-amz-request-id")};
-      throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+      throw failure(Kind::kIo, d);
     }
     size_ = std::stoull(length);
     if (range.offset > size_) {
@@ -779,12 +785,12 @@ class S3Reader : public ObjectReader {
         if (overflow && !ctx_.cancelled()) {
           ErrorDetails d{
               call.operation, bucket_, key_, 0, "", "the reply holds more bytes than the range asked", ""};
-          throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+          throw failure(Kind::kIo, d);
         }
         if (e.kind() == Kind::kAlreadyExists) {  // 412: If-Match failed
           ErrorDetails d = e.details();
           d.message = "the object was replaced while it was being read";
-          throw StorageError(Kind::kIo, "The S3 request failed (" + describe(d) + ")", d);
+          throw failure(Kind::kIo, d);
         }
         throw;
       }
@@ -798,7 +804,7 @@ class S3Reader : public ObjectReader {
                        "the replies held " + std::to_string(bytes.size()) + " of " +
                            std::to_string(to - from) + " bytes",
                        ""};
-        throw StorageError(Kind::kTransient, "The S3 request failed (" + describe(d) + ")", d);
+        throw failure(Kind::kTransient, d);
       }
     }
     return bytes;

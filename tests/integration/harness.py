@@ -208,9 +208,10 @@ class Checks:
         sys.exit(1 if self.failed else 0)
 
 
-def config_text(limits=None, **overrides):
+def config_text(limits=None, buckets=None, **overrides):
     """A complete instance.toml like the default one, with top-level or [storage] values replaced, and
-    a [limits] section from the limits dict if given."""
+    a [limits] section from the limits dict if given. buckets: [[buckets]] tables (TOML text) in place of the
+    default local aws_example_bucket and other-region-bucket."""
     values = {
         "instance_id": "bakrest-test",
         "region": "us-east-1",
@@ -236,7 +237,7 @@ iam_role_arn = ""
 
 [storage]
 max_transfer_mb_per_sec = {max_transfer_mb_per_sec}
-
+""".format(**values) + (buckets if buckets is not None else """
 [[buckets]]
 name = "aws_example_bucket"
 region = "{bucket_region}"
@@ -244,5 +245,5 @@ region = "{bucket_region}"
 [[buckets]]
 name = "other-region-bucket"
 region = "eu-west-1"
-""".format(**values) + ("\n[limits]\n" + "".join("%s = %s\n" % kv for kv in (limits or {}).items())
-                       if limits else "")
+""".format(**values)) + ("\n[limits]\n" + "".join("%s = %s\n" % kv for kv in (limits or {}).items())
+                        if limits else "")

@@ -11,6 +11,8 @@ import sys
 import tempfile
 import urllib.request
 
+import harness
+
 SUPPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support")
 KEY_ID = "AKIDBAKRESTIT"
 SECRET = "it-s3cr3t/0123456789+abcdefghij"
@@ -169,27 +171,9 @@ def config(world, keys=True, through_proxy=True, extra_buckets="", limits=None, 
     defaults = {"part_size_mb": 5, "parts_per_size": 4, "max_attempts": 4, "retry_seconds": 20,
                 "low_speed_seconds": 3, "read_chunk_mb": 4}
     defaults.update(settings)
-    text = """instance_id = "bakrest-s3-test"
-region = "us-east-1"
-account = "123456789012"
-edition = "standard"
-time_zone = "UTC"
-
-[server]
-host = "127.0.0.1"
-port = 0
-
-[option_group]
-name = "test"
-options = ["SQLSERVER_BACKUP_RESTORE"]
-iam_role_arn = ""
-
-[storage]
-max_transfer_mb_per_sec = %s
-""" % max_transfer_mb_per_sec
-    if limits:
-        text += "\n[limits]\n" + "".join("%s = %s\n" % kv for kv in limits.items())
-    text += bucket_toml(BUCKET, world.endpoint(through_proxy), keys=keys, **defaults)
-    # On the server this bucket is in eu-west-1: HeadBucket says so, whatever region bakrest signs for.
-    text += bucket_toml("other-region-bucket", world.endpoint(through_proxy), keys=keys, **defaults)
-    return text + extra_buckets
+    # On the server, other-region-bucket is in eu-west-1: HeadBucket says so, whatever region bakrest signs for.
+    buckets = (bucket_toml(BUCKET, world.endpoint(through_proxy), keys=keys, **defaults) +
+               bucket_toml("other-region-bucket", world.endpoint(through_proxy), keys=keys, **defaults) +
+               extra_buckets)
+    return harness.config_text(limits=limits, buckets=buckets, instance_id="bakrest-s3-test",
+                               max_transfer_mb_per_sec=max_transfer_mb_per_sec)
