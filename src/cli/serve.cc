@@ -19,9 +19,11 @@
 #include "instance/data_dir.h"
 #include "instance/logins.h"
 #include "instance/msdb.h"
+#include "instance/tls_certificate.h"
 #include "procs/procedures.h"
 #include "server/backend.h"
 #include "server/listener.h"
+#include "server/tls.h"
 #include "sql/session.h"
 #include "storage/bucket_router.h"
 #include "storage/local_store.h"
@@ -39,8 +41,9 @@ std::optional<std::string> env_var(const char* name) {
 
 class SessionHandler : public server::RequestHandler {
  public:
-  SessionHandler(sql::SessionEnvironment& env, std::string login, int spid, const std::string& database)
-      : session_(env, std::move(login), spid, database) {}
+  SessionHandler(sql::SessionEnvironment& env, const server::LoginRequest& request, int spid)
+      : session_(env, request.user, spid, request.database,
+                 sql::SessionClient{request.host_name, request.app_name, request.connection}) {}
   void run_batch(std::string_view sql, ResultSink& sink) override { session_.run_batch(sql, sink); }
   void run_rpc(const ProcCall& call, ResultSink& sink) override { session_.run_rpc(call, sink); }
   void interrupt() override { session_.interrupt(); }
@@ -59,7 +62,7 @@ class InstanceBackend : public server::Backend {
       spdlog::warn("login failed for user '{}' from {}", request.user, request.host_name);
       throw SqlError(18456, 14, "Login failed for user '" + request.user + "'.", 1);
     }
-    return std::make_unique<SessionHandler>(env_, request.user, spid, request.database);
+    return std::make_unique<SessionHandler>(env_, request, spid);
   }
 
  private:
@@ -135,6 +138,12 @@ int serve(const ServeOptions& options) {
                                             sqlite3_libversion() + ")",
                                         config.instance_id};
     InstanceBackend backend(logins, session_env);
+    instance::TlsFiles tls_files = instance::ensure_tls_files(config, data, instance::local_host_name());
+    server::TlsContext tls(tls_files.certificate, tls_files.key);
+    if (tls_files.generated) {
+      spdlog::info("made a self-signed TLS certificate {} (key {})", tls_files.certificate.string(),
+                   tls_files.key.string());
+    }
     server::ListenerOptions listen;
     listen.host = config.listen_host;
     listen.port = config.port;
@@ -143,6 +152,7 @@ int serve(const ServeOptions& options) {
     listen.max_request_bytes = static_cast<uint64_t>(config.max_request_mb) << 20;
     listen.max_buffered_request_bytes = static_cast<uint64_t>(config.max_buffered_request_mb) << 20;
     listen.login_timeout = std::chrono::seconds(config.login_timeout_seconds);
+    listen.encryption = server::EncryptionPolicy{&tls, config.force_encryption};
     server::Listener listener(backend, listen);
 
     std::string user = logins.master_name();
@@ -155,6 +165,8 @@ int serve(const ServeOptions& options) {
     }
     std::printf("connect: tsql -H %s -p %d -U %s -P <password>\n", config.listen_host.c_str(),
                 listener.port(), user.c_str());
+    std::printf("TLS certificate %s, SHA-256 fingerprint %s%s\n", tls.certificate_file().c_str(),
+                tls.fingerprint().c_str(), config.force_encryption ? " (encryption required)" : "");
     std::fflush(stdout);
 
     std::thread signal_thread([&] {

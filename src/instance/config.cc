@@ -53,6 +53,8 @@ const char* const kS3BucketKeys[] = {"name",
                                      "connect_timeout_seconds",
                                      "low_speed_seconds"};
 
+const char* const kTlsKeys[] = {"certificate_file", "key_file", "force_encryption"};
+
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
                          const std::filesystem::path& file) {
@@ -254,6 +256,15 @@ Config load_config(const std::filesystem::path& file) {
       throw invalid(file, "'limits.max_buffered_request_mb' must be at least 'limits.max_request_mb'");
     }
   }
+  if (const toml::table* tls = root["tls"].as_table()) {
+    refuse_unknown_keys(*tls, kTlsKeys, "[tls]", file);
+    c.tls_certificate_file = read_string(*tls, "certificate_file", "", file);
+    c.tls_key_file = read_string(*tls, "key_file", "", file);
+    c.force_encryption = read_bool(*tls, "force_encryption", false, file, "[tls]");
+    if (c.tls_certificate_file.empty() != c.tls_key_file.empty()) {
+      throw invalid(file, "[tls] needs both 'certificate_file' and 'key_file', or neither");
+    }
+  }
   if (const toml::node* buckets = root.get("buckets")) {
     const toml::array* list = buckets->as_array();
     if (!list) throw invalid(file, "'buckets' must be an array of tables");
@@ -276,6 +287,11 @@ void save_config(const Config& c, const std::filesystem::path& file) {
   for (const auto& o : c.options) options.push_back(o);
   toml::array buckets;
   for (const auto& b : c.buckets) buckets.push_back(bucket_table(b));
+  toml::table tls{{"force_encryption", c.force_encryption}};
+  if (!c.tls_certificate_file.empty()) {
+    tls.insert("certificate_file", c.tls_certificate_file);
+    tls.insert("key_file", c.tls_key_file);
+  }
   toml::table root{
       {"instance_id", c.instance_id},
       {"region", c.region},
@@ -291,6 +307,7 @@ void save_config(const Config& c, const std::filesystem::path& file) {
                              {"max_request_mb", c.max_request_mb},
                              {"max_buffered_request_mb", c.max_buffered_request_mb},
                              {"login_timeout_seconds", c.login_timeout_seconds}}},
+      {"tls", tls},
       {"buckets", buckets},
   };
   std::ostringstream text;

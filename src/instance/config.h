@@ -40,6 +40,12 @@ struct Config {
   int64_t max_buffered_request_mb = 512;  // requests of all sessions held at once
   int login_timeout_seconds = 30;         // to finish PRELOGIN and LOGIN7 after connecting
 
+  // [tls]: the TDS endpoint's certificate (docs/OPERATIONS.md, "Encryption"). Both files or neither; with
+  // neither, bakrest makes a self-signed certificate in the data directory at first start.
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  bool force_encryption = false;  // refuse clients that will not encrypt the whole connection
+
   bool option_enabled(const std::string& name) const;
   // max_database_gb in bytes, and at most 10 GB on Express edition (as RDS limits its restores).
   uint64_t max_database_bytes() const;

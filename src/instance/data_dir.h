@@ -24,6 +24,7 @@ class DataDir {
   std::filesystem::path store_dir() const { return root_ / "store"; }
   std::filesystem::path keyring_dir() const { return root_ / "keyring"; }
   std::filesystem::path log_file() const { return root_ / "bakrest.log"; }
+  std::filesystem::path tls_dir() const { return root_ / "tls"; }
 
  private:
   std::filesystem::path root_;

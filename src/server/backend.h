@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/connection_info.h"
 #include "common/proc_call.h"
 #include "common/result_sink.h"
 
@@ -18,6 +19,7 @@ struct LoginRequest {
   std::string database;  // empty: the login's default database
   std::string app_name;
   std::string host_name;
+  ConnectionInfo connection;
 };
 
 // Serves one logged-in connection. Called from the connection's request thread only, except interrupt().

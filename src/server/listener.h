@@ -11,6 +11,7 @@
 #include <string>
 
 #include "server/backend.h"
+#include "server/handshake.h"
 #include "server/login_throttle.h"
 #include "server/request_budget.h"
 #include "server/socket.h"
@@ -28,6 +29,9 @@ struct ListenerOptions {
   uint64_t max_buffered_request_bytes = 512u << 20;
   std::chrono::milliseconds login_timeout{30000};
   LoginThrottleOptions throttle;
+  // TLS (docs/OPERATIONS.md, "Encryption"): the certificate, which must outlive the listener, and whether
+  // connections that do not encrypt are refused. Without a certificate nothing is encrypted.
+  EncryptionPolicy encryption;
 };
 
 class Listener {

@@ -85,7 +85,7 @@ Login7 parse_login7(std::span<const uint8_t> payload) {
   Login7 login;
   login.tds_version = fixed.u32le();
   login.packet_size = fixed.u32le();
-  fixed.skip(4);  // ClientProgVer
+  login.client_version = fixed.u32le();
   login.client_pid = fixed.u32le();
   fixed.skip(4);  // ConnectionID
   fixed.skip(1);  // OptionFlags1

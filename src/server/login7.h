@@ -16,8 +16,9 @@ inline constexpr uint8_t kUtf8Support = 0x0A;
 }
 
 struct Login7 {
-  uint32_t tds_version = 0;  // as the client asked, before negotiation
-  uint32_t packet_size = 0;  // 0: the server's default
+  uint32_t tds_version = 0;     // as the client asked, before negotiation
+  uint32_t packet_size = 0;     // 0: the server's default
+  uint32_t client_version = 0;  // ClientProgVer
   uint32_t client_pid = 0;
   bool integrated_security = false;  // Windows authentication, which bakrest does not offer
   bool read_only_intent = false;

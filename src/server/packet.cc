@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "common/clock.h"
 #include "server/bytes.h"
 
 namespace bakrest::server {
@@ -76,8 +77,7 @@ std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow) {
     }
     PacketHeader h = decode_header(raw);
     if (h.type == 0x16 && !started) {
-      throw ProtocolError(
-          "the client opened with a TLS handshake (TDS 8.0 strict encryption), which is not supported");
+      throw ProtocolError("a TLS handshake record arrived where a TDS packet was expected");
     }
     if (!is_client_packet_type(h.type)) {
       throw ProtocolError(fmt::format("unexpected packet type 0x{:02X}", h.type));
@@ -101,6 +101,7 @@ std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow) {
                                       static_cast<int>(message.type), h.type));
     }
     message.received_bytes += payload_size;
+    ++message.packets;
     if (message.refused == RequestBudget::Refusal::kNone) {
       message.refused = grow(message, message.received_bytes);
       if (message.refused != RequestBudget::Refusal::kNone) {
@@ -194,6 +195,10 @@ void MessageWriter::send_packet(bool eom) {
   ++packet_id_;  // wraps at 256 as the protocol expects
   try {
     out_.write_all(buffer_);
+    if (counters_) {
+      ++counters_->writes;
+      counters_->last_write_micros = now_micros();
+    }
   } catch (...) {
     in_message_ = false;
     throw;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 
+#include "common/connection_info.h"
 #include "common/value.h"
 #include "server/request_budget.h"
 #include "server/stream.h"
@@ -60,6 +61,7 @@ struct InMessage {
   // received_bytes says how large it had become.
   RequestBudget::Refusal refused = RequestBudget::Refusal::kNone;
   uint64_t received_bytes = 0;
+  uint32_t packets = 0;  // how many packets the message came in
 };
 
 // Reads one client message. Returns nullopt when the stream ends cleanly between messages. Skips
@@ -86,6 +88,8 @@ class MessageWriter {
   // Sends what is buffered as the last packet (EOM), even if that is only a header.
   void end();
   bool in_message() const { return in_message_; }
+  // Counts each packet sent (and when) into counters, which must outlive the writer; null: no counting.
+  void count_into(ConnectionCounters* counters) { counters_ = counters; }
 
  private:
   void send_packet(bool eom);
@@ -98,6 +102,7 @@ class MessageWriter {
   uint8_t packet_id_ = 1;
   bool in_message_ = false;
   Bytes buffer_;  // header space followed by payload of the packet being filled
+  ConnectionCounters* counters_ = nullptr;
 };
 
 }  // namespace bakrest::server

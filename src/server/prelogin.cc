@@ -51,7 +51,7 @@ PreloginRequest parse_prelogin(std::span<const uint8_t> payload) {
   return request;
 }
 
-Bytes build_prelogin_reply() {
+Bytes build_prelogin_reply(uint8_t encryption_answer) {
   struct Entry {
     uint8_t token;
     Bytes value;
@@ -60,7 +60,7 @@ Bytes build_prelogin_reply() {
       {kVersion,
        {kServerVersion.major, kServerVersion.minor, static_cast<uint8_t>(kServerVersion.build >> 8),
         static_cast<uint8_t>(kServerVersion.build), 0, 0}},
-      {kEncryption, {encryption::kNotSupported}},
+      {kEncryption, {encryption_answer}},
       {kInstOpt, {0}},
       {kThreadId, {}},
       {kMars, {0}},

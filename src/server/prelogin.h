@@ -1,5 +1,5 @@
-// PRELOGIN: the first exchange, where client and server agree on encryption and MARS. bakrest
-// offers neither yet; it answers ENCRYPT_NOT_SUP and MARS off.
+// PRELOGIN: the first exchange, where client and server agree on encryption (handshake.h) and MARS, which
+// bakrest does not offer.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +27,8 @@ struct PreloginRequest {
 // Throws ProtocolError when the option directory points outside the payload.
 PreloginRequest parse_prelogin(std::span<const uint8_t> payload);
 
-// VERSION, ENCRYPTION=NOT_SUP, INSTOPT=0, empty THREADID, MARS=0. MARS must be present: without it
-// FreeTDS silently falls back to TDS 7.1.
-Bytes build_prelogin_reply();
+// VERSION, ENCRYPTION=`encryption_answer`, INSTOPT=0, empty THREADID, MARS=0. MARS must be present: without
+// it FreeTDS silently falls back to TDS 7.1.
+Bytes build_prelogin_reply(uint8_t encryption_answer = encryption::kNotSupported);
 
 }  // namespace bakrest::server

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
+#include "common/ids.h"
 #include "common/text.h"
 #include "server/prelogin.h"
 #include "server/requests.h"
@@ -18,40 +20,45 @@ constexpr size_t kMaxLoginBytes = 128 * 1024;
 constexpr size_t kMaxQueuedEvents = 64;  // clients do not pipeline; this only bounds a misbehaving one
 constexpr const char* kLanguage = "us_english";
 
-// The socket as the handshake reads it: each read gets what is left of the login timeout, so a client that
-// sends a byte now and then must still finish logging in in time.
-class DeadlineStream : public Stream {
- public:
-  DeadlineStream(Socket& socket, std::chrono::milliseconds timeout)
-      : socket_(socket), timeout_(timeout), deadline_(std::chrono::steady_clock::now() + timeout) {}
-
-  size_t read_some(std::span<uint8_t> buf) override {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw timed_out();
-    socket_.set_receive_timeout(left);
-    try {
-      return socket_.read_some(buf);
-    } catch (const std::system_error& e) {
-      if (e.code().value() == EAGAIN || e.code().value() == EWOULDBLOCK) throw timed_out();
-      throw;
-    }
-  }
-  void write_all(std::span<const uint8_t> data) override { socket_.write_all(data); }
-
- private:
-  ProtocolError timed_out() const {
-    return ProtocolError(fmt::format(
-        "the client did not log in within {} ms ([limits] login_timeout_seconds)", timeout_.count()));
-  }
-  Socket& socket_;
-  std::chrono::milliseconds timeout_;
-  std::chrono::steady_clock::time_point deadline_;
-};
-
 // "10.1.2.3:5000" -> "10.1.2.3", "[::1]:5000" -> "[::1]": the login brake counts per address, not per port.
 std::string host_of(const std::string& peer) {
   if (!peer.empty() && peer.front() == '[') return peer.substr(0, peer.find(']') + 1);
   return peer.substr(0, peer.rfind(':'));
+}
+
+int port_of(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return 0;
+  try {
+    return std::stoi(address.substr(colon + 1));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// "[::1]" -> "::1": the address as sys.dm_exec_connections shows it.
+std::string bare_host(const std::string& address) {
+  std::string host = host_of(address);
+  if (host.size() >= 2 && host.front() == '[') return host.substr(1, host.size() - 2);
+  return host;
+}
+
+std::string login_timeout_text(std::chrono::milliseconds timeout) {
+  return fmt::format("the client did not log in within {} ms ([limits] login_timeout_seconds)",
+                     timeout.count());
+}
+
+const char* encryption_name(const Negotiated& n) {
+  if (n.strict) return "TDS 8.0 strict";
+  switch (n.encryption) {
+    case Encryption::kFull:
+      return "encrypted";
+    case Encryption::kLoginOnly:
+      return "login encrypted";
+    case Encryption::kNone:
+      break;
+  }
+  return "not encrypted";
 }
 
 std::string preview(std::string_view sql) {
@@ -70,15 +77,17 @@ Message internal_error(std::string text) { return Message{50000, 1, 16, std::mov
 }  // namespace
 
 Session::Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name,
-                 SessionLimits limits)
+                 SessionLimits limits, EncryptionPolicy encryption)
     : socket_(std::move(socket)),
       backend_(backend),
       limits_(limits),
+      encryption_(encryption),
       account_(limits.budget->open_account()),
       spid_(spid),
       server_name_(std::move(server_name)),
       peer_(socket_.peer_address()),
-      writer_(socket_, spid) {}
+      writer_(transport_, spid),
+      connected_at_(now_micros()) {}
 
 Session::~Session() {
   shutdown();
@@ -93,21 +102,16 @@ void Session::shutdown() {
   changed_.notify_all();
 }
 
-void Session::refuse(Socket socket, const std::string& server_name, int max_connections,
-                     std::chrono::milliseconds timeout) {
+void Session::refuse(Socket socket, const std::string& server_name, const EncryptionPolicy& encryption,
+                     int max_connections, std::chrono::milliseconds timeout) {
   std::string peer = socket.peer_address();
   try {
-    MessageWriter writer(socket, 0);
-    DeadlineStream in(socket, timeout);
-    auto message = read_message(in, kMaxLoginBytes);
-    if (message && message->type == PacketType::kPrelogin) {
-      writer.begin();
-      writer.write(build_prelogin_reply());
-      writer.end();
-      message = read_message(in, kMaxLoginBytes);
-    }
-    if (!message || message->type != PacketType::kLogin7) return;
-    TdsVersion version = TdsVersion::negotiate(parse_login7(message->payload).tds_version);
+    Transport transport(socket);
+    transport.set_deadline(std::chrono::steady_clock::now() + timeout, login_timeout_text(timeout));
+    MessageWriter writer(transport, 0);
+    auto negotiated = negotiate(transport, writer, encryption, kMaxLoginBytes);
+    if (!negotiated) return;
+    TdsVersion version = TdsVersion::negotiate(parse_login7(negotiated->login7.payload).tds_version);
     ByteWriter out;
     write_message(
         out,
@@ -151,39 +155,30 @@ void Session::run() {
 }
 
 bool Session::handshake() {
-  DeadlineStream in(socket_, limits_.login_timeout);
-  auto message = read_message(in, kMaxLoginBytes);
-  if (!message) return false;
-  if (message->type == PacketType::kPrelogin) {
-    PreloginRequest prelogin = parse_prelogin(message->payload);
-    writer_.begin();
-    writer_.write(build_prelogin_reply());
-    writer_.end();
-    bool wants_tls = prelogin.encryption == encryption::kOn || prelogin.encryption == encryption::kRequired;
-    message = read_message(in, kMaxLoginBytes);
-    if (!message) {
-      if (wants_tls) {
-        spdlog::info(
-            "session {}: client gave up after PRELOGIN; it requires encryption, which bakrest does "
-            "not offer yet",
-            spid_);
-      }
-      return false;
-    }
-    if (message->type == PacketType::kPrelogin) {
-      spdlog::info("session {}: client started a TLS handshake; TLS is not supported yet, closing", spid_);
-      return false;
-    }
+  transport_.set_deadline(std::chrono::steady_clock::now() + limits_.login_timeout,
+                          login_timeout_text(limits_.login_timeout));
+  auto negotiated = negotiate(transport_, writer_, encryption_, kMaxLoginBytes);
+  if (!negotiated) return false;
+  if (negotiated->refusal) {
+    spdlog::warn("session {}: refused a connection from {} that does not encrypt ([tls] force_encryption)",
+                 spid_, peer_);
+    Login7 login = parse_login7(negotiated->login7.payload);
+    version_ = TdsVersion::negotiate(login.tds_version);
+    send_login_failure(*negotiated->refusal);
+    return false;
   }
-  if (message->type != PacketType::kLogin7) {
-    throw ProtocolError(
-        fmt::format("expected LOGIN7, got packet type 0x{:02X}", static_cast<int>(message->type)));
-  }
-  Login7 login = parse_login7(message->payload);
+  Login7 login = parse_login7(negotiated->login7.payload);
   version_ = TdsVersion::negotiate(login.tds_version);
   user_ = login.user_name;
+  size_t packet_size = login.packet_size == 0
+                           ? kDefaultPacketSize
+                           : std::clamp<size_t>(login.packet_size, kMinPacketSize, kMaxPacketSize);
 
-  LoginRequest request{login.user_name, login.password, login.database, login.app_name, login.host_name};
+  LoginRequest request{login.user_name, login.password,  login.database,
+                       login.app_name,  login.host_name, connection_info(*negotiated, packet_size)};
+  request.connection.client_interface = login.library_name;
+  request.connection.client_version = login.client_version;
+  request.connection.client_pid = login.client_pid;
   const std::string address = host_of(peer_);
   try {
     if (limits_.throttle) {
@@ -215,15 +210,34 @@ bool Session::handshake() {
     return false;
   }
 
-  size_t packet_size = login.packet_size == 0
-                           ? kDefaultPacketSize
-                           : std::clamp<size_t>(login.packet_size, kMinPacketSize, kMaxPacketSize);
   send_login_reply(login, packet_size);
   writer_.set_packet_size(packet_size);
-  socket_.set_receive_timeout(std::chrono::milliseconds(0));  // logged in: idle for as long as it likes
-  spdlog::info("session {}: user '{}' logged in from {} (app '{}', host '{}', TDS {}, packet size {})", spid_,
-               login.user_name, peer_, login.app_name, login.host_name, version_.name(), packet_size);
+  writer_.count_into(counters_.get());
+  transport_.set_deadline(std::nullopt);  // logged in: idle for as long as it likes
+  spdlog::info(
+      "session {}: user '{}' logged in from {} (app '{}', host '{}', TDS {}, packet size {}, {}{}{})", spid_,
+      login.user_name, peer_, login.app_name, login.host_name, version_.name(), packet_size,
+      encryption_name(*negotiated), negotiated->tls_protocol.empty() ? "" : " with ",
+      negotiated->tls_protocol);
   return true;
+}
+
+ConnectionInfo Session::connection_info(const Negotiated& negotiated, size_t packet_size) const {
+  ConnectionInfo c;
+  c.client_address = bare_host(peer_);
+  c.client_port = port_of(peer_);
+  std::string local = socket_.local_address();
+  c.local_address = bare_host(local);
+  c.local_port = port_of(local);
+  c.encrypted = negotiated.encryption == Encryption::kFull;
+  c.tls_protocol = negotiated.tls_protocol;
+  c.strict = negotiated.strict;
+  c.protocol_version = version_.value();
+  c.packet_size = static_cast<uint32_t>(packet_size);
+  c.connect_time_micros = connected_at_;
+  c.connection_id = guid_to_string(random_guid());
+  c.counters = counters_;
+  return c;
 }
 
 void Session::send_login_reply(const Login7& login, size_t packet_size) {
@@ -265,8 +279,10 @@ void Session::push(Event event) {
 void Session::reader_loop() {
   try {
     while (!closed_) {
-      auto message = read_message(socket_, *account_);
+      auto message = read_message(transport_, *account_);
       if (!message) break;
+      counters_->reads += message->packets;
+      counters_->last_read_micros = now_micros();
       if (message->type == PacketType::kAttention) {
         std::lock_guard lock(mutex_);
         if (handler_running_) handler_->interrupt();

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "server/backend.h"
+#include "server/handshake.h"
 #include "server/login7.h"
 #include "server/login_throttle.h"
 #include "server/packet.h"
@@ -26,6 +27,7 @@
 #include "server/socket.h"
 #include "server/tds_version.h"
 #include "server/token_sink.h"
+#include "server/transport.h"
 
 namespace bakrest::server {
 
@@ -38,7 +40,8 @@ struct SessionLimits {
 
 class Session {
  public:
-  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name, SessionLimits limits);
+  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name, SessionLimits limits,
+          EncryptionPolicy encryption);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -51,10 +54,11 @@ class Session {
 
   uint16_t spid() const { return spid_; }
 
-  // For a connection over the instance's max_connections: answers PRELOGIN, reads LOGIN7 (within the login
-  // timeout) and replies with SQL Server's 17809, then closes. Never throws.
-  static void refuse(Socket socket, const std::string& server_name, int max_connections,
-                     std::chrono::milliseconds timeout);
+  // For a connection over the instance's max_connections: answers PRELOGIN (with TLS as for any other
+  // connection), reads LOGIN7 (within the login timeout) and replies with SQL Server's 17809, then closes.
+  // Never throws.
+  static void refuse(Socket socket, const std::string& server_name, const EncryptionPolicy& encryption,
+                     int max_connections, std::chrono::milliseconds timeout);
 
  private:
   struct Event {
@@ -64,6 +68,7 @@ class Session {
 
   bool handshake();
   void send_login_reply(const Login7& login, size_t packet_size);
+  ConnectionInfo connection_info(const Negotiated& negotiated, size_t packet_size) const;
   void send_login_failure(const Message& error);
   void reader_loop();
   void request_loop();
@@ -82,13 +87,17 @@ class Session {
   bool cancelled() const { return attention_pending_.load() > 0 || closed_.load(); }
 
   Socket socket_;
+  Transport transport_{socket_};  // what requests are read from and replies written to
   Backend& backend_;
   SessionLimits limits_;
+  EncryptionPolicy encryption_;
   std::shared_ptr<RequestBudget::Account> account_;
   const uint16_t spid_;
   const std::string server_name_;
   const std::string peer_;
   MessageWriter writer_;
+  const int64_t connected_at_;  // microseconds since 1970
+  std::shared_ptr<ConnectionCounters> counters_ = std::make_shared<ConnectionCounters>();
   TdsVersion version_;
   std::unique_ptr<RequestHandler> handler_;
   std::string user_;

@@ -123,6 +123,13 @@ std::string Socket::peer_address() const {
   return format_address(reinterpret_cast<sockaddr*>(&addr));
 }
 
+std::string Socket::local_address() const {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
+  return format_address(reinterpret_cast<sockaddr*>(&addr));
+}
+
 size_t Socket::read_some(std::span<uint8_t> buf) {
   for (;;) {
     ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);

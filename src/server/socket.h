@@ -35,7 +35,9 @@ class Socket final : public Stream {
   void set_receive_timeout(std::chrono::milliseconds timeout);
 
   int local_port() const;
+  // "10.1.2.3:5000", "[::1]:5000"; "unknown" when the socket has no such address.
   std::string peer_address() const;
+  std::string local_address() const;
 
   size_t read_some(std::span<uint8_t> buf) override;
   void write_all(std::span<const uint8_t> data) override;

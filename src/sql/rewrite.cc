@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "common/error.h"
 #include "engine/database_name.h"
 #include "sql/ddl_rewrite.h"
@@ -247,13 +248,20 @@ class Emitter {
       return iequals(value(n), "sys") && iequals(value(n + 1), "databases");
     };
     size_t n = parts.size();
-    // Two parts are schema.object or alias.column; only the dbo schema and sys.databases mean anything.
+    // Two parts are schema.object or alias.column; only the dbo schema, sys.databases and the catalog's
+    // views mean anything.
     if (n == 2 && iequals(value(0), "dbo")) return name_text(*parts[1]);
     if (n == 2 && is_sys_databases(0)) return sys_databases();
+    if (n == 2 && parts[0] && parts[1]) {
+      if (auto view = catalog::view_table(value(0), value(1))) return *view;
+    }
     if (n == 3 && iequals(value(0), "dbo") && parts[1] != nullptr) {
       return name_text(*parts[1]) + "." + name_text(*parts[2]);  // schema.table.column
     }
     if (n == 3 && is_sys_databases(1)) return sys_databases();
+    if (n == 3 && parts[0] && parts[1] && parts[2]) {
+      if (auto view = catalog::view_table(value(1), value(2))) return catalog_view_of(value(0), *view);
+    }
     if (n == 3) return database(value(0)) + "." + name_text(*parts[2]);
     if (n == 4 && parts[2] != nullptr) {  // db.schema.table.column
       return database(value(0)) + "." + name_text(*parts[2]) + "." + name_text(*parts[3]);
@@ -277,6 +285,13 @@ class Emitter {
   }
 
   std::string sys_databases() { return database("msdb") + ".sys_databases"; }
+
+  // db.sys.view: the view reads the database's attachment (the current database is main).
+  std::string catalog_view_of(const std::string& db, const std::string& view) {
+    std::string schema = database(db);
+    if (schema == "main") return view;
+    return view + "(" + quote_string(schema == "msdb" ? schema : attachment_schema(db)) + ")";
+  }
 
   void record_database(const std::string& name) { databases_.add(name); }
 

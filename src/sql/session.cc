@@ -118,8 +118,17 @@ struct StatementGuard {
 
 }  // namespace
 
-Session::Session(SessionEnvironment& env, std::string login, int spid, const std::string& database)
-    : env_(env), login_(std::move(login)), spid_(spid) {
+Session::Session(SessionEnvironment& env, std::string login, int spid, const std::string& database,
+                 SessionClient client)
+    : env_(env),
+      login_(std::move(login)),
+      spid_(spid),
+      registration_(env.sessions, catalog::SessionRow{.spid = spid,
+                                                      .login_name = login_,
+                                                      .host_name = std::move(client.host_name),
+                                                      .program_name = std::move(client.program_name),
+                                                      .connection = std::move(client.connection),
+                                                      .login_time_micros = now_micros()}) {
   std::string name = database.empty() ? "master" : database;
   try {
     connection_ = open(name);
@@ -128,6 +137,41 @@ Session::Session(SessionEnvironment& env, std::string login, int spid, const std
     throw SqlError(4060, 11,
                    "Cannot open database \"" + name + "\" requested by the login. The login failed.");
   }
+  publish_state(false);
+}
+
+void Session::publish_state(bool running) {
+  const int64_t now = now_micros();
+  const int64_t database = connection_->info().id;
+  const int transactions = trancount();
+  registration_.update([&](catalog::SessionRow& row) {
+    row.status = running ? "running" : "sleeping";
+    if (running) {
+      row.last_request_start_micros = now;
+    } else if (row.last_request_start_micros > 0) {
+      row.last_request_end_micros = now;
+    }
+    row.database_id = database;
+    row.open_transaction_count = transactions;
+    row.text_size = options_.textsize.value_or(-1);
+    row.lock_timeout_ms = options_.lock_timeout_ms;
+  });
+}
+
+std::vector<catalog::SessionRow> Session::sessions() const { return env_.sessions.list(); }
+
+std::string Session::database_name(const std::string& sqlite_schema) const {
+  if (sqlite_schema == "main") return current_database();
+  if (sqlite_schema == "msdb") return "msdb";
+  for (const auto& a : attached_) {
+    if (a.schema == ascii_lower(sqlite_schema)) return a.name;
+  }
+  return sqlite_schema;
+}
+
+int64_t Session::database_id(const std::string& sqlite_schema) const {
+  auto info = env_.engine.find(database_name(sqlite_schema));
+  return info ? info->id : 0;
 }
 
 Session::~Session() = default;
@@ -136,6 +180,7 @@ std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
   auto connection = env_.engine.connect(database);
   sqlite3* db = connection->db().handle();
   apply_lock_timeout(db);
+  catalog::install(db, *this);
   for (const char* name : {"getdate", "sysdatetime", "current_timestamp_tsql"}) {
     sqlite3_create_function(db, name, 0, SQLITE_UTF8, nullptr, sql_now, nullptr, nullptr);
   }
@@ -196,7 +241,22 @@ RewriteContext Session::rewrite_context() const {
   return RewriteContext{current_database(), spid_, trancount(), env_.version, env_.server_name};
 }
 
-void Session::run_batch(std::string_view batch, ResultSink& sink) { run_statements(batch, {}, sink); }
+namespace {
+
+// Marks the session running for sys.dm_exec_sessions until the request returns, however it returns.
+template <class Publish>
+struct RunningScope {
+  explicit RunningScope(Publish publish) : publish(publish) { publish(true); }
+  ~RunningScope() { publish(false); }
+  Publish publish;
+};
+
+}  // namespace
+
+void Session::run_batch(std::string_view batch, ResultSink& sink) {
+  RunningScope running([this](bool on) { publish_state(on); });
+  run_statements(batch, {}, sink);
+}
 
 void Session::run_statements(std::string_view batch, const Parameters& parameters, ResultSink& sink) {
   std::vector<Statement> statements;
@@ -445,7 +505,7 @@ void Session::attach(const std::vector<std::string>& databases) {
     std::string sql = "ATTACH " + quote_literal(sqlite::file_uri(path, is_msdb ? "mode=ro" : "")) + " AS " +
                       quote_name(schema);
     connection_->with_attach_allowed([&] { connection_->db().exec(sql); });
-    attached_.push_back(Attachment{schema, std::move(lease), use_clock_});
+    attached_.push_back(Attachment{schema, info->name, std::move(lease), use_clock_});
   }
 }
 
@@ -634,6 +694,7 @@ void Session::run_exec(const ExecStatement& exec, const Parameters& parameters, 
 }
 
 void Session::run_rpc(const ProcCall& call, ResultSink& sink) {
+  RunningScope running([this](bool on) { publish_state(on); });
   try {
     run_procedure(call, sink);
   } catch (const SqlError& e) {

@@ -10,6 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog.h"
+#include "catalog/session_directory.h"
+#include "common/connection_info.h"
 #include "common/proc_call.h"
 #include "common/result_sink.h"
 #include "engine/engine.h"
@@ -22,14 +25,23 @@ namespace bakrest::sql {
 struct SessionEnvironment {
   engine::Engine& engine;
   procs::Context& procs;
-  std::string version;      // @@VERSION
-  std::string server_name;  // @@SERVERNAME
+  std::string version;                   // @@VERSION
+  std::string server_name;               // @@SERVERNAME
+  catalog::SessionDirectory sessions{};  // every live session, for sys.dm_exec_sessions
 };
 
-class Session {
+// Who is on the other end of a session, as sys.dm_exec_sessions shows it.
+struct SessionClient {
+  std::string host_name;
+  std::string program_name;
+  ConnectionInfo connection;
+};
+
+class Session : private catalog::CatalogSource {
  public:
   // Opens database (the login's requested one; "master" if empty). Throws SqlError 4060 if it can't.
-  Session(SessionEnvironment& env, std::string login, int spid, const std::string& database);
+  Session(SessionEnvironment& env, std::string login, int spid, const std::string& database,
+          SessionClient client = {});
   ~Session();
 
   void run_batch(std::string_view batch, ResultSink& sink);
@@ -74,6 +86,13 @@ class Session {
   SqlError explain(const sqlite::Error& e) const;
   RewriteContext rewrite_context() const;
   std::unique_ptr<engine::Connection> open(const std::string& database);
+  // The directory's row after a request: the database, transactions and SET options in force.
+  void publish_state(bool running);
+
+  // catalog::CatalogSource
+  std::vector<catalog::SessionRow> sessions() const override;
+  std::string database_name(const std::string& sqlite_schema) const override;
+  int64_t database_id(const std::string& sqlite_schema) const override;
 
   SessionEnvironment& env_;
   std::string login_;
@@ -84,6 +103,7 @@ class Session {
   // attached; SQLite holds only so many, so the least recently used ones make room (attach()).
   struct Attachment {
     std::string schema;                            // attachment_schema(name)
+    std::string name;                              // the database, as the statement named it
     std::unique_ptr<engine::DatabaseLease> lease;  // null for msdb, which needs none
     uint64_t last_used = 0;                        // use_clock_ when a statement last named it
   };
@@ -93,6 +113,7 @@ class Session {
   std::unique_ptr<engine::Connection> connection_;
   int trancount_ = 0;
   SessionOptions options_;
+  catalog::SessionDirectory::Registration registration_;
 };
 
 }  // namespace bakrest::sql
