@@ -39,7 +39,12 @@ int hidden_column(const ViewDefinition& view) { return static_cast<int>(view.col
 int connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char** error) {
   const auto* data = static_cast<const ModuleData*>(aux);
   std::string ddl = "CREATE TABLE x(";
-  for (const ViewColumn& column : data->view->columns) ddl += "\"" + column.name + "\" " + column.type + ", ";
+  for (const ViewColumn& column : data->view->columns) {
+    // SQLite reads no (MAX); a bare NVARCHAR is how bakrest declares one (sql/result_types.cc reads it back).
+    std::string type = column.type;
+    if (auto at = type.find("(MAX)"); at != std::string::npos) type.erase(at);
+    ddl += "\"" + column.name + "\" " + type + ", ";
+  }
   ddl += "schema_name HIDDEN TEXT)";
   int rc = sqlite3_declare_vtab(db, ddl.c_str());
   if (rc != SQLITE_OK) {
@@ -176,6 +181,8 @@ const sqlite3_module kModule = [] {
 std::vector<ViewDefinition> all_views() {
   std::vector<ViewDefinition> out;
   add_session_views(out);
+  add_object_views(out);
+  add_information_schema_views(out);
   return out;
 }
 
@@ -195,6 +202,7 @@ void install(sqlite3* db, const CatalogSource& source) {
     data.release();
     if (rc != SQLITE_OK) throw sqlite::Error(rc, "catalog view " + view.name + ": " + sqlite3_errmsg(db));
   }
+  install_functions(db, source);
 }
 
 std::optional<std::string> view_table(std::string_view schema, std::string_view name) {

@@ -35,6 +35,9 @@ class CatalogSource {
   // its name and database_id.
   virtual std::string database_name(const std::string& sqlite_schema) const = 0;
   virtual int64_t database_id(const std::string& sqlite_schema) const = 0;
+  // When the database was created (microseconds since 1970): create_date of its objects, which SQLite does
+  // not record.
+  virtual int64_t database_created(const std::string& sqlite_schema) const = 0;
 };
 
 // The columns of one view, in order.

@@ -132,11 +132,10 @@ int serve(const ServeOptions& options) {
     procs::install_task_runners(context, config.max_transfer_mb_per_sec * 1048576.0);
     queue.start();
 
+    const ProductVersion product = config.product();
     sql::SessionEnvironment session_env{engine, context,
-                                        std::string("bakrest ") + BAKREST_VERSION +
-                                            " (SQL Server native backup and restore on SQLite " +
-                                            sqlite3_libversion() + ")",
-                                        config.instance_id};
+                                        product.version_text(BAKREST_VERSION, sqlite3_libversion()),
+                                        config.instance_id, product};
     InstanceBackend backend(logins, session_env);
     instance::TlsFiles tls_files = instance::ensure_tls_files(config, data, instance::local_host_name());
     server::TlsContext tls(tls_files.certificate, tls_files.key);
@@ -148,6 +147,7 @@ int serve(const ServeOptions& options) {
     listen.host = config.listen_host;
     listen.port = config.port;
     listen.server_name = config.instance_id;
+    listen.product = product;
     listen.max_connections = config.max_connections;
     listen.max_request_bytes = static_cast<uint64_t>(config.max_request_mb) << 20;
     listen.max_buffered_request_bytes = static_cast<uint64_t>(config.max_buffered_request_mb) << 20;

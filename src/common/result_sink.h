@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -33,6 +34,11 @@ class ResultSink {
   // A stored procedure starts; statements inside it end with "done in procedure" until procedure_done().
   virtual void procedure_started() = 0;
   virtual void procedure_done(int32_t return_status) = 0;
+
+  // The value of an OUTPUT parameter of the RPC call being answered, typed like a result column. `ordinal` is
+  // the parameter's position in the call. Sinks that answer no RPC ignore it.
+  virtual void return_value(uint16_t /*ordinal*/, std::string_view /*name*/, const Column& /*column*/,
+                            const Value& /*value*/) {}
 
   // True once the client sent ATTENTION: stop at the next row or statement boundary.
   virtual bool attention() const = 0;

@@ -111,6 +111,68 @@ void bind_value(sqlite3_stmt* stmt, int index, const Value& value) {
       value);
 }
 
+void result_value(sqlite3_context* context, const Value& value) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          sqlite3_result_null(context);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          sqlite3_result_int64(context, v ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          sqlite3_result_int64(context, v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          sqlite3_result_double(context, v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          sqlite3_result_text64(context, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        } else if constexpr (std::is_same_v<T, Bytes>) {
+          static const uint8_t kEmpty = 0;
+          sqlite3_result_blob64(context, v.empty() ? &kEmpty : v.data(), v.size(), SQLITE_TRANSIENT);
+        } else if constexpr (std::is_same_v<T, DateTime>) {
+          std::string text = format_datetime(v.unix_micros);
+          sqlite3_result_text64(context, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        }
+      },
+      value);
+}
+
+Value value_of(sqlite3_value* value) {
+  switch (sqlite3_value_type(value)) {
+    case SQLITE_INTEGER:
+      return static_cast<int64_t>(sqlite3_value_int64(value));
+    case SQLITE_FLOAT:
+      return sqlite3_value_double(value);
+    case SQLITE_TEXT:
+      return std::string(reinterpret_cast<const char*>(sqlite3_value_text(value)),
+                         static_cast<size_t>(sqlite3_value_bytes(value)));
+    case SQLITE_BLOB: {
+      const auto* data = static_cast<const uint8_t*>(sqlite3_value_blob(value));
+      return data ? Bytes(data, data + sqlite3_value_bytes(value)) : Bytes{};
+    }
+    default:
+      return std::monostate{};
+  }
+}
+
+namespace {
+constexpr char kCarried = '\x01';  // marks "<number> <severity> <text>" in a function's error message
+}
+
+void result_sql_error(sqlite3_context* context, int32_t number, uint8_t severity, const std::string& text) {
+  std::string message =
+      std::string(1, kCarried) + std::to_string(number) + " " + std::to_string(severity) + " " + text;
+  sqlite3_result_error(context, message.c_str(), static_cast<int>(message.size()));
+}
+
+std::optional<CarriedError> sql_error_in(std::string_view sqlite_message) {
+  size_t at = sqlite_message.find(kCarried);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string rest(sqlite_message.substr(at + 1));
+  int number = 0, severity = 0, consumed = 0;
+  if (std::sscanf(rest.c_str(), "%d %d %n", &number, &severity, &consumed) < 2) return std::nullopt;
+  return CarriedError{number, static_cast<uint8_t>(severity), rest.substr(static_cast<size_t>(consumed))};
+}
+
 bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -95,6 +95,21 @@ std::string file_uri(const std::filesystem::path& path, std::string_view query =
 // DateTime is bound as text, the form SQLite's date functions read.
 void bind_value(sqlite3_stmt* stmt, int index, const Value& value);
 
+// The result of an application-defined function from a Value (DateTime as text, like bind_value).
+void result_value(sqlite3_context* context, const Value& value);
+// An argument of an application-defined function as a Value (NULL, integer, double, text or blob).
+Value value_of(sqlite3_value* value);
+
+// An application-defined function fails with a SQL Server error: SQLite carries the number and severity
+// in the error's text, and sql_error_in() reads them back, so the client sees error 245, not 'step: ...'.
+void result_sql_error(sqlite3_context* context, int32_t number, uint8_t severity, const std::string& text);
+struct CarriedError {
+  int32_t number;
+  uint8_t severity;
+  std::string text;
+};
+std::optional<CarriedError> sql_error_in(std::string_view sqlite_message);
+
 // Runs fn inside BEGIN IMMEDIATE ... COMMIT, rolling back if fn throws.
 template <typename Fn>
 auto with_transaction(Database& db, Fn&& fn) {

@@ -175,6 +175,10 @@ bool Config::option_enabled(const std::string& name) const {
   return std::find(options.begin(), options.end(), name) != options.end();
 }
 
+ProductVersion Config::product() const {
+  return ProductVersion::parse(engine_version, edition).value_or(ProductVersion{});
+}
+
 uint64_t Config::max_database_bytes() const {
   constexpr uint64_t kGb = uint64_t{1} << 30;
   uint64_t gb = static_cast<uint64_t>(max_database_gb);
@@ -197,6 +201,13 @@ Config load_config(const std::filesystem::path& file) {
   c.account = read_string(root, "account", c.account, file);
   c.edition = read_string(root, "edition", c.edition, file);
   c.time_zone = read_string(root, "time_zone", c.time_zone, file);
+  c.engine_version = read_string(root, "engine_version", c.engine_version, file);
+  if (!ProductVersion::parse(c.engine_version, c.edition)) {
+    throw invalid(
+        file,
+        "engine_version '" + c.engine_version +
+            "' is not an RDS for SQL Server engine version like 15.00.4153.1.v1 (major version 11 to 16)");
+  }
   if (c.instance_id.empty()) throw invalid(file, "'instance_id' is missing");
   if (std::find(std::begin(kEditions), std::end(kEditions), c.edition) == std::end(kEditions)) {
     throw invalid(file, "edition '" + c.edition + "' is not one of express, web, standard, enterprise");
@@ -297,6 +308,7 @@ void save_config(const Config& c, const std::filesystem::path& file) {
       {"region", c.region},
       {"account", c.account},
       {"edition", c.edition},
+      {"engine_version", c.engine_version},
       {"time_zone", c.time_zone},
       {"server", toml::table{{"host", c.listen_host}, {"port", c.port}}},
       {"option_group",

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/product_version.h"
 #include "storage/s3_store.h"
 
 namespace bakrest::instance {
@@ -24,6 +25,8 @@ struct Config {
   std::string region = "us-east-1";
   std::string account = "123456789012";
   std::string edition = "standard";  // express, web, standard, enterprise
+  // The SQL Server version the instance presents itself as, in RDS's form (docs/COMPATIBILITY.md).
+  std::string engine_version = "15.00.4153.1.v1";
   std::string time_zone = "UTC";
   std::string listen_host = "127.0.0.1";
   int port = 1433;
@@ -49,6 +52,8 @@ struct Config {
   bool option_enabled(const std::string& name) const;
   // max_database_gb in bytes, and at most 10 GB on Express edition (as RDS limits its restores).
   uint64_t max_database_bytes() const;
+  // engine_version and edition as a ProductVersion (load_config() has checked that it reads).
+  ProductVersion product() const;
 };
 
 // Reads the file; throws std::runtime_error naming the file and the problem for invalid content.

@@ -110,7 +110,8 @@ std::unique_ptr<TlsSession> strict_handshake(Transport& transport, const TlsCont
 }  // namespace
 
 std::optional<Negotiated> negotiate(Transport& transport, MessageWriter& writer,
-                                    const EncryptionPolicy& policy, size_t max_message_bytes) {
+                                    const EncryptionPolicy& policy, const ProductVersion& product,
+                                    size_t max_message_bytes) {
   Negotiated result;
   // The first bytes tell TDS 8.0 (a TLS record) from TDS 7.x (a PRELOGIN or LOGIN7 packet).
   std::array<uint8_t, 1024> first;
@@ -143,7 +144,7 @@ std::optional<Negotiated> negotiate(Transport& transport, MessageWriter& writer,
     } else {
       plan = plan_for(prelogin.encryption, policy);
     }
-    send_message(writer, PacketType::kReply, build_prelogin_reply(plan.answer));
+    send_message(writer, PacketType::kReply, build_prelogin_reply(plan.answer, product));
     message = read_message(transport, max_message_bytes);
     if (!message) return std::nullopt;
     // Told that encryption is required, a client that asked for none may still start the handshake (FreeTDS

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/product_version.h"
 #include "server/packet.h"
 #include "server/tls.h"
 #include "server/transport.h"
@@ -40,9 +41,11 @@ struct Negotiated {
 };
 
 // Serves the connection's start on `transport` (whose deadline the caller has set) and replies through
-// `writer`. Returns nullopt when the client left before LOGIN7. Throws ProtocolError for anything that is
-// not TDS, a failed TLS handshake, or a message larger than max_message_bytes.
+// `writer`, naming `product` as the server's version in PRELOGIN. Returns nullopt when the client left before
+// LOGIN7. Throws ProtocolError for anything that is not TDS, a failed TLS handshake, or a message larger than
+// max_message_bytes.
 std::optional<Negotiated> negotiate(Transport& transport, MessageWriter& writer,
-                                    const EncryptionPolicy& policy, size_t max_message_bytes);
+                                    const EncryptionPolicy& policy, const ProductVersion& product,
+                                    size_t max_message_bytes);
 
 }  // namespace bakrest::server

@@ -94,8 +94,8 @@ void Listener::accept_one() {
     Slot* raw = slot.get();
     ++refusing_;
     raw->thread = std::thread([this, raw, socket = std::move(socket)]() mutable {
-      Session::refuse(std::move(socket), options_.server_name, options_.encryption, options_.max_connections,
-                      kRefusalTimeout);
+      Session::refuse(std::move(socket), options_.server_name, options_.product, options_.encryption,
+                      options_.max_connections, kRefusalTimeout);
       std::lock_guard lock(mutex_);
       --refusing_;
       raw->finished = true;
@@ -110,8 +110,9 @@ void Listener::accept_one() {
   }
   auto slot = std::make_unique<Slot>();
   SessionLimits limits{&budget_, &throttle_, options_.login_timeout};
-  slot->session = std::make_unique<Session>(std::move(socket), backend_, static_cast<uint16_t>(spid),
-                                            options_.server_name, limits, options_.encryption);
+  slot->session =
+      std::make_unique<Session>(std::move(socket), backend_, static_cast<uint16_t>(spid),
+                                options_.server_name, options_.product, limits, options_.encryption);
   Slot* raw = slot.get();
   ++active_;
   raw->thread = std::thread([this, raw, spid] {

@@ -22,6 +22,7 @@ struct ListenerOptions {
   std::string host = "127.0.0.1";
   int port = 1433;                      // 0 = any free port
   std::string server_name = "bakrest";  // reported in ERROR and INFO messages
+  ProductVersion product;               // the SQL Server version PRELOGIN and LOGINACK name
   // Limits (docs/OPERATIONS.md, "Limits"): connections served at once (more are refused with 17809),
   // request bytes per session and for all sessions, and the time to log in.
   int max_connections = 256;

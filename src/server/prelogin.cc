@@ -51,15 +51,15 @@ PreloginRequest parse_prelogin(std::span<const uint8_t> payload) {
   return request;
 }
 
-Bytes build_prelogin_reply(uint8_t encryption_answer) {
+Bytes build_prelogin_reply(uint8_t encryption_answer, const ProductVersion& product) {
   struct Entry {
     uint8_t token;
     Bytes value;
   };
   const Entry entries[] = {
       {kVersion,
-       {kServerVersion.major, kServerVersion.minor, static_cast<uint8_t>(kServerVersion.build >> 8),
-        static_cast<uint8_t>(kServerVersion.build), 0, 0}},
+       {static_cast<uint8_t>(product.major), static_cast<uint8_t>(product.minor),
+        static_cast<uint8_t>(product.build >> 8), static_cast<uint8_t>(product.build), 0, 0}},
       {kEncryption, {encryption_answer}},
       {kInstOpt, {0}},
       {kThreadId, {}},

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "common/product_version.h"
 #include "common/value.h"
 
 namespace bakrest::server {
@@ -29,6 +30,7 @@ PreloginRequest parse_prelogin(std::span<const uint8_t> payload);
 
 // VERSION, ENCRYPTION=`encryption_answer`, INSTOPT=0, empty THREADID, MARS=0. MARS must be present: without
 // it FreeTDS silently falls back to TDS 7.1.
-Bytes build_prelogin_reply(uint8_t encryption_answer = encryption::kNotSupported);
+Bytes build_prelogin_reply(uint8_t encryption_answer = encryption::kNotSupported,
+                           const ProductVersion& product = {});
 
 }  // namespace bakrest::server

@@ -16,12 +16,18 @@ namespace {
 constexpr uint8_t kTypeBitN = 0x68;
 constexpr uint8_t kTypeIntN = 0x26;
 constexpr uint8_t kTypeFltN = 0x6D;
+constexpr uint8_t kTypeDecimalN = 0x6A;
+constexpr uint8_t kTypeMoneyN = 0x6E;
 constexpr uint8_t kTypeNVarChar = 0xE7;
 constexpr uint8_t kTypeNText = 0x63;
 constexpr uint8_t kTypeVarBinary = 0xA5;
 constexpr uint8_t kTypeImage = 0x22;
+constexpr uint8_t kTypeDateN = 0x28;
+constexpr uint8_t kTypeTimeN = 0x29;
 constexpr uint8_t kTypeDateTimeN = 0x6F;
 constexpr uint8_t kTypeDateTime2N = 0x2A;
+constexpr uint8_t kTypeDateTimeOffsetN = 0x2B;
+constexpr uint8_t kTypeGuid = 0x24;
 
 constexpr uint16_t kFlagNullable = 0x0001;
 constexpr uint16_t kMaxLength = 0xFFFF;  // TYPE_INFO length that marks a MAX (PLP) type
@@ -29,13 +35,34 @@ constexpr uint16_t kNullLength = 0xFFFF;
 constexpr uint64_t kPlpNull = ~uint64_t{0};
 constexpr uint32_t kNTextMaxBytes = 0x7FFFFFFE;
 constexpr uint32_t kImageMaxBytes = 0x7FFFFFFF;
-constexpr int kDateTime2Scale = 7;
+constexpr int kDefaultTimeScale = 7;
+
+// DECIMALN's value size (sign byte included) for a precision, as MS-TDS sets it.
+uint8_t decimal_bytes(uint8_t precision) {
+  if (precision <= 9) return 5;
+  if (precision <= 19) return 9;
+  if (precision <= 28) return 13;
+  return 17;
+}
+
+// The bytes of a TIME part at a scale: 3 up to 2 digits, 4 up to 4, 5 beyond.
+int time_bytes(int scale) { return scale <= 2 ? 3 : scale <= 4 ? 4 : 5; }
+
+uint8_t time_scale(const Column& c) {
+  return static_cast<uint8_t>(c.scale < 0 ? kDefaultTimeScale : std::min<int>(c.scale, 7));
+}
 
 WireColumn plan(const Column& c, TdsVersion version) {
-  WireColumn w{c.name, WireType::kNVarCharMax, 0};
+  WireColumn w{c.name, WireType::kNVarCharMax, 0, 0, 0};
   switch (c.type) {
     case ColumnType::kBit:
       w.type = WireType::kBitN;
+      break;
+    case ColumnType::kTinyInt:
+      w.type = WireType::kIntN1;
+      break;
+    case ColumnType::kSmallInt:
+      w.type = WireType::kIntN2;
       break;
     case ColumnType::kInt:
       w.type = WireType::kIntN4;
@@ -43,8 +70,22 @@ WireColumn plan(const Column& c, TdsVersion version) {
     case ColumnType::kBigInt:
       w.type = WireType::kIntN8;
       break;
+    case ColumnType::kReal:
+      w.type = WireType::kFltN4;
+      break;
     case ColumnType::kFloat:
       w.type = WireType::kFltN8;
+      break;
+    case ColumnType::kDecimal:
+      w.type = WireType::kDecimalN;
+      w.precision = c.precision == 0 ? 18 : std::min<uint8_t>(c.precision, 38);
+      w.scale = static_cast<uint8_t>(std::clamp<int>(c.scale, 0, w.precision));
+      break;
+    case ColumnType::kMoney:
+      w.type = WireType::kMoneyN8;
+      break;
+    case ColumnType::kSmallMoney:
+      w.type = WireType::kMoneyN4;
       break;
     case ColumnType::kNVarChar:
       if (c.max_length >= 1 && c.max_length <= 4000) {
@@ -68,18 +109,44 @@ WireColumn plan(const Column& c, TdsVersion version) {
     case ColumnType::kVarBinaryMax:
       w.type = WireType::kVarBinaryMax;
       break;
+    case ColumnType::kDate:
+      w.type = WireType::kDateN;
+      break;
+    case ColumnType::kTime:
+      w.type = WireType::kTimeN;
+      w.scale = time_scale(c);
+      break;
+    case ColumnType::kSmallDateTime:
+      w.type = WireType::kDateTimeN4;
+      break;
     case ColumnType::kDateTime:
       w.type = WireType::kDateTimeN;
       break;
     case ColumnType::kDateTime2:
       w.type = WireType::kDateTime2N;
+      w.scale = time_scale(c);
+      break;
+    case ColumnType::kDateTimeOffset:
+      w.type = WireType::kDateTimeOffsetN;
+      w.scale = time_scale(c);
+      break;
+    case ColumnType::kUniqueIdentifier:
+      w.type = WireType::kGuid;
       break;
   }
   if (!version.has_72()) {
     if (w.type == WireType::kNVarCharMax) w.type = WireType::kNText;
     if (w.type == WireType::kVarBinaryMax) w.type = WireType::kImage;
   }
-  if (!version.has_73() && w.type == WireType::kDateTime2N) w.type = WireType::kDateTimeN;
+  if (!version.has_73()) {
+    // Down-level clients get DATETIME2 as DATETIME and the other new types as text (34 characters hold
+    // the longest, a DATETIMEOFFSET(7)).
+    if (w.type == WireType::kDateTime2N) w.type = WireType::kDateTimeN;
+    if (w.type == WireType::kDateN || w.type == WireType::kTimeN || w.type == WireType::kDateTimeOffsetN) {
+      w.type = WireType::kNVarChar;
+      w.max_bytes = 2 * 34;
+    }
+  }
   return w;
 }
 
@@ -98,17 +165,31 @@ void write_type_info(ByteWriter& out, const WireColumn& c) {
       out.u8(kTypeBitN);
       out.u8(1);
       break;
+    case WireType::kIntN1:
+    case WireType::kIntN2:
     case WireType::kIntN4:
-      out.u8(kTypeIntN);
-      out.u8(4);
-      break;
     case WireType::kIntN8:
       out.u8(kTypeIntN);
-      out.u8(8);
+      out.u8(c.type == WireType::kIntN1   ? 1
+             : c.type == WireType::kIntN2 ? 2
+             : c.type == WireType::kIntN4 ? 4
+                                          : 8);
       break;
+    case WireType::kFltN4:
     case WireType::kFltN8:
       out.u8(kTypeFltN);
-      out.u8(8);
+      out.u8(c.type == WireType::kFltN4 ? 4 : 8);
+      break;
+    case WireType::kDecimalN:
+      out.u8(kTypeDecimalN);
+      out.u8(decimal_bytes(c.precision));
+      out.u8(c.precision);
+      out.u8(c.scale);
+      break;
+    case WireType::kMoneyN4:
+    case WireType::kMoneyN8:
+      out.u8(kTypeMoneyN);
+      out.u8(c.type == WireType::kMoneyN4 ? 4 : 8);
       break;
     case WireType::kNVarChar:
       out.u8(kTypeNVarChar);
@@ -137,14 +218,41 @@ void write_type_info(ByteWriter& out, const WireColumn& c) {
       out.u8(kTypeImage);
       out.u32le(kImageMaxBytes);
       break;
+    case WireType::kDateN:
+      out.u8(kTypeDateN);
+      break;
+    case WireType::kTimeN:
+      out.u8(kTypeTimeN);
+      out.u8(c.scale);
+      break;
+    case WireType::kDateTimeN4:
+      out.u8(kTypeDateTimeN);
+      out.u8(4);
+      break;
     case WireType::kDateTimeN:
       out.u8(kTypeDateTimeN);
       out.u8(8);
       break;
     case WireType::kDateTime2N:
       out.u8(kTypeDateTime2N);
-      out.u8(kDateTime2Scale);
+      out.u8(c.scale);
       break;
+    case WireType::kDateTimeOffsetN:
+      out.u8(kTypeDateTimeOffsetN);
+      out.u8(c.scale);
+      break;
+    case WireType::kGuid:
+      out.u8(kTypeGuid);
+      out.u8(16);
+      break;
+  }
+}
+
+// An unsigned 128-bit magnitude, little-endian, in `bytes` bytes.
+void put_magnitude(ByteWriter& out, unsigned __int128 magnitude, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) {
+    out.u8(static_cast<uint8_t>(magnitude & 0xFF));
+    magnitude >>= 8;
   }
 }
 
@@ -223,18 +331,28 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
         out.u8(0);
       }
       break;
+    case WireType::kIntN1:
+    case WireType::kIntN2:
     case WireType::kIntN4:
-      if (auto i = value_to_int(value, INT32_MIN, INT32_MAX)) {
-        out.u8(4);
-        out.i32le(static_cast<int32_t>(*i));
+    case WireType::kIntN8: {
+      const int width = c.type == WireType::kIntN1   ? 1
+                        : c.type == WireType::kIntN2 ? 2
+                        : c.type == WireType::kIntN4 ? 4
+                                                     : 8;
+      const int64_t min = width == 1 ? 0 : width == 2 ? INT16_MIN : width == 4 ? INT32_MIN : INT64_MIN;
+      const int64_t max = width == 1 ? 255 : width == 2 ? INT16_MAX : width == 4 ? INT32_MAX : INT64_MAX;
+      if (auto i = value_to_int(value, min, max)) {
+        out.u8(static_cast<uint8_t>(width));
+        out.uint_le(static_cast<uint64_t>(*i), static_cast<size_t>(width));
       } else {
         out.u8(0);
       }
       break;
-    case WireType::kIntN8:
-      if (auto i = value_to_int(value, INT64_MIN, INT64_MAX)) {
-        out.u8(8);
-        out.u64le(static_cast<uint64_t>(*i));
+    }
+    case WireType::kFltN4:
+      if (auto d = value_to_float(value)) {
+        out.u8(4);
+        out.u32le(std::bit_cast<uint32_t>(static_cast<float>(*d)));
       } else {
         out.u8(0);
       }
@@ -247,6 +365,41 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
         out.u8(0);
       }
       break;
+    case WireType::kDecimalN: {
+      auto scaled = value_to_scaled(value, c.scale);
+      const uint8_t size = decimal_bytes(c.precision);
+      if (!scaled) {
+        out.u8(0);
+        break;
+      }
+      unsigned __int128 magnitude =
+          *scaled < 0 ? static_cast<unsigned __int128>(-*scaled) : static_cast<unsigned __int128>(*scaled);
+      out.u8(size);
+      out.u8(*scaled < 0 ? 0 : 1);
+      put_magnitude(out, magnitude, size - 1u);
+      break;
+    }
+    case WireType::kMoneyN4:
+    case WireType::kMoneyN8: {
+      auto scaled = value_to_scaled(value, 4);
+      const bool small = c.type == WireType::kMoneyN4;
+      const __int128 limit = small ? INT32_MAX : INT64_MAX;
+      if (!scaled || *scaled > limit || *scaled < -limit - 1) {
+        out.u8(0);
+        break;
+      }
+      if (small) {
+        out.u8(4);
+        out.i32le(static_cast<int32_t>(*scaled));
+      } else {
+        // MONEY is the 64-bit amount in ten-thousandths, its high half first.
+        auto amount = static_cast<uint64_t>(static_cast<int64_t>(*scaled));
+        out.u8(8);
+        out.u32le(static_cast<uint32_t>(amount >> 32));
+        out.u32le(static_cast<uint32_t>(amount));
+      }
+      break;
+    }
     case WireType::kNVarChar:
       if (auto s = value_to_text(value)) {
         std::u16string units = utf8_to_utf16(*s);
@@ -289,6 +442,47 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
     case WireType::kImage:
       write_text_pointer_value(out, value_to_binary(value));
       break;
+    case WireType::kDateN:
+      if (auto t = value_to_datetime(value)) {
+        SqlDateTime2 v = to_sql_datetime2(*t, 0);
+        out.u8(3);
+        out.uint_le(v.days, 3);
+      } else {
+        out.u8(0);
+      }
+      break;
+    case WireType::kTimeN:
+      if (auto micros = value_to_time_of_day(value)) {
+        // Units of 10^-scale seconds since midnight.
+        uint64_t units = static_cast<uint64_t>(*micros);
+        if (c.scale >= 6) {
+          for (int i = 6; i < c.scale; ++i) units *= 10;
+        } else {
+          for (int i = c.scale; i < 6; ++i) units /= 10;
+        }
+        out.u8(static_cast<uint8_t>(time_bytes(c.scale)));
+        out.uint_le(units, static_cast<size_t>(time_bytes(c.scale)));
+      } else {
+        out.u8(0);
+      }
+      break;
+    case WireType::kDateTimeN4:
+      if (auto t = value_to_datetime(value)) {
+        // SMALLDATETIME: days since 1900-01-01 and minutes since midnight.
+        SqlDateTime v = to_sql_datetime(*t);
+        uint32_t minutes = static_cast<uint32_t>((static_cast<uint64_t>(v.ticks) * 10 / 3 + 30000) / 60000);
+        int32_t days = v.days;
+        if (minutes >= 1440) {
+          minutes -= 1440;
+          ++days;
+        }
+        out.u8(4);
+        out.u16le(static_cast<uint16_t>(std::clamp<int32_t>(days, 0, 65535)));
+        out.u16le(static_cast<uint16_t>(minutes));
+      } else {
+        out.u8(0);
+      }
+      break;
     case WireType::kDateTimeN:
       if (auto t = value_to_datetime(value)) {
         SqlDateTime v = to_sql_datetime(*t);
@@ -301,10 +495,30 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
       break;
     case WireType::kDateTime2N:
       if (auto t = value_to_datetime(value)) {
-        SqlDateTime2 v = to_sql_datetime2(*t, kDateTime2Scale);
-        out.u8(8);
-        out.uint_le(v.time, 5);
+        SqlDateTime2 v = to_sql_datetime2(*t, c.scale);
+        out.u8(static_cast<uint8_t>(time_bytes(c.scale) + 3));
+        out.uint_le(v.time, static_cast<size_t>(time_bytes(c.scale)));
         out.uint_le(v.days, 3);
+      } else {
+        out.u8(0);
+      }
+      break;
+    case WireType::kDateTimeOffsetN:
+      if (auto t = value_to_datetimeoffset(value)) {
+        // The time in UTC, then the offset in minutes.
+        SqlDateTime2 v = to_sql_datetime2(t->utc, c.scale);
+        out.u8(static_cast<uint8_t>(time_bytes(c.scale) + 5));
+        out.uint_le(v.time, static_cast<size_t>(time_bytes(c.scale)));
+        out.uint_le(v.days, 3);
+        out.u16le(static_cast<uint16_t>(static_cast<int16_t>(t->offset_minutes)));
+      } else {
+        out.u8(0);
+      }
+      break;
+    case WireType::kGuid:
+      if (auto g = value_to_guid(value)) {
+        out.u8(16);
+        out.bytes(*g);
       } else {
         out.u8(0);
       }

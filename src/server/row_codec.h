@@ -1,6 +1,7 @@
 // Result sets on the wire: COLMETADATA describing the columns and one ROW token per row. Every
 // column goes out as a nullable type chosen from its ColumnType and the session's TDS version; TDS 7.1
-// lacks the MAX types and DATETIME2, so there they become NTEXT, IMAGE and DATETIME.
+// lacks the MAX types and DATETIME2, so there they become NTEXT, IMAGE and DATETIME, and before 7.3 DATE,
+// TIME and DATETIMEOFFSET go as NVARCHAR text, as SQL Server sends them to such clients.
 #pragma once
 
 #include <cstdint>
@@ -16,23 +17,36 @@ namespace bakrest::server {
 
 enum class WireType {
   kBitN,
+  kIntN1,
+  kIntN2,
   kIntN4,
   kIntN8,
+  kFltN4,
   kFltN8,
+  kDecimalN,  // precision, scale
+  kMoneyN4,
+  kMoneyN8,
   kNVarChar,     // max_bytes = 2 * characters
   kNVarCharMax,  // PLP
   kNText,
   kVarBinary,
   kVarBinaryMax,  // PLP
   kImage,
+  kDateN,
+  kTimeN,  // scale
+  kDateTimeN4,
   kDateTimeN,
-  kDateTime2N,  // scale 7
+  kDateTime2N,       // scale
+  kDateTimeOffsetN,  // scale
+  kGuid,
 };
 
 struct WireColumn {
   std::string name;
   WireType type = WireType::kNVarCharMax;
   uint32_t max_bytes = 0;  // kNVarChar and kVarBinary only
+  uint8_t precision = 0;   // kDecimalN
+  uint8_t scale = 0;       // kDecimalN, kTimeN, kDateTime2N, kDateTimeOffsetN
 };
 
 // PLP values are sent in chunks of this many bytes.

@@ -5,16 +5,6 @@
 
 namespace bakrest::server {
 
-struct ProductVersion {
-  uint8_t major;
-  uint8_t minor;
-  uint16_t build;
-};
-
-// Reported in PRELOGIN and LOGINACK. Clients use it for feature checks, so it names a SQL Server
-// release whose behaviour bakrest follows (SQL Server 2019, like current RDS instances).
-inline constexpr ProductVersion kServerVersion{15, 0, 4153};
-
 // Program name in LOGINACK. Drivers look for "Microsoft SQL Server" to pick the SQL Server dialect.
 inline constexpr const char* kProgramName = "Microsoft SQL Server";
 

@@ -77,7 +77,7 @@ Message internal_error(std::string text) { return Message{50000, 1, 16, std::mov
 }  // namespace
 
 Session::Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name,
-                 SessionLimits limits, EncryptionPolicy encryption)
+                 ProductVersion product, SessionLimits limits, EncryptionPolicy encryption)
     : socket_(std::move(socket)),
       backend_(backend),
       limits_(limits),
@@ -85,6 +85,7 @@ Session::Session(Socket socket, Backend& backend, uint16_t spid, std::string ser
       account_(limits.budget->open_account()),
       spid_(spid),
       server_name_(std::move(server_name)),
+      product_(std::move(product)),
       peer_(socket_.peer_address()),
       writer_(transport_, spid),
       connected_at_(now_micros()) {}
@@ -102,14 +103,15 @@ void Session::shutdown() {
   changed_.notify_all();
 }
 
-void Session::refuse(Socket socket, const std::string& server_name, const EncryptionPolicy& encryption,
-                     int max_connections, std::chrono::milliseconds timeout) {
+void Session::refuse(Socket socket, const std::string& server_name, const ProductVersion& product,
+                     const EncryptionPolicy& encryption, int max_connections,
+                     std::chrono::milliseconds timeout) {
   std::string peer = socket.peer_address();
   try {
     Transport transport(socket);
     transport.set_deadline(std::chrono::steady_clock::now() + timeout, login_timeout_text(timeout));
     MessageWriter writer(transport, 0);
-    auto negotiated = negotiate(transport, writer, encryption, kMaxLoginBytes);
+    auto negotiated = negotiate(transport, writer, encryption, product, kMaxLoginBytes);
     if (!negotiated) return;
     TdsVersion version = TdsVersion::negotiate(parse_login7(negotiated->login7.payload).tds_version);
     ByteWriter out;
@@ -157,7 +159,7 @@ void Session::run() {
 bool Session::handshake() {
   transport_.set_deadline(std::chrono::steady_clock::now() + limits_.login_timeout,
                           login_timeout_text(limits_.login_timeout));
-  auto negotiated = negotiate(transport_, writer_, encryption_, kMaxLoginBytes);
+  auto negotiated = negotiate(transport_, writer_, encryption_, product_, kMaxLoginBytes);
   if (!negotiated) return false;
   if (negotiated->refusal) {
     spdlog::warn("session {}: refused a connection from {} that does not encrypt ([tls] force_encryption)",
@@ -251,7 +253,7 @@ void Session::send_login_reply(const Login7& login, size_t packet_size) {
   write_message(out, Message{5703, 1, 0, fmt::format("Changed language setting to {}.", kLanguage), {}, 1},
                 server_name_, version_);
   write_envchange_text(out, EnvChange::kPacketSize, std::to_string(packet_size), std::to_string(packet_size));
-  write_loginack(out, version_);
+  write_loginack(out, version_, product_);
   if (login.requests_utf8) write_featureextack_utf8(out);
   write_done(out, DoneToken{}, version_);
   writer_.begin();

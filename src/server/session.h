@@ -40,8 +40,8 @@ struct SessionLimits {
 
 class Session {
  public:
-  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name, SessionLimits limits,
-          EncryptionPolicy encryption);
+  Session(Socket socket, Backend& backend, uint16_t spid, std::string server_name, ProductVersion product,
+          SessionLimits limits, EncryptionPolicy encryption);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -57,8 +57,9 @@ class Session {
   // For a connection over the instance's max_connections: answers PRELOGIN (with TLS as for any other
   // connection), reads LOGIN7 (within the login timeout) and replies with SQL Server's 17809, then closes.
   // Never throws.
-  static void refuse(Socket socket, const std::string& server_name, const EncryptionPolicy& encryption,
-                     int max_connections, std::chrono::milliseconds timeout);
+  static void refuse(Socket socket, const std::string& server_name, const ProductVersion& product,
+                     const EncryptionPolicy& encryption, int max_connections,
+                     std::chrono::milliseconds timeout);
 
  private:
   struct Event {
@@ -94,6 +95,7 @@ class Session {
   std::shared_ptr<RequestBudget::Account> account_;
   const uint16_t spid_;
   const std::string server_name_;
+  const ProductVersion product_;
   const std::string peer_;
   MessageWriter writer_;
   const int64_t connected_at_;  // microseconds since 1970

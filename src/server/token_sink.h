@@ -51,7 +51,8 @@ class TokenSink final : public ResultSink {
   // ENVCHANGE acknowledging a connection reset.
   void connection_reset();
   // RETURNVALUE for an output parameter, placed before the held-back DONEPROC as SQL Server does.
-  void return_value(uint16_t ordinal, std::string_view name, const Column& column, const Value& value);
+  void return_value(uint16_t ordinal, std::string_view name, const Column& column,
+                    const Value& value) override;
 
   // Errors (severity >= 11) sent so far in this reply.
   int error_count() const { return error_count_; }

@@ -80,16 +80,16 @@ void write_envchange_transaction(ByteWriter& out, EnvChange type, uint64_t descr
   }
 }
 
-void write_loginack(ByteWriter& out, TdsVersion version) {
+void write_loginack(ByteWriter& out, TdsVersion version, const ProductVersion& product) {
   out.u8(token::kLoginAck);
   size_t length_at = out.size();
   out.u16le(0);
   out.u8(1);  // SQL_TSQL; FreeTDS refuses anything else
   out.u32be(version.value());
   put_b_varchar(out, kProgramName);
-  out.u8(kServerVersion.major);
-  out.u8(kServerVersion.minor);
-  out.u16be(kServerVersion.build);
+  out.u8(static_cast<uint8_t>(product.major));
+  out.u8(static_cast<uint8_t>(product.minor));
+  out.u16be(static_cast<uint16_t>(product.build));
   out.patch_u16le(length_at, static_cast<uint16_t>(out.size() - length_at - 2));
 }
 

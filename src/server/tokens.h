@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/product_version.h"
 #include "server/bytes.h"
 #include "server/tds_version.h"
 
@@ -69,7 +70,7 @@ void write_envchange_collation(ByteWriter& out);
 void write_envchange_transaction(ByteWriter& out, EnvChange type, uint64_t descriptor);
 
 // Interface 1 (T-SQL), the negotiated version big-endian, program name and product version.
-void write_loginack(ByteWriter& out, TdsVersion version);
+void write_loginack(ByteWriter& out, TdsVersion version, const ProductVersion& product = {});
 // Acknowledges the UTF8_SUPPORT feature; only when the client asked for it.
 void write_featureextack_utf8(ByteWriter& out);
 

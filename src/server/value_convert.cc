@@ -139,4 +139,155 @@ std::optional<DateTime> value_to_datetime(const Value& v) {
   return std::nullopt;
 }
 
+std::optional<__int128> value_to_scaled(const Value& v, int scale) {
+  constexpr __int128 kMax =
+      static_cast<__int128>(10000000000000000000ULL) * 10000000000000000000ULL;  // 10^38
+  if (auto* i = std::get_if<int64_t>(&v)) {
+    __int128 out = *i;
+    for (int k = 0; k < scale; ++k) {
+      out *= 10;
+      if (out >= kMax || out <= -kMax) return std::nullopt;
+    }
+    return out;
+  }
+  if (auto* b = std::get_if<bool>(&v)) return value_to_scaled(Value(int64_t{*b ? 1 : 0}), scale);
+  std::string text;
+  if (auto* d = std::get_if<double>(&v)) {
+    if (!std::isfinite(*d)) return std::nullopt;
+    // The double's shortest round-trip digits, so 1.1 is 1.1 and not 1.100000000000000088...
+    text = fmt::format("{}", *d);
+  } else if (auto* s = std::get_if<std::string>(&v)) {
+    text = std::string(trim(*s));
+  } else {
+    return std::nullopt;
+  }
+  // [sign] digits [. digits] [e[sign]digits]
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  std::string digits;
+  int point = -1;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= '0' && c <= '9') {
+      digits += c;
+    } else if (c == '.' && point < 0) {
+      point = static_cast<int>(digits.size());
+    } else {
+      break;
+    }
+  }
+  if (digits.empty()) return std::nullopt;
+  int exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    auto [end, ec] = std::from_chars(text.data() + i + 1 + (text[i + 1] == '+' ? 1 : 0),
+                                     text.data() + text.size(), exponent);
+    if (ec != std::errc() || end != text.data() + text.size() || exponent > 400 || exponent < -400)
+      return std::nullopt;
+    i = text.size();
+  }
+  if (i != text.size()) return std::nullopt;
+  // The digits hold the value times 10^(digits after the point); shift to the wanted scale.
+  int fraction = point < 0 ? 0 : static_cast<int>(digits.size()) - point;
+  int shift = scale - fraction + exponent;
+  __int128 out = 0;
+  int keep = static_cast<int>(digits.size()) + std::min(shift, 0);
+  for (int k = 0; k < keep; ++k) {
+    out = out * 10 + (digits[static_cast<size_t>(k)] - '0');
+    if (out >= kMax) return std::nullopt;
+  }
+  if (shift < 0 && keep >= 0 && keep < static_cast<int>(digits.size()) &&
+      digits[static_cast<size_t>(keep)] >= '5')
+    ++out;
+  for (int k = 0; k < shift; ++k) {
+    out *= 10;
+    if (out >= kMax) return std::nullopt;
+  }
+  return negative ? -out : out;
+}
+
+std::optional<int64_t> value_to_time_of_day(const Value& v) {
+  if (auto* t = std::get_if<DateTime>(&v)) {
+    constexpr int64_t kDay = 86400LL * 1000000;
+    return ((t->unix_micros % kDay) + kDay) % kDay;
+  }
+  const auto* s = std::get_if<std::string>(&v);
+  if (!s) return std::nullopt;
+  std::string_view text = trim(*s);
+  // A date and time: its time of day.
+  if (text.size() > 10 && text[4] == '-') {
+    auto t = parse_datetime(text);
+    return t ? value_to_time_of_day(Value(*t)) : std::nullopt;
+  }
+  int h = 0, m = 0, sec = 0;
+  int consumed = 0;
+  std::string owned(text);
+  int fields = std::sscanf(owned.c_str(), "%2d:%2d%n:%2d%n", &h, &m, &consumed, &sec, &consumed);
+  if (fields < 2 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59) return std::nullopt;
+  size_t pos = static_cast<size_t>(consumed);
+  int64_t fraction = 0;
+  if (fields == 3 && pos < owned.size() && owned[pos] == '.') {
+    int64_t unit = 100000;
+    for (++pos; pos < owned.size() && std::isdigit(static_cast<unsigned char>(owned[pos])); ++pos) {
+      fraction += (owned[pos] - '0') * unit;
+      unit /= 10;
+    }
+  }
+  if (pos != owned.size()) return std::nullopt;
+  return (int64_t{h} * 3600 + m * 60 + sec) * 1000000 + fraction;
+}
+
+std::optional<DateTimeOffsetValue> value_to_datetimeoffset(const Value& v) {
+  if (auto* t = std::get_if<DateTime>(&v)) return DateTimeOffsetValue{*t, 0};
+  const auto* s = std::get_if<std::string>(&v);
+  if (!s) return std::nullopt;
+  std::string text(trim(*s));
+  int offset = 0;
+  // A trailing [+|-]HH:MM (after a space or straight after the time) or Z is the offset.
+  if (!text.empty() && (text.back() == 'Z' || text.back() == 'z')) {
+    text.pop_back();
+  } else if (text.size() > 6 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-') &&
+             text[text.size() - 3] == ':') {
+    int hh = std::atoi(text.substr(text.size() - 5, 2).c_str());
+    int mm = std::atoi(text.substr(text.size() - 2, 2).c_str());
+    if (hh > 14 || mm > 59) return std::nullopt;
+    offset = (hh * 60 + mm) * (text[text.size() - 6] == '-' ? -1 : 1);
+    text.resize(text.size() - 6);
+  }
+  std::string local(trim(text));
+  auto t = parse_datetime(local);
+  if (!t) return std::nullopt;
+  return DateTimeOffsetValue{DateTime{t->unix_micros - int64_t{offset} * 60 * 1000000}, offset};
+}
+
+std::optional<std::array<uint8_t, 16>> value_to_guid(const Value& v) {
+  std::array<uint8_t, 16> out{};
+  if (auto* b = std::get_if<Bytes>(&v)) {
+    if (b->size() != 16) return std::nullopt;
+    std::copy(b->begin(), b->end(), out.begin());
+    return out;
+  }
+  const auto* s = std::get_if<std::string>(&v);
+  if (!s) return std::nullopt;
+  std::string hex;
+  std::string_view text = trim(*s);
+  if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
+  if (text.size() != 36) return std::nullopt;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (text[i] == '-')) return std::nullopt;
+    if (!dash) {
+      if (!std::isxdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+      hex += text[i];
+    }
+  }
+  std::array<uint8_t, 16> bytes{};
+  for (size_t i = 0; i < 16; ++i)
+    bytes[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  // Data1 (4 bytes), Data2 and Data3 (2 each) are little-endian on the wire; Data4 as written.
+  const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+  for (size_t i = 0; i < 16; ++i) out[i] = bytes[static_cast<size_t>(order[i])];
+  return out;
+}
+
 }  // namespace bakrest::server

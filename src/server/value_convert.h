@@ -3,6 +3,7 @@
 // nullopt means NULL: the value is NULL or has no representation in the target type.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,5 +18,19 @@ std::optional<double> value_to_float(const Value& v);
 std::optional<std::string> value_to_text(const Value& v);
 std::optional<Bytes> value_to_binary(const Value& v);
 std::optional<DateTime> value_to_datetime(const Value& v);
+
+// A DECIMAL or MONEY value as an integer count of 10^-scale units, rounded half away from zero (text is read
+// exactly, digit by digit); nullopt when it has more than 38 digits.
+std::optional<__int128> value_to_scaled(const Value& v, int scale);
+// TIME: microseconds since midnight, from "HH:MM[:SS[.fraction]]" or a DateTime's time of day.
+std::optional<int64_t> value_to_time_of_day(const Value& v);
+// DATETIMEOFFSET: "YYYY-MM-DD HH:MM:SS[.fraction] [+|-]HH:MM" (no offset: +00:00), or a DateTime (UTC).
+struct DateTimeOffsetValue {
+  DateTime utc;
+  int offset_minutes = 0;
+};
+std::optional<DateTimeOffsetValue> value_to_datetimeoffset(const Value& v);
+// UNIQUEIDENTIFIER in TDS byte order (the first three groups little-endian), from its text form or 16 bytes.
+std::optional<std::array<uint8_t, 16>> value_to_guid(const Value& v);
 
 }  // namespace bakrest::server

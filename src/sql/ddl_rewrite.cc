@@ -1,6 +1,7 @@
 // Column definitions in T-SQL spelling made acceptable to SQLite.
 #include "sql/ddl_rewrite.h"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -142,10 +143,85 @@ std::vector<Token> rewrite_identity(const std::vector<Token>& tokens) {
   return out;
 }
 
+// CREATE TABLE t (id INT IDENTITY, ..., [CONSTRAINT pk] PRIMARY KEY [CLUSTERED] (id)), as SQLAlchemy writes
+// it: the key moves onto the identity column, the one place SQLite lets a column number itself.
+std::vector<Token> inline_identity_primary_key(const std::vector<Token>& tokens) {
+  if (tokens.size() < 4 || !is_word(&tokens[0], "CREATE") || !is_word(token_at(tokens, 1), "TABLE"))
+    return tokens;
+  size_t open = 2;
+  while (open < tokens.size() && !is_punct(&tokens[open], "(")) ++open;
+  if (open == tokens.size()) return tokens;
+  // The items of the list: [begin, end) of each, at depth 1.
+  std::vector<std::pair<size_t, size_t>> items;
+  int depth = 0;
+  size_t start = open + 1, close = tokens.size();
+  for (size_t i = open; i < tokens.size(); ++i) {
+    if (is_punct(&tokens[i], "(")) ++depth;
+    if (is_punct(&tokens[i], ")") && --depth == 0) {
+      items.emplace_back(start, i);
+      close = i;
+      break;
+    }
+    if (depth == 1 && is_punct(&tokens[i], ",")) {
+      items.emplace_back(start, i);
+      start = i + 1;
+    }
+  }
+  if (close == tokens.size()) return tokens;
+  auto has_word = [&](std::pair<size_t, size_t> item, std::string_view word) {
+    int d = 0;
+    for (size_t i = item.first; i < item.second; ++i) {
+      if (is_punct(&tokens[i], "(")) ++d;
+      if (is_punct(&tokens[i], ")")) --d;
+      if (d == 0 && is_word(&tokens[i], word)) return true;
+    }
+    return false;
+  };
+  std::optional<size_t> identity, key;
+  for (size_t n = 0; n < items.size(); ++n) {
+    auto [b, e] = items[n];
+    if (b >= e) continue;
+    if (has_word(items[n], "IDENTITY") && is_name(&tokens[b]) && !has_word(items[n], "PRIMARY")) identity = n;
+    size_t k = b;
+    if (is_word(&tokens[k], "CONSTRAINT")) k += 2;
+    if (is_word(token_at(tokens, k), "PRIMARY") && is_word(token_at(tokens, k + 1), "KEY")) key = n;
+  }
+  if (!identity || !key) return tokens;
+  // The key must be the identity column alone.
+  auto [kb, ke] = items[*key];
+  std::vector<const Token*> names;
+  for (size_t i = kb; i < ke; ++i) {
+    if (is_punct(&tokens[i], "(")) {
+      for (size_t j = i + 1; j < ke && !is_punct(&tokens[j], ")"); ++j) {
+        if (is_name(&tokens[j]) && !is_word_any(&tokens[j], {"ASC", "DESC"})) names.push_back(&tokens[j]);
+      }
+      break;
+    }
+  }
+  const Token& column = tokens[items[*identity].first];
+  if (names.size() != 1 || !iequals(names[0]->value, column.value)) return tokens;
+  std::vector<Token> out(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(open + 1));
+  bool first = true;
+  for (size_t n = 0; n < items.size(); ++n) {
+    auto [b, e] = items[n];
+    if (n == *key) continue;
+    if (!first) out.push_back(Token{TokenKind::kPunct, ",", ",", tokens[b].offset, false});
+    first = false;
+    out.insert(out.end(), tokens.begin() + static_cast<std::ptrdiff_t>(b),
+               tokens.begin() + static_cast<std::ptrdiff_t>(e));
+    if (n == *identity) {
+      out.push_back(synthetic_word("PRIMARY", true, column.offset));
+      out.push_back(synthetic_word("KEY", true, column.offset));
+    }
+  }
+  out.insert(out.end(), tokens.begin() + static_cast<std::ptrdiff_t>(close), tokens.end());
+  return out;
+}
+
 }  // namespace
 
 std::vector<Token> rewrite_ddl(const std::vector<Token>& tokens) {
-  return rewrite_identity(drop_max_and_clustered(tokens));
+  return rewrite_identity(inline_identity_primary_key(drop_max_and_clustered(tokens)));
 }
 
 }  // namespace bakrest::sql

@@ -1,4 +1,5 @@
 // Classifies the statements of a batch: the T-SQL forms bakrest runs itself, and SQL for SQLite.
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -352,31 +353,181 @@ PrintStatement parse_print(const std::vector<Token>& tokens) {
   return PrintStatement{cur.rest()};
 }
 
-SqlError variables_not_supported() { return not_supported("Variables (DECLARE) are not supported yet."); }
+// --- Variables ----------------------------------------------------------------------------------------
 
-SetOptionStatement parse_set(const std::vector<Token>& tokens) {
+bool is_local_variable(const Token* t) {
+  return t != nullptr && t->kind == TokenKind::kVariable && t->text.rfind("@@", 0) != 0;
+}
+
+// The tokens of a type up to (not including) the first top-level ',' or '=' at or after i, as text.
+std::string type_text(const std::vector<Token>& tokens, size_t& i) {
+  std::string out;
+  int depth = 0;
+  for (; i < tokens.size(); ++i) {
+    const Token& t = tokens[i];
+    if (depth == 0 && (is_punct(&t, ",") || is_punct(&t, "="))) break;
+    if (is_punct(&t, "(")) ++depth;
+    if (is_punct(&t, ")")) --depth;
+    // Words are kept apart ("DOUBLE PRECISION"); nothing else is ("DECIMAL(10,2)").
+    if (!out.empty() && t.kind == TokenKind::kWord &&
+        (std::isalnum(static_cast<unsigned char>(out.back())) || out.back() == '_'))
+      out += ' ';
+    out += t.kind == TokenKind::kQuotedName ? t.value : to_upper(t.text);
+  }
+  return out;
+}
+
+// Index of the first top-level ',' at or after i, or tokens.size().
+size_t next_top_level_comma(const std::vector<Token>& tokens, size_t i) {
+  int depth = 0;
+  int case_depth = 0;
+  for (; i < tokens.size(); ++i) {
+    if (is_punct(&tokens[i], "(")) ++depth;
+    if (is_punct(&tokens[i], ")")) --depth;
+    if (is_word(&tokens[i], "CASE")) ++case_depth;
+    if (is_word(&tokens[i], "END") && case_depth > 0) --case_depth;
+    if (depth == 0 && case_depth == 0 && is_punct(&tokens[i], ",")) return i;
+  }
+  return tokens.size();
+}
+
+std::vector<Token> slice(const std::vector<Token>& tokens, size_t from, size_t to) {
+  return {tokens.begin() + static_cast<std::ptrdiff_t>(from),
+          tokens.begin() + static_cast<std::ptrdiff_t>(to)};
+}
+
+DeclareStatement parse_declare(const std::vector<Token>& tokens) {
+  DeclareStatement declare;
+  size_t i = 1;
+  do {
+    const Token* name = token_at(tokens, i);
+    if (!is_local_variable(name)) throw syntax_error_near(name ? name->text : "DECLARE");
+    DeclareStatement::Variable v;
+    v.name = name->text;
+    ++i;
+    if (is_word(token_at(tokens, i), "AS")) ++i;
+    if (is_word(token_at(tokens, i), "TABLE")) {
+      throw not_supported("Table variables (DECLARE " + v.name +
+                          " TABLE) are not supported yet; use a #temporary table.");
+    }
+    if (is_word(token_at(tokens, i), "CURSOR"))
+      throw not_supported("Cursors (DECLARE ... CURSOR) are not supported yet.");
+    v.type = type_text(tokens, i);
+    if (v.type.empty()) throw syntax_error_near(tokens[i - 1].text);
+    if (is_punct(token_at(tokens, i), "=")) {
+      size_t end = next_top_level_comma(tokens, i + 1);
+      v.initial = slice(tokens, i + 1, end);
+      if (v.initial.empty()) throw syntax_error_near("=");
+      i = end;
+    }
+    declare.variables.push_back(std::move(v));
+  } while (is_punct(token_at(tokens, i), ",") && ++i);
+  if (i < tokens.size()) throw syntax_error_near(tokens[i].text);
+  return declare;
+}
+
+// SET @v = expr, SET @v += expr, ...
+SetVariableStatement parse_set_variable(const std::vector<Token>& tokens) {
+  SetVariableStatement set{tokens[1].text, "", {}};
+  size_t i = 2;
+  const Token* op = token_at(tokens, i);
+  if (op != nullptr && op->kind == TokenKind::kPunct && op->text.size() == 2 && op->text[1] == '=' &&
+      std::string_view("+-*/%&|^").find(op->text[0]) != std::string_view::npos) {
+    set.op = op->text.substr(0, 1);
+  } else if (op != nullptr && op->kind == TokenKind::kPunct && op->text.size() == 1 &&
+             std::string_view("+-*/%&|^").find(op->text[0]) != std::string_view::npos &&
+             is_punct(token_at(tokens, i + 1), "=")) {
+    set.op = op->text;  // "+ =" written with a space, or a tokenizer that splits compound operators
+    ++i;
+  } else if (!is_punct(op, "=")) {
+    throw syntax_error_near(op ? op->text : tokens[1].text);
+  }
+  set.expression = slice(tokens, i + 1, tokens.size());
+  if (set.expression.empty()) throw syntax_error_near(tokens.back().text);
+  return set;
+}
+
+Statement parse_set(const std::vector<Token>& tokens) {
   Cursor cur(tokens);
   cur.take();
   if (cur.at_end()) cur.fail();
-  if (cur.peek()->kind == TokenKind::kVariable) throw variables_not_supported();
+  if (is_local_variable(cur.peek())) return parse_set_variable(tokens);
   if (!is_name(cur.peek())) cur.fail();
   return SetOptionStatement{to_upper(cur.peek()->value), cur.rest()};
 }
 
+// SELECT @a = expr [, @b = expr] [FROM ...]; nullopt for a SELECT that assigns nothing. SQL Server refuses
+// a select list that mixes assignments with columns (141).
+std::optional<SelectAssignStatement> parse_select_assign(const std::vector<Token>& tokens) {
+  size_t i = 1;
+  if (is_word_any(token_at(tokens, i), {"DISTINCT", "ALL"})) return std::nullopt;
+  if (!is_local_variable(token_at(tokens, i)) || !is_punct(token_at(tokens, i + 1), "=")) return std::nullopt;
+  SelectAssignStatement assign;
+  for (;;) {
+    const Token* name = token_at(tokens, i);
+    if (!is_local_variable(name) || !is_punct(token_at(tokens, i + 1), "=")) {
+      throw SqlError(141, 15,
+                     "A SELECT statement that assigns a value to a variable must not be combined with "
+                     "data-retrieval operations.");
+    }
+    // The expression runs to the next top-level comma or the clause that ends the select list.
+    size_t end = i + 2;
+    int depth = 0;
+    int case_depth = 0;
+    for (; end < tokens.size(); ++end) {
+      const Token& t = tokens[end];
+      if (is_punct(&t, "(")) ++depth;
+      if (is_punct(&t, ")")) --depth;
+      if (is_word(&t, "CASE")) ++case_depth;
+      if (is_word(&t, "END") && case_depth > 0) --case_depth;
+      if (depth > 0 || case_depth > 0) continue;
+      if (is_punct(&t, ",") || is_word_any(&t, {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "UNION",
+                                                "EXCEPT", "INTERSECT", "OPTION"}))
+        break;
+    }
+    std::vector<Token> expression = slice(tokens, i + 2, end);
+    if (expression.empty()) throw syntax_error_near("=");
+    assign.assignments.emplace_back(name->text, std::move(expression));
+    i = end;
+    if (!is_punct(token_at(tokens, i), ",")) break;
+    ++i;
+  }
+  assign.rest = slice(tokens, i, tokens.size());
+  return assign;
+}
+
+WaitforStatement parse_waitfor(const std::vector<Token>& tokens) {
+  WaitforStatement wait;
+  if (is_word(token_at(tokens, 1), "DELAY")) {
+    wait.delay = true;
+  } else if (is_word(token_at(tokens, 1), "TIME")) {
+    wait.delay = false;
+  } else {
+    throw not_supported("WAITFOR is supported as WAITFOR DELAY 'hh:mm:ss' and WAITFOR TIME 'hh:mm:ss'.");
+  }
+  wait.expression = slice(tokens, 2, tokens.size());
+  if (wait.expression.empty()) throw syntax_error_near(tokens[1].text);
+  return wait;
+}
+
 // --- Transactions -----------------------------------------------------------------------------------
 
-bool accept_transaction_name(Cursor& cur) {
-  if (cur.at_end() || !(is_name(cur.peek()) || cur.peek()->kind == TokenKind::kVariable)) return false;
-  cur.take();
-  return true;
+// A transaction or savepoint name: an identifier, or a variable holding it (returned as "@var").
+std::optional<std::string> accept_transaction_name(Cursor& cur) {
+  if (cur.at_end() || !(is_name(cur.peek()) || cur.peek()->kind == TokenKind::kVariable)) return std::nullopt;
+  const Token& t = cur.take();
+  return t.kind == TokenKind::kVariable ? t.text : t.value;
 }
 
 // BEGIN TRAN[SACTION] [name [WITH MARK ['description']]], or SQLite's BEGIN [DEFERRED|...] [TRANSACTION].
 BeginTransactionStatement parse_begin(const std::vector<Token>& tokens) {
   Cursor cur(tokens);
   cur.take();
+  BeginTransactionStatement begin;
   if (cur.accept_word_any({"TRAN", "TRANSACTION"})) {
-    if (accept_transaction_name(cur) && cur.accept_word("WITH")) {
+    auto name = accept_transaction_name(cur);
+    if (name) begin.name = *name;
+    if (name && cur.accept_word("WITH")) {
       if (!cur.accept_word("MARK")) cur.fail();
       if (!cur.at_end() &&
           (cur.peek()->kind == TokenKind::kString || cur.peek()->kind == TokenKind::kNString)) {
@@ -387,24 +538,37 @@ BeginTransactionStatement parse_begin(const std::vector<Token>& tokens) {
     cur.accept_word("TRANSACTION");
   } else if (is_word(cur.peek(), "DISTRIBUTED")) {
     throw not_supported("BEGIN DISTRIBUTED TRANSACTION is not supported yet.");
-  } else if (is_word_any(cur.peek(), {"TRY", "CATCH"})) {
-    throw not_supported("TRY...CATCH blocks are not supported yet.");
   } else if (!cur.at_end()) {
-    throw not_supported("BEGIN...END blocks are not supported yet.");
+    cur.fail();
   }
   cur.expect_end();
-  return {};
+  return begin;
 }
 
-// COMMIT / ROLLBACK [TRAN | TRANSACTION | WORK] [name]. Returns false for SQLite's ROLLBACK TO savepoint.
-bool parse_transaction_end(const std::vector<Token>& tokens) {
+// COMMIT / ROLLBACK [TRAN | TRANSACTION | WORK] [name]: the name, "" when none; nullopt for SQLite's
+// ROLLBACK TO savepoint.
+std::optional<std::string> parse_transaction_end(const std::vector<Token>& tokens) {
   Cursor cur(tokens);
   cur.take();
-  cur.accept_word_any({"TRAN", "TRANSACTION", "WORK"});
-  if (is_word(cur.peek(), "TO")) return false;
-  accept_transaction_name(cur);
+  bool work = cur.accept_word("WORK");
+  if (!work) cur.accept_word_any({"TRAN", "TRANSACTION"});
+  if (is_word(cur.peek(), "TO")) return std::nullopt;
+  std::string name;
+  if (!work) {
+    if (auto n = accept_transaction_name(cur)) name = *n;
+  }
   cur.expect_end();
-  return true;
+  return name;
+}
+
+SaveTransactionStatement parse_save(const std::vector<Token>& tokens) {
+  Cursor cur(tokens);
+  cur.take();
+  if (!cur.accept_word_any({"TRAN", "TRANSACTION"})) cur.fail();
+  auto name = accept_transaction_name(cur);
+  if (!name) cur.fail();
+  cur.expect_end();
+  return SaveTransactionStatement{*name};
 }
 
 void classify(const std::vector<Token>& tokens, std::vector<Statement>& out) {
@@ -436,23 +600,166 @@ void classify(const std::vector<Token>& tokens, std::vector<Statement>& out) {
   } else if (head == "COMMIT" && parse_transaction_end(tokens)) {
     out.emplace_back(CommitStatement{});
   } else if (head == "ROLLBACK" && parse_transaction_end(tokens)) {
-    out.emplace_back(RollbackStatement{});
+    out.emplace_back(RollbackStatement{*parse_transaction_end(tokens)});
+  } else if (head == "SAVE") {
+    out.emplace_back(parse_save(tokens));
   } else if (head == "DECLARE") {
-    throw variables_not_supported();
-  } else if (head == "IF" || head == "WHILE") {
-    throw not_supported("Control-of-flow statements (" + head + ") are not supported yet.");
+    out.emplace_back(parse_declare(tokens));
+  } else if (head == "WAITFOR") {
+    out.emplace_back(parse_waitfor(tokens));
+  } else if (head == "RETURN") {
+    if (tokens.size() > 1)
+      throw not_supported(
+          "RETURN with a value is supported only in procedures, which bakrest does not have.");
+    out.emplace_back(ReturnStatement{});
+  } else if (head == "BREAK" || head == "CONTINUE") {
+    if (tokens.size() > 1) throw syntax_error_near(tokens[1].text);
+    if (head == "BREAK")
+      out.emplace_back(BreakStatement{});
+    else
+      out.emplace_back(ContinueStatement{});
+  } else if (head == "SELECT") {
+    if (auto assign = parse_select_assign(tokens)) {
+      out.emplace_back(std::move(*assign));
+    } else {
+      out.emplace_back(SqlStatement{tokens});
+    }
   } else {
     out.emplace_back(SqlStatement{tokens});
   }
 }
 
+// --- Control of flow: nesting the statements split_statements() produced ---------------------------------
+
+class Nester {
+ public:
+  explicit Nester(const std::vector<SplitStatement>& statements) : statements_(statements) {}
+
+  std::vector<Statement> run() {
+    std::vector<Statement> out;
+    while (at_ < statements_.size()) parse_one(out);
+    return out;
+  }
+
+ private:
+  const SplitStatement* peek() const { return at_ < statements_.size() ? &statements_[at_] : nullptr; }
+
+  static bool is_marker(const SplitStatement* s, std::string_view first, std::string_view second = {}) {
+    if (s == nullptr || !s->control || !is_word(&s->tokens[0], first)) return false;
+    if (second.empty()) return s->tokens.size() == 1;
+    return s->tokens.size() == 2 && is_word(&s->tokens[1], second);
+  }
+
+  // One statement, with what it governs, appended to out.
+  void parse_one(std::vector<Statement>& out) {
+    const SplitStatement& statement = statements_[at_];
+    const std::vector<Token>& tokens = statement.tokens;
+    const Token& first = tokens.front();
+    if (is_marker(&statement, "BEGIN", "TRY")) {
+      ++at_;
+      TryCatchStatement tc;
+      tc.try_block = parse_until("END", "TRY", "BEGIN TRY");
+      if (!is_marker(peek(), "BEGIN", "CATCH")) {
+        throw SqlError(102, 15, "Incorrect syntax near 'TRY'. END TRY must be followed by BEGIN CATCH.");
+      }
+      ++at_;
+      tc.catch_block = parse_until("END", "CATCH", "BEGIN CATCH");
+      out.emplace_back(std::move(tc));
+      return;
+    }
+    if (is_marker(&statement, "BEGIN")) {
+      ++at_;
+      out.emplace_back(BlockStatement{parse_until("END", {}, "BEGIN")});
+      return;
+    }
+    if (statement.control) {
+      throw SqlError(156, 15, "Incorrect syntax near the keyword '" + to_upper(first.text) + "'.");
+    }
+    if (is_word(&first, "IF") || is_word(&first, "WHILE")) {
+      std::vector<Token> condition = slice(tokens, 1, tokens.size());
+      if (condition.empty()) throw syntax_error_near(first.text);
+      ++at_;
+      if (peek() == nullptr || (peek()->control && !is_word(&peek()->tokens.front(), "BEGIN"))) {
+        throw syntax_error_near(tokens.back().text);
+      }
+      std::vector<Statement> body;
+      parse_one(body);
+      if (is_word(&first, "WHILE")) {
+        out.emplace_back(WhileStatement{std::move(condition), std::move(body)});
+        return;
+      }
+      IfStatement branch{std::move(condition), std::move(body), {}};
+      if (is_marker(peek(), "ELSE")) {
+        ++at_;
+        if (peek() == nullptr) throw syntax_error_near("ELSE");
+        parse_one(branch.else_branch);
+      }
+      out.emplace_back(std::move(branch));
+      return;
+    }
+    ++at_;
+    classify(tokens, out);  // DROP DATABASE a, b is several statements, all governed by an IF before it
+  }
+
+  // Statements up to the END [second] marker, which is consumed.
+  std::vector<Statement> parse_until(std::string_view end, std::string_view second, std::string_view opened) {
+    std::vector<Statement> body;
+    for (;;) {
+      if (peek() == nullptr) {
+        throw SqlError(102, 15,
+                       "Incorrect syntax: " + std::string(opened) + " has no matching " + std::string(end) +
+                           (second.empty() ? "" : " " + std::string(second)) + ".");
+      }
+      if (is_marker(peek(), end, second)) {
+        ++at_;
+        return body;
+      }
+      parse_one(body);
+    }
+  }
+
+  const std::vector<SplitStatement>& statements_;
+  size_t at_ = 0;
+};
+
 }  // namespace
+
+std::vector<DeclaredParameter> parse_parameter_declarations(std::string_view declarations) {
+  std::vector<Token> tokens = tokenize(declarations);
+  std::vector<DeclaredParameter> out;
+  size_t i = 0;
+  while (i < tokens.size()) {
+    const Token* name = token_at(tokens, i);
+    if (!is_local_variable(name)) throw syntax_error_near(name->text);
+    DeclaredParameter p{name->text, "", false};
+    ++i;
+    if (is_word(token_at(tokens, i), "AS")) ++i;
+    size_t end = next_top_level_comma(tokens, i);
+    std::vector<Token> rest = slice(tokens, i, end);
+    if (!rest.empty() && is_word_any(&rest.back(), {"OUTPUT", "OUT"})) {
+      p.output = true;
+      rest.pop_back();
+    }
+    if (!rest.empty() && is_word(&rest.back(), "READONLY")) rest.pop_back();
+    size_t at = 0;
+    p.type = type_text(rest, at);
+    if (p.type.empty() || at != rest.size())
+      throw syntax_error_near(rest.empty() ? name->text : rest[at < rest.size() ? at : 0].text);
+    out.push_back(std::move(p));
+    i = end;
+    if (i < tokens.size()) ++i;  // the comma
+  }
+  return out;
+}
+
+Token synthetic_token(std::string text) {
+  bool number = !text.empty() && text[0] >= '0' && text[0] <= '9';
+  return Token{number ? TokenKind::kNumber : TokenKind::kWord, text, text, 0, true};
+}
 
 std::vector<Statement> parse_batch(std::string_view batch) {
   std::vector<Token> tokens = tokenize(batch);
-  std::vector<Statement> statements;
-  for (const std::vector<Token>& statement : split_statements(batch, tokens)) classify(statement, statements);
-  return statements;
+  return Nester(split_statements(batch, tokens)).run();
 }
 
 }  // namespace bakrest::sql

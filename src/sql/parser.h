@@ -4,11 +4,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "common/error.h"
 #include "common/value.h"
 
 namespace bakrest::sql {
@@ -87,17 +91,96 @@ struct SetOptionStatement {   // SET NOCOUNT ON, SET ANSI_NULLS ON, SET TEXTSIZE
   std::string option;         // upper-cased option name, e.g. "NOCOUNT"
   std::vector<Token> tokens;  // everything after SET
 };
-struct BeginTransactionStatement {};
+struct BeginTransactionStatement {
+  std::string name;  // BEGIN TRAN name; empty when unnamed
+};
 struct CommitStatement {};
-struct RollbackStatement {};
+struct RollbackStatement {
+  std::string name;  // ROLLBACK TRAN name: a savepoint, or the outermost transaction's name
+};
+// SAVE TRAN[SACTION] name.
+struct SaveTransactionStatement {
+  std::string name;
+};
 struct SqlStatement {  // anything else: rewritten and run by SQLite
   std::vector<Token> tokens;
 };
 
-using Statement = std::variant<ExecStatement, CreateDatabaseStatement, DropDatabaseStatement,
-                               AlterDatabaseStatement, CreateLoginStatement, DropLoginStatement,
-                               GrantExecuteStatement, UseStatement, PrintStatement, SetOptionStatement,
-                               BeginTransactionStatement, CommitStatement, RollbackStatement, SqlStatement>;
+// DECLARE @a INT [= expr], @b NVARCHAR(10) ...: variables live until the end of the batch.
+struct DeclareStatement {
+  struct Variable {
+    std::string name;            // "@a" as written
+    std::string type;            // the declared type, upper-cased, e.g. "NVARCHAR(10)"
+    std::vector<Token> initial;  // the expression after '=', empty when none
+  };
+  std::vector<Variable> variables;
+};
+// SET @a = expr (and SET @a += expr and the other compound forms, op holding "+", "-", ...).
+struct SetVariableStatement {
+  std::string name;
+  std::string op;  // empty for plain '='
+  std::vector<Token> expression;
+};
+// SELECT @a = expr [, @b = expr] [FROM ...]: assigns from the last row, returns no result set.
+struct SelectAssignStatement {
+  std::vector<std::pair<std::string, std::vector<Token>>> assignments;  // variable, expression
+  std::vector<Token> rest;                                              // FROM ... onwards; may be empty
+};
+// WAITFOR DELAY 'hh:mm:ss[.mmm]' | WAITFOR TIME 'hh:mm:ss'.
+struct WaitforStatement {
+  bool delay = true;
+  std::vector<Token> expression;
+};
+struct ReturnStatement {};
+struct BreakStatement {};
+struct ContinueStatement {};
+
+struct IfStatement;
+struct WhileStatement;
+struct BlockStatement;
+struct TryCatchStatement;
+
+using Statement =
+    std::variant<ExecStatement, CreateDatabaseStatement, DropDatabaseStatement, AlterDatabaseStatement,
+                 CreateLoginStatement, DropLoginStatement, GrantExecuteStatement, UseStatement,
+                 PrintStatement, SetOptionStatement, BeginTransactionStatement, CommitStatement,
+                 RollbackStatement, SaveTransactionStatement, SqlStatement, DeclareStatement,
+                 SetVariableStatement, SelectAssignStatement, WaitforStatement, ReturnStatement,
+                 BreakStatement, ContinueStatement, IfStatement, WhileStatement, BlockStatement,
+                 TryCatchStatement>;
+
+// IF condition statement [ELSE statement]; a branch is one statement (BEGIN ... END makes a block of
+// several).
+struct IfStatement {
+  std::vector<Token> condition;
+  std::vector<Statement> then_branch;  // one statement
+  std::vector<Statement> else_branch;  // none or one
+};
+struct WhileStatement {
+  std::vector<Token> condition;
+  std::vector<Statement> body;  // one statement
+};
+// BEGIN ... END.
+struct BlockStatement {
+  std::vector<Statement> statements;
+};
+// BEGIN TRY ... END TRY BEGIN CATCH ... END CATCH.
+struct TryCatchStatement {
+  std::vector<Statement> try_block;
+  std::vector<Statement> catch_block;
+};
+
+// One parameter of sp_executesql's @params: "@name type [OUTPUT]".
+struct DeclaredParameter {
+  std::string name;  // "@name" as written
+  std::string type;  // upper-cased, e.g. "NVARCHAR(50)"
+  bool output = false;
+};
+// Reads sp_executesql's @params text. Throws SqlError 102 for text it can't read.
+std::vector<DeclaredParameter> parse_parameter_declarations(std::string_view declarations);
+
+// A token made by bakrest rather than read from a batch: a word, or a number when it starts with a digit.
+Token synthetic_token(std::string text);
 
 // Splits a batch into statements in order. Throws SqlError (102 "Incorrect syntax near '...'.") when a
 // statement bakrest handles itself is malformed; nothing in the batch runs then.
@@ -105,15 +188,35 @@ std::vector<Statement> parse_batch(std::string_view batch);
 
 // What rewriting needs to know about the session at the moment a statement runs.
 struct RewriteContext {
-  std::string current_database;  // DB_NAME()
-  int spid = 0;                  // @@SPID
-  int trancount = 0;             // @@TRANCOUNT
-  std::string version;           // @@VERSION
-  std::string server_name;       // @@SERVERNAME
+  std::string current_database;   // DB_NAME()
+  int spid = 0;                   // @@SPID
+  int trancount = 0;              // @@TRANCOUNT
+  std::string version;            // @@VERSION
+  std::string server_name;        // @@SERVERNAME
+  int64_t rowcount = 0;           // @@ROWCOUNT: rows of the statement before
+  int32_t error = 0;              // @@ERROR: the error number of the statement before, 0 if it succeeded
+  int64_t options = 0;            // @@OPTIONS
+  int64_t textsize = 2147483647;  // @@TEXTSIZE
+  int lock_timeout = -1;          // @@LOCK_TIMEOUT
+  std::optional<Message>
+      caught{};  // inside CATCH: the error being handled (ERROR_NUMBER(), ERROR_MESSAGE(), ...)
+  int64_t microsoft_version = 0;  // @@MICROSOFTVERSION
+  int nest_level = 0;             // @@NESTLEVEL: 1 inside sp_executesql
+  std::map<std::string, std::string>
+      variable_types{};  // the batch's variables: lower-case name -> declared type
+};
+
+// What SQL Server would say of one result column of a query (select_list.h).
+struct ColumnHint {
+  bool named = true;  // false: an expression without an alias; SQL Server sends an empty name
+  std::string
+      type;  // the T-SQL type its form fixes (CAST, CONVERT, GETDATE(), a variable, a literal); or empty
 };
 
 struct RewrittenSql {
-  std::string sql;                     // SQLite SQL
+  std::string sql;  // SQLite SQL
+  // The outermost select list's columns in order, when the statement is a query whose list was read whole.
+  std::optional<std::vector<ColumnHint>> columns;
   std::vector<std::string> databases;  // databases named by multi-part names, each to be attached under
                                        // attachment_schema(name) (the current one is "main", msdb "msdb")
 };

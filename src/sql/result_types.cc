@@ -7,13 +7,12 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/sql_type.h"
 #include "common/text.h"
 
 namespace bakrest::sql {
 
 namespace {
-
-bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
 
 template <typename T>
 bool all_are(const std::vector<Value*>& values) {
@@ -27,21 +26,11 @@ bool all_numeric(const std::vector<Value*>& values) {
   });
 }
 
-bool all_fit_int32(const std::vector<Value*>& values) {
-  return std::all_of(values.begin(), values.end(), [](const Value* v) {
+bool all_fit(const std::vector<Value*>& values, int64_t min, int64_t max) {
+  return std::all_of(values.begin(), values.end(), [&](const Value* v) {
     auto* i = std::get_if<int64_t>(v);
-    return !i || (*i >= std::numeric_limits<int32_t>::min() && *i <= std::numeric_limits<int32_t>::max());
+    return !i || (*i >= min && *i <= max);
   });
-}
-
-// The n in a declared type like NVARCHAR(100), or 0. UNIQUEIDENTIFIER (msdb's GUID columns, stored as
-// text because TDS rows carry no GUID type here) is 36 characters.
-uint32_t declared_length(const std::string& declared) {
-  if (declared == "UNIQUEIDENTIFIER") return 36;
-  auto open = declared.find('(');
-  if (open == std::string::npos) return 0;
-  unsigned long n = std::strtoul(declared.c_str() + open + 1, nullptr, 10);
-  return static_cast<uint32_t>(std::min<unsigned long>(n, 1u << 30));
 }
 
 std::string to_text(const Value& v) {
@@ -64,7 +53,8 @@ std::string to_text(const Value& v) {
   return {};
 }
 
-Column text_column(const std::string& name, const std::string& declared, std::vector<Value*>& values) {
+// Text of no declared length: NVARCHAR(4000) when every value fits, else NVARCHAR(MAX).
+Column text_column(const std::string& name, std::vector<Value*>& values) {
   size_t longest = 0;
   for (Value* v : values) {
     if (is_null(*v)) continue;
@@ -72,32 +62,61 @@ Column text_column(const std::string& name, const std::string& declared, std::ve
     longest = std::max(longest, utf16_length(std::get<std::string>(*v)));
   }
   if (longest > 4000) return {name, ColumnType::kNVarCharMax, 0};
-  uint32_t length = declared_length(declared);
-  if (length == 0 || length > 4000 || length < longest) length = 4000;
-  return {name, ColumnType::kNVarChar, length};
+  return {name, ColumnType::kNVarChar, 4000};
 }
 
-bool convert_datetimes(std::vector<Value*>& values) {
-  std::vector<std::optional<int64_t>> parsed;
+// Whether every value reads as the declared type, so that column can carry them (SQLite lets a column hold
+// any value; a value that does not fit sends the column by its values instead).
+bool values_fit(const Column& column, std::vector<Value*>& values) {
   for (Value* v : values) {
-    if (is_null(*v)) {
-      parsed.emplace_back(0);
-      continue;
+    if (is_null(*v)) continue;
+    try {
+      conform(*v, column);
+    } catch (const SqlError&) {
+      return false;
     }
-    auto* s = std::get_if<std::string>(v);
-    if (!s) return false;
-    auto t = parse_datetime(*s);
-    if (!t) return false;
-    parsed.push_back(t);
-  }
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!is_null(*values[i])) *values[i] = DateTime{*parsed[i]};
   }
   return true;
 }
 
-Column choose_from_values(const std::string& name, const std::string& declared_type,
-                          std::vector<Value*>& values);
+// The declared type as a SqlType, or nullopt when it is none bakrest knows (SQLite takes any name). A
+// character or binary type without a length is (MAX): bakrest writes NVARCHAR(MAX) columns that way.
+std::optional<SqlType> declared_sql_type(const std::string& declared) {
+  if (declared.empty()) return std::nullopt;
+  std::string d = ascii_lower(declared);
+  if (d == "text" || d == "blob") return std::nullopt;  // SQLite's own names: typed by their values
+  try {
+    SqlType type = parse_type(declared);
+    bool sized = type.base == SqlType::Base::kChar || type.base == SqlType::Base::kVarChar ||
+                 type.base == SqlType::Base::kBinary || type.base == SqlType::Base::kVarBinary;
+    if (sized && declared.find('(') == std::string::npos && type.name != "sysname") type.length = -1;
+    return type;
+  } catch (const SqlError&) {
+    return std::nullopt;
+  }
+}
+
+Column choose_from_values(const std::string& name, std::vector<Value*>& values) {
+  if (all_are<int64_t>(values)) {
+    bool big = !all_fit(values, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
+    return {name, big ? ColumnType::kBigInt : ColumnType::kInt, 0};
+  }
+  if (all_numeric(values)) {
+    for (Value* v : values) {
+      if (auto* i = std::get_if<int64_t>(v)) *v = static_cast<double>(*i);
+    }
+    return {name, ColumnType::kFloat, 0};
+  }
+  if (all_are<Bytes>(values)) {
+    size_t longest = 0;
+    for (Value* v : values) {
+      if (auto* b = std::get_if<Bytes>(v)) longest = std::max(longest, b->size());
+    }
+    if (longest > 8000) return {name, ColumnType::kVarBinaryMax, 0};
+    return {name, ColumnType::kVarBinary, 8000};
+  }
+  return text_column(name, values);
+}
 
 }  // namespace
 
@@ -130,24 +149,23 @@ size_t utf16_length(const std::string& utf8) {
 
 Column choose_column(const std::string& name, const std::string& declared_type, std::vector<Value*>& values,
                      bool more_rows_follow) {
-  Column column = choose_from_values(name, declared_type, values);
+  if (auto type = declared_sql_type(declared_type)) {
+    Column column = column_for(*type, name);
+    // SQLite's INTEGER PRIMARY KEY (an IDENTITY column) holds 64-bit values; INT is what SQL Server has,
+    // and BIGINT when the values need it.
+    if (column.type == ColumnType::kInt && !more_rows_follow &&
+        !all_fit(values, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()) &&
+        ascii_lower(declared_type) == "integer") {
+      column.type = ColumnType::kBigInt;
+    }
+    if (values_fit(column, values)) return column;
+  }
+  Column column = choose_from_values(name, values);
   if (!more_rows_follow) return column;
-  // Rows not seen yet must fit too: keep what the declaration promises, else take the widest type.
-  std::string d = ascii_upper(declared_type);
-  std::string base = d.substr(0, d.find('('));
-  bool declared_int = base == "INT" || base == "INTEGER" || base == "SMALLINT" || base == "TINYINT";
-  uint32_t length = declared_length(d);
-  if (column.type == ColumnType::kInt && !declared_int) column.type = ColumnType::kBigInt;
-  if (column.type == ColumnType::kNVarChar) {
-    column = length >= 1 && length <= 4000 && (contains(d, "CHAR") || d == "UNIQUEIDENTIFIER")
-                 ? Column{name, ColumnType::kNVarChar, length}
-                 : Column{name, ColumnType::kNVarCharMax, 0};
-  }
-  if (column.type == ColumnType::kVarBinary) {
-    column = length >= 1 && length <= 8000 && contains(d, "BINARY")
-                 ? Column{name, ColumnType::kVarBinary, length}
-                 : Column{name, ColumnType::kVarBinaryMax, 0};
-  }
+  // Rows not seen yet must fit too: take the widest type of the kind.
+  if (column.type == ColumnType::kInt) column.type = ColumnType::kBigInt;
+  if (column.type == ColumnType::kNVarChar) column = Column{name, ColumnType::kNVarCharMax, 0};
+  if (column.type == ColumnType::kVarBinary) column = Column{name, ColumnType::kVarBinaryMax, 0};
   return column;
 }
 
@@ -158,22 +176,56 @@ void conform(Value& value, const Column& column) {
         245, 16,
         "Conversion failed when converting the value '" + to_text(value) + "' to data type " + type + ".");
   };
+  auto integer = [&](const char* type, int64_t min, int64_t max) {
+    if (auto* b = std::get_if<bool>(&value)) value = int64_t{*b ? 1 : 0};
+    auto* i = std::get_if<int64_t>(&value);
+    if (!i) fail(type);
+    if (*i < min || *i > max) {
+      throw SqlError(
+          8115, 16,
+          std::string("Arithmetic overflow error converting expression to data type ") + type + ".");
+    }
+  };
+  auto numeric = [&](const char* type) {
+    if (auto* b = std::get_if<bool>(&value)) value = int64_t{*b ? 1 : 0};
+    if (!std::holds_alternative<int64_t>(value) && !std::holds_alternative<double>(value)) fail(type);
+  };
+  // Dates and times become DateTime values (the time types stay text, which the TDS layer reads).
+  auto datetime = [&](const SqlType& type) {
+    if (std::holds_alternative<DateTime>(value)) return;
+    if (!std::holds_alternative<std::string>(value)) {
+      throw SqlError(241, 16, "Conversion failed when converting date and/or time from character string.");
+    }
+    value = convert(value, type);  // throws 241 for text that is no date
+    if (type.base == SqlType::Base::kTime || type.base == SqlType::Base::kDateTimeOffset) return;
+    if (auto micros = parse_datetime(std::get<std::string>(value))) value = DateTime{*micros};
+  };
   switch (column.type) {
     case ColumnType::kBit:
       if (auto* i = std::get_if<int64_t>(&value); i && (*i == 0 || *i == 1)) value = *i != 0;
       if (!std::holds_alternative<bool>(value)) fail("bit");
       return;
+    case ColumnType::kTinyInt:
+      integer("tinyint", 0, 255);
+      return;
+    case ColumnType::kSmallInt:
+      integer("smallint", INT16_MIN, INT16_MAX);
+      return;
     case ColumnType::kInt:
-      if (!std::holds_alternative<int64_t>(value)) fail("int");
-      if (!all_fit_int32({&value}))
-        throw SqlError(8115, 16, "Arithmetic overflow error converting expression to data type int.");
+      integer("int", INT32_MIN, INT32_MAX);
       return;
     case ColumnType::kBigInt:
-      if (!std::holds_alternative<int64_t>(value)) fail("bigint");
+      integer("bigint", INT64_MIN, INT64_MAX);
       return;
+    case ColumnType::kReal:
     case ColumnType::kFloat:
+      numeric("float");
       if (auto* i = std::get_if<int64_t>(&value)) value = static_cast<double>(*i);
-      if (!std::holds_alternative<double>(value)) fail("float");
+      return;
+    case ColumnType::kDecimal:
+    case ColumnType::kMoney:
+    case ColumnType::kSmallMoney:
+      numeric(column.type == ColumnType::kDecimal ? "decimal" : "money");
       return;
     case ColumnType::kNVarChar:
     case ColumnType::kNVarCharMax:
@@ -190,64 +242,26 @@ void conform(Value& value, const Column& column) {
         throw SqlError(8152, 16, "String or binary data would be truncated.");
       }
       return;
-    case ColumnType::kDateTime:
-    case ColumnType::kDateTime2: {
-      auto* text = std::get_if<std::string>(&value);
-      auto parsed = text ? parse_datetime(*text) : std::nullopt;
-      if (!parsed)
-        throw SqlError(241, 16, "Conversion failed when converting date and/or time from character string.");
-      value = DateTime{*parsed};
+    case ColumnType::kDate:
+      datetime(parse_type("date"));
       return;
-    }
+    case ColumnType::kTime:
+      datetime(parse_type("time"));
+      return;
+    case ColumnType::kSmallDateTime:
+    case ColumnType::kDateTime:
+    case ColumnType::kDateTime2:
+      datetime(parse_type("datetime2"));
+      return;
+    case ColumnType::kDateTimeOffset:
+      datetime(parse_type("datetimeoffset"));
+      return;
+    case ColumnType::kUniqueIdentifier:
+      if (!std::holds_alternative<std::string>(value) && !std::holds_alternative<Bytes>(value))
+        fail("uniqueidentifier");
+      value = convert(value, parse_type("uniqueidentifier"));
+      return;
   }
 }
 
-namespace {
-
-Column choose_from_values(const std::string& name, const std::string& declared_type,
-                          std::vector<Value*>& values) {
-  std::string d = ascii_upper(declared_type);
-  if (contains(d, "DATETIME2") && convert_datetimes(values)) return {name, ColumnType::kDateTime2, 0};
-  if ((contains(d, "DATETIME") || d == "DATE" || contains(d, "TIMESTAMP")) && convert_datetimes(values)) {
-    return {name, ColumnType::kDateTime, 0};
-  }
-  if (d == "BIT" && all_are<int64_t>(values) && std::all_of(values.begin(), values.end(), [](const Value* v) {
-        auto* i = std::get_if<int64_t>(v);
-        return !i || *i == 0 || *i == 1;
-      })) {
-    for (Value* v : values) {
-      if (auto* i = std::get_if<int64_t>(v)) *v = *i != 0;
-    }
-    return {name, ColumnType::kBit, 0};
-  }
-  bool integer_declared = contains(d, "INT");
-  bool float_declared = contains(d, "REAL") || contains(d, "FLOA") || contains(d, "DOUB") ||
-                        contains(d, "DEC") || contains(d, "NUMERIC") || contains(d, "MONEY");
-  bool binary_declared = contains(d, "BLOB") || contains(d, "BINARY") || contains(d, "IMAGE");
-  bool undeclared = d.empty();
-
-  // Integers stay integers whatever the declared type (NUMERIC affinity keeps DECIMAL(20,0) values exact).
-  if ((integer_declared || float_declared || undeclared) && all_are<int64_t>(values)) {
-    bool big = contains(d, "BIGINT") || !all_fit_int32(values);
-    return {name, big ? ColumnType::kBigInt : ColumnType::kInt, 0};
-  }
-  if ((float_declared || integer_declared || undeclared) && all_numeric(values)) {
-    for (Value* v : values) {
-      if (auto* i = std::get_if<int64_t>(v)) *v = static_cast<double>(*i);
-    }
-    return {name, ColumnType::kFloat, 0};
-  }
-  if ((binary_declared || undeclared) && all_are<Bytes>(values)) {
-    size_t longest = 0;
-    for (Value* v : values) {
-      if (auto* b = std::get_if<Bytes>(v)) longest = std::max(longest, b->size());
-    }
-    if (longest > 8000) return {name, ColumnType::kVarBinaryMax, 0};
-    return {name, ColumnType::kVarBinary, 8000};
-  }
-  // Text, and anything whose values disagree with the declared type, goes as NVARCHAR.
-  return text_column(name, d, values);
-}
-
-}  // namespace
 }  // namespace bakrest::sql

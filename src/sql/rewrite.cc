@@ -1,5 +1,6 @@
 // T-SQL statement tokens back to SQL text that SQLite runs, with T-SQL-only spellings rewritten.
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string>
 #include <utility>
@@ -7,9 +8,11 @@
 
 #include "catalog/catalog.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "engine/database_name.h"
 #include "sql/ddl_rewrite.h"
 #include "sql/parser.h"
+#include "sql/select_list.h"
 #include "sql/token_util.h"
 
 namespace bakrest::sql {
@@ -69,8 +72,11 @@ struct NamedDatabases {
 
 class Emitter {
  public:
-  Emitter(const std::vector<Token>& tokens, const RewriteContext& context, NamedDatabases& databases)
-      : tokens_(tokens), context_(context), databases_(databases) {}
+  // ddl: a CREATE or ALTER TABLE, whose expressions (defaults, checks) SQLite keeps in the schema and
+  // evaluates on connections without bakrest's functions: they stay as SQLite spells them.
+  Emitter(const std::vector<Token>& tokens, const RewriteContext& context, NamedDatabases& databases,
+          bool ddl = false)
+      : tokens_(tokens), context_(context), databases_(databases), ddl_(ddl) {}
 
   std::string run() {
     for (size_t i = 0; i < tokens_.size();) i = step(i);
@@ -119,6 +125,16 @@ class Emitter {
 
   size_t punct(size_t i) {
     const Token& t = tokens_[i];
+    if (t.text == "+" && i > 0 && !ddl_) {
+      const Token* before = at(i - 1);
+      const Token* after = at(i + 1);
+      bool numbers =
+          (before && before->kind == TokenKind::kNumber) || (after && after->kind == TokenKind::kNumber);
+      if (!numbers && (text_operand(i - 1, false) || text_operand(i + 1, true))) {
+        emit("||", t.space_before);
+        return i + 1;
+      }
+    }
     if (t.text == ")") {
       flush_limits(depth_);  // a subquery ends here: its TOP's LIMIT goes inside the parenthesis
       compound_depths_.erase(std::remove(compound_depths_.begin(), compound_depths_.end(), depth_),
@@ -150,7 +166,107 @@ class Emitter {
     if (name == "@@VERSION") return quote_string(context_.version);
     if (name == "@@SERVERNAME") return quote_string(context_.server_name);
     if (name == "@@IDENTITY") return "last_insert_rowid()";
+    if (name == "@@ROWCOUNT") return std::to_string(context_.rowcount);
+    if (name == "@@ERROR") return std::to_string(context_.error);
+    if (name == "@@OPTIONS") return std::to_string(context_.options);
+    if (name == "@@TEXTSIZE") return std::to_string(context_.textsize);
+    if (name == "@@LOCK_TIMEOUT") return std::to_string(context_.lock_timeout);
+    if (name == "@@MAX_PRECISION") return "38";
+    if (name == "@@LANGUAGE") return "'us_english'";
+    if (name == "@@LANGID") return "0";
+    if (name == "@@DATEFIRST") return "7";
+    if (name == "@@SERVICENAME") return "'MSSQLSERVER'";
+    if (name == "@@MICROSOFTVERSION") return std::to_string(context_.microsoft_version);
+    if (name == "@@NESTLEVEL") return std::to_string(context_.nest_level);
+    if (name == "@@PROCID") return "0";
+    if (name == "@@FETCH_STATUS") return "-1";  // bakrest has no cursors: no fetch has succeeded
+    if (name == "@@MAX_CONNECTIONS") return "32767";
     throw SqlError(137, 15, "Must declare the scalar variable \"" + t.text + "\".");
+  }
+
+  // Whether the operand of '+' that starts (forward) or ends (backward) at token i is text, as far as the
+  // statement shows: a string literal, a text variable, or a call of a function that returns text. T-SQL's
+  // '+' concatenates text; SQLite's adds numbers, so such a '+' becomes '||'.
+  bool text_operand(size_t i, bool forward) const {
+    const Token* t = at(i);
+    if (t == nullptr) return false;
+    if (t->kind == TokenKind::kString || t->kind == TokenKind::kNString) return true;
+    if (t->kind == TokenKind::kVariable) {
+      auto it = context_.variable_types.find(ascii_lower(t->text));
+      if (it == context_.variable_types.end()) return false;
+      std::string type = to_upper(it->second);
+      return type.find("CHAR") != std::string::npos || type.find("TEXT") != std::string::npos ||
+             type == "SYSNAME";
+    }
+    size_t name_at = i;
+    if (!forward) {
+      if (!is_punct(t, ")")) return false;
+      int depth = 0;
+      size_t j = i;
+      for (;; --j) {
+        if (is_punct(at(j), ")")) ++depth;
+        if (is_punct(at(j), "(") && --depth == 0) break;
+        if (j == 0) return false;
+      }
+      if (j == 0) return false;
+      name_at = j - 1;
+    } else if (!is_punct(at(i + 1), "(")) {
+      return false;
+    }
+    const Token* name = at(name_at);
+    if (name == nullptr || name->kind != TokenKind::kWord) return false;
+    std::string k = to_upper(name->text);
+    if (k == "CAST" || k == "TRY_CAST" || k == "CONVERT" || k == "TRY_CONVERT") {
+      size_t close = matching_paren(name_at + 1);
+      size_t type_at = name_at + 2;
+      if (k == "CAST" || k == "TRY_CAST") {
+        int depth = 0;
+        for (size_t j = name_at + 2; j < close; ++j) {
+          if (is_punct(at(j), "(")) ++depth;
+          if (is_punct(at(j), ")")) --depth;
+          if (depth == 0 && is_word(at(j), "AS")) type_at = j + 1;
+        }
+      }
+      const Token* type = at(type_at);
+      return type != nullptr &&
+             is_word_any(type, {"CHAR", "VARCHAR", "NCHAR", "NVARCHAR", "TEXT", "NTEXT", "SYSNAME"});
+    }
+    return iequals_any(k, {"LEFT",
+                           "RIGHT",
+                           "SUBSTRING",
+                           "UPPER",
+                           "LOWER",
+                           "LTRIM",
+                           "RTRIM",
+                           "TRIM",
+                           "REPLACE",
+                           "CONCAT",
+                           "CONCAT_WS",
+                           "QUOTENAME",
+                           "REPLICATE",
+                           "SPACE",
+                           "STR",
+                           "NCHAR",
+                           "CHAR",
+                           "FORMAT",
+                           "DB_NAME",
+                           "SCHEMA_NAME",
+                           "OBJECT_NAME",
+                           "OBJECT_SCHEMA_NAME",
+                           "SUSER_SNAME",
+                           "SUSER_NAME",
+                           "USER_NAME",
+                           "HOST_NAME",
+                           "APP_NAME",
+                           "DATENAME",
+                           "REVERSE",
+                           "STUFF",
+                           "TYPE_NAME",
+                           "COL_NAME",
+                           "NEWID",
+                           "ERROR_MESSAGE",
+                           "ORIGINAL_LOGIN",
+                           "STRING_AGG"});
   }
 
   size_t word(size_t i) {
@@ -166,12 +282,144 @@ class Emitter {
     }
     if (is_punct(at(i + 1), "(")) {
       bool no_arguments = is_punct(at(i + 2), ")");
-      if (k == "DB_NAME" && no_arguments) return replace(i, 3, quote_string(context_.current_database));
       if (k == "SCOPE_IDENTITY" && no_arguments) return replace(i, 3, "last_insert_rowid()");
       if (k == "ISNULL") return replace(i, 1, "IFNULL");
-      if (k == "LEN") return replace(i, 1, "LENGTH");
+      // LEFT and RIGHT are keywords to SQLite (LEFT JOIN).
+      if (k == "LEFT" || k == "RIGHT") return replace(i, 1, k == "LEFT" ? "bakrest_left" : "bakrest_right");
+      if (!ddl_ && (k == "CAST" || k == "TRY_CAST")) return cast(i, k == "TRY_CAST");
+      if (!ddl_ && (k == "CONVERT" || k == "TRY_CONVERT")) return convert(i, k == "TRY_CONVERT");
+      if (iequals_any(k, {"DATEADD", "DATEDIFF", "DATEDIFF_BIG", "DATEPART", "DATENAME"}) && at(i + 2) &&
+          at(i + 2)->kind == TokenKind::kWord && is_punct(at(i + 3), ",")) {
+        // The datepart is a keyword in T-SQL (DATEADD(day, ...)); the function takes it as text.
+        emit(t.text, t.space_before);
+        punct(i + 1);
+        emit(quote_string(tokens_[i + 2].text), tokens_[i + 2].space_before);
+        return i + 3;
+      }
+      if (iequals_any(k, {"ERROR_NUMBER", "ERROR_MESSAGE", "ERROR_SEVERITY", "ERROR_STATE", "ERROR_LINE",
+                          "ERROR_PROCEDURE"}) &&
+          no_arguments) {
+        return replace(i, 3, caught_error(k));
+      }
+    }
+    if (k == "OFFSET" && !ddl_) {
+      if (auto end = offset_fetch(i)) return *end;
+    }
+    if (k == "COLLATE" && at(i + 1) != nullptr && is_name(at(i + 1))) {
+      // SQL Server's collations: the case-insensitive ones compare as SQLite's NOCASE, the others as BINARY;
+      // DATABASE_DEFAULT is the database's, which bakrest leaves to the column.
+      std::string collation = to_upper(tokens_[i + 1].value);
+      if (collation == "DATABASE_DEFAULT" || collation == "CATALOG_DEFAULT") return i + 2;
+      bool insensitive = collation.find("_CI") != std::string::npos;
+      emit("COLLATE " + std::string(insensitive ? "NOCASE" : "BINARY"), t.space_before);
+      return i + 2;
+    }
+    if (!ddl_ && !is_punct(at(i + 1), ".") && !(i > 0 && is_punct(at(i - 1), "."))) {
+      // Niladic functions T-SQL writes without parentheses.
+      if (iequals_any(k, {"SYSTEM_USER", "SESSION_USER"})) return replace(i, 1, "suser_sname()");
+      if (k == "CURRENT_USER") return replace(i, 1, "user_name()");
+      if (k == "CURRENT_TIMESTAMP") return replace(i, 1, "getdate()");
     }
     return name_chain(i);
+  }
+
+  // ORDER BY ... OFFSET n ROW[S] [FETCH FIRST | NEXT m ROW[S] ONLY] -> LIMIT m OFFSET n (LIMIT -1 without
+  // FETCH). nullopt when OFFSET is not that clause (a column named offset).
+  std::optional<size_t> offset_fetch(size_t i) {
+    auto until_rows = [&](size_t from) -> std::optional<size_t> {
+      int depth = 0;
+      for (size_t j = from; j < tokens_.size(); ++j) {
+        if (is_punct(at(j), "(")) ++depth;
+        if (is_punct(at(j), ")") && --depth < 0) return std::nullopt;
+        if (depth == 0 && is_word_any(at(j), {"ROW", "ROWS"})) return j;
+        if (depth == 0 && is_word_any(at(j), {"FETCH", "SELECT", "FROM", "WHERE", "UNION"}))
+          return std::nullopt;
+      }
+      return std::nullopt;
+    };
+    auto rows = until_rows(i + 1);
+    if (!rows || *rows == i + 1) return std::nullopt;
+    std::string offset = Emitter(slice(i + 1, *rows), context_, databases_).run();
+    std::string limit = "-1";
+    size_t end = *rows + 1;
+    if (is_word(at(end), "FETCH")) {
+      if (!is_word_any(at(end + 1), {"FIRST", "NEXT"})) throw syntax_error_near("FETCH");
+      auto fetch_rows = until_rows(end + 2);
+      if (!fetch_rows || *fetch_rows == end + 2 || !is_word(at(*fetch_rows + 1), "ONLY")) {
+        throw syntax_error_near("FETCH");
+      }
+      limit = Emitter(slice(end + 2, *fetch_rows), context_, databases_).run();
+      end = *fetch_rows + 2;
+    }
+    emit("LIMIT " + limit + " OFFSET " + offset, tokens_[i].space_before);
+    return end;
+  }
+
+  // ERROR_NUMBER() and its kin inside CATCH: the error being handled; NULL elsewhere.
+  std::string caught_error(const std::string& function) const {
+    if (!context_.caught) return "NULL";
+    const Message& m = *context_.caught;
+    if (function == "ERROR_NUMBER") return std::to_string(m.number);
+    if (function == "ERROR_MESSAGE") return quote_string(m.text);
+    if (function == "ERROR_SEVERITY") return std::to_string(m.severity);
+    if (function == "ERROR_STATE") return std::to_string(m.state);
+    if (function == "ERROR_LINE") return std::to_string(m.line);
+    return m.procedure.empty() ? "NULL" : quote_string(m.procedure);
+  }
+
+  // The text of a type as written between tokens from and to.
+  std::string type_text(size_t from, size_t to) const {
+    std::string out;
+    for (size_t j = from; j < to; ++j) {
+      const Token& t = tokens_[j];
+      if (!out.empty() && t.kind == TokenKind::kWord &&
+          (std::isalnum(static_cast<unsigned char>(out.back()))))
+        out += ' ';
+      out += t.kind == TokenKind::kQuotedName ? t.value : t.text;
+    }
+    return out;
+  }
+
+  std::vector<Token> slice(size_t from, size_t to) const {
+    return {tokens_.begin() + static_cast<std::ptrdiff_t>(from),
+            tokens_.begin() + static_cast<std::ptrdiff_t>(to)};
+  }
+
+  // CAST(expr AS type) -> bakrest_cast(expr, 'type'), which converts as T-SQL does (sql/types.h).
+  size_t cast(size_t i, bool try_cast) {
+    size_t close = matching_paren(i + 1);
+    size_t as = 0;
+    int depth = 0;
+    for (size_t j = i + 2; j < close; ++j) {
+      if (is_punct(at(j), "(")) ++depth;
+      if (is_punct(at(j), ")")) --depth;
+      if (depth == 0 && is_word(at(j), "AS")) as = j;
+    }
+    if (as == 0 || as == i + 2 || as + 1 >= close)
+      throw syntax_error_near(as == 0 ? tokens_[close].text : "AS");
+    std::string expression = Emitter(slice(i + 2, as), context_, databases_).run();
+    std::string type = type_text(as + 1, close);
+    emit((try_cast ? "bakrest_try_cast(" : "bakrest_cast(") + expression + ", " + quote_string(type) + ")",
+         tokens_[i].space_before);
+    return close + 1;
+  }
+
+  // CONVERT(type, expr [, style]) -> bakrest_convert('type', expr [, style]).
+  size_t convert(size_t i, bool try_convert) {
+    size_t close = matching_paren(i + 1);
+    size_t comma = 0;
+    int depth = 0;
+    for (size_t j = i + 2; j < close && comma == 0; ++j) {
+      if (is_punct(at(j), "(")) ++depth;
+      if (is_punct(at(j), ")")) --depth;
+      if (depth == 0 && is_punct(at(j), ",")) comma = j;
+    }
+    if (comma == 0 || comma == i + 2 || comma + 1 >= close) throw syntax_error_near(tokens_[close].text);
+    std::string type = type_text(i + 2, comma);
+    std::string rest = Emitter(slice(comma + 1, close), context_, databases_).run();
+    emit((try_convert ? "bakrest_try_convert(" : "bakrest_convert(") + quote_string(type) + ", " + rest + ")",
+         tokens_[i].space_before);
+    return close + 1;
   }
 
   size_t replace(size_t i, size_t count, std::string text) {
@@ -260,6 +508,10 @@ class Emitter {
     }
     if (n == 3 && is_sys_databases(1)) return sys_databases();
     if (n == 3 && parts[0] && parts[1] && parts[2]) {
+      // INFORMATION_SCHEMA.TABLES.TABLE_NAME: a catalog view's column, as SQLAlchemy writes them.
+      if (auto view = catalog::view_table(value(0), value(1))) return *view + "." + name_text(*parts[2]);
+    }
+    if (n == 3 && parts[0] && parts[1] && parts[2]) {
       if (auto view = catalog::view_table(value(1), value(2))) return catalog_view_of(value(0), *view);
     }
     if (n == 3) return database(value(0)) + "." + name_text(*parts[2]);
@@ -298,11 +550,69 @@ class Emitter {
   const std::vector<Token>& tokens_;
   const RewriteContext& context_;
   NamedDatabases& databases_;
+  const bool ddl_;
   std::vector<Piece> out_;
   int depth_ = 0;
   std::vector<PendingLimit> limits_;
   std::vector<int> compound_depths_;  // parenthesis depths where a UNION / EXCEPT / INTERSECT was seen
 };
+
+// INSERT / UPDATE / DELETE ... OUTPUT inserted.a, deleted.b ... -> the statement with RETURNING a, b at its
+// end (SQLite's RETURNING gives the new row of an INSERT or UPDATE and the old row of a DELETE).
+std::vector<Token> move_output_clause(const std::vector<Token>& tokens) {
+  if (tokens.empty() || !is_word_any(&tokens[0], {"INSERT", "UPDATE", "DELETE"})) return tokens;
+  const bool insert = is_word(&tokens[0], "INSERT");
+  const bool update = is_word(&tokens[0], "UPDATE");
+  int depth = 0;
+  size_t output = 0;
+  for (size_t i = 1; i < tokens.size() && output == 0; ++i) {
+    if (is_punct(&tokens[i], "(")) ++depth;
+    if (is_punct(&tokens[i], ")")) --depth;
+    if (depth == 0 && is_word(&tokens[i], "OUTPUT")) output = i;
+  }
+  if (output == 0) return tokens;
+  size_t end = tokens.size();
+  depth = 0;
+  for (size_t i = output + 1; i < tokens.size(); ++i) {
+    if (is_punct(&tokens[i], "(")) ++depth;
+    if (is_punct(&tokens[i], ")")) --depth;
+    if (depth != 0) continue;
+    bool ends = insert ? is_word_any(&tokens[i], {"VALUES", "SELECT", "DEFAULT", "EXEC", "EXECUTE", "WITH"})
+                       : is_word_any(&tokens[i], {"FROM", "WHERE", "OPTION"});
+    if (is_word(&tokens[i], "INTO")) {
+      throw not_supported(
+          "OUTPUT ... INTO is not supported yet; use OUTPUT without INTO to get the rows back.");
+    }
+    if (ends) {
+      end = i;
+      break;
+    }
+  }
+  std::vector<Token> list;
+  for (size_t i = output + 1; i < end; ++i) {
+    const Token& t = tokens[i];
+    bool prefix = is_name(&t) && iequals_any(t.value, {"inserted", "deleted"}) &&
+                  is_punct(token_at(tokens, i + 1), ".");
+    if (prefix) {
+      if (update && iequals(t.value, "deleted")) {
+        throw not_supported(
+            "OUTPUT deleted.* in an UPDATE (the row before the change) is not supported yet.");
+      }
+      ++i;  // the dot; the column follows
+      continue;
+    }
+    if (t.kind == TokenKind::kWord && t.text == "$action")
+      throw not_supported("OUTPUT $action is not supported yet.");
+    list.push_back(t);
+  }
+  if (list.empty()) throw syntax_error_near("OUTPUT");
+  std::vector<Token> out(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(output));
+  out.insert(out.end(), tokens.begin() + static_cast<std::ptrdiff_t>(end), tokens.end());
+  out.push_back(Token{TokenKind::kWord, "RETURNING", "RETURNING", tokens[output].offset, true});
+  list.front().space_before = true;
+  out.insert(out.end(), list.begin(), list.end());
+  return out;
+}
 
 }  // namespace
 
@@ -313,10 +623,22 @@ std::string attachment_schema(std::string_view database) {
 }
 
 RewrittenSql rewrite_for_sqlite(const std::vector<Token>& tokens, const RewriteContext& context) {
-  std::vector<Token> ddl = rewrite_ddl(tokens);
+  SelectList select = read_select_list(move_output_clause(tokens), context.variable_types);
+  // Column definitions and index options are rewritten only where they are (elsewhere NVARCHAR(MAX) is a type
+  // that bakrest_cast reads, and must keep its MAX).
+  size_t kind = 1;
+  while (is_word_any(token_at(select.tokens, kind), {"UNIQUE", "CLUSTERED", "NONCLUSTERED"})) ++kind;
+  bool table_or_index = !select.tokens.empty() && is_word_any(&select.tokens[0], {"CREATE", "ALTER"}) &&
+                        is_word_any(token_at(select.tokens, kind), {"TABLE", "INDEX"});
+  std::vector<Token> ddl = table_or_index ? rewrite_ddl(select.tokens) : select.tokens;
   RewrittenSql result;
+  if (select.columns) {
+    result.columns.emplace();
+    for (const auto& c : *select.columns) result.columns->push_back(ColumnHint{c.named, c.type});
+  }
   NamedDatabases databases{result.databases, {}};
-  result.sql = Emitter(ddl, context, databases).run();
+  bool table_ddl = ddl.size() > 1 && is_word_any(&ddl[0], {"CREATE", "ALTER"}) && is_word(&ddl[1], "TABLE");
+  result.sql = Emitter(ddl, context, databases, table_ddl).run();
   return result;
 }
 

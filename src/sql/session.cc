@@ -1,13 +1,18 @@
 #include "sql/session.h"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <set>
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/sql_type.h"
 #include "common/text.h"
 #include "instance/logins.h"
 #include "sql/result_types.h"
@@ -35,26 +40,58 @@ std::string quote_name(const std::string& name) {
   return out + "\"";
 }
 
-void sql_now(sqlite3_context* context, int, sqlite3_value**) {
-  std::string now = format_datetime(now_micros());
-  sqlite3_result_text(context, now.c_str(), static_cast<int>(now.size()), SQLITE_TRANSIENT);
-}
-
 // SQLite's errors in SQL Server's terms where there is a clear counterpart, so clients and users see the
 // numbers they know; the SQLite text is kept.
 SqlError translate(const sqlite::Error& e) {
   std::string text = e.what();
+  // A built-in function's own error (sql/builtins.cc) carries SQL Server's number and words.
+  if (auto carried = sqlite::sql_error_in(text))
+    return SqlError(carried->number, carried->severity, carried->text);
   auto strip = [&](const char* prefix) {
     if (text.rfind(prefix, 0) == 0) text = text.substr(std::strlen(prefix));
   };
   strip("prepare: ");
   strip("step: ");
+  auto after = [&](const char* prefix) -> std::optional<std::string> {
+    if (text.rfind(prefix, 0) != 0) return std::nullopt;
+    return text.substr(std::strlen(prefix));
+  };
   int primary = e.code() & 0xFF;
-  if (text.rfind("no such table: ", 0) == 0) {
-    return SqlError(208, 16, "Invalid object name '" + text.substr(15) + "'.");
+  if (auto name = after("no such table: ")) return SqlError(208, 16, "Invalid object name '" + *name + "'.");
+  if (auto name = after("no such function: ")) {
+    std::string shown = *name;
+    if (ascii_lower(shown).rfind("bakrest_", 0) == 0) shown = to_upper(shown.substr(8));
+    return SqlError(195, 15, "'" + shown + "' is not a recognized built-in function name.");
   }
-  if (text.find("syntax error") != std::string::npos)
+  if (auto name = after("no such column: ")) {
+    size_t dot = name->rfind('.');
+    return SqlError(
+        207, 16, "Invalid column name '" + (dot == std::string::npos ? *name : name->substr(dot + 1)) + "'.");
+  }
+  for (const char* kind : {"table ", "view ", "index ", "trigger "}) {
+    if (auto rest = after(kind)) {
+      size_t at = rest->rfind(" already exists");
+      if (at != std::string::npos) {
+        std::string name = rest->substr(0, at);
+        if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
+          name = name.substr(1, name.size() - 2);
+        return SqlError(2714, 16, "There is already an object named '" + name + "' in the database.");
+      }
+    }
+  }
+  if (text.find("syntax error") != std::string::npos) {
+    // SQLite says: near "X": syntax error.
+    size_t open = text.find("near \"");
+    if (open != std::string::npos) {
+      size_t close = text.find('"', open + 6);
+      if (close != std::string::npos) {
+        return SqlError(102, 15, "Incorrect syntax near '" + text.substr(open + 6, close - open - 6) + "'.");
+      }
+    }
     return SqlError(102, 15, "Incorrect syntax: " + text + ".");
+  }
+  if (text.find("incomplete input") != std::string::npos)
+    return SqlError(102, 15, "Incorrect syntax near the end of the statement.");
   if (e.code() == SQLITE_CONSTRAINT_NOTNULL)
     return SqlError(515, 16, "Cannot insert the value NULL: " + text + ".");
   if (e.code() == SQLITE_CONSTRAINT_PRIMARYKEY || e.code() == SQLITE_CONSTRAINT_UNIQUE) {
@@ -62,6 +99,8 @@ SqlError translate(const sqlite::Error& e) {
   }
   if (e.code() == SQLITE_CONSTRAINT_FOREIGNKEY)
     return SqlError(547, 16, "The statement conflicted with a FOREIGN KEY constraint: " + text + ".");
+  if (e.code() == SQLITE_CONSTRAINT_CHECK)
+    return SqlError(547, 16, "The statement conflicted with a CHECK constraint: " + text + ".");
   if (primary == SQLITE_AUTH) return SqlError(262, 14, "Permission denied: " + text + ".");
   if (primary == SQLITE_BUSY)
     return SqlError(1222, 16, "Lock request time out period exceeded: " + text + ".");
@@ -110,6 +149,41 @@ void limit_text(std::vector<Value>& row, const std::vector<bool>& large, int64_t
   }
 }
 
+// A statement as the server's log shows it: at most 300 characters, on one line, and with its string literals
+// hidden when it could hold a password (CREATE LOGIN, ALTER LOGIN, anything naming PASSWORD).
+std::string preview_tokens(const std::vector<Token>& tokens) {
+  bool secret = false;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (is_word(&tokens[i], "PASSWORD") ||
+        (is_word_any(&tokens[i], {"CREATE", "ALTER"}) && is_word(token_at(tokens, i + 1), "LOGIN"))) {
+      secret = true;
+    }
+  }
+  std::string out;
+  for (const Token& t : tokens) {
+    if (!out.empty() && t.space_before) out += ' ';
+    bool literal = t.kind == TokenKind::kString || t.kind == TokenKind::kNString;
+    out += secret && literal ? "'***'" : t.text;
+    if (out.size() > 300) return out.substr(0, 300) + "...";
+  }
+  return out;
+}
+
+// A batch that did not parse: its tokens if it has any that read, else its text unless it mentions a
+// password.
+std::string preview_batch(std::string_view batch) {
+  try {
+    return preview_tokens(tokenize(batch));
+  } catch (const SqlError&) {
+    if (ascii_lower(std::string(batch)).find("password") != std::string::npos) {
+      return "(not shown: the batch mentions a password)";
+    }
+    std::string out(batch.substr(0, 300));
+    std::replace(out.begin(), out.end(), '\n', ' ');
+    return out;
+  }
+}
+
 // Finalizes a prepared statement on every path.
 struct StatementGuard {
   sqlite3_stmt* stmt = nullptr;
@@ -123,11 +197,12 @@ Session::Session(SessionEnvironment& env, std::string login, int spid, const std
     : env_(env),
       login_(std::move(login)),
       spid_(spid),
+      client_(std::move(client)),
       registration_(env.sessions, catalog::SessionRow{.spid = spid,
                                                       .login_name = login_,
-                                                      .host_name = std::move(client.host_name),
-                                                      .program_name = std::move(client.program_name),
-                                                      .connection = std::move(client.connection),
+                                                      .host_name = client_.host_name,
+                                                      .program_name = client_.program_name,
+                                                      .connection = client_.connection,
                                                       .login_time_micros = now_micros()}) {
   std::string name = database.empty() ? "master" : database;
   try {
@@ -169,6 +244,24 @@ std::string Session::database_name(const std::string& sqlite_schema) const {
   return sqlite_schema;
 }
 
+std::optional<int64_t> Session::database_id_of(const std::string& name) const {
+  auto info = env_.engine.find(name);
+  if (!info) return std::nullopt;
+  return info->id;
+}
+
+std::optional<std::string> Session::database_name_of(int64_t id) const {
+  for (const auto& info : env_.engine.list()) {
+    if (info.id == id) return info.name;
+  }
+  return std::nullopt;
+}
+
+int64_t Session::database_created(const std::string& sqlite_schema) const {
+  auto info = env_.engine.find(database_name(sqlite_schema));
+  return info ? info->create_date : 0;
+}
+
 int64_t Session::database_id(const std::string& sqlite_schema) const {
   auto info = env_.engine.find(database_name(sqlite_schema));
   return info ? info->id : 0;
@@ -181,9 +274,7 @@ std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
   sqlite3* db = connection->db().handle();
   apply_lock_timeout(db);
   catalog::install(db, *this);
-  for (const char* name : {"getdate", "sysdatetime", "current_timestamp_tsql"}) {
-    sqlite3_create_function(db, name, 0, SQLITE_UTF8, nullptr, sql_now, nullptr, nullptr);
-  }
+  install_builtins(db, *this);
   if (!connection->info().file.empty()) {
     std::string attach =
         "ATTACH " + quote_literal(sqlite::file_uri(env_.engine.msdb_file(), "mode=ro")) + " AS msdb";
@@ -196,9 +287,15 @@ std::string Session::current_database() const { return connection_->info().name;
 
 void Session::reset(bool keep_transaction) {
   if (!keep_transaction && connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
-  if (!keep_transaction) trancount_ = 0;
+  if (!keep_transaction) {
+    trancount_ = 0;
+    transaction_name_.clear();
+    savepoints_.clear();
+  }
   // A reset connection starts over with the login's settings, as sp_reset_connection does.
   options_ = SessionOptions{};
+  rowcount_ = 0;
+  last_error_ = 0;
   if (trancount() == 0 && ascii_lower(current_database()) != ascii_lower(initial_database_)) {
     replace_connection(open(initial_database_));
   }
@@ -217,8 +314,13 @@ void Session::replace_connection(std::unique_ptr<engine::Connection> next) {
 }
 
 void Session::interrupt() {
-  std::lock_guard lock(connection_mutex_);
-  if (connection_) sqlite3_interrupt(connection_->db().handle());
+  {
+    std::lock_guard lock(connection_mutex_);
+    if (connection_) sqlite3_interrupt(connection_->db().handle());
+  }
+  std::lock_guard lock(wait_mutex_);
+  interrupted_ = true;
+  wait_changed_.notify_all();
 }
 
 SqlError Session::explain(const sqlite::Error& e) const {
@@ -237,8 +339,23 @@ SqlError Session::explain(const sqlite::Error& e) const {
 
 int Session::trancount() const { return connection_->db().in_transaction() ? std::max(trancount_, 1) : 0; }
 
-RewriteContext Session::rewrite_context() const {
-  return RewriteContext{current_database(), spid_, trancount(), env_.version, env_.server_name};
+RewriteContext Session::rewrite_context(const Variables& variables) const {
+  RewriteContext c{current_database(), spid_, trancount(), env_.version, env_.server_name};
+  c.rowcount = rowcount_;
+  c.error = last_error_;
+  c.options = options_bits(options_);
+  c.textsize = options_.textsize.value_or(2147483647);
+  c.lock_timeout = options_.lock_timeout_ms;
+  if (!caught_.empty()) c.caught = caught_.back();
+  const ProductVersion& p = env_.product;
+  c.microsoft_version = (int64_t{p.major} << 24) | (int64_t{p.minor} << 16) | p.build;
+  c.nest_level = nest_level_;
+  for (const auto& [name, v] : variables) {
+    std::string type = v.type;
+    if (type.empty() && std::holds_alternative<std::string>(v.value)) type = "NVARCHAR(MAX)";
+    if (!type.empty()) c.variable_types[name] = type;
+  }
+  return c;
 }
 
 namespace {
@@ -251,56 +368,117 @@ struct RunningScope {
   Publish publish;
 };
 
+// An error inside BEGIN TRY: it goes to the CATCH block instead of the client.
+struct TryError {
+  Message message;
+};
+// SET XACT_ABORT ON and an error: the batch ends here.
+struct BatchAborted {};
+
+// "hh:mm[:ss[.fff]]" as WAITFOR reads it, in milliseconds; nullopt when it is not such a time.
+std::optional<int64_t> time_of_day_ms(const std::string& text) {
+  int h = 0, m = 0;
+  double sec = 0;
+  char colon1 = 0, colon2 = 0;
+  int n = std::sscanf(text.c_str(), "%d%c%d%c%lf", &h, &colon1, &m, &colon2, &sec);
+  if (n < 3 || colon1 != ':' || (n >= 4 && colon2 != ':') || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 ||
+      sec >= 60) {
+    return std::nullopt;
+  }
+  return (int64_t{h} * 3600 + m * 60) * 1000 + static_cast<int64_t>(sec * 1000 + 0.5);
+}
+
 }  // namespace
 
 void Session::run_batch(std::string_view batch, ResultSink& sink) {
   RunningScope running([this](bool on) { publish_state(on); });
-  run_statements(batch, {}, sink);
+  {
+    std::lock_guard lock(wait_mutex_);
+    interrupted_ = false;
+  }
+  Variables variables;
+  run_statements(batch, variables, sink);
 }
 
-void Session::run_statements(std::string_view batch, const Parameters& parameters, ResultSink& sink) {
+void Session::run_statements(std::string_view batch, Variables& variables, ResultSink& sink) {
   std::vector<Statement> statements;
   try {
     statements = parse_batch(batch);
   } catch (const SqlError& e) {
     // A batch that does not parse runs no statement at all, as on SQL Server.
+    spdlog::info("session {}: refused a batch: {} ({})", spid_, e.message().text, preview_batch(batch));
+    last_error_ = e.message().number;
     sink.message(e.message());
     sink.done(std::nullopt);
     return;
   }
-  for (const auto& statement : statements) {
-    if (sink.attention()) return;
-    std::optional<Message> error;
-    try {
-      if (options_.implicit_transactions && trancount() == 0 && starts_implicit_transaction(statement))
-        begin_transaction();
-      run_statement(statement, parameters, sink);
-    } catch (const SqlError& e) {
-      error = e.message();
-    } catch (const sqlite::Error& e) {
-      error = explain(e).message();
-    }
-    if (error) {
-      if (sink.attention()) return;
-      sink.message(*error);
-      sink.done(std::nullopt);
-    }
-    if (!connection_->db().in_transaction()) trancount_ = 0;
-    // SET XACT_ABORT ON: a run-time error rolls back the whole transaction and ends the batch.
-    if (error && options_.xact_abort) {
-      if (connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
-      trancount_ = 0;
-      return;
-    }
+  try {
+    run_block(statements, variables, sink);
+  } catch (const BatchAborted&) {
   }
 }
 
-void Session::run_statement(const Statement& statement, const Parameters& parameters, ResultSink& sink) {
-  std::visit(
-      [&](const auto& s) {
+Session::Flow Session::run_block(const std::vector<Statement>& statements, Variables& variables,
+                                 ResultSink& sink) {
+  for (const auto& statement : statements) {
+    if (sink.attention()) return Flow::kReturn;
+    Flow flow = execute(statement, variables, sink);
+    if (flow != Flow::kNext) return flow;
+  }
+  return Flow::kNext;
+}
+
+Session::Flow Session::execute(const Statement& statement, Variables& variables, ResultSink& sink) {
+  std::optional<Message> error;
+  Flow flow = Flow::kNext;
+  try {
+    if (options_.implicit_transactions && trancount() == 0 && starts_implicit_transaction(statement))
+      begin_transaction();
+    flow = run_statement(statement, variables, sink);
+    if (!std::holds_alternative<IfStatement>(statement) &&
+        !std::holds_alternative<WhileStatement>(statement) &&
+        !std::holds_alternative<BlockStatement>(statement) &&
+        !std::holds_alternative<TryCatchStatement>(statement) &&
+        !std::holds_alternative<DeclareStatement>(statement)) {
+      last_error_ = 0;
+    }
+  } catch (const SqlError& e) {
+    error = e.message();
+  } catch (const sqlite::Error& e) {
+    error = explain(e).message();
+  }
+  if (!connection_->db().in_transaction()) {
+    trancount_ = 0;
+    transaction_name_.clear();
+    savepoints_.clear();
+  }
+  if (!error) return flow;
+  last_error_ = error->number;
+  if (sink.attention()) return Flow::kReturn;
+  if (const auto* sql = std::get_if<SqlStatement>(&statement)) {
+    spdlog::info("session {}: statement failed with {}: {} ({})", spid_, error->number, error->text,
+                 preview_tokens(sql->tokens));
+  }
+  if (try_depth_ > 0) throw TryError{*error};
+  sink.message(*error);
+  sink.done(std::nullopt);
+  // SET XACT_ABORT ON: a run-time error rolls back the whole transaction and ends the batch.
+  if (options_.xact_abort) {
+    if (connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
+    trancount_ = 0;
+    transaction_name_.clear();
+    savepoints_.clear();
+    throw BatchAborted{};
+  }
+  return Flow::kNext;
+}
+
+Session::Flow Session::run_statement(const Statement& statement, Variables& variables, ResultSink& sink) {
+  return std::visit(
+      [&](const auto& s) -> Flow {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, ExecStatement>) {
-          run_exec(s, parameters, sink);
+          run_exec(s, variables, sink);
         } else if constexpr (std::is_same_v<T, CreateDatabaseStatement>) {
           if (trancount() > 0) {
             throw SqlError(226, 16,
@@ -324,27 +502,255 @@ void Session::run_statement(const Statement& statement, const Parameters& parame
         } else if constexpr (std::is_same_v<T, UseStatement>) {
           use_database(s.name, sink);
         } else if constexpr (std::is_same_v<T, PrintStatement>) {
-          run_print(s, parameters, sink);
+          run_print(s, variables, sink);
         } else if constexpr (std::is_same_v<T, SetOptionStatement>) {
           apply_set_option(s, options_);
           apply_lock_timeout(connection_->db().handle());
+          rowcount_ = 0;
           sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, BeginTransactionStatement>) {
           // In implicit transaction mode BEGIN TRANSACTION opens the implicit one too: @@TRANCOUNT 2.
           if (options_.implicit_transactions && trancount() == 0) begin_transaction();
-          begin_transaction();
+          begin_transaction(resolve_name(s.name, variables));
+          rowcount_ = 0;
           sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, CommitStatement>) {
           commit();
+          rowcount_ = 0;
           sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, RollbackStatement>) {
-          rollback();
+          rollback(resolve_name(s.name, variables));
+          rowcount_ = 0;
+          sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, SaveTransactionStatement>) {
+          save_transaction(resolve_name(s.name, variables));
           sink.done(std::nullopt);
         } else if constexpr (std::is_same_v<T, SqlStatement>) {
-          run_sql(s.tokens, parameters, sink);
+          run_sql(s.tokens, variables, sink);
+        } else if constexpr (std::is_same_v<T, DeclareStatement>) {
+          declare(s, variables);
+        } else if constexpr (std::is_same_v<T, SetVariableStatement>) {
+          set_variable(s, variables);
+          rowcount_ = 1;
+        } else if constexpr (std::is_same_v<T, SelectAssignStatement>) {
+          select_assign(s, variables, sink);
+        } else if constexpr (std::is_same_v<T, WaitforStatement>) {
+          waitfor(s, variables, sink);
+        } else if constexpr (std::is_same_v<T, ReturnStatement>) {
+          return Flow::kReturn;
+        } else if constexpr (std::is_same_v<T, BreakStatement>) {
+          return Flow::kBreak;
+        } else if constexpr (std::is_same_v<T, ContinueStatement>) {
+          return Flow::kContinue;
+        } else if constexpr (std::is_same_v<T, IfStatement>) {
+          return run_if(s, variables, sink);
+        } else if constexpr (std::is_same_v<T, WhileStatement>) {
+          return run_while(s, variables, sink);
+        } else if constexpr (std::is_same_v<T, BlockStatement>) {
+          return run_block(s.statements, variables, sink);
+        } else if constexpr (std::is_same_v<T, TryCatchStatement>) {
+          return run_try_catch(s, variables, sink);
         }
+        return Flow::kNext;
       },
       statement);
+}
+
+// --- Control of flow and variables ----------------------------------------------------------------------
+
+Session::Flow Session::run_if(const IfStatement& branch, Variables& variables, ResultSink& sink) {
+  bool taken = evaluate_condition(branch.condition, variables);
+  const auto& chosen = taken ? branch.then_branch : branch.else_branch;
+  return run_block(chosen, variables, sink);
+}
+
+Session::Flow Session::run_while(const WhileStatement& loop, Variables& variables, ResultSink& sink) {
+  while (!sink.attention() && evaluate_condition(loop.condition, variables)) {
+    Flow flow = run_block(loop.body, variables, sink);
+    if (flow == Flow::kBreak) break;
+    if (flow == Flow::kReturn) return flow;
+  }
+  return Flow::kNext;
+}
+
+Session::Flow Session::run_try_catch(const TryCatchStatement& statement, Variables& variables,
+                                     ResultSink& sink) {
+  Message caught;
+  ++try_depth_;
+  try {
+    Flow flow = run_block(statement.try_block, variables, sink);
+    --try_depth_;
+    return flow;
+  } catch (const TryError& e) {
+    --try_depth_;
+    caught = e.message;
+  } catch (...) {
+    --try_depth_;
+    throw;
+  }
+  caught_.push_back(caught);
+  try {
+    Flow flow = run_block(statement.catch_block, variables, sink);
+    caught_.pop_back();
+    return flow;
+  } catch (...) {
+    caught_.pop_back();
+    throw;
+  }
+}
+
+bool Session::evaluate_condition(const std::vector<Token>& condition, const Variables& variables) {
+  std::vector<Token> expression;
+  expression.push_back(synthetic_token("CASE"));
+  expression.push_back(synthetic_token("WHEN"));
+  expression.insert(expression.end(), condition.begin(), condition.end());
+  for (const char* word : {"THEN", "1", "ELSE", "0", "END"}) expression.push_back(synthetic_token(word));
+  Value v = evaluate(expression, variables);
+  const auto* i = std::get_if<int64_t>(&v);
+  return i != nullptr && *i == 1;
+}
+
+Value Session::evaluate(const std::vector<Token>& expression, const Variables& variables) {
+  std::vector<Token> select{synthetic_token("SELECT")};
+  select.insert(select.end(), expression.begin(), expression.end());
+  if (select.size() > 1) select[1].space_before = true;
+  RewrittenSql rewritten = rewrite_for_sqlite(select, rewrite_context(variables));
+  attach(rewritten.databases);
+  sqlite3* db = connection_->db().handle();
+  StatementGuard guard;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db, rewritten.sql.c_str(), static_cast<int>(rewritten.sql.size()), &guard.stmt,
+                         &tail) != SQLITE_OK) {
+    throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+  }
+  if (!guard.stmt || (tail && *tail != '\0'))
+    throw syntax_error_near(expression.empty() ? "SELECT" : expression.back().text);
+  bind_variables(guard.stmt, variables);
+  int rc = sqlite3_step(guard.stmt);
+  if (rc == SQLITE_ROW) return read_sqlite_value(guard.stmt, 0);
+  if (rc == SQLITE_DONE) return Value();
+  throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+}
+
+void Session::declare(const DeclareStatement& declare, Variables& variables) {
+  for (const auto& v : declare.variables) {
+    std::string key = ascii_lower(v.name);
+    if (variables.count(key)) {
+      throw SqlError(134, 15,
+                     "The variable name '" + v.name +
+                         "' has already been declared. Variable names must be unique within a query batch or "
+                         "stored procedure.");
+    }
+    Value value;
+    if (!v.initial.empty()) value = convert_to_declared(evaluate(v.initial, variables), v.type);
+    variables[key] = Variable{std::move(value), v.type};
+  }
+}
+
+void Session::set_variable(const SetVariableStatement& set, Variables& variables) {
+  auto it = variables.find(ascii_lower(set.name));
+  if (it == variables.end())
+    throw SqlError(137, 15, "Must declare the scalar variable \"" + set.name + "\".");
+  std::vector<Token> expression;
+  if (!set.op.empty()) {
+    // SET @v += x is SET @v = @v + (x).
+    expression.push_back(Token{TokenKind::kVariable, set.name, set.name, 0, false});
+    expression.push_back(Token{TokenKind::kPunct, set.op, set.op, 0, true});
+    expression.push_back(Token{TokenKind::kPunct, "(", "(", 0, true});
+    expression.insert(expression.end(), set.expression.begin(), set.expression.end());
+    expression.push_back(Token{TokenKind::kPunct, ")", ")", 0, false});
+  } else {
+    expression = set.expression;
+  }
+  it->second.value = convert_to_declared(evaluate(expression, variables), it->second.type);
+}
+
+void Session::select_assign(const SelectAssignStatement& select, Variables& variables, ResultSink& sink) {
+  for (const auto& [name, expression] : select.assignments) {
+    if (!variables.count(ascii_lower(name)))
+      throw SqlError(137, 15, "Must declare the scalar variable \"" + name + "\".");
+  }
+  std::vector<Token> query{synthetic_token("SELECT")};
+  for (size_t i = 0; i < select.assignments.size(); ++i) {
+    if (i > 0) query.push_back(Token{TokenKind::kPunct, ",", ",", 0, false});
+    const auto& expression = select.assignments[i].second;
+    size_t at = query.size();
+    query.insert(query.end(), expression.begin(), expression.end());
+    query[at].space_before = true;
+  }
+  query.insert(query.end(), select.rest.begin(), select.rest.end());
+  if (select.rest.size() > 0) query[query.size() - select.rest.size()].space_before = true;
+  RewrittenSql rewritten = rewrite_for_sqlite(query, rewrite_context(variables));
+  attach(rewritten.databases);
+  sqlite3* db = connection_->db().handle();
+  StatementGuard guard;
+  if (sqlite3_prepare_v2(db, rewritten.sql.c_str(), static_cast<int>(rewritten.sql.size()), &guard.stmt,
+                         nullptr) != SQLITE_OK) {
+    throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+  }
+  bind_variables(guard.stmt, variables);
+  // Every row assigns in turn, so the variables end with the last row's values, as on SQL Server.
+  int64_t rows = 0;
+  for (;;) {
+    int rc = sqlite3_step(guard.stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      if (rc == SQLITE_INTERRUPT && sink.attention()) return;
+      throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
+    }
+    ++rows;
+    for (size_t i = 0; i < select.assignments.size(); ++i) {
+      Variable& v = variables[ascii_lower(select.assignments[i].first)];
+      v.value = convert_to_declared(read_sqlite_value(guard.stmt, static_cast<int>(i)), v.type);
+    }
+  }
+  rowcount_ = rows;
+  sink.done(options_.nocount ? std::nullopt : std::optional<uint64_t>(rows));
+}
+
+void Session::waitfor(const WaitforStatement& wait, const Variables& variables, ResultSink& sink) {
+  Value v = evaluate(wait.expression, variables);
+  const auto* text = std::get_if<std::string>(&v);
+  std::optional<int64_t> ms = text ? time_of_day_ms(*text) : std::nullopt;
+  if (!ms) {
+    throw SqlError(
+        148, 15,
+        "Incorrect time syntax in time string '" + (text ? *text : std::string()) + "' used with WAITFOR.");
+  }
+  auto now = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point until;
+  if (wait.delay) {
+    until = now + std::chrono::milliseconds(*ms);
+  } else {
+    // WAITFOR TIME: the next time the clock (UTC, the instance's time zone) shows that time.
+    auto midnight = std::chrono::floor<std::chrono::days>(now);
+    until = midnight + std::chrono::milliseconds(*ms);
+    if (until <= now) until += std::chrono::days(1);
+  }
+  std::unique_lock lock(wait_mutex_);
+  wait_changed_.wait_until(lock, until, [&] { return interrupted_ || sink.attention(); });
+  rowcount_ = 0;
+  sink.done(std::nullopt);
+}
+
+std::string Session::resolve_name(const std::string& name, const Variables& variables) const {
+  if (name.empty() || name.front() != '@') return name;
+  auto it = variables.find(ascii_lower(name));
+  if (it == variables.end()) throw SqlError(137, 15, "Must declare the scalar variable \"" + name + "\".");
+  const auto* text = std::get_if<std::string>(&it->second.value);
+  return text ? *text : std::string();
+}
+
+void Session::bind_variables(sqlite3_stmt* stmt, const Variables& variables) const {
+  for (int i = 1; i <= sqlite3_bind_parameter_count(stmt); ++i) {
+    const char* raw = sqlite3_bind_parameter_name(stmt, i);
+    std::string name = raw ? ascii_lower(raw) : "?";
+    auto it = variables.find(name);
+    if (it == variables.end()) {
+      throw SqlError(137, 15, "Must declare the scalar variable \"" + std::string(raw ? raw : "?") + "\".");
+    }
+    sqlite::bind_value(stmt, i, it->second.value);
+  }
 }
 
 bool Session::starts_implicit_transaction(const Statement& statement) const {
@@ -370,9 +776,13 @@ void Session::apply_lock_timeout(sqlite3* db) const {
   sqlite3_busy_timeout(db, ms);
 }
 
-void Session::begin_transaction() {
+void Session::begin_transaction(const std::string& name) {
   int current = trancount();
-  if (current == 0) connection_->db().exec("BEGIN");
+  if (current == 0) {
+    connection_->db().exec("BEGIN");
+    transaction_name_ = name;
+    savepoints_.clear();
+  }
   trancount_ = current + 1;
 }
 
@@ -383,15 +793,46 @@ void Session::commit() {
   if (--trancount_ <= 0) {
     trancount_ = 0;
     connection_->db().exec("COMMIT");
+    transaction_name_.clear();
+    savepoints_.clear();
   }
 }
 
-void Session::rollback() {
+void Session::rollback(const std::string& name) {
   if (trancount() == 0) {
     throw SqlError(3903, 16, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.");
   }
+  if (!name.empty()) {
+    // The newest savepoint of that name wins; the transaction and @@TRANCOUNT stay as they are, and so does
+    // the savepoint (later ones are gone), as on SQL Server.
+    auto it = std::find(savepoints_.rbegin(), savepoints_.rend(), name);
+    if (it != savepoints_.rend()) {
+      connection_->db().exec("ROLLBACK TO " + quote_name(name));
+      savepoints_.erase(it.base(), savepoints_.end());
+      return;
+    }
+    if (name != transaction_name_) {
+      throw SqlError(6401, 16,
+                     "Cannot roll back " + name + ". No transaction or savepoint of that name was found.");
+    }
+  }
   trancount_ = 0;
+  transaction_name_.clear();
+  savepoints_.clear();
   connection_->db().exec("ROLLBACK");
+}
+
+void Session::save_transaction(const std::string& name) {
+  if (trancount() == 0) {
+    throw SqlError(628, 16, "Cannot issue SAVE TRANSACTION when there is no active transaction.");
+  }
+  if (name.size() > 32) {
+    throw SqlError(
+        103, 15,
+        "The identifier that starts with '" + name.substr(0, 32) + "' is too long. Maximum length is 32.");
+  }
+  connection_->db().exec("SAVEPOINT " + quote_name(name));
+  savepoints_.push_back(name);
 }
 
 void Session::alter_database(const AlterDatabaseStatement& alter, ResultSink& sink) {
@@ -535,13 +976,14 @@ void Session::detach_least_recently_used(const std::set<std::string>& keep) {
                      " besides msdb: commit or roll back before naming another database.");
 }
 
-void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parameters, ResultSink& sink) {
-  RewrittenSql rewritten = rewrite_for_sqlite(tokens, rewrite_context());
+void Session::run_sql(const std::vector<Token>& tokens, const Variables& variables, ResultSink& sink) {
+  RewrittenSql rewritten = rewrite_for_sqlite(tokens, rewrite_context(variables));
   attach(rewritten.databases);
   sqlite3* db = connection_->db().handle();
   const char* tail = rewritten.sql.c_str();
   const char* end = tail + rewritten.sql.size();
-  while (tail < end) {
+  bool first_statement = true;
+  for (; tail < end; first_statement = false) {
     StatementGuard guard;
     const char* next = nullptr;
     if (sqlite3_prepare_v2(db, tail, static_cast<int>(end - tail), &guard.stmt, &next) != SQLITE_OK) {
@@ -558,15 +1000,7 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
     tail = next;
     if (!guard.stmt) continue;  // whitespace or a lone ';'
 
-    for (int i = 1; i <= sqlite3_bind_parameter_count(guard.stmt); ++i) {
-      const char* raw = sqlite3_bind_parameter_name(guard.stmt, i);
-      std::string name = raw ? ascii_lower(raw) : "?";
-      auto it = parameters.find(name);
-      if (it == parameters.end()) {
-        throw SqlError(137, 15, "Must declare the scalar variable \"" + std::string(raw ? raw : "?") + "\".");
-      }
-      sqlite::bind_value(guard.stmt, i, it->second);
-    }
+    bind_variables(guard.stmt, variables);
 
     int columns = sqlite3_column_count(guard.stmt);
     // Column types come from the first rows (and the declared types); the rest stream through, so a large
@@ -600,20 +1034,33 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
     }
     if (sink.attention()) return;
     if (columns == 0) {
-      bool counted = counts_rows(text) && !options_.nocount;
-      sink.done(counted ? std::optional<uint64_t>(sqlite3_changes64(db)) : std::nullopt);
+      bool counts = counts_rows(text);
+      rowcount_ = counts ? sqlite3_changes64(db) : 0;
+      sink.done(counts && !options_.nocount ? std::optional<uint64_t>(rowcount_) : std::nullopt);
       continue;
     }
     std::vector<Column> metadata;
     std::vector<bool> large;  // the columns SET TEXTSIZE applies to
+    // The select list tells what SQLite can't: empty names for expressions, and the types CAST and its kin
+    // fix.
+    const std::vector<ColumnHint>* hints =
+        first_statement && rewritten.columns && rewritten.columns->size() == static_cast<size_t>(columns)
+            ? &*rewritten.columns
+            : nullptr;
     for (int c = 0; c < columns; ++c) {
       std::vector<Value*> values;
       values.reserve(rows.size());
       for (auto& row : rows) values.push_back(&row[static_cast<size_t>(c)]);
-      const char* declared = sqlite3_column_decltype(guard.stmt, c);
-      metadata.push_back(
-          choose_column(sqlite3_column_name(guard.stmt, c), declared ? declared : "", values, more));
-      large.push_back(is_large_column(metadata.back(), declared));
+      const char* decltype_text = sqlite3_column_decltype(guard.stmt, c);
+      std::string declared = decltype_text ? decltype_text : "";
+      std::string name = sqlite3_column_name(guard.stmt, c);
+      if (hints) {
+        const ColumnHint& hint = (*hints)[static_cast<size_t>(c)];
+        if (!hint.named) name.clear();
+        if (!hint.type.empty()) declared = hint.type;
+      }
+      metadata.push_back(choose_column(name, declared, values, more));
+      large.push_back(is_large_column(metadata.back(), declared.c_str()));
     }
     sink.columns(metadata);
     uint64_t count = 0;
@@ -633,49 +1080,29 @@ void Session::run_sql(const std::vector<Token>& tokens, const Parameters& parame
       ++count;
     }
     if (sink.attention()) return;
+    rowcount_ = static_cast<int64_t>(count);
     sink.done(options_.nocount ? std::nullopt : std::optional<uint64_t>(count));
   }
 }
 
-void Session::run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink) {
+void Session::run_print(const PrintStatement& print, const Variables& variables, ResultSink& sink) {
   // PRINT's expression is evaluated by SQLite, so PRINT 'a' + ... and PRINT @@VERSION work alike.
-  struct Capture : ResultSink {
-    explicit Capture(ResultSink& outer) : outer(outer) {}
-    void columns(const std::vector<Column>&) override {}
-    void row(const std::vector<Value>& values) override {
-      if (!values.empty()) {
-        const Value& v = values[0];
-        if (auto* s = std::get_if<std::string>(&v))
-          text = *s;
-        else if (auto* i = std::get_if<int64_t>(&v))
-          text = std::to_string(*i);
-        else if (auto* d = std::get_if<double>(&v))
-          text = std::to_string(*d);
-        else if (auto* b = std::get_if<bool>(&v))
-          text = *b ? "1" : "0";
-        else if (auto* t = std::get_if<DateTime>(&v))
-          text = format_datetime(t->unix_micros);
-      }
-    }
-    void done(std::optional<uint64_t>) override {}
-    void message(const Message& m) override { outer.message(m); }
-    void database_changed(const std::string&, const std::string&) override {}
-    void procedure_started() override {}
-    void procedure_done(int32_t) override {}
-    bool attention() const override { return outer.attention(); }
-    ResultSink& outer;
-    std::string text;
-  } capture(sink);
-  std::vector<Token> select;
-  select.push_back(Token{TokenKind::kWord, "SELECT", "SELECT", 0, false});
-  select.insert(select.end(), print.expression.begin(), print.expression.end());
-  if (!select.empty() && select.size() > 1) select[1].space_before = true;
-  run_sql(select, parameters, capture);
-  sink.message(Message{0, 1, 0, capture.text, {}, 1});
+  Value v = evaluate(print.expression, variables);
+  std::string text;
+  if (auto* s = std::get_if<std::string>(&v))
+    text = *s;
+  else if (auto* i = std::get_if<int64_t>(&v))
+    text = std::to_string(*i);
+  else if (auto* d = std::get_if<double>(&v))
+    text = std::to_string(*d);
+  else if (auto* b = std::get_if<Bytes>(&v))
+    text = std::string(b->begin(), b->end());
+  sink.message(Message{0, 1, 0, text, {}, 1});
+  rowcount_ = 0;
   sink.done(std::nullopt);
 }
 
-void Session::run_exec(const ExecStatement& exec, const Parameters& parameters, ResultSink& sink) {
+void Session::run_exec(const ExecStatement& exec, Variables& variables, ResultSink& sink) {
   ProcCall call{exec.procedure, {}};
   for (const auto& arg : exec.args) {
     Value value;
@@ -683,19 +1110,64 @@ void Session::run_exec(const ExecStatement& exec, const Parameters& parameters, 
       value = *literal;
     } else {
       const auto& ref = std::get<VariableRef>(arg.value);
-      auto it = parameters.find(ascii_lower(ref.name));
-      if (it == parameters.end())
+      auto it = variables.find(ascii_lower(ref.name));
+      if (it == variables.end())
         throw SqlError(137, 15, "Must declare the scalar variable \"" + ref.name + "\".");
-      value = it->second;
+      value = it->second.value;
     }
     call.args.push_back(ProcArg{arg.name, std::move(value), arg.output});
+  }
+  if (is_executesql(call.name)) {
+    sink.procedure_started();
+    int32_t status = 0;
+    try {
+      run_executesql(call, sink);
+    } catch (const SqlError& e) {
+      sink.message(e.message());
+      status = -6;
+    }
+    sink.procedure_done(status);
+    // EXEC sp_executesql ..., @p = @v OUTPUT: the variable gets the parameter's final value.
+    for (size_t i = 0; i < exec.args.size(); ++i) {
+      const auto* ref = std::get_if<VariableRef>(&exec.args[i].value);
+      if (!exec.args[i].output || !ref) continue;
+      Variable& v = variables[ascii_lower(ref->name)];
+      v.value = convert_to_declared(call.args[i].value, v.type);
+    }
+    return;
   }
   run_procedure(call, sink);
 }
 
 void Session::run_rpc(const ProcCall& call, ResultSink& sink) {
   RunningScope running([this](bool on) { publish_state(on); });
+  {
+    std::lock_guard lock(wait_mutex_);
+    interrupted_ = false;
+  }
   try {
+    if (is_executesql(call.name)) {
+      ProcCall copy = call;
+      sink.procedure_started();
+      int32_t status = 0;
+      std::vector<std::string> types;
+      try {
+        types = run_executesql(copy, sink);
+      } catch (const SqlError& e) {
+        sink.message(e.message());
+        status = -6;
+      }
+      // OUTPUT parameters go back as RETURNVALUE tokens, typed as @params declares them, before the call's
+      // DONEPROC.
+      for (size_t i = 0; i < copy.args.size(); ++i) {
+        if (!copy.args[i].output) continue;
+        Column column = i < types.size() && !types[i].empty() ? column_for(parse_type(types[i]))
+                                                              : value_column(copy.args[i].value);
+        sink.return_value(static_cast<uint16_t>(i), copy.args[i].name, column, copy.args[i].value);
+      }
+      sink.procedure_done(status);
+      return;
+    }
     run_procedure(call, sink);
   } catch (const SqlError& e) {
     sink.message(e.message());
@@ -703,54 +1175,86 @@ void Session::run_rpc(const ProcCall& call, ResultSink& sink) {
   }
 }
 
+bool Session::is_executesql(const std::string& procedure) {
+  std::string name = ascii_lower(procedure);
+  return name == "sp_executesql" || name == "sys.sp_executesql" || name == "dbo.sp_executesql" ||
+         name == "master.sys.sp_executesql" || name == "master..sp_executesql";
+}
+
+std::vector<std::string> Session::run_executesql(ProcCall& call, ResultSink& sink) {
+  // sp_executesql @stmt, @params, @p1 = v1, ...: the remaining arguments are the statement's parameters,
+  // named or in the order @params declares them.
+  if (call.args.empty()) {
+    throw SqlError(
+        201, 16,
+        "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
+  }
+  std::string statement;
+  if (auto* text = std::get_if<std::string>(&call.args[0].value)) statement = *text;
+  std::vector<DeclaredParameter> declared;
+  if (call.args.size() > 1) {
+    if (auto* decl = std::get_if<std::string>(&call.args[1].value))
+      declared = parse_parameter_declarations(*decl);
+  }
+  Variables variables;
+  for (const auto& d : declared) variables[ascii_lower(d.name)] = Variable{Value(), d.type};
+  std::vector<std::string> keys(call.args.size());
+  for (size_t i = 2; i < call.args.size(); ++i) {
+    std::string key;
+    if (!call.args[i].name.empty()) {
+      key = ascii_lower(call.args[i].name);
+    } else if (i - 2 < declared.size()) {
+      key = ascii_lower(declared[i - 2].name);
+    } else {
+      throw SqlError(8178, 16,
+                     "The parameterized query '" + statement.substr(0, 100) +
+                         "' expects more parameters than @params declares, or a parameter without a name.");
+    }
+    auto it = variables.find(key);
+    if (it == variables.end()) {
+      throw SqlError(8145, 16, call.args[i].name + " is not a parameter for procedure sp_executesql.");
+    }
+    it->second.value = convert_to_declared(call.args[i].value, it->second.type);
+    keys[i] = key;
+  }
+  ++nest_level_;
+  try {
+    run_statements(statement, variables, sink);
+  } catch (...) {
+    --nest_level_;
+    throw;
+  }
+  --nest_level_;
+  std::vector<std::string> types(call.args.size());
+  for (size_t i = 2; i < call.args.size(); ++i) {
+    if (keys[i].empty()) continue;
+    types[i] = variables[keys[i]].type;
+    if (call.args[i].output) call.args[i].value = variables[keys[i]].value;
+  }
+  return types;
+}
+
 void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
   std::string name = ascii_lower(call.name);
-  bool executesql = name == "sp_executesql" || name == "sys.sp_executesql" || name == "dbo.sp_executesql" ||
-                    name == "master.sys.sp_executesql" || name == "master..sp_executesql";
-  if (!executesql && !procs::is_procedure(call.name, current_database())) {
+  if (name == "sp_reset_connection" || name == "sys.sp_reset_connection" ||
+      name == "master..sp_reset_connection" || name == "master.sys.sp_reset_connection") {
+    // What connection pools call before reusing a connection (pytds): the RESETCONNECTION flag's reset.
+    sink.procedure_started();
+    reset(false);
+    sink.procedure_done(0);
+    return;
+  }
+  if (!procs::is_procedure(call.name, current_database())) {
     throw SqlError(2812, 16, "Could not find stored procedure '" + call.name + "'.", 62);
   }
   sink.procedure_started();
   int32_t status = 0;
   try {
-    if (executesql) {
-      // sp_executesql @stmt, @params, @p1 = v1, ...: the remaining arguments are the statement's parameters.
-      if (call.args.empty()) {
-        throw SqlError(
-            201, 16,
-            "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
-      }
-      std::string statement;
-      if (auto* text = std::get_if<std::string>(&call.args[0].value)) statement = *text;
-      Parameters parameters;
-      std::vector<std::string> declared;
-      if (call.args.size() > 1) {
-        if (auto* decl = std::get_if<std::string>(&call.args[1].value)) {
-          for (size_t at = decl->find('@'); at != std::string::npos; at = decl->find('@', at + 1)) {
-            size_t stop = at + 1;
-            while (stop < decl->size() &&
-                   (std::isalnum(static_cast<unsigned char>((*decl)[stop])) || (*decl)[stop] == '_'))
-              ++stop;
-            declared.push_back(ascii_lower(decl->substr(at, stop - at)));
-            // Skip to the next top-level comma so '@' inside a type never counts.
-            at = decl->find(',', stop);
-            if (at == std::string::npos) break;
-          }
-        }
-      }
-      for (size_t i = 2; i < call.args.size(); ++i) {
-        std::string key = call.args[i].name.empty() ? (i - 2 < declared.size() ? declared[i - 2] : "")
-                                                    : ascii_lower(call.args[i].name);
-        parameters[key] = call.args[i].value;
-      }
-      run_statements(statement, parameters, sink);
-    } else {
-      procs::Caller caller{login_, current_database(), trancount() > 0};
-      procs::call_procedure(call, caller, env_.procs, sink);
-    }
+    procs::Caller caller{login_, current_database(), trancount() > 0};
+    procs::call_procedure(call, caller, env_.procs, sink);
   } catch (const SqlError& e) {
     Message m = e.message();
-    if (m.procedure.empty() && !executesql) {
+    if (m.procedure.empty()) {
       auto dot = call.name.find_last_of('.');
       m.procedure = dot == std::string::npos ? call.name : call.name.substr(dot + 1);
     }

@@ -2,6 +2,7 @@
 // of each batch run in order (docs/PROCEDURES.md, "T-SQL bakrest understands").
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "common/result_sink.h"
 #include "engine/engine.h"
 #include "procs/procedures.h"
+#include "sql/builtins.h"
 #include "sql/parser.h"
 #include "sql/set_options.h"
 
@@ -27,6 +29,7 @@ struct SessionEnvironment {
   procs::Context& procs;
   std::string version;                   // @@VERSION
   std::string server_name;               // @@SERVERNAME
+  ProductVersion product{};              // SERVERPROPERTY('ProductVersion'), ...
   catalog::SessionDirectory sessions{};  // every live session, for sys.dm_exec_sessions
 };
 
@@ -37,7 +40,7 @@ struct SessionClient {
   ConnectionInfo connection;
 };
 
-class Session : private catalog::CatalogSource {
+class Session : private catalog::CatalogSource, private BuiltinSource {
  public:
   // Opens database (the login's requested one; "master" if empty). Throws SqlError 4060 if it can't.
   Session(SessionEnvironment& env, std::string login, int spid, const std::string& database,
@@ -56,26 +59,56 @@ class Session : private catalog::CatalogSource {
   std::string current_database() const;
 
  private:
-  using Parameters = std::map<std::string, Value>;  // lower-case "@name" -> value
+  // A batch's local variables (and an sp_executesql call's parameters), by lower-case "@name".
+  struct Variable {
+    Value value;
+    std::string type;  // as declared, upper-cased: "INT", "NVARCHAR(50)"; empty: whatever it was given
+  };
+  using Variables = std::map<std::string, Variable>;
+  // How a statement leaves the statements around it.
+  enum class Flow { kNext, kBreak, kContinue, kReturn };
 
-  void run_statements(std::string_view batch, const Parameters& parameters, ResultSink& sink);
-  void run_statement(const Statement& statement, const Parameters& parameters, ResultSink& sink);
-  void run_sql(const std::vector<Token>& tokens, const Parameters& parameters, ResultSink& sink);
-  void run_exec(const ExecStatement& exec, const Parameters& parameters, ResultSink& sink);
+  void run_statements(std::string_view batch, Variables& variables, ResultSink& sink);
+  Flow run_block(const std::vector<Statement>& statements, Variables& variables, ResultSink& sink);
+  // Runs one statement and reports its error as SQL Server does: to the client, or to the enclosing CATCH.
+  Flow execute(const Statement& statement, Variables& variables, ResultSink& sink);
+  Flow run_statement(const Statement& statement, Variables& variables, ResultSink& sink);
+  void run_sql(const std::vector<Token>& tokens, const Variables& variables, ResultSink& sink);
+  void run_exec(const ExecStatement& exec, Variables& variables, ResultSink& sink);
   void run_procedure(const ProcCall& call, ResultSink& sink);
-  void run_print(const PrintStatement& print, const Parameters& parameters, ResultSink& sink);
+  // sp_executesql: the statement with its declared parameters; OUTPUT parameters come back in `call`.
+  // Returns each argument's declared type (empty where @params declares none).
+  std::vector<std::string> run_executesql(ProcCall& call, ResultSink& sink);
+  void run_print(const PrintStatement& print, const Variables& variables, ResultSink& sink);
+  Flow run_if(const IfStatement& branch, Variables& variables, ResultSink& sink);
+  Flow run_while(const WhileStatement& loop, Variables& variables, ResultSink& sink);
+  Flow run_try_catch(const TryCatchStatement& statement, Variables& variables, ResultSink& sink);
+  void declare(const DeclareStatement& declare, Variables& variables);
+  void set_variable(const SetVariableStatement& set, Variables& variables);
+  void select_assign(const SelectAssignStatement& select, Variables& variables, ResultSink& sink);
+  void waitfor(const WaitforStatement& wait, const Variables& variables, ResultSink& sink);
+  // The name a transaction statement gives: itself, or the text of the @variable it names.
+  std::string resolve_name(const std::string& name, const Variables& variables) const;
+  // Binds a statement's @name parameters to the variables; 137 for one that is not declared.
+  void bind_variables(sqlite3_stmt* stmt, const Variables& variables) const;
+  static bool is_executesql(const std::string& procedure);
+  // The first column of the first row of SELECT <expression>, as SQLite returned it (NULL without rows).
+  Value evaluate(const std::vector<Token>& expression, const Variables& variables);
+  bool evaluate_condition(const std::vector<Token>& condition, const Variables& variables);
   void alter_database(const AlterDatabaseStatement& alter, ResultSink& sink);
   // CREATE LOGIN, DROP LOGIN, GRANT/REVOKE EXECUTE: the master login's, outside transactions.
   void manage_logins(const Statement& statement, ResultSink& sink);
   void use_database(const std::string& name, ResultSink& sink);
   // Swaps in another connection without racing interrupt().
   void replace_connection(std::unique_ptr<engine::Connection> next);
-  void begin_transaction();
+  void begin_transaction(const std::string& name = {});
   // SET IMPLICIT_TRANSACTIONS ON: the statements that open a transaction when none is open.
   bool starts_implicit_transaction(const Statement& statement) const;
   void apply_lock_timeout(sqlite3* db) const;
   void commit();
-  void rollback();
+  // ROLLBACK [TRAN name]: everything, or back to the savepoint of that name (6401 when there is none).
+  void rollback(const std::string& name = {});
+  void save_transaction(const std::string& name);
   // Attaches the databases a statement names that are not attached yet, detaching the least recently used
   // others when SQLite's limit is reached. Throws SqlError 911/927 for a database that can't be opened,
   // and a clear error when one statement names more databases than SQLite can hold at once.
@@ -84,7 +117,7 @@ class Session : private catalog::CatalogSource {
   int trancount() const;
   // SQLite's error in SQL Server's terms (and a SUSPECT database's I/O errors as what they are).
   SqlError explain(const sqlite::Error& e) const;
-  RewriteContext rewrite_context() const;
+  RewriteContext rewrite_context(const Variables& variables) const;
   std::unique_ptr<engine::Connection> open(const std::string& database);
   // The directory's row after a request: the database, transactions and SET options in force.
   void publish_state(bool running);
@@ -93,10 +126,24 @@ class Session : private catalog::CatalogSource {
   std::vector<catalog::SessionRow> sessions() const override;
   std::string database_name(const std::string& sqlite_schema) const override;
   int64_t database_id(const std::string& sqlite_schema) const override;
+  int64_t database_created(const std::string& sqlite_schema) const override;
+
+  // BuiltinSource
+  std::string login_name() const override { return login_; }
+  std::string client_host_name() const override { return client_.host_name; }
+  std::string client_program_name() const override { return client_.program_name; }
+  int open_transactions() const override { return trancount(); }
+  const ProductVersion& product() const override { return env_.product; }
+  std::string server_name() const override { return env_.server_name; }
+  std::string current_database_name() const override { return current_database(); }
+  std::optional<int64_t> database_id_of(const std::string& name) const override;
+  std::optional<std::string> database_name_of(int64_t id) const override;
+  const ConnectionInfo& client_connection() const override { return client_.connection; }
 
   SessionEnvironment& env_;
   std::string login_;
   int spid_;
+  SessionClient client_;
   std::string initial_database_;
   std::mutex connection_mutex_;  // interrupt() comes from another thread while USE may swap connection_
   // A database attached to connection_ for a three-part name. It stays "in use" (its lease) while
@@ -112,7 +159,18 @@ class Session : private catalog::CatalogSource {
   uint64_t use_clock_ = 0;
   std::unique_ptr<engine::Connection> connection_;
   int trancount_ = 0;
+  std::string transaction_name_;         // BEGIN TRAN name of the outermost transaction
+  std::vector<std::string> savepoints_;  // SAVE TRAN names in the open transaction, oldest first
+  int64_t rowcount_ = 0;                 // @@ROWCOUNT
+  int32_t last_error_ = 0;               // @@ERROR
+  int try_depth_ = 0;                    // BEGIN TRY blocks the running statement is in
+  int nest_level_ = 0;                   // @@NESTLEVEL: sp_executesql calls the statement runs in
+  std::vector<Message> caught_;          // the errors CATCH blocks are handling, innermost last
   SessionOptions options_;
+  // WAITFOR waits here; interrupt() (ATTENTION) ends the wait.
+  std::mutex wait_mutex_;
+  std::condition_variable wait_changed_;
+  bool interrupted_ = false;
   catalog::SessionDirectory::Registration registration_;
 };
 

@@ -118,6 +118,8 @@ void apply_booleans(const std::vector<Token>& tokens, SessionOptions& options) {
     if (option->name == "NOCOUNT") next.nocount = on;
     if (option->name == "IMPLICIT_TRANSACTIONS") next.implicit_transactions = on;
     if (option->name == "XACT_ABORT") next.xact_abort = on;
+    if (option->name == "ARITHABORT") next.arithabort = on;
+    if (option->name == "CURSOR_CLOSE_ON_COMMIT") next.cursor_close_on_commit = on;
   }
   options = next;
 }
@@ -208,6 +210,18 @@ void apply_set_option(const SetOptionStatement& set, SessionOptions& options) {
   } else {
     apply_booleans(t, options);
   }
+}
+
+int64_t options_bits(const SessionOptions& options) {
+  // Always on in bakrest: ANSI_WARNINGS 8, ANSI_PADDING 16, ANSI_NULLS 32, QUOTED_IDENTIFIER 256,
+  // ANSI_NULL_DFLT_ON 1024, CONCAT_NULL_YIELDS_NULL 4096.
+  int64_t bits = 8 | 16 | 32 | 256 | 1024 | 4096;
+  if (options.implicit_transactions) bits |= 2;
+  if (options.cursor_close_on_commit) bits |= 4;
+  if (options.arithabort) bits |= 64;
+  if (options.nocount) bits |= 512;
+  if (options.xact_abort) bits |= 16384;
+  return bits;
 }
 
 }  // namespace bakrest::sql

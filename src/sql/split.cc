@@ -2,10 +2,13 @@
 //
 // A statement ends at ';', at a line holding only GO (the client-side batch separator), and where a
 // statement keyword (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, EXEC, EXECUTE, USE, PRINT, SET,
-// DECLARE, BEGIN, COMMIT, ROLLBACK, WITH <cte>, MERGE, TRUNCATE, GRANT, REVOKE, DENY, IF, WHILE, EXPLAIN,
-// REPLACE INTO) appears outside parentheses and CASE ... END, unless that keyword continues the current
-// statement (continues_statement() lists when). Inside a trigger's BEGIN ... END body nothing splits, not
-// even ';'; CREATE PROCEDURE / FUNCTION take the rest of the batch, as in SQL Server.
+// DECLARE, BEGIN, COMMIT, ROLLBACK, SAVE, WITH <cte>, MERGE, TRUNCATE, GRANT, REVOKE, DENY, IF, ELSE, WHILE,
+// BREAK, CONTINUE, RETURN, WAITFOR, RAISERROR, THROW, END, EXPLAIN, REPLACE INTO) appears outside parentheses
+// and CASE ... END, unless that keyword continues the current statement (continues_statement() lists when).
+// Control of flow comes out as statements of their own, for parse_batch to nest: "IF cond" (up to the
+// statement it governs), "ELSE", "BEGIN" and "END" of a block, "BEGIN TRY", "END TRY", "BEGIN CATCH",
+// "END CATCH". Inside a trigger's BEGIN ... END body nothing splits, not even ';'; CREATE PROCEDURE /
+// FUNCTION take the rest of the batch, as in SQL Server.
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,10 +21,11 @@ namespace bakrest::sql {
 namespace {
 
 bool is_statement_keyword_text(std::string_view word) {
-  return iequals_any(word,
-                     {"SELECT",  "INSERT",   "UPDATE", "DELETE", "CREATE",  "DROP",  "ALTER",  "EXEC",
-                      "EXECUTE", "USE",      "PRINT",  "SET",    "DECLARE", "BEGIN", "COMMIT", "ROLLBACK",
-                      "MERGE",   "TRUNCATE", "GRANT",  "REVOKE", "DENY",    "IF",    "WHILE",  "EXPLAIN"});
+  return iequals_any(word, {"SELECT",  "INSERT",    "UPDATE",   "DELETE", "CREATE",   "DROP",     "ALTER",
+                            "EXEC",    "EXECUTE",   "USE",      "PRINT",  "SET",      "DECLARE",  "BEGIN",
+                            "COMMIT",  "SAVE",      "ROLLBACK", "MERGE",  "TRUNCATE", "GRANT",    "REVOKE",
+                            "DENY",    "IF",        "ELSE",     "WHILE",  "BREAK",    "CONTINUE", "RETURN",
+                            "WAITFOR", "RAISERROR", "THROW",    "END",    "EXPLAIN"});
 }
 
 // Words naming the kind of object after CREATE / DROP / ALTER; IF after one of them is IF [NOT] EXISTS.
@@ -55,13 +59,15 @@ struct StatementState {
   bool set_seen = false;
   bool cte_pending = false;        // WITH name AS (...) read; the statement it prefixes not yet
   bool grant_target_seen = false;  // GRANT ... TO / REVOKE ... FROM
+  // A control-of-flow marker ("BEGIN", "END TRY", "ELSE", ...) that is complete once this many tokens are in.
+  size_t marker_length = 0;
 };
 
 class Splitter {
  public:
   Splitter(std::string_view batch, const std::vector<Token>& tokens) : batch_(batch), tokens_(tokens) {}
 
-  std::vector<std::vector<Token>> run() {
+  std::vector<SplitStatement> run() {
     for (size_t i = 0; i < tokens_.size(); ++i) {
       const Token& token = tokens_[i];
       if (is_go_line(i) || (token.kind == TokenKind::kSemicolon && !in_body())) {
@@ -71,6 +77,7 @@ class Splitter {
       if (!current_.empty() && starts_statement(i)) finish();
       current_.push_back(token);
       observe(i);
+      if (state_.marker_length != 0 && current_.size() == state_.marker_length) finish();
     }
     finish();
     return std::move(statements_);
@@ -82,7 +89,8 @@ class Splitter {
   bool in_body() const { return state_.body_depth > 0 || state_.rest_of_batch; }
 
   void finish() {
-    if (!current_.empty()) statements_.push_back(std::move(current_));
+    if (!current_.empty())
+      statements_.push_back(SplitStatement{std::move(current_), state_.marker_length != 0});
     current_.clear();
     state_ = StatementState{};
   }
@@ -207,7 +215,11 @@ class Splitter {
     if (is_punct(&token, "(")) ++s.paren_depth;
     if (s.head == "WITH") s.cte_pending = starts_cte(i);
     if (s.head == "CASE") ++s.case_depth;
-    if (s.head == "BEGIN" && starts_block(i)) s.body_depth = 1;
+    // BEGIN [TRY | CATCH], END [TRY | CATCH] and ELSE are statements of their own (parse_batch nests them).
+    if (s.head == "BEGIN" && starts_block(i))
+      s.marker_length = is_word_any(at(i + 1), {"TRY", "CATCH"}) ? 2 : 1;
+    if (s.head == "END") s.marker_length = is_word_any(at(i + 1), {"TRY", "CATCH"}) ? 2 : 1;
+    if (s.head == "ELSE") s.marker_length = 1;
     if (s.head == "CREATE" || s.head == "ALTER" || s.head == "DROP") s.object_kind = object_kind_after(i + 1);
     if (s.head == "DROP") return;
     if (s.object_kind == "TRIGGER") s.trigger_header = s.body_pending = true;
@@ -265,14 +277,14 @@ class Splitter {
 
   std::string_view batch_;
   const std::vector<Token>& tokens_;
-  std::vector<std::vector<Token>> statements_;
+  std::vector<SplitStatement> statements_;
   std::vector<Token> current_;
   StatementState state_;
 };
 
 }  // namespace
 
-std::vector<std::vector<Token>> split_statements(std::string_view batch, const std::vector<Token>& tokens) {
+std::vector<SplitStatement> split_statements(std::string_view batch, const std::vector<Token>& tokens) {
   return Splitter(batch, tokens).run();
 }
 

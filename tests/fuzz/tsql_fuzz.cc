@@ -23,10 +23,10 @@ void check_tokens(std::string_view batch, const std::vector<sql::Token>& tokens)
   }
 }
 
-void check_statements(const std::vector<std::vector<sql::Token>>& statements) {
+void check_statements(const std::vector<sql::SplitStatement>& statements) {
   size_t end = 0;
   for (const auto& statement : statements) {
-    for (const sql::Token& token : statement) {
+    for (const sql::Token& token : statement.tokens) {
       fuzz::check(token.offset >= end, "split statements keep the batch's token order");
       end = token.offset + token.text.size();
     }

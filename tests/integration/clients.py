@@ -109,9 +109,13 @@ class TsqlClient:
         out, err = self.run(sql)
         if "Msg " in out + err:
             raise RuntimeError("tsql error: " + out + err)
-        lines = [l for l in out.splitlines() if l.strip() != "" and not l.startswith("locale") and
+        lines = [l for l in out.splitlines() if not l.startswith("locale") and
                  not l.startswith("using default charset") and not l.startswith("Setting ") and
                  "changed database context" not in l.lower()]
+        # The header comes first; a column without a name (SELECT count(*)) makes it an empty line, as with
+        # SQL Server. Blank lines before it (from earlier statements) and at the end are not rows.
+        while lines and lines[-1].strip() == "":
+            lines.pop()
         if not lines:
             return []
         # The first line is the header. A value with line breaks (task_info) spans several lines, so a row

@@ -161,7 +161,7 @@ def check_history(c, port):
     checks.equal([(r[0], r[1], r[2]) for r in joined],
                  [("D", ARN + "chain_full.bak", 9), ("I", ARN + "chain_diff.bak", 9), ("L", ARN + "chain_log1.trn", 9),
                   ("L", ARN + "chain_log2.trn", 9), ("L", ARN + "chain_log3.trn", 9)], "backupset join backupmediafamily")
-    checks.check(all(isinstance(r[3], str) and len(r[3]) == 36 for r in joined), "backup_set_uuid as text")
+    checks.check(all(len(str(r[3])) == 36 for r in joined), "backup_set_uuid is a uniqueidentifier: %r" % joined)
     tsql = TsqlClient(port)
     text_rows = tsql.query(history)
     checks.equal([tuple(r) for r in text_rows],

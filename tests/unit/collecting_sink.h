@@ -18,6 +18,13 @@ struct CollectingSink : ResultSink {
   std::vector<Message> messages;
   std::vector<std::optional<uint64_t>> dones;
   std::vector<int32_t> return_statuses;
+  struct ReturnValue {
+    uint16_t ordinal;
+    std::string name;
+    Column column;
+    Value value;
+  };
+  std::vector<ReturnValue> return_values;
   std::string database;
   bool cancel = false;
 
@@ -28,6 +35,10 @@ struct CollectingSink : ResultSink {
   void database_changed(const std::string&, const std::string& to) override { database = to; }
   void procedure_started() override {}
   void procedure_done(int32_t status) override { return_statuses.push_back(status); }
+  void return_value(uint16_t ordinal, std::string_view name, const Column& column,
+                    const Value& value) override {
+    return_values.push_back({ordinal, std::string(name), column, value});
+  }
   bool attention() const override { return cancel; }
 
   std::vector<Message> errors() const {

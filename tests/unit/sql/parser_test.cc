@@ -266,10 +266,14 @@ TEST(ParseStatements, SetOptions) {
   EXPECT_EQ(parse_error("SET = 1").text, "Incorrect syntax near '='.");
 }
 
-TEST(ParseStatements, SetVariableIsNotSupported) {
-  Message m = parse_error("SET @x = 1");
-  EXPECT_EQ(m.number, 40517);
-  EXPECT_THAT(m.text, HasSubstr("Variables (DECLARE) are not supported yet"));
+TEST(ParseStatements, SetVariable) {
+  auto set = only<SetVariableStatement>("SET @x = @y + 1");
+  EXPECT_EQ(set.name, "@x");
+  EXPECT_EQ(set.op, "");
+  EXPECT_EQ(token_texts(set.expression), "@y + 1");
+  EXPECT_EQ(only<SetVariableStatement>("SET @x += 2").op, "+");
+  EXPECT_EQ(parse_error("SET @x").text, "Incorrect syntax near '@x'.");
+  EXPECT_EQ(parse_error("SET @x =").text, "Incorrect syntax near '='.");
 }
 
 TEST(ParseStatements, BeginTransaction) {
@@ -282,11 +286,15 @@ TEST(ParseStatements, BeginTransaction) {
   EXPECT_EQ(parse_error("BEGIN TRAN t WITH x").text, "Incorrect syntax near 'x'.");
 }
 
-TEST(ParseStatements, BeginBlocksAreNotSupported) {
-  EXPECT_THAT(parse_error("BEGIN TRY SELECT 1 END TRY BEGIN CATCH SELECT 2 END CATCH").text,
-              HasSubstr("TRY"));
-  EXPECT_THAT(parse_error("BEGIN\nSELECT 1\nEND").text,
-              HasSubstr("BEGIN...END blocks are not supported yet"));
+TEST(ParseStatements, BlocksNest) {
+  auto block = only<BlockStatement>("BEGIN\nSELECT 1\nSELECT 2\nEND");
+  EXPECT_EQ(block.statements.size(), 2u);
+  auto tc = only<TryCatchStatement>("BEGIN TRY SELECT 1 END TRY BEGIN CATCH SELECT 2; SELECT 3 END CATCH");
+  EXPECT_EQ(tc.try_block.size(), 1u);
+  EXPECT_EQ(tc.catch_block.size(), 2u);
+  EXPECT_THAT(parse_error("BEGIN\nSELECT 1").text, HasSubstr("BEGIN has no matching END"));
+  EXPECT_EQ(parse_error("SELECT 1\nEND").text, "Incorrect syntax near the keyword 'END'.");
+  EXPECT_THAT(parse_error("BEGIN TRY SELECT 1 END TRY SELECT 2").text, HasSubstr("BEGIN CATCH"));
   EXPECT_THAT(parse_error("BEGIN DISTRIBUTED TRANSACTION").text, HasSubstr("DISTRIBUTED"));
 }
 
@@ -305,17 +313,54 @@ TEST(ParseStatements, SqliteRollbackToSavepointIsSql) {
   only<SqlStatement>("ROLLBACK TRANSACTION TO SAVEPOINT sp1");
 }
 
-TEST(ParseStatements, DeclareIsNotSupported) {
-  Message m = parse_error("DECLARE @x INT = 1\nSELECT @x");
-  EXPECT_EQ(m.number, 40517);
-  EXPECT_EQ(m.severity, 16);
-  EXPECT_EQ(m.text, "Variables (DECLARE) are not supported yet.");
+TEST(ParseStatements, Declare) {
+  std::vector<Statement> statements =
+      parse_batch("DECLARE @x INT = 1, @s NVARCHAR(10), @d decimal(10, 2) = 1.5\nSELECT @x");
+  ASSERT_EQ(statements.size(), 2u);
+  const auto& declare = std::get<DeclareStatement>(statements[0]);
+  ASSERT_EQ(declare.variables.size(), 3u);
+  EXPECT_EQ(declare.variables[0].name, "@x");
+  EXPECT_EQ(declare.variables[0].type, "INT");
+  EXPECT_EQ(token_texts(declare.variables[0].initial), "1");
+  EXPECT_EQ(declare.variables[1].type, "NVARCHAR(10)");
+  EXPECT_TRUE(declare.variables[1].initial.empty());
+  EXPECT_EQ(declare.variables[2].type, "DECIMAL(10,2)");
+  EXPECT_THAT(parse_error("DECLARE @t TABLE (a INT)").text, HasSubstr("Table variables"));
+  EXPECT_EQ(parse_error("DECLARE x INT").text, "Incorrect syntax near 'x'.");
 }
 
-TEST(ParseStatements, ControlFlowIsNotSupported) {
-  EXPECT_THAT(parse_error("IF OBJECT_ID('t') IS NOT NULL DROP TABLE t").text,
-              HasSubstr("Control-of-flow statements (IF) are not supported yet"));
-  EXPECT_THAT(parse_error("WHILE 1 = 1 SELECT 1").text, HasSubstr("(WHILE)"));
+TEST(ParseStatements, SelectAssigns) {
+  auto assign = only<SelectAssignStatement>("SELECT @a = x, @b = (y + 1) FROM t WHERE z = 1");
+  ASSERT_EQ(assign.assignments.size(), 2u);
+  EXPECT_EQ(assign.assignments[1].first, "@b");
+  EXPECT_EQ(token_texts(assign.assignments[1].second), "( y + 1 )");
+  EXPECT_EQ(token_texts(assign.rest), "FROM t WHERE z = 1");
+  EXPECT_EQ(parse_error("SELECT @a = 1, b FROM t").number, 141);
+  only<SqlStatement>("SELECT @a");  // a value, not an assignment
+}
+
+TEST(ParseStatements, ControlOfFlowNests) {
+  auto branch =
+      only<IfStatement>("IF OBJECT_ID('t') IS NOT NULL DROP TABLE t ELSE BEGIN SELECT 1 SELECT 2 END");
+  EXPECT_EQ(token_texts(branch.condition), "OBJECT_ID ( 't' ) IS NOT NULL");
+  ASSERT_EQ(branch.then_branch.size(), 1u);
+  ASSERT_EQ(branch.else_branch.size(), 1u);
+  EXPECT_EQ(std::get<BlockStatement>(branch.else_branch[0]).statements.size(), 2u);
+  auto loop = only<WhileStatement>("WHILE @i < 3 SET @i += 1");
+  EXPECT_EQ(loop.body.size(), 1u);
+  // IF governs one statement: the next one runs whatever the condition.
+  std::vector<Statement> two = parse_batch("IF 1 = 0 SELECT 1\nSELECT 2");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(parse_error("IF 1 = 1").text, "Incorrect syntax near '1'.");
+  EXPECT_EQ(parse_error("ELSE SELECT 1").text, "Incorrect syntax near the keyword 'ELSE'.");
+}
+
+TEST(ParseStatements, Savepoints) {
+  EXPECT_EQ(only<SaveTransactionStatement>("SAVE TRAN jtds1").name, "jtds1");
+  EXPECT_EQ(only<SaveTransactionStatement>("SAVE TRANSACTION [sa_savepoint_1]").name, "sa_savepoint_1");
+  EXPECT_EQ(only<RollbackStatement>("ROLLBACK TRANSACTION sa_savepoint_1").name, "sa_savepoint_1");
+  EXPECT_EQ(only<RollbackStatement>("ROLLBACK").name, "");
+  EXPECT_EQ(parse_error("SAVE TRAN").text, "Incorrect syntax near 'TRAN'.");
 }
 
 TEST(ParseStatements, AnythingElseIsSqlWithoutItsSemicolon) {

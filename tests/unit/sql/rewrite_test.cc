@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "sql/builtins.h"
 #include "sql/parser.h"
 
 namespace bakrest::sql {
@@ -42,11 +43,32 @@ Message rewrite_error(std::string_view sql) {
   return {};
 }
 
-// An in-memory SQLite with msdb and another database attached, to check that rewritten SQL prepares.
+// What the built-in functions ask of a session, answered with fixed values.
+class FixedBuiltins : public BuiltinSource {
+ public:
+  std::string login_name() const override { return "admin"; }
+  std::string client_host_name() const override { return "host"; }
+  std::string client_program_name() const override { return "test"; }
+  int open_transactions() const override { return 0; }
+  const ProductVersion& product() const override { return product_; }
+  std::string server_name() const override { return "bakrest-1"; }
+  std::string current_database_name() const override { return "mydb"; }
+  std::optional<int64_t> database_id_of(const std::string&) const override { return 5; }
+  std::optional<std::string> database_name_of(int64_t) const override { return "mydb"; }
+  const ConnectionInfo& client_connection() const override { return connection_; }
+
+ private:
+  ProductVersion product_;
+  ConnectionInfo connection_;
+};
+
+// An in-memory SQLite with msdb and another database attached, and bakrest's functions, to check that
+// rewritten SQL prepares.
 class SqliteCheck : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
+    install_builtins(db_, builtins_);
     exec("ATTACH DATABASE ':memory:' AS msdb");
     exec("ATTACH DATABASE ':memory:' AS other");
     exec("CREATE TABLE main.t (a INTEGER, b TEXT, \"my col\" TEXT)");
@@ -95,6 +117,7 @@ class SqliteCheck : public ::testing::Test {
     return out;
   }
 
+  FixedBuiltins builtins_;
   sqlite3* db_ = nullptr;
 };
 
@@ -242,8 +265,8 @@ TEST(Rewrite, QualifiedFunctionKeepsItsArguments) {
 
 // --- Functions and system variables -----------------------------------------------------------------
 
-TEST(Rewrite, DbNameIsTheCurrentDatabase) {
-  EXPECT_EQ(sql_of("SELECT DB_NAME(), db_name ( )"), "SELECT 'mydb', 'mydb'");
+TEST(Rewrite, DbNameIsAFunctionCall) {
+  EXPECT_EQ(sql_of("SELECT DB_NAME(), db_name ( )"), "SELECT DB_NAME(), db_name ( )");
   EXPECT_EQ(sql_of("SELECT DB_NAME(5)"), "SELECT DB_NAME(5)");
 }
 
@@ -257,16 +280,38 @@ TEST(Rewrite, IdentityFunctionsAreLastInsertRowid) {
 }
 
 TEST(Rewrite, UnknownSystemVariableIs137) {
-  Message m = rewrite_error("SELECT @@ROWCOUNT");
+  Message m = rewrite_error("SELECT @@NO_SUCH_THING");
   EXPECT_EQ(m.number, 137);
   EXPECT_EQ(m.severity, 15);
   EXPECT_EQ(m.state, 1);
-  EXPECT_EQ(m.text, "Must declare the scalar variable \"@@ROWCOUNT\".");
+  EXPECT_EQ(m.text, "Must declare the scalar variable \"@@NO_SUCH_THING\".");
+}
+
+TEST(Rewrite, SessionSystemVariablesComeFromTheContext) {
+  EXPECT_EQ(sql_of("SELECT @@MAX_PRECISION, @@LANGUAGE, @@DATEFIRST, @@ROWCOUNT, @@ERROR"),
+            "SELECT 38, 'us_english', 7, 0, 0");
+}
+
+TEST(Rewrite, CastAndConvertCallTSqlConversions) {
+  EXPECT_EQ(sql_of("SELECT CAST(a AS NVARCHAR(MAX)), CONVERT(varchar(10), b, 120) FROM t"),
+            "SELECT bakrest_cast(a, 'NVARCHAR(MAX)'), bakrest_convert('varchar(10)', b, 120) FROM t");
+  EXPECT_EQ(sql_of("SELECT TRY_CAST(a AS date), DATEADD(day, 1, b) FROM t"),
+            "SELECT bakrest_try_cast(a, 'date'), DATEADD('day', 1, b) FROM t");
+  // In a table definition SQLite keeps the expression in the schema: its own CAST stays.
+  EXPECT_EQ(sql_of("CREATE TABLE t (a INT CHECK (CAST(a AS INT) > 0))"),
+            "CREATE TABLE t (a INT CHECK (CAST(a AS INT) > 0))");
+}
+
+TEST(Rewrite, PlusBetweenTextIsConcatenation) {
+  EXPECT_EQ(sql_of("SELECT 'a' + b + N'c', a + 1, 'x' + 1 FROM t"),
+            "SELECT 'a' || b || 'c', a + 1, 'x' + 1 FROM t");
+  EXPECT_EQ(sql_of("SELECT CAST(a AS NVARCHAR(10)) + b FROM t"),
+            "SELECT bakrest_cast(a, 'NVARCHAR(10)') || b FROM t");
 }
 
 TEST(Rewrite, FunctionRenames) {
-  EXPECT_EQ(sql_of("SELECT ISNULL(a, 0), isnull (b, ''), LEN(b) FROM t"),
-            "SELECT IFNULL(a, 0), IFNULL (b, ''), LENGTH(b) FROM t");
+  EXPECT_EQ(sql_of("SELECT ISNULL(a, 0), isnull (b, ''), LEN(b), LEFT(b, 1) FROM t"),
+            "SELECT IFNULL(a, 0), IFNULL (b, ''), LEN(b), bakrest_left(b, 1) FROM t");
   EXPECT_EQ(sql_of("SELECT a FROM t WHERE b ISNULL"), "SELECT a FROM t WHERE b ISNULL");  // SQLite's operator
   EXPECT_EQ(sql_of("SELECT len FROM t"), "SELECT len FROM t");
   EXPECT_EQ(sql_of("SELECT GETDATE(), SYSDATETIME()"), "SELECT GETDATE(), SYSDATETIME()");
@@ -280,7 +325,8 @@ TEST(Rewrite, MaxLengthTypesLoseMax) {
           "CREATE TABLE t (a NVARCHAR(MAX), b varchar(max) NOT NULL, c VARBINARY ( MAX ), d NVARCHAR(50))"),
       "CREATE TABLE t (a NVARCHAR, b varchar NOT NULL, c VARBINARY, d NVARCHAR(50))");
   EXPECT_EQ(sql_of("CREATE TABLE t ([a] [nvarchar](max) NULL)"), "CREATE TABLE t (\"a\" \"nvarchar\" NULL)");
-  EXPECT_EQ(sql_of("SELECT CAST(a AS NVARCHAR(MAX)) FROM t"), "SELECT CAST(a AS NVARCHAR) FROM t");
+  EXPECT_EQ(sql_of("SELECT CAST(a AS NVARCHAR(MAX)) FROM t"),
+            "SELECT bakrest_cast(a, 'NVARCHAR(MAX)') FROM t");
 }
 
 TEST(Rewrite, IdentityPrimaryKeyBecomesAutoincrement) {
@@ -314,8 +360,16 @@ TEST(Rewrite, ManyIdentityColumnsRewriteInLinearTime) {
   EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
+TEST(Rewrite, IdentityWithTheTablesPrimaryKeyTakesTheKeyInline) {
+  // SQLAlchemy's form: the key is a table constraint on the identity column.
+  EXPECT_EQ(sql_of("CREATE TABLE t (id INTEGER NOT NULL IDENTITY, name VARCHAR(50), PRIMARY KEY (id))"),
+            "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, name VARCHAR(50))");
+  EXPECT_EQ(sql_of("CREATE TABLE t (id INT IDENTITY(1,1) NOT NULL, CONSTRAINT pk PRIMARY KEY CLUSTERED (id ASC))"),
+            "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT)");
+}
+
 TEST(Rewrite, IdentityWithoutPrimaryKeyIsNotSupported) {
-  Message m = rewrite_error("CREATE TABLE t (id INT IDENTITY(1,1) NOT NULL, CONSTRAINT pk PRIMARY KEY (id))");
+  Message m = rewrite_error("CREATE TABLE t (id INT IDENTITY(1,1) NOT NULL, x INT, PRIMARY KEY (id, x))");
   EXPECT_EQ(m.number, 40517);
   EXPECT_THAT(m.text, HasSubstr("IDENTITY without PRIMARY KEY is not supported yet"));
   EXPECT_THAT(rewrite_error("CREATE TABLE t (id INT IDENTITY(100,1) PRIMARY KEY)").text, HasSubstr("seed"));

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "collecting_sink.h"
 #include "instance/logins.h"
 #include "storage/local_store.h"
@@ -91,8 +94,8 @@ TEST_F(SessionTest, ResultColumnsGetSqlServerTypes) {
   EXPECT_EQ(c[2].type, ColumnType::kFloat);
   EXPECT_EQ(c[3].type, ColumnType::kNVarChar);
   EXPECT_EQ(c[3].max_length, 20u);
-  EXPECT_EQ(c[4].type, ColumnType::kNVarChar);
-  EXPECT_EQ(c[5].type, ColumnType::kVarBinary);
+  EXPECT_EQ(c[4].type, ColumnType::kNVarCharMax);  // (MAX) columns go as (MAX) whatever their values
+  EXPECT_EQ(c[5].type, ColumnType::kVarBinaryMax);
   EXPECT_EQ(c[6].type, ColumnType::kDateTime);
   EXPECT_EQ(c[7].type, ColumnType::kBit);
   const auto& row = sink.results[0].rows[0];
@@ -345,8 +348,7 @@ TEST_F(SessionTest, BackupHistoryColumnsGetSqlServerTypes) {
   EXPECT_EQ(c[1].type, ColumnType::kBigInt);
   EXPECT_EQ(c[2].type, ColumnType::kBigInt);
   EXPECT_EQ(c[3].type, ColumnType::kBigInt);
-  EXPECT_EQ(c[4].type, ColumnType::kNVarChar);
-  EXPECT_EQ(c[4].max_length, 36u);
+  EXPECT_EQ(c[4].type, ColumnType::kUniqueIdentifier);
   EXPECT_EQ(c[5].type, ColumnType::kBit);
   const auto& rows = sink.results[0].rows;
   ASSERT_EQ(rows.size(), 2u);
@@ -362,9 +364,9 @@ TEST_F(SessionTest, BackupHistoryColumnsGetSqlServerTypes) {
   const auto& j = joined.results.at(0);
   ASSERT_EQ(j.rows.size(), 2u);
   EXPECT_EQ(std::get<std::string>(j.rows[1][1]), "arn:aws:s3:::b/log.trn");
-  EXPECT_EQ(j.columns[2].type, ColumnType::kInt);
+  EXPECT_EQ(j.columns[2].type, ColumnType::kTinyInt);  // device_type is tinyint in SQL Server's msdb too
   EXPECT_EQ(std::get<int64_t>(j.rows[1][2]), 9);
-  EXPECT_EQ(j.columns[3].max_length, 36u);
+  EXPECT_EQ(j.columns[3].type, ColumnType::kUniqueIdentifier);
 }
 
 // ---- logins and EXECUTE permissions ----
@@ -663,6 +665,150 @@ TEST_F(SessionTest, SetOptionsAreHonouredOrRefusedByName) {
   run("SET ANSI_DEFAULTS ON; INSERT INTO t VALUES (1)");
   EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
   run("ROLLBACK");
+}
+
+// ---- control of flow, variables, transactions inside a batch ----
+
+TEST_F(SessionTest, IfElseWhileAndVariablesRunAsTSqlDoes) {
+  EXPECT_EQ(std::get<std::string>(
+                scalar("DECLARE @x INT = 1; IF @x = 1 BEGIN SELECT 'one' END ELSE SELECT 'other'")),
+            "one");
+  EXPECT_EQ(std::get<std::string>(scalar("IF 1 = 0 SELECT 'a' ELSE IF 2 = 2 SELECT 'b' ELSE SELECT 'c'")),
+            "b");
+  // WHILE with CONTINUE and BREAK; += on a declared INT; string concatenation with '+'.
+  auto loop =
+      run("DECLARE @i INT = 0, @s NVARCHAR(50) = N''\n"
+          "WHILE @i < 10 BEGIN SET @i += 1; IF @i = 3 CONTINUE; IF @i = 6 BREAK; SET @s = @s + CAST(@i AS "
+          "NVARCHAR(2)) END\n"
+          "SELECT @s, @i");
+  ASSERT_TRUE(loop.errors().empty()) << loop.errors()[0].text;
+  EXPECT_EQ(std::get<std::string>(loop.results.back().rows[0][0]), "1245");
+  EXPECT_EQ(std::get<int64_t>(loop.results.back().rows[0][1]), 6);
+  // A variable keeps its declared type: INT from text, NVARCHAR(3) cut.
+  auto typed = run("DECLARE @n INT = '42', @t NVARCHAR(3) = N'abcdef'; SELECT @n, @t");
+  EXPECT_EQ(std::get<int64_t>(typed.results.back().rows[0][0]), 42);
+  EXPECT_EQ(std::get<std::string>(typed.results.back().rows[0][1]), "abc");
+  EXPECT_EQ(run("SET @nope = 1").errors().at(0).number, 137);
+  EXPECT_EQ(run("DECLARE @a INT; DECLARE @a INT").errors().at(0).number, 134);
+}
+
+TEST_F(SessionTest, SelectAssignsFromTheLastRowAndReturnsNoResultSet) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (id INT PRIMARY KEY, v NVARCHAR(10))");
+  run("INSERT INTO t VALUES (1, N'a'), (2, N'b')");
+  auto sink =
+      run("DECLARE @id INT, @v NVARCHAR(10); SELECT @id = id, @v = v FROM t ORDER BY id; SELECT @id, @v, "
+          "@@ROWCOUNT");
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(sink.results[0].rows[0][0]), 2);
+  EXPECT_EQ(std::get<std::string>(sink.results[0].rows[0][1]), "b");
+  EXPECT_EQ(std::get<int64_t>(sink.results[0].rows[0][2]), 2);
+}
+
+TEST_F(SessionTest, TryCatchHandsTheErrorToCatch) {
+  auto sink =
+      run("BEGIN TRY SELECT * FROM missing; SELECT 'not reached' END TRY "
+          "BEGIN CATCH SELECT ERROR_NUMBER(), ERROR_MESSAGE() END CATCH; SELECT ERROR_NUMBER()");
+  EXPECT_TRUE(sink.errors().empty());
+  ASSERT_EQ(sink.results.size(), 2u);
+  EXPECT_EQ(std::get<int64_t>(sink.results[0].rows[0][0]), 208);
+  EXPECT_EQ(std::get<std::string>(sink.results[0].rows[0][1]), "Invalid object name 'missing'.");
+  EXPECT_TRUE(is_null(sink.results[1].rows[0][0]));
+}
+
+TEST_F(SessionTest, SavepointsRollBackPartOfATransaction) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT)");
+  auto sink =
+      run("BEGIN TRAN; INSERT INTO t VALUES (1); SAVE TRAN s1; INSERT INTO t VALUES (2); ROLLBACK TRAN s1; "
+          "SELECT @@TRANCOUNT; COMMIT");
+  ASSERT_TRUE(sink.errors().empty()) << sink.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(sink.results.at(0).rows[0][0]), 1);  // still in the transaction
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);
+  // An unknown name is 6401 and leaves the transaction alone; the transaction's own name rolls back all.
+  auto unknown = run("BEGIN TRAN outer_tx; INSERT INTO t VALUES (3); ROLLBACK TRAN nosuch");
+  ASSERT_EQ(unknown.errors().size(), 1u);
+  EXPECT_EQ(unknown.errors()[0].number, 6401);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  run("ROLLBACK TRAN outer_tx");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);
+  EXPECT_EQ(run("SAVE TRAN s2").errors().at(0).number, 628);
+  // jTDS's savepoint batch: a block inside IF, then SAVE TRAN.
+  auto jtds =
+      run("IF @@TRANCOUNT=0 BEGIN SET IMPLICIT_TRANSACTIONS OFF; BEGIN TRAN; SET IMPLICIT_TRANSACTIONS ON; "
+          "END SAVE TRAN jtds1");
+  EXPECT_TRUE(jtds.errors().empty()) << jtds.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(scalar(
+                "IF @@TRANCOUNT > 0 COMMIT TRAN\r\nSET IMPLICIT_TRANSACTIONS OFF; SELECT @@TRANCOUNT")),
+            0);
+}
+
+TEST_F(SessionTest, ExecuteSqlReturnsOutputParametersTypedAsDeclared) {
+  CollectingSink sink;
+  session.run_rpc(ProcCall{"sp_executesql",
+                           {{"", std::string("SET @out = @in + 1; SELECT @twice = @in * 2"), false},
+                            {"", std::string("@in int, @out int OUTPUT, @twice bigint OUTPUT"), false},
+                            {"@in", int64_t{41}, false},
+                            {"@out", Value(), true},
+                            {"@twice", Value(), true}}},
+                  sink);
+  ASSERT_TRUE(sink.errors().empty()) << sink.errors()[0].text;
+  ASSERT_EQ(sink.return_values.size(), 2u);
+  EXPECT_EQ(sink.return_values[0].ordinal, 3);
+  EXPECT_EQ(sink.return_values[0].name, "@out");
+  EXPECT_EQ(sink.return_values[0].column.type, ColumnType::kInt);
+  EXPECT_EQ(std::get<int64_t>(sink.return_values[0].value), 42);
+  EXPECT_EQ(sink.return_values[1].column.type, ColumnType::kBigInt);
+  EXPECT_EQ(std::get<int64_t>(sink.return_values[1].value), 82);
+}
+
+TEST_F(SessionTest, SpResetConnectionIsAProcedureAndResetsTheSession) {
+  run("CREATE DATABASE shop; USE shop; SET NOCOUNT ON; BEGIN TRAN");
+  CollectingSink sink;
+  session.run_rpc(ProcCall{"sp_reset_connection", {}}, sink);
+  EXPECT_TRUE(sink.errors().empty());
+  EXPECT_EQ(sink.return_statuses, std::vector<int32_t>{0});
+  EXPECT_EQ(session.current_database(), "master");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 0);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@OPTIONS & 512")), 0);  // NOCOUNT is off again
+}
+
+TEST_F(SessionTest, WaitforDelayEndsAtAttention) {
+  std::thread attention([&] {
+    // The wait has begun once the session shows running; then ATTENTION interrupts it.
+    for (;;) {
+      auto rows = env.sessions.list();
+      if (!rows.empty() && rows[0].status == "running") break;
+      std::this_thread::yield();
+    }
+    session.interrupt();
+  });
+  auto start = std::chrono::steady_clock::now();
+  run("WAITFOR DELAY '00:10:00'");
+  attention.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  EXPECT_EQ(run("WAITFOR DELAY 'soon'").errors().at(0).number, 148);
+}
+
+TEST_F(SessionTest, ExpressionsHaveNoNameAndTheTypeTheirFormFixes) {
+  auto sink = run(
+      "SELECT 1 + 1, CAST('2010-01-02' AS date), CAST(1.23456 AS smallmoney), CAST(0x0102 AS varbinary(4)), "
+      "GETDATE(), 1.50, N'x' AS named, SYSDATETIME() t");
+  ASSERT_TRUE(sink.errors().empty()) << sink.errors()[0].text;
+  const auto& c = sink.results.at(0).columns;
+  const auto& row = sink.results.at(0).rows.at(0);
+  EXPECT_EQ(c[0].name, "");
+  EXPECT_EQ(c[1].type, ColumnType::kDate);
+  EXPECT_TRUE(std::holds_alternative<DateTime>(row[1]));
+  EXPECT_EQ(c[2].type, ColumnType::kSmallMoney);
+  EXPECT_DOUBLE_EQ(std::get<double>(row[2]), 1.2346);
+  EXPECT_EQ(c[3].type, ColumnType::kVarBinary);
+  EXPECT_EQ(std::get<Bytes>(row[3]), (Bytes{1, 2}));
+  EXPECT_EQ(c[4].type, ColumnType::kDateTime);
+  EXPECT_EQ(c[5].type, ColumnType::kDecimal);
+  EXPECT_EQ(c[5].scale, 2);
+  EXPECT_EQ(c[6].name, "named");
+  EXPECT_EQ(c[7].name, "t");
+  EXPECT_EQ(c[7].type, ColumnType::kDateTime2);
 }
 
 }  // namespace

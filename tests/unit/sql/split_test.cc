@@ -14,9 +14,9 @@ namespace {
 // Each statement's token texts joined by single spaces.
 std::vector<std::string> split(std::string_view batch) {
   std::vector<std::string> out;
-  for (const std::vector<Token>& statement : split_statements(batch, tokenize(batch))) {
+  for (const SplitStatement& statement : split_statements(batch, tokenize(batch))) {
     std::string text;
-    for (const Token& t : statement) text += (text.empty() ? "" : " ") + t.text;
+    for (const Token& t : statement.tokens) text += (text.empty() ? "" : " ") + t.text;
     out.push_back(text);
   }
   return out;
@@ -309,9 +309,25 @@ TEST(Split, Transactions) {
                         "DELETE FROM t", "ROLLBACK TRANSACTION t1"}));
 }
 
-TEST(Split, BeginEndBlockStaysOneStatement) {
+TEST(Split, ControlOfFlowMarkersAreStatementsOfTheirOwn) {
   EXPECT_EQ(split("BEGIN\n SELECT 1;\n SELECT 2\nEND\nSELECT 3"),
-            (Statements{"BEGIN SELECT 1 ; SELECT 2 END", "SELECT 3"}));
+            (Statements{"BEGIN", "SELECT 1", "SELECT 2", "END", "SELECT 3"}));
+  EXPECT_EQ(split("IF @@TRANCOUNT > 0 COMMIT TRAN\r\nSET IMPLICIT_TRANSACTIONS OFF"),
+            (Statements{"IF @@TRANCOUNT > 0", "COMMIT TRAN", "SET IMPLICIT_TRANSACTIONS OFF"}));
+  EXPECT_EQ(split("IF @x = 1 BEGIN SELECT 1 END ELSE SELECT 2"),
+            (Statements{"IF @x = 1", "BEGIN", "SELECT 1", "END", "ELSE", "SELECT 2"}));
+  EXPECT_EQ(split("BEGIN TRY SELECT 1 END TRY BEGIN CATCH SELECT ERROR_NUMBER() END CATCH"),
+            (Statements{"BEGIN TRY", "SELECT 1", "END TRY", "BEGIN CATCH", "SELECT ERROR_NUMBER ( )",
+                        "END CATCH"}));
+  // jTDS's savepoint batch: a block inside IF, then SAVE TRAN.
+  EXPECT_EQ(
+      split("IF @@TRANCOUNT=0 BEGIN SET IMPLICIT_TRANSACTIONS OFF; BEGIN TRAN; SET IMPLICIT_TRANSACTIONS ON; "
+            "END SAVE TRAN jtds1"),
+      (Statements{"IF @@TRANCOUNT = 0", "BEGIN", "SET IMPLICIT_TRANSACTIONS OFF", "BEGIN TRAN",
+                  "SET IMPLICIT_TRANSACTIONS ON", "END", "SAVE TRAN jtds1"}));
+  // CASE ... ELSE ... END inside a statement never splits.
+  EXPECT_EQ(split("SELECT CASE WHEN a = 1 THEN 2 ELSE 3 END FROM t WAITFOR DELAY '00:00:01'"),
+            (Statements{"SELECT CASE WHEN a = 1 THEN 2 ELSE 3 END FROM t", "WAITFOR DELAY '00:00:01'"}));
 }
 
 TEST(Split, MergeActions) {
