@@ -9,7 +9,7 @@ build_packages=(build-essential cmake pkg-config libsqlite3-dev libzstd-dev libs
   libgmock-dev)
 # clang builds the fuzz targets; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev (only recommended
 # by clang, so named here); llvm brings llvm-symbolizer, which turns sanitizer reports into file:line stacks.
-test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-openssl openssl python3-pyodbc libdbd-sybase-perl awscli python3-boto3
+test_packages=(freetds-bin tdsodbc unixodbc python3-pymssql python3-tds python3-openssl openssl python3-pyodbc python3-sqlalchemy libjtds-java default-jdk-headless libdbd-sybase-perl awscli python3-boto3
   sqlite3 nodejs npm clang-format clang libclang-rt-14-dev llvm)
 
 want=("${build_packages[@]}")
