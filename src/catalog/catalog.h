@@ -38,6 +38,9 @@ class CatalogSource {
   // When the database was created (microseconds since 1970): create_date of its objects, which SQLite does
   // not record.
   virtual int64_t database_created(const std::string& sqlite_schema) const = 0;
+  // Every database of the instance, and the stored procedures of the current one.
+  virtual std::vector<std::string> database_names() const = 0;
+  virtual std::vector<std::string> procedure_names() const = 0;
 };
 
 // The columns of one view, in order.

@@ -332,35 +332,45 @@ std::optional<int64_t> parse_date_text(std::string_view raw) {
   return std::nullopt;
 }
 
+// Times are counted here in ticks of 100 ns, DATETIME2's and TIME's finest unit: microseconds (what
+// parse_datetime() reads) and the seventh fraction digit where the text has one.
+constexpr int64_t kTicksPerSecond = 10'000'000;
+constexpr int64_t kDayTicks = 86400 * kTicksPerSecond;
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
 // "hh:mm:ss.fffffff" with `digits` fraction digits (none when 0).
-std::string time_text(int64_t micros_of_day, int digits) {
-  int64_t seconds = micros_of_day / 1000000;
-  int64_t micros = micros_of_day % 1000000;
+std::string time_text(int64_t ticks_of_day, int digits) {
+  int64_t seconds = ticks_of_day / kTicksPerSecond;
   std::string out = fmt::format("{:02d}:{:02d}:{:02d}", seconds / 3600, seconds / 60 % 60, seconds % 60);
   if (digits > 0) {
-    std::string fraction = fmt::format("{:06d}0", micros);  // seven digits; bakrest keeps microseconds
+    std::string fraction = fmt::format("{:07d}", ticks_of_day % kTicksPerSecond);
     out += "." + fraction.substr(0, static_cast<size_t>(digits));
   }
   return out;
 }
 
-// Rounds microseconds to `digits` fraction digits.
-int64_t round_micros(int64_t micros, int digits) {
-  if (digits >= 6) return micros;
+// Rounds ticks to `digits` fraction digits.
+int64_t round_ticks(int64_t ticks, int digits) {
   int64_t unit = 1;
-  for (int i = digits; i < 6; ++i) unit *= 10;
-  return (micros + unit / 2) / unit * unit;
+  for (int i = digits; i < 7; ++i) unit *= 10;
+  return floor_div(ticks + unit / 2, unit) * unit;
 }
 
-constexpr int64_t kDayMicros = 86400LL * 1000000;
-
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+// The seventh fraction digit of "...:SS.fffffff" (microseconds hold the first six), in ticks.
+int64_t seventh_digit(std::string_view text) {
+  size_t colon = text.rfind(':');
+  size_t point = colon == std::string_view::npos ? std::string_view::npos : text.find('.', colon);
+  if (point == std::string_view::npos || point + 7 >= text.size()) return 0;
+  char c = text[point + 7];
+  return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : 0;
+}
 
 Value to_date_or_time(const Value& value, const SqlType& type) {
-  std::optional<int64_t> micros;
+  std::optional<int64_t> ticks;
   std::string offset;  // DATETIMEOFFSET keeps the offset it was given
   if (auto* t = std::get_if<DateTime>(&value)) {
-    micros = t->unix_micros;
+    ticks = t->unix_micros * 10;
   } else if (auto* s = std::get_if<std::string>(&value)) {
     std::string text(trim(*s));
     if (type.base == Base::kDateTimeOffset && text.size() > 6 &&
@@ -368,16 +378,12 @@ Value to_date_or_time(const Value& value, const SqlType& type) {
       offset = text.substr(text.size() - 6);
       text = std::string(trim(text.substr(0, text.size() - 6)));
     }
-    micros = parse_date_text(text);
-    if (!micros && type.base == Base::kTime) {
-      // A time alone.
-      int h = 0, mi = 0;
-      double sec = 0;
-      if (std::sscanf(text.c_str(), "%d:%d:%lf", &h, &mi, &sec) >= 2 && h < 24 && mi < 60 && sec < 60) {
-        micros = (int64_t{h} * 3600 + mi * 60) * 1000000 + static_cast<int64_t>(sec * 1000000 + 0.5);
-      }
+    if (auto micros = parse_date_text(text)) ticks = *micros * 10 + seventh_digit(text);
+    if (!ticks && type.base == Base::kTime) {
+      // A time alone: on 1900-01-01, as SQL Server reads one.
+      if (auto micros = parse_datetime("1900-01-01 " + text)) ticks = *micros * 10 + seventh_digit(text);
     }
-    if (!micros) {
+    if (!ticks) {
       throw SqlError(241, 16, "Conversion failed when converting date and/or time from character string.");
     }
   } else if (std::holds_alternative<int64_t>(value) || std::holds_alternative<double>(value)) {
@@ -386,35 +392,35 @@ Value to_date_or_time(const Value& value, const SqlType& type) {
       throw not_allowed(kind_name(value), type);
     double days = std::holds_alternative<int64_t>(value) ? static_cast<double>(std::get<int64_t>(value))
                                                          : std::get<double>(value);
-    constexpr int64_t k1900 = -2208988800LL * 1000000;
-    micros = k1900 + static_cast<int64_t>(std::llround(days * static_cast<double>(kDayMicros)));
+    constexpr int64_t k1900 = -2208988800LL * kTicksPerSecond;
+    ticks = k1900 + static_cast<int64_t>(std::llround(days * static_cast<double>(kDayTicks)));
   } else {
     throw not_allowed(kind_name(value), type);
   }
-  int64_t t = *micros;
-  int64_t day_start = floor_div(t, kDayMicros) * kDayMicros;
+  int64_t t = *ticks;
+  int64_t day_start = floor_div(t, kDayTicks) * kDayTicks;
+  auto date_of = [](int64_t start) { return format_datetime(start / 10).substr(0, 10); };
   switch (type.base) {
     case Base::kDate:
-      return format_datetime(day_start).substr(0, 10);
+      return date_of(day_start);
     case Base::kTime:
-      return time_text(round_micros(t - day_start, type.scale) % kDayMicros, type.scale);
+      return time_text(round_ticks(t - day_start, type.scale) % kDayTicks, type.scale);
     case Base::kSmallDateTime: {
-      int64_t minutes = floor_div(t + 30000000, 60000000) * 60000000;  // to the nearest minute
-      return format_datetime(minutes).substr(0, 16) + ":00";
+      int64_t minutes = floor_div(t + 30 * kTicksPerSecond, 60 * kTicksPerSecond) * 60 * kTicksPerSecond;
+      return format_datetime(minutes / 10).substr(0, 16) + ":00";
     }
     case Base::kDateTime: {
       // DATETIME counts 1/300 s: .000, .003, .007, ...
-      int64_t ms = floor_div(t, 1000);
-      int64_t ticks = floor_div(ms * 3 + 5, 10);  // 1/300 s, rounded
-      int64_t rounded_ms = (ticks * 10 + 1) / 3;
-      std::string text = format_datetime(rounded_ms * 1000);
-      return text;
+      int64_t ms = floor_div(t, 10000);
+      int64_t count = floor_div(ms * 3 + 5, 10);  // 1/300 s, rounded
+      int64_t rounded_ms = (count * 10 + 1) / 3;
+      return format_datetime(rounded_ms * 1000);
     }
     case Base::kDateTime2:
     case Base::kDateTimeOffset: {
-      int64_t rounded = round_micros(t - day_start, type.scale) + day_start;
-      int64_t start = floor_div(rounded, kDayMicros) * kDayMicros;
-      std::string text = format_datetime(start).substr(0, 10) + " " + time_text(rounded - start, type.scale);
+      int64_t rounded = round_ticks(t - day_start, type.scale) + day_start;
+      int64_t start = floor_div(rounded, kDayTicks) * kDayTicks;
+      std::string text = date_of(start) + " " + time_text(rounded - start, type.scale);
       if (type.base == Base::kDateTimeOffset) text += " " + (offset.empty() ? std::string("+00:00") : offset);
       return text;
     }

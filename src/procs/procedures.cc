@@ -586,6 +586,14 @@ const std::vector<Procedure>& procedures() {
 
 }  // namespace
 
+std::vector<std::string> procedure_names(const std::string& database) {
+  std::vector<std::string> out;
+  for (const auto& p : procedures()) {
+    if (ascii_lower(database) == p.database) out.emplace_back(p.name);
+  }
+  return out;
+}
+
 bool is_procedure(const std::string& name, const std::string& current_database) {
   return resolve(name, current_database) != nullptr;
 }

@@ -31,6 +31,8 @@ struct Caller {
 
 // True if name (as written: brackets, one to three parts) is a procedure bakrest provides.
 bool is_procedure(const std::string& name, const std::string& current_database);
+// The procedures of a database, by name ("rds_backup_database"); none for a database that has none.
+std::vector<std::string> procedure_names(const std::string& database);
 // Its full name, "msdb.dbo.rds_backup_database", which GRANT EXECUTE names; nullopt if there is none.
 std::optional<std::string> procedure_full_name(const std::string& name, const std::string& current_database);
 

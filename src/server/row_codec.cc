@@ -139,12 +139,18 @@ WireColumn plan(const Column& c, TdsVersion version) {
     if (w.type == WireType::kVarBinaryMax) w.type = WireType::kImage;
   }
   if (!version.has_73()) {
-    // Down-level clients get DATETIME2 as DATETIME and the other new types as text (34 characters hold
+    // Down-level clients get the types TDS 7.3 added as text, as SQL Server sends them (34 characters hold
     // the longest, a DATETIMEOFFSET(7)).
-    if (w.type == WireType::kDateTime2N) w.type = WireType::kDateTimeN;
-    if (w.type == WireType::kDateN || w.type == WireType::kTimeN || w.type == WireType::kDateTimeOffsetN) {
+    using Form = WireColumn::TextForm;
+    Form form = w.type == WireType::kDateN             ? Form::kDate
+                : w.type == WireType::kTimeN           ? Form::kTime
+                : w.type == WireType::kDateTime2N      ? Form::kDateTime2
+                : w.type == WireType::kDateTimeOffsetN ? Form::kDateTimeOffset
+                                                       : Form::kAsIs;
+    if (form != Form::kAsIs) {
       w.type = WireType::kNVarChar;
       w.max_bytes = 2 * 34;
+      w.text_form = form;
     }
   }
   return w;
@@ -246,6 +252,23 @@ void write_type_info(ByteWriter& out, const WireColumn& c) {
       out.u8(16);
       break;
   }
+}
+
+// A date or time value as the text SQL Server sends a client before TDS 7.3: "2024-02-29",
+// "13:14:15.1234567", "2024-02-29 13:14:15.1234567", with a "+HH:MM" offset for DATETIMEOFFSET.
+std::optional<std::string> date_time_text(const WireColumn& c, const Value& value) {
+  using Form = WireColumn::TextForm;
+  if (auto* s = std::get_if<std::string>(&value)) {
+    if (c.text_form == Form::kDate && s->size() > 10 && (*s)[4] == '-') return s->substr(0, 10);
+    return *s;  // text a conversion made already has its form
+  }
+  auto t = value_to_datetime(value);
+  if (!t) return value_to_text(value);
+  std::string text = format_datetime(*t);  // "YYYY-MM-DD HH:MM:SS[.ffffff]"
+  if (c.text_form == Form::kDate) return text.substr(0, 10);
+  if (c.text_form == Form::kTime) return text.substr(11);
+  if (c.text_form == Form::kDateTimeOffset) return text + " +00:00";
+  return text;
 }
 
 // An unsigned 128-bit magnitude, little-endian, in `bytes` bytes.
@@ -401,7 +424,8 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
       break;
     }
     case WireType::kNVarChar:
-      if (auto s = value_to_text(value)) {
+      if (auto s =
+              c.text_form == WireColumn::TextForm::kAsIs ? value_to_text(value) : date_time_text(c, value)) {
         std::u16string units = utf8_to_utf16(*s);
         auto cut = truncate_utf16(units, c.max_bytes / 2);
         out.u16le(static_cast<uint16_t>(cut.size() * 2));
@@ -452,16 +476,10 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
       }
       break;
     case WireType::kTimeN:
-      if (auto micros = value_to_time_of_day(value)) {
+      if (auto units = value_to_time_units(value, c.scale)) {
         // Units of 10^-scale seconds since midnight.
-        uint64_t units = static_cast<uint64_t>(*micros);
-        if (c.scale >= 6) {
-          for (int i = 6; i < c.scale; ++i) units *= 10;
-        } else {
-          for (int i = c.scale; i < 6; ++i) units /= 10;
-        }
         out.u8(static_cast<uint8_t>(time_bytes(c.scale)));
-        out.uint_le(units, static_cast<size_t>(time_bytes(c.scale)));
+        out.uint_le(*units, static_cast<size_t>(time_bytes(c.scale)));
       } else {
         out.u8(0);
       }
@@ -494,18 +512,17 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
       }
       break;
     case WireType::kDateTime2N:
-      if (auto t = value_to_datetime(value)) {
-        SqlDateTime2 v = to_sql_datetime2(*t, c.scale);
+      if (auto v = value_to_datetime2(value, c.scale)) {
         out.u8(static_cast<uint8_t>(time_bytes(c.scale) + 3));
-        out.uint_le(v.time, static_cast<size_t>(time_bytes(c.scale)));
-        out.uint_le(v.days, 3);
+        out.uint_le(v->time, static_cast<size_t>(time_bytes(c.scale)));
+        out.uint_le(v->days, 3);
       } else {
         out.u8(0);
       }
       break;
     case WireType::kDateTimeOffsetN:
       if (auto t = value_to_datetimeoffset(value)) {
-        // The time in UTC, then the offset in minutes.
+        // The time in UTC, then the offset in minutes. (Fractions beyond microseconds are not kept here.)
         SqlDateTime2 v = to_sql_datetime2(t->utc, c.scale);
         out.u8(static_cast<uint8_t>(time_bytes(c.scale) + 5));
         out.uint_le(v.time, static_cast<size_t>(time_bytes(c.scale)));

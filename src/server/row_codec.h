@@ -47,6 +47,9 @@ struct WireColumn {
   uint32_t max_bytes = 0;  // kNVarChar and kVarBinary only
   uint8_t precision = 0;   // kDecimalN
   uint8_t scale = 0;       // kDecimalN, kTimeN, kDateTime2N, kDateTimeOffsetN
+  // A date or time type sent as NVARCHAR text to a client before TDS 7.3: the text's form.
+  enum class TextForm : uint8_t { kAsIs, kDate, kTime, kDateTime2, kDateTimeOffset };
+  TextForm text_form = TextForm::kAsIs;
 };
 
 // PLP values are sent in chunks of this many bytes.

@@ -237,6 +237,62 @@ std::optional<int64_t> value_to_time_of_day(const Value& v) {
   return (int64_t{h} * 3600 + m * 60 + sec) * 1000000 + fraction;
 }
 
+namespace {
+
+// The seven fraction digits of a time of day in text ("15.1234567" gives 1234567), as 100 ns units.
+int64_t fraction_100ns(std::string_view fraction) {
+  int64_t units = 0, scale = 1000000;
+  for (char c : fraction) {
+    if (!std::isdigit(static_cast<unsigned char>(c)) || scale == 0) break;
+    units += (c - '0') * scale;
+    scale /= 10;
+  }
+  return units;
+}
+
+// Splits "....SS.fffffff" at its fraction point: the text before, and the digits after.
+std::pair<std::string, std::string> split_fraction(std::string_view text) {
+  size_t colon = text.rfind(':');
+  size_t point = colon == std::string_view::npos ? std::string_view::npos : text.find('.', colon);
+  if (point == std::string_view::npos) return {std::string(text), ""};
+  return {std::string(text.substr(0, point)), std::string(text.substr(point + 1))};
+}
+
+// 100 ns units since midnight (at most one day less one unit) at a scale, rounded.
+uint64_t units_at(int64_t ticks_100ns, int scale) {
+  int64_t divisor = 1;
+  for (int i = scale; i < 7; ++i) divisor *= 10;
+  int64_t per_day = 864'000'000'000 / divisor;
+  int64_t units = (ticks_100ns + divisor / 2) / divisor;
+  return static_cast<uint64_t>(std::min(units, per_day - 1));
+}
+
+}  // namespace
+
+std::optional<SqlDateTime2> value_to_datetime2(const Value& v, int scale) {
+  if (auto* t = std::get_if<DateTime>(&v)) return to_sql_datetime2(*t, scale);
+  const auto* s = std::get_if<std::string>(&v);
+  if (!s) return std::nullopt;
+  auto [whole, fraction] = split_fraction(trim(*s));
+  auto seconds = parse_datetime(whole);
+  if (!seconds) return std::nullopt;
+  SqlDateTime2 day = to_sql_datetime2(DateTime{seconds->unix_micros}, 7);  // days; time in 100 ns at scale 7
+  day.time = units_at(static_cast<int64_t>(day.time) + fraction_100ns(fraction), scale);
+  return day;
+}
+
+std::optional<uint64_t> value_to_time_units(const Value& v, int scale) {
+  if (auto* s = std::get_if<std::string>(&v)) {
+    auto [whole, fraction] = split_fraction(trim(*s));
+    auto micros = value_to_time_of_day(Value(whole));
+    if (!micros) return std::nullopt;
+    return units_at(*micros * 10 + fraction_100ns(fraction), scale);
+  }
+  auto micros = value_to_time_of_day(v);
+  if (!micros) return std::nullopt;
+  return units_at(*micros * 10, scale);
+}
+
 std::optional<DateTimeOffsetValue> value_to_datetimeoffset(const Value& v) {
   if (auto* t = std::get_if<DateTime>(&v)) return DateTimeOffsetValue{*t, 0};
   const auto* s = std::get_if<std::string>(&v);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/value.h"
+#include "server/sql_datetime.h"
 
 namespace bakrest::server {
 
@@ -24,6 +25,10 @@ std::optional<DateTime> value_to_datetime(const Value& v);
 std::optional<__int128> value_to_scaled(const Value& v, int scale);
 // TIME: microseconds since midnight, from "HH:MM[:SS[.fraction]]" or a DateTime's time of day.
 std::optional<int64_t> value_to_time_of_day(const Value& v);
+// DATETIME2 and TIME at a scale (0..7 fraction digits): text keeps all seven digits it has ("...15.1234567"),
+// which microseconds would not.
+std::optional<SqlDateTime2> value_to_datetime2(const Value& v, int scale);
+std::optional<uint64_t> value_to_time_units(const Value& v, int scale);
 // DATETIMEOFFSET: "YYYY-MM-DD HH:MM:SS[.fraction] [+|-]HH:MM" (no offset: +00:00), or a DateTime (UTC).
 struct DateTimeOffsetValue {
   DateTime utc;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "sql/parser.h"
 #include "sql/split.h"
 #include "sql/token_util.h"
@@ -641,6 +642,22 @@ class Nester {
     return out;
   }
 
+  // T-SQL runs a batch that starts with a procedure's name as EXEC of it (ODBC drivers send
+  // "sp_datatype_info_100 12,3", DBD::Sybase "sp_tables 't', NULL"). Only names that are procedures' (sp_,
+  // xp_, rds_, or qualified ones) count, so a SQLite statement like PRAGMA keeps its meaning.
+  static bool implicit_exec(const std::vector<Token>& tokens) {
+    if (tokens.empty() || !is_name(&tokens[0])) return false;
+    size_t last = 0;
+    while (is_punct(token_at(tokens, last + 1), ".")) {
+      last += is_punct(token_at(tokens, last + 2), ".") ? 1 : 2;
+      if (!is_name(token_at(tokens, last))) return false;
+    }
+    std::string name = ascii_lower(tokens[last].value);
+    bool procedure_like =
+        name.rfind("sp_", 0) == 0 || name.rfind("xp_", 0) == 0 || name.rfind("rds_", 0) == 0;
+    return procedure_like;
+  }
+
  private:
   const SplitStatement* peek() const { return at_ < statements_.size() ? &statements_[at_] : nullptr; }
 
@@ -759,7 +776,11 @@ Token synthetic_token(std::string text) {
 
 std::vector<Statement> parse_batch(std::string_view batch) {
   std::vector<Token> tokens = tokenize(batch);
-  return Nester(split_statements(batch, tokens)).run();
+  std::vector<SplitStatement> statements = split_statements(batch, tokens);
+  if (!statements.empty() && !statements[0].control && Nester::implicit_exec(statements[0].tokens)) {
+    statements[0].tokens.insert(statements[0].tokens.begin(), synthetic_token("EXEC"));
+  }
+  return Nester(statements).run();
 }
 
 }  // namespace bakrest::sql

@@ -190,14 +190,15 @@ void conform(Value& value, const Column& column) {
     if (auto* b = std::get_if<bool>(&value)) value = int64_t{*b ? 1 : 0};
     if (!std::holds_alternative<int64_t>(value) && !std::holds_alternative<double>(value)) fail(type);
   };
-  // Dates and times become DateTime values (the time types stay text, which the TDS layer reads).
-  auto datetime = [&](const SqlType& type) {
+  // DATETIME and SMALLDATETIME become DateTime values; the newer types stay text in their canonical form,
+  // which keeps DATETIME2's and TIME's seventh fraction digit.
+  auto datetime = [&](const SqlType& type, bool as_datetime) {
     if (std::holds_alternative<DateTime>(value)) return;
     if (!std::holds_alternative<std::string>(value)) {
       throw SqlError(241, 16, "Conversion failed when converting date and/or time from character string.");
     }
     value = convert(value, type);  // throws 241 for text that is no date
-    if (type.base == SqlType::Base::kTime || type.base == SqlType::Base::kDateTimeOffset) return;
+    if (!as_datetime) return;
     if (auto micros = parse_datetime(std::get<std::string>(value))) value = DateTime{*micros};
   };
   switch (column.type) {
@@ -243,18 +244,20 @@ void conform(Value& value, const Column& column) {
       }
       return;
     case ColumnType::kDate:
-      datetime(parse_type("date"));
+      datetime(parse_type("date"), false);
       return;
     case ColumnType::kTime:
-      datetime(parse_type("time"));
+      datetime(parse_type("time"), false);
       return;
     case ColumnType::kSmallDateTime:
     case ColumnType::kDateTime:
+      datetime(parse_type("datetime2"), true);
+      return;
     case ColumnType::kDateTime2:
-      datetime(parse_type("datetime2"));
+      datetime(parse_type("datetime2"), false);
       return;
     case ColumnType::kDateTimeOffset:
-      datetime(parse_type("datetimeoffset"));
+      datetime(parse_type("datetimeoffset"), false);
       return;
     case ColumnType::kUniqueIdentifier:
       if (!std::holds_alternative<std::string>(value) && !std::holds_alternative<Bytes>(value))

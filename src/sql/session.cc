@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 
+#include "catalog/procedures.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/sql_type.h"
@@ -255,6 +256,16 @@ std::optional<std::string> Session::database_name_of(int64_t id) const {
     if (info.id == id) return info.name;
   }
   return std::nullopt;
+}
+
+std::vector<std::string> Session::database_names() const {
+  std::vector<std::string> out;
+  for (const auto& info : env_.engine.list()) out.push_back(info.name);
+  return out;
+}
+
+std::vector<std::string> Session::procedure_names() const {
+  return procs::procedure_names(current_database());
 }
 
 int64_t Session::database_created(const std::string& sqlite_schema) const {
@@ -1242,6 +1253,37 @@ void Session::run_procedure(const ProcCall& call, ResultSink& sink) {
     sink.procedure_started();
     reset(false);
     sink.procedure_done(0);
+    return;
+  }
+  if (catalog::is_catalog_procedure(call.name)) {
+    // The ODBC catalog procedures (sp_tables, sp_columns, ...) describe the current database; a database part
+    // in the name ([db]..sp_tables) must name it.
+    auto dots = call.name.find('.');
+    if (dots != std::string::npos) {
+      std::string database = call.name.substr(0, dots);
+      if (database.size() >= 2 && database.front() == '[' && database.back() == ']') {
+        database = database.substr(1, database.size() - 2);
+      }
+      std::string key = ascii_lower(database);
+      if (!key.empty() && key != ascii_lower(current_database()) && key != "sys" && key != "dbo" &&
+          key != "master") {
+        throw SqlError(40517, 16,
+                       "bakrest runs " + call.name + " in the current database only; USE " + database +
+                           " first (the current database is '" + current_database() + "').");
+      }
+    }
+    sink.procedure_started();
+    int32_t status = 0;
+    try {
+      catalog::run_catalog_procedure(connection_->db().handle(), call, *this, sink);
+    } catch (const SqlError& e) {
+      sink.message(e.message());
+      status = -6;
+    } catch (const sqlite::Error& e) {
+      sink.message(explain(e).message());
+      status = -6;
+    }
+    sink.procedure_done(status);
     return;
   }
   if (!procs::is_procedure(call.name, current_database())) {

@@ -127,6 +127,8 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   std::string database_name(const std::string& sqlite_schema) const override;
   int64_t database_id(const std::string& sqlite_schema) const override;
   int64_t database_created(const std::string& sqlite_schema) const override;
+  std::vector<std::string> database_names() const override;
+  std::vector<std::string> procedure_names() const override;
 
   // BuiltinSource
   std::string login_name() const override { return login_; }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "server/tokens.h"
 
 namespace bakrest::server {
@@ -57,6 +59,18 @@ TEST(TdsRowCodecTest, MetadataForEachColumnType) {
       {{"c", ColumnType::kVarBinaryMax, 0}, {0xA5, 0xFF, 0xFF}},
       {{"c", ColumnType::kDateTime, 0}, {0x6F, 8}},
       {{"c", ColumnType::kDateTime2, 0}, {0x2A, 7}},
+      {{"c", ColumnType::kTinyInt, 0}, {0x26, 1}},
+      {{"c", ColumnType::kSmallInt, 0}, {0x26, 2}},
+      {{"c", ColumnType::kReal, 0}, {0x6D, 4}},
+      {{"c", ColumnType::kDecimal, 0, 10, 2}, {0x6A, 9, 10, 2}},
+      {{"c", ColumnType::kDecimal, 0, 38, 0}, {0x6A, 17, 38, 0}},
+      {{"c", ColumnType::kMoney, 0}, {0x6E, 8}},
+      {{"c", ColumnType::kSmallMoney, 0}, {0x6E, 4}},
+      {{"c", ColumnType::kDate, 0}, {0x28}},
+      {{"c", ColumnType::kTime, 0, 0, 3}, {0x29, 3}},
+      {{"c", ColumnType::kSmallDateTime, 0}, {0x6F, 4}},
+      {{"c", ColumnType::kDateTimeOffset, 0}, {0x2B, 7}},
+      {{"c", ColumnType::kUniqueIdentifier, 0}, {0x24, 16}},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(metadata(c.column, v74()), concat({col_header(v74()), c.type_info, kName}))
@@ -69,9 +83,58 @@ TEST(TdsRowCodecTest, Tds71HasNoMaxTypesOrDateTime2) {
             concat({col_header(v71()), {0x63, 0xFE, 0xFF, 0xFF, 0x7F}, kCollation, {0, 0}, kName}));
   EXPECT_EQ(metadata({"c", ColumnType::kVarBinaryMax, 0}, v71()),
             concat({col_header(v71()), {0x22, 0xFF, 0xFF, 0xFF, 0x7F, 0, 0}, kName}));
-  EXPECT_EQ(metadata({"c", ColumnType::kDateTime2, 0}, v71()), concat({col_header(v71()), {0x6F, 8}, kName}));
-  // 7.2 has MAX types but still no DATETIME2.
-  EXPECT_EQ(metadata({"c", ColumnType::kDateTime2, 0}, v72()), concat({col_header(v72()), {0x6F, 8}, kName}));
+  // Before 7.3 the date and time types go as NVARCHAR text, as SQL Server sends them to such clients.
+  const Bytes nvarchar34 = concat({{0xE7, 68, 0}, kCollation});
+  EXPECT_EQ(metadata({"c", ColumnType::kDateTime2, 0}, v71()),
+            concat({col_header(v71()), nvarchar34, kName}));
+  EXPECT_EQ(metadata({"c", ColumnType::kDate, 0}, v72()), concat({col_header(v72()), nvarchar34, kName}));
+  auto text = [](const char* s) {
+    Bytes out{static_cast<uint8_t>(2 * std::strlen(s)), 0};
+    for (const char* p = s; *p; ++p) out.insert(out.end(), {static_cast<uint8_t>(*p), 0});
+    return out;
+  };
+  EXPECT_EQ(row_value({"c", ColumnType::kDate, 0}, std::string("2024-02-29"), v71()), text("2024-02-29"));
+  EXPECT_EQ(row_value({"c", ColumnType::kDate, 0}, DateTime{0}, v71()), text("1970-01-01"));
+  EXPECT_EQ(row_value({"c", ColumnType::kDateTime2, 0}, std::string("2024-02-29 13:14:15.1234567"), v71()),
+            text("2024-02-29 13:14:15.1234567"));
+}
+
+TEST(TdsRowCodecTest, ExactNumbersAndTheirSigns) {
+  // DECIMAL(10,2): 9 bytes, sign 1 = positive, magnitude little-endian in 8.
+  EXPECT_EQ(row_value({"c", ColumnType::kDecimal, 0, 10, 2}, 12.5),
+            (Bytes{9, 1, 0xE2, 0x04, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(row_value({"c", ColumnType::kDecimal, 0, 10, 2}, std::string("-0.01")),
+            (Bytes{9, 0, 1, 0, 0, 0, 0, 0, 0, 0}));
+  // Text is read digit by digit: 18 digits survive, which a double would not keep.
+  EXPECT_EQ(row_value({"c", ColumnType::kDecimal, 0, 18, 4}, std::string("12345678901234.5678")),
+            (Bytes{9, 1, 0x4E, 0xF3, 0x30, 0xA6, 0x4B, 0x9B, 0xB6, 0x01}));
+  EXPECT_EQ(row_value({"c", ColumnType::kDecimal, 0, 10, 2}, std::monostate{}), (Bytes{0}));
+  // MONEY: ten-thousandths, high half first; SMALLMONEY: four bytes.
+  EXPECT_EQ(row_value({"c", ColumnType::kMoney}, 1.2346), (Bytes{8, 0, 0, 0, 0, 0x3A, 0x30, 0, 0}));
+  EXPECT_EQ(row_value({"c", ColumnType::kSmallMoney}, -1.0), (Bytes{4, 0xF0, 0xD8, 0xFF, 0xFF}));
+  EXPECT_EQ(row_value({"c", ColumnType::kTinyInt}, int64_t{255}), (Bytes{1, 0xFF}));
+  EXPECT_EQ(row_value({"c", ColumnType::kTinyInt}, int64_t{256}), (Bytes{0}));  // out of range: NULL
+  EXPECT_EQ(row_value({"c", ColumnType::kSmallInt}, int64_t{-2}), (Bytes{2, 0xFE, 0xFF}));
+}
+
+TEST(TdsRowCodecTest, DatesTimesAndGuids) {
+  // DATE: days since 0001-01-01 in three bytes (2024-02-29 is day 738944).
+  EXPECT_EQ(row_value({"c", ColumnType::kDate}, std::string("2024-02-29")), (Bytes{3, 0x80, 0x46, 0x0B}));
+  // TIME(7) from text keeps all seven digits: 13:14:15.1234567 is 476551234567 units of 100 ns.
+  EXPECT_EQ(row_value({"c", ColumnType::kTime, 0, 0, 7}, std::string("13:14:15.1234567")),
+            (Bytes{5, 0x07, 0xC4, 0xAA, 0xF4, 0x6E}));
+  // DATETIME2(7): the time, then the date.
+  EXPECT_EQ(row_value({"c", ColumnType::kDateTime2, 0, 0, 7}, std::string("0001-01-01 00:00:00.0000001")),
+            (Bytes{8, 1, 0, 0, 0, 0, 0, 0, 0}));
+  // DATETIMEOFFSET: the time in UTC, then the offset in minutes.
+  EXPECT_EQ(row_value({"c", ColumnType::kDateTimeOffset, 0, 0, 0}, std::string("0001-01-02 01:00:00 +01:00")),
+            (Bytes{8, 0, 0, 0, 1, 0, 0, 60, 0}));
+  // UNIQUEIDENTIFIER: the first three groups little-endian.
+  EXPECT_EQ(
+      row_value({"c", ColumnType::kUniqueIdentifier}, std::string("6F9619FF-8B86-D011-B42D-00C04FC964FF")),
+      (Bytes{16, 0xFF, 0x19, 0x96, 0x6F, 0x86, 0x8B, 0x11, 0xD0, 0xB4, 0x2D, 0x00, 0xC0, 0x4F, 0xC9, 0x64,
+             0xFF}));
+  EXPECT_EQ(row_value({"c", ColumnType::kUniqueIdentifier}, std::string("not a guid")), (Bytes{0}));
 }
 
 TEST(TdsRowCodecTest, OutOfRangeLengthsFallBackToMax) {

@@ -364,8 +364,9 @@ TEST(Rewrite, IdentityWithTheTablesPrimaryKeyTakesTheKeyInline) {
   // SQLAlchemy's form: the key is a table constraint on the identity column.
   EXPECT_EQ(sql_of("CREATE TABLE t (id INTEGER NOT NULL IDENTITY, name VARCHAR(50), PRIMARY KEY (id))"),
             "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, name VARCHAR(50))");
-  EXPECT_EQ(sql_of("CREATE TABLE t (id INT IDENTITY(1,1) NOT NULL, CONSTRAINT pk PRIMARY KEY CLUSTERED (id ASC))"),
-            "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT)");
+  EXPECT_EQ(
+      sql_of("CREATE TABLE t (id INT IDENTITY(1,1) NOT NULL, CONSTRAINT pk PRIMARY KEY CLUSTERED (id ASC))"),
+      "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT)");
 }
 
 TEST(Rewrite, IdentityWithoutPrimaryKeyIsNotSupported) {
