@@ -215,6 +215,11 @@ std::optional<std::string> view_table(std::string_view schema, std::string_view 
   return std::nullopt;
 }
 
+std::string temp_schema(std::string_view table) {
+  // A single quote is in no database's name (engine/database_name.cc).
+  return table.rfind("##", 0) == 0 ? "'global_temp" : "'temp";
+}
+
 bool is_catalog_schema(std::string_view schema) {
   std::string s = ascii_lower(std::string(schema));
   return s == "sys" || s == "information_schema";

@@ -78,6 +78,10 @@ void install(sqlite3* db, const CatalogSource& source);
 // without regard to case), or nullopt when bakrest has no such view.
 std::optional<std::string> view_table(std::string_view schema, std::string_view name);
 
+// The SQLite schema a #temporary table lives in ("'temp", the session's own database in memory) or a ##global
+// one ("'global_temp", shared by every session): names no attachment of a database can have.
+std::string temp_schema(std::string_view table);
+
 // Whether bakrest knows the schema name as one of the catalog's ("sys", "INFORMATION_SCHEMA").
 bool is_catalog_schema(std::string_view schema);
 

@@ -65,6 +65,14 @@ std::vector<Found> all_objects(const SchemaModel& model) {
 
 // The SQLite schema a database part names, or nullopt when it is not the current database.
 std::optional<std::string> schema_for(sqlite3_context* context, const std::vector<std::string>& parts) {
+  if (!parts.back().empty() && parts.back()[0] == '#') {
+    // #t and tempdb..#t: the session's temporary tables.
+    if (parts.size() >= 3 && ascii_lower(parts[parts.size() - 3]) != "tempdb") return std::nullopt;
+    std::string schema = temp_schema(parts.back());
+    // Attached only once the session has named a temporary table (sql::Session); before that there is none.
+    if (sqlite3_txn_state(sqlite3_context_db_handle(context), schema.c_str()) < 0) return std::nullopt;
+    return schema;
+  }
   if (parts.size() < 3 || parts[parts.size() - 3].empty()) return "main";
   const auto* source = static_cast<const CatalogSource*>(sqlite3_user_data(context));
   if (ascii_lower(parts[parts.size() - 3]) == ascii_lower(source->database_name("main"))) return "main";

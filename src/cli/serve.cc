@@ -48,6 +48,7 @@ class SessionHandler : public server::RequestHandler {
   void run_rpc(const ProcCall& call, ResultSink& sink) override { session_.run_rpc(call, sink); }
   void interrupt() override { session_.interrupt(); }
   std::string current_database() const override { return session_.current_database(); }
+  int open_transactions() const override { return session_.open_transactions(); }
   void reset(bool keep_transaction) override { session_.reset(keep_transaction); }
 
  private:

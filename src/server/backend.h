@@ -38,6 +38,8 @@ class RequestHandler {
   virtual void interrupt() = 0;
 
   virtual std::string current_database() const = 0;
+  // @@TRANCOUNT: the transactions the session has open (a rollback to a savepoint leaves them open).
+  virtual int open_transactions() const = 0;
 
   // The client set RESETCONNECTION on a request (connection pools do before reusing a connection): roll
   // back an open transaction unless keep_transaction (RESETCONNECTIONSKIPTRAN), and go back to the

@@ -9,6 +9,7 @@ namespace {
 constexpr uint16_t kTmBegin = 5;
 constexpr uint16_t kTmCommit = 7;
 constexpr uint16_t kTmRollback = 8;
+constexpr uint16_t kTmSave = 9;
 constexpr uint8_t kBeginXact = 0x01;
 
 }  // namespace
@@ -42,6 +43,10 @@ TransactionRequest parse_transaction_request(std::span<const uint8_t> payload, T
                                                          : TransactionRequest::Kind::kRollback;
         request.name = read_b_varchar(in);
         request.begin_after = (in.u8() & kBeginXact) != 0;
+        break;
+      case kTmSave:
+        request.kind = TransactionRequest::Kind::kSave;
+        request.name = read_b_varchar(in);
         break;
       default:
         request.kind = TransactionRequest::Kind::kUnsupported;

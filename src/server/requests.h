@@ -18,7 +18,7 @@ std::span<const uint8_t> strip_all_headers(std::span<const uint8_t> payload, Tds
 std::string decode_sql_batch(std::span<const uint8_t> payload, TdsVersion version);
 
 struct TransactionRequest {
-  enum class Kind { kBegin, kCommit, kRollback, kUnsupported };
+  enum class Kind { kBegin, kCommit, kRollback, kSave, kUnsupported };
   Kind kind = Kind::kUnsupported;
   uint16_t request_type = 0;
   std::string name;          // the transaction name, usually empty

@@ -52,7 +52,7 @@ uint8_t time_scale(const Column& c) {
   return static_cast<uint8_t>(c.scale < 0 ? kDefaultTimeScale : std::min<int>(c.scale, 7));
 }
 
-WireColumn plan(const Column& c, TdsVersion version) {
+WireColumn plan(const Column& c, TdsVersion version, bool max_as_lob) {
   WireColumn w{c.name, WireType::kNVarCharMax, 0, 0, 0};
   switch (c.type) {
     case ColumnType::kBit:
@@ -134,7 +134,7 @@ WireColumn plan(const Column& c, TdsVersion version) {
       w.type = WireType::kGuid;
       break;
   }
-  if (!version.has_72()) {
+  if (!version.has_72() || max_as_lob) {
     if (w.type == WireType::kNVarCharMax) w.type = WireType::kNText;
     if (w.type == WireType::kVarBinaryMax) w.type = WireType::kImage;
   }
@@ -310,10 +310,10 @@ void write_plp(ByteWriter& out, std::span<const uint8_t> data) {
   out.u32le(0);
 }
 
-ResultSetEncoder::ResultSetEncoder(const std::vector<Column>& columns, TdsVersion version)
+ResultSetEncoder::ResultSetEncoder(const std::vector<Column>& columns, TdsVersion version, bool max_as_lob)
     : version_(version) {
   columns_.reserve(columns.size());
-  for (const Column& c : columns) columns_.push_back(plan(c, version));
+  for (const Column& c : columns) columns_.push_back(plan(c, version, max_as_lob));
 }
 
 void ResultSetEncoder::write_metadata(ByteWriter& out) const {
@@ -544,9 +544,9 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
 }
 
 void write_return_value(ByteWriter& out, uint16_t ordinal, std::string_view name, const Column& column,
-                        const Value& value, TdsVersion version) {
+                        const Value& value, TdsVersion version, bool max_as_lob) {
   constexpr uint8_t kStatusOutputParameter = 0x01;
-  ResultSetEncoder encoder({column}, version);
+  ResultSetEncoder encoder({column}, version, max_as_lob);
   out.u8(token::kReturnValue);
   out.u16le(ordinal);
   put_b_varchar(out, name);

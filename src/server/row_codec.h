@@ -57,7 +57,9 @@ inline constexpr size_t kPlpChunkSize = 8000;
 
 class ResultSetEncoder {
  public:
-  ResultSetEncoder(const std::vector<Column>& columns, TdsVersion version);
+  // max_as_lob: (MAX) columns go as NTEXT and IMAGE whatever the version, the form SQL Server uses for
+  // TDS 7.1 clients (TokenSink::set_max_types_as_lobs says for whom).
+  ResultSetEncoder(const std::vector<Column>& columns, TdsVersion version, bool max_as_lob = false);
 
   const std::vector<WireColumn>& columns() const { return columns_; }
 
@@ -78,7 +80,7 @@ class ResultSetEncoder {
 // RETURNVALUE: the value of an output parameter, typed like a result column. `ordinal` is the
 // parameter's position in the call.
 void write_return_value(ByteWriter& out, uint16_t ordinal, std::string_view name, const Column& column,
-                        const Value& value, TdsVersion version);
+                        const Value& value, TdsVersion version, bool max_as_lob = false);
 
 // The PLP layout of a MAX value: total length u64, chunks of u32 length + data, a zero-length chunk.
 void write_plp(ByteWriter& out, std::span<const uint8_t> data);

@@ -179,6 +179,8 @@ bool Session::handshake() {
   LoginRequest request{login.user_name, login.password,  login.database,
                        login.app_name,  login.host_name, connection_info(*negotiated, packet_size)};
   request.connection.client_interface = login.library_name;
+  // FreeTDS ct-lib (DBD::Sybase, sqsh) can't read (MAX) columns: TokenSink::set_max_types_as_lobs.
+  max_as_lob_ = login.library_name == "CT-Library";
   request.connection.client_version = login.client_version;
   request.connection.client_pid = login.client_pid;
   const std::string address = host_of(peer_);
@@ -379,6 +381,7 @@ void Session::send_attention_ack() {
 
 void Session::handle_request(const InMessage& request) {
   TokenSink sink(writer_, version_, server_name_, [this] { return cancelled(); });
+  sink.set_max_types_as_lobs(max_as_lob_);
   sink.begin_response();
   if (request.reset_connection) {
     spdlog::debug("session {}: connection reset{}", spid_,
@@ -478,10 +481,20 @@ void Session::handle_prepared(const ProcCall& call, TokenSink& sink) {
 
 void Session::handle_transaction(const InMessage& request, TokenSink& sink) {
   TransactionRequest tm = parse_transaction_request(request.payload, version_);
-  auto run = [&](const char* sql, EnvChange change) {
+  // " [name]" for a request that names its transaction or savepoint.
+  std::string name;
+  if (!tm.name.empty()) {
+    name = " [";
+    for (char c : tm.name) name += c == ']' ? std::string("]]") : std::string(1, c);
+    name += "]";
+  }
+  auto execute = [&](const std::string& sql) {
     int errors = sink.error_count();
     call_handler(sink, [&] { handler_->run_batch(sql, sink); });
-    if (sink.error_count() != errors) return false;
+    return sink.error_count() == errors;
+  };
+  auto run = [&](const std::string& sql, EnvChange change) {
+    if (!execute(sql)) return false;
     if (change == EnvChange::kBeginTransaction) {
       transaction_ = ++next_transaction_;
       sink.transaction_changed(change, transaction_);
@@ -493,10 +506,25 @@ void Session::handle_transaction(const InMessage& request, TokenSink& sink) {
   };
   switch (tm.kind) {
     case TransactionRequest::Kind::kBegin:
-      run("BEGIN TRANSACTION", EnvChange::kBeginTransaction);
+      run("BEGIN TRANSACTION" + name, EnvChange::kBeginTransaction);
       break;
-    case TransactionRequest::Kind::kCommit:
-    case TransactionRequest::Kind::kRollback: {
+    case TransactionRequest::Kind::kSave:
+      // A savepoint: the transaction goes on, so no ENVCHANGE.
+      execute("SAVE TRANSACTION" + name);
+      break;
+    case TransactionRequest::Kind::kRollback:
+      if (!tm.name.empty()) {
+        // To a savepoint, or the whole transaction when the name is its own: only the latter ends it.
+        if (execute("ROLLBACK TRANSACTION" + name) && handler_->open_transactions() == 0 &&
+            transaction_ != 0) {
+          sink.transaction_changed(EnvChange::kRollbackTransaction, transaction_);
+          transaction_ = 0;
+          if (tm.begin_after) run("BEGIN TRANSACTION", EnvChange::kBeginTransaction);
+        }
+        break;
+      }
+      [[fallthrough]];
+    case TransactionRequest::Kind::kCommit: {
       bool commit = tm.kind == TransactionRequest::Kind::kCommit;
       bool ok = run(commit ? "COMMIT" : "ROLLBACK",
                     commit ? EnvChange::kCommitTransaction : EnvChange::kRollbackTransaction);

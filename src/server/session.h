@@ -101,6 +101,7 @@ class Session {
   const int64_t connected_at_;  // microseconds since 1970
   std::shared_ptr<ConnectionCounters> counters_ = std::make_shared<ConnectionCounters>();
   TdsVersion version_;
+  bool max_as_lob_ = false;  // (MAX) columns go as NTEXT/IMAGE: the client's library is FreeTDS's ct-lib
   std::unique_ptr<RequestHandler> handler_;
   std::string user_;
   uint64_t next_transaction_ = 0;

@@ -58,7 +58,7 @@ void TokenSink::columns(const std::vector<Column>& columns) {
     result_set_.reset();
     return;
   }
-  result_set_.emplace(columns, version_);
+  result_set_.emplace(columns, version_, max_as_lob_);
   scratch_.clear();
   result_set_->write_metadata(scratch_);
   emit(scratch_);
@@ -115,7 +115,7 @@ void TokenSink::return_value(uint16_t ordinal, std::string_view name, const Colu
                              const Value& value) {
   if (attention()) return;
   scratch_.clear();
-  write_return_value(scratch_, ordinal, name, column, value, version_);
+  write_return_value(scratch_, ordinal, name, column, value, version_, max_as_lob_);
   write_raw(scratch_.data());
 }
 

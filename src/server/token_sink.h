@@ -54,6 +54,12 @@ class TokenSink final : public ResultSink {
   void return_value(uint16_t ordinal, std::string_view name, const Column& column,
                     const Value& value) override;
 
+  // Sends (MAX) columns as NTEXT and IMAGE, as SQL Server sends them to TDS 7.1 clients, for a client that
+  // can't read them as (MAX): FreeTDS's ct-lib describes a PLP column as 2147483647 characters, and
+  // DBD::Sybase 1.14 (Debian's) then allocates one more byte than an int holds and dies ("Out of memory!") —
+  // also against SQL Server itself. As TEXT the same client reads them.
+  void set_max_types_as_lobs(bool on) { max_as_lob_ = on; }
+
   // Errors (severity >= 11) sent so far in this reply.
   int error_count() const { return error_count_; }
   // The connection failed while writing; the session should end.
@@ -76,6 +82,7 @@ class TokenSink final : public ResultSink {
   bool error_since_done_ = false;
   int error_count_ = 0;
   int procedure_depth_ = 0;
+  bool max_as_lob_ = false;
   int doneprocs_ = 0;          // DONEPROC tokens written in this reply
   int doneprocs_at_call_ = 0;  // ... before the current RPC call started
   bool broken_ = false;

@@ -219,6 +219,7 @@ struct RewrittenSql {
   std::optional<std::vector<ColumnHint>> columns;
   std::vector<std::string> databases;  // databases named by multi-part names, each to be attached under
                                        // attachment_schema(name) (the current one is "main", msdb "msdb")
+  bool temporary_tables = false;  // names a #temporary or ##global temporary table (catalog::temp_schema)
 };
 
 // The SQLite schema name another database is attached under: its folded name (database_name_key), with a

@@ -65,6 +65,7 @@ std::string binary_literal(const std::string& hex) {
 struct NamedDatabases {
   std::vector<std::string>& names;
   std::set<std::string> keys;
+  bool& temporary_tables;
   void add(const std::string& name) {
     if (keys.insert(engine::database_name_key(name)).second) names.push_back(name);
   }
@@ -496,6 +497,14 @@ class Emitter {
       return iequals(value(n), "sys") && iequals(value(n + 1), "databases");
     };
     size_t n = parts.size();
+    // #temporary and ##global temporary tables live in databases of their own (temp_schema()): #t,
+    // tempdb..#t, tempdb.dbo.#t, and #t.column.
+    auto is_temp = [&](size_t i) {
+      return parts[i] && parts[i]->value.size() > 1 && parts[i]->value[0] == '#';
+    };
+    if (n == 1 && is_temp(0)) return temp_name(*parts[0]);
+    if (n == 2 && is_temp(0)) return temp_name(*parts[0]) + "." + name_text(*parts[1]);
+    if (n == 3 && is_temp(2) && iequals(value(0), "tempdb")) return temp_name(*parts[2]);
     // Two parts are schema.object or alias.column; only the dbo schema, sys.databases and the catalog's
     // views mean anything.
     if (n == 2 && iequals(value(0), "dbo")) return name_text(*parts[1]);
@@ -537,6 +546,11 @@ class Emitter {
   }
 
   std::string sys_databases() { return database("msdb") + ".sys_databases"; }
+
+  std::string temp_name(const Token& name) const {
+    databases_.temporary_tables = true;
+    return quote_identifier(catalog::temp_schema(name.value)) + "." + quote_identifier(name.value);
+  }
 
   // db.sys.view: the view reads the database's attachment (the current database is main).
   std::string catalog_view_of(const std::string& db, const std::string& view) {
@@ -636,7 +650,7 @@ RewrittenSql rewrite_for_sqlite(const std::vector<Token>& tokens, const RewriteC
     result.columns.emplace();
     for (const auto& c : *select.columns) result.columns->push_back(ColumnHint{c.named, c.type});
   }
-  NamedDatabases databases{result.databases, {}};
+  NamedDatabases databases{result.databases, {}, result.temporary_tables};
   bool table_ddl = ddl.size() > 1 && is_word_any(&ddl[0], {"CREATE", "ALTER"}) && is_word(&ddl[1], "TABLE");
   result.sql = Emitter(ddl, context, databases, table_ddl).run();
   return result;

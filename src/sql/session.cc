@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -58,7 +59,13 @@ SqlError translate(const sqlite::Error& e) {
     return text.substr(std::strlen(prefix));
   };
   int primary = e.code() & 0xFF;
-  if (auto name = after("no such table: ")) return SqlError(208, 16, "Invalid object name '" + *name + "'.");
+  if (auto name = after("no such table: ")) {
+    // A temporary table's schema is bakrest's business: #t, not 'temp.#t.
+    for (const char* schema : {"'temp.", "'global_temp."}) {
+      if (name->rfind(schema, 0) == 0) name = name->substr(std::strlen(schema));
+    }
+    return SqlError(208, 16, "Invalid object name '" + *name + "'.");
+  }
   if (auto name = after("no such function: ")) {
     std::string shown = *name;
     if (ascii_lower(shown).rfind("bakrest_", 0) == 0) shown = to_upper(shown.substr(8));
@@ -185,6 +192,22 @@ std::string preview_batch(std::string_view batch) {
   }
 }
 
+// A memdb name of the session's own: memdb databases whose names start with '/' are shared within the
+// process.
+std::string next_temp_database(int spid) {
+  static std::atomic<uint64_t> counter{0};
+  return "/bakrest-temp-" + std::to_string(spid) + "-" + std::to_string(++counter);
+}
+
+// CREATE TABLE ##name: the name, so the session can drop it when it ends.
+std::optional<std::string> created_global_temp(const std::vector<Token>& tokens) {
+  if (tokens.size() < 3 || !is_word(&tokens[0], "CREATE") || !is_word(&tokens[1], "TABLE"))
+    return std::nullopt;
+  const Token& name = tokens[2];
+  if (!is_name(&name) || name.value.rfind("##", 0) != 0) return std::nullopt;
+  return name.value;
+}
+
 // Finalizes a prepared statement on every path.
 struct StatementGuard {
   sqlite3_stmt* stmt = nullptr;
@@ -199,6 +222,7 @@ Session::Session(SessionEnvironment& env, std::string login, int spid, const std
       login_(std::move(login)),
       spid_(spid),
       client_(std::move(client)),
+      temp_database_(next_temp_database(spid)),
       registration_(env.sessions, catalog::SessionRow{.spid = spid,
                                                       .login_name = login_,
                                                       .host_name = client_.host_name,
@@ -278,7 +302,29 @@ int64_t Session::database_id(const std::string& sqlite_schema) const {
   return info ? info->id : 0;
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  try {
+    if (temporary_tables_attached_) drop_temporary_tables(true);
+  } catch (const std::exception& e) {
+    spdlog::warn("session {}: cannot drop its global temporary tables: {}", spid_, e.what());
+  }
+}
+
+void Session::drop_temporary_tables(bool global) {
+  std::string schema = catalog::temp_schema(global ? "##" : "#");
+  std::vector<std::string> tables;
+  if (global) {
+    tables.assign(global_temps_.begin(), global_temps_.end());
+  } else {
+    auto list = connection_->db().prepare("SELECT name FROM " + quote_name(schema) +
+                                          ".sqlite_schema WHERE type = 'table'");
+    while (list.step()) tables.push_back(list.get_text(0));
+  }
+  for (const auto& table : tables) {
+    connection_->db().exec("DROP TABLE IF EXISTS " + quote_name(schema) + "." + quote_name(table));
+  }
+  if (global) global_temps_.clear();
+}
 
 std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
   auto connection = env_.engine.connect(database);
@@ -291,7 +337,37 @@ std::unique_ptr<engine::Connection> Session::open(const std::string& database) {
         "ATTACH " + quote_literal(sqlite::file_uri(env_.engine.msdb_file(), "mode=ro")) + " AS msdb";
     connection->with_attach_allowed([&] { connection->db().exec(attach); });
   }
+  // A session that has made temporary tables keeps them across USE: the new connection attaches them before
+  // the old one closes (a memdb database lives while some connection has it open).
+  if (temporary_tables_attached_) attach_temporary_databases(*connection);
   return connection;
+}
+
+void Session::attach_temporary_databases(engine::Connection& connection) {
+  // #temporary and ##global temporary tables: databases in memory (SQLite's memdb), outside the transaction
+  // log.
+  std::string temps = "ATTACH " + quote_literal("file:" + temp_database_ + "?vfs=memdb") + " AS " +
+                      quote_name(catalog::temp_schema("#")) + "; ATTACH " +
+                      quote_literal("file:/bakrest-global-temp?vfs=memdb") + " AS " +
+                      quote_name(catalog::temp_schema("##"));
+  connection.with_attach_allowed([&] { connection.db().exec(temps); });
+}
+
+void Session::use_temporary_tables() {
+  if (temporary_tables_attached_) return;
+  // They take two of SQLite's attachments, so only sessions that name a temporary table pay for them;
+  // databases attached for three-part names make room.
+  sqlite3* db = connection_->db().handle();
+  auto attachments = [&] {
+    size_t n = 0;
+    auto list = connection_->db().prepare("PRAGMA database_list");
+    while (list.step()) n += list.get_text(1) != "main" && list.get_text(1) != "temp";
+    return n;
+  };
+  const size_t limit = static_cast<size_t>(sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, -1));
+  while (attachments() + 2 > limit) detach_least_recently_used({});
+  attach_temporary_databases(*connection_);
+  temporary_tables_attached_ = true;
 }
 
 std::string Session::current_database() const { return connection_->info().name; }
@@ -303,8 +379,10 @@ void Session::reset(bool keep_transaction) {
     transaction_name_.clear();
     savepoints_.clear();
   }
-  // A reset connection starts over with the login's settings, as sp_reset_connection does.
+  // A reset connection starts over with the login's settings and no temporary tables, as
+  // sp_reset_connection does.
   options_ = SessionOptions{};
+  if (temporary_tables_attached_) drop_temporary_tables(false);
   rowcount_ = 0;
   last_error_ = 0;
   if (trancount() == 0 && ascii_lower(current_database()) != ascii_lower(initial_database_)) {
@@ -764,6 +842,24 @@ void Session::bind_variables(sqlite3_stmt* stmt, const Variables& variables) con
   }
 }
 
+bool Session::restart_for_write(sqlite3_stmt* stmt) {
+  sqlite3* db = connection_->db().handle();
+  // Only a transaction that has read and not yet written: it holds a snapshot, which SQLite can't turn into a
+  // write transaction once another session has committed (or while one writes; then SQLite does not wait
+  // either). Under READ COMMITTED, SQL Server's default, what such a transaction read binds it to nothing, so
+  // it starts over as a writer, waiting for the other one as SQL Server's lock wait would.
+  if (sqlite3_stmt_readonly(stmt) || sqlite3_txn_state(db, nullptr) != SQLITE_TXN_READ || trancount() == 0) {
+    return false;
+  }
+  sqlite3_reset(stmt);
+  connection_->db().exec("ROLLBACK");
+  connection_->db().exec("BEGIN IMMEDIATE");  // waits up to SET LOCK_TIMEOUT (the busy timeout)
+  // Savepoints taken while only reading mark no changes; they are taken again so ROLLBACK TRAN name still
+  // finds them.
+  for (const auto& name : savepoints_) connection_->db().exec("SAVEPOINT " + quote_name(name));
+  return true;
+}
+
 bool Session::starts_implicit_transaction(const Statement& statement) const {
   const auto* sql = std::get_if<SqlStatement>(&statement);
   if (!sql || sql->tokens.empty() || sql->tokens.front().kind != TokenKind::kWord) return false;
@@ -940,7 +1036,8 @@ void Session::attach(const std::vector<std::string>& databases) {
                    "A statement can name at most " + std::to_string(capacity) +
                        " other databases by three-part names (SQLite attaches at most " +
                        std::to_string(limit) +
-                       " databases to a connection, msdb among them); this one names " +
+                       " databases to a connection, msdb among them, and two more once the session uses "
+                       "temporary tables); this one names " +
                        std::to_string(named_count) + ".");
   }
   for (const auto& name : wanted) {
@@ -988,7 +1085,9 @@ void Session::detach_least_recently_used(const std::set<std::string>& keep) {
 }
 
 void Session::run_sql(const std::vector<Token>& tokens, const Variables& variables, ResultSink& sink) {
+  if (auto global = created_global_temp(tokens)) global_temps_.insert(*global);
   RewrittenSql rewritten = rewrite_for_sqlite(tokens, rewrite_context(variables));
+  if (rewritten.temporary_tables) use_temporary_tables();
   attach(rewritten.databases);
   sqlite3* db = connection_->db().handle();
   const char* tail = rewritten.sql.c_str();
@@ -1028,8 +1127,12 @@ void Session::run_sql(const std::vector<Token>& tokens, const Variables& variabl
       }
       return row;
     };
+    bool first_step = true;
     auto step = [&] {
       int rc = sqlite3_step(guard.stmt);
+      if (first_step && (rc & 0xFF) == SQLITE_BUSY && restart_for_write(guard.stmt))
+        rc = sqlite3_step(guard.stmt);
+      first_step = false;
       if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc == SQLITE_ROW;
       if (rc == SQLITE_INTERRUPT && sink.attention()) return false;
       throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));

@@ -57,6 +57,8 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   void reset(bool keep_transaction);
 
   std::string current_database() const;
+  // @@TRANCOUNT (also what the built-in functions ask: BuiltinSource).
+  int open_transactions() const override { return trancount(); }
 
  private:
   // A batch's local variables (and an sp_executesql call's parameters), by lower-case "@name".
@@ -105,6 +107,10 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   // SET IMPLICIT_TRANSACTIONS ON: the statements that open a transaction when none is open.
   bool starts_implicit_transaction(const Statement& statement) const;
   void apply_lock_timeout(sqlite3* db) const;
+  // A write in a transaction that has only read met another session's write (SQLITE_BUSY): starts the
+  // transaction over as a writer, waiting for the lock. Returns false (and does nothing) when that is not the
+  // case.
+  bool restart_for_write(sqlite3_stmt* stmt);
   void commit();
   // ROLLBACK [TRAN name]: everything, or back to the savepoint of that name (6401 when there is none).
   void rollback(const std::string& name = {});
@@ -119,6 +125,11 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   SqlError explain(const sqlite::Error& e) const;
   RewriteContext rewrite_context(const Variables& variables) const;
   std::unique_ptr<engine::Connection> open(const std::string& database);
+  // Attaches the databases of temporary tables to the session's connection, once it names one.
+  void use_temporary_tables();
+  void attach_temporary_databases(engine::Connection& connection);
+  // Drops the session's #temporary tables (sp_reset_connection) or the ##global ones it made (at the end).
+  void drop_temporary_tables(bool global);
   // The directory's row after a request: the database, transactions and SET options in force.
   void publish_state(bool running);
 
@@ -134,7 +145,6 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   std::string login_name() const override { return login_; }
   std::string client_host_name() const override { return client_.host_name; }
   std::string client_program_name() const override { return client_.program_name; }
-  int open_transactions() const override { return trancount(); }
   const ProductVersion& product() const override { return env_.product; }
   std::string server_name() const override { return env_.server_name; }
   std::string current_database_name() const override { return current_database(); }
@@ -147,6 +157,12 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   int spid_;
   SessionClient client_;
   std::string initial_database_;
+  // The in-memory database that holds the session's #temporary tables; once the session has named one, every
+  // connection it opens attaches it, so they outlive USE (sqlite memdb: it lives while a connection has it
+  // open).
+  const std::string temp_database_;
+  bool temporary_tables_attached_ = false;
+  std::set<std::string> global_temps_;  // ##tables this session made; dropped when it ends
   std::mutex connection_mutex_;  // interrupt() comes from another thread while USE may swap connection_
   // A database attached to connection_ for a three-part name. It stays "in use" (its lease) while
   // attached; SQLite holds only so many, so the least recently used ones make room (attach()).

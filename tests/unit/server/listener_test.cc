@@ -74,7 +74,17 @@ class FakeHandler : public RequestHandler {
       sink.done(2000);
       return;
     }
-    if (sql.starts_with("BEGIN") || sql == "COMMIT" || sql == "ROLLBACK") {
+    if (sql.starts_with("BEGIN") || sql == "COMMIT" || sql.starts_with("ROLLBACK") ||
+        sql.starts_with("SAVE")) {
+      // A transaction as the server keeps it: BEGIN [name] opens it; COMMIT, ROLLBACK and ROLLBACK of its
+      // own name end it; ROLLBACK of another name goes back to a savepoint.
+      if (sql.starts_with("BEGIN")) {
+        ++trancount_;
+        transaction_name_ = sql.size() > 17 ? std::string(sql.substr(18)) : "";
+      } else if (sql == "COMMIT" || sql == "ROLLBACK" ||
+                 sql.substr(std::min<size_t>(sql.size(), 21)) == transaction_name_) {
+        trancount_ = 0;
+      }
       sink.done(std::nullopt);
       return;
     }
@@ -99,6 +109,7 @@ class FakeHandler : public RequestHandler {
 
   void interrupt() override { ++state_.interrupts; }
   std::string current_database() const override { return "master"; }
+  int open_transactions() const override { return trancount_; }
   void reset(bool keep_transaction) override {
     std::lock_guard lock(state_.mutex);
     state_.resets.push_back(keep_transaction);
@@ -106,6 +117,8 @@ class FakeHandler : public RequestHandler {
 
  private:
   BackendState& state_;
+  int trancount_ = 0;
+  std::string transaction_name_;
 };
 
 class FakeBackend : public Backend {
@@ -316,17 +329,14 @@ class TestClient {
     return *read_reply();
   }
 
-  Reply transaction(uint16_t request_type) {
+  Reply transaction(uint16_t request_type, const std::string& name = "") {
     ByteWriter w;
     w.bytes(all_headers());
     w.u16le(request_type);
-    if (request_type == 5) {
-      w.u8(0);  // isolation level
-      w.u8(0);  // name
-    } else {
-      w.u8(0);  // name
-      w.u8(0);  // flags
-    }
+    if (request_type == 5) w.u8(0);  // isolation level
+    w.u8(static_cast<uint8_t>(utf8_to_utf16(name).size()));
+    put_utf16le(w, utf8_to_utf16(name));
+    if (request_type == 7 || request_type == 8) w.u8(0);  // flags
     send(PacketType::kTransactionManager, w.take());
     return *read_reply();
   }
@@ -816,6 +826,27 @@ TEST_F(TdsListenerTest, TransactionManagerRequests) {
   std::lock_guard lock(backend_.state.mutex);
   EXPECT_EQ(backend_.state.batches,
             (std::vector<std::string>{"BEGIN TRANSACTION", "COMMIT", "BEGIN TRANSACTION", "ROLLBACK"}));
+}
+
+TEST_F(TdsListenerTest, SavepointsAndNamedRollbacksThroughTheTransactionManager) {
+  TestClient c(port());
+  c.login("alice", "secret");
+  Reply begin = c.transaction(5, "outer");
+  ASSERT_EQ(begin.of(0xE3).size(), 1u);
+  // TM_SAVE_XACT and a rollback to the savepoint leave the transaction open: no ENVCHANGE.
+  Reply save = c.transaction(9, "sp]1");
+  EXPECT_TRUE(save.of(0xE3).empty());
+  expect_final_done(save);
+  Reply to_savepoint = c.transaction(8, "sp]1");
+  EXPECT_TRUE(to_savepoint.of(0xE3).empty());
+  // Rolling back the transaction's own name ends it.
+  Reply whole = c.transaction(8, "outer");
+  ASSERT_EQ(whole.of(0xE3).size(), 1u);
+  EXPECT_EQ(whole.of(0xE3)[0].number, 10);
+  std::lock_guard lock(backend_.state.mutex);
+  EXPECT_EQ(backend_.state.batches,
+            (std::vector<std::string>{"BEGIN TRANSACTION [outer]", "SAVE TRANSACTION [sp]]1]",
+                                      "ROLLBACK TRANSACTION [sp]]1]", "ROLLBACK TRANSACTION [outer]"}));
 }
 
 TEST_F(TdsListenerTest, Tds71SessionUsesShortDoneAndTextTypes) {

@@ -53,6 +53,10 @@ TEST(TdsRequestsTest, TransactionManagerRequests) {
   EXPECT_EQ(rollback_and_begin.name, "t");
   EXPECT_TRUE(rollback_and_begin.begin_after);
 
+  TransactionRequest save = parse_transaction_request(with_headers({9, 0, 2, 's', 0, 'p', 0}), v);
+  EXPECT_EQ(save.kind, TransactionRequest::Kind::kSave);
+  EXPECT_EQ(save.name, "sp");
+
   TransactionRequest promote = parse_transaction_request(with_headers({6, 0}), v);
   EXPECT_EQ(promote.kind, TransactionRequest::Kind::kUnsupported);
   EXPECT_EQ(promote.request_type, 6);

@@ -212,6 +212,27 @@ TEST(TdsRowCodecTest, MaxValuesArePlpWithChunksAndTerminator) {
   EXPECT_TRUE(r.at_end());
 }
 
+TEST(TdsRowCodecTest, MaxColumnsAsLobsForClientsThatCantReadThem) {
+  // ct-lib clients (TokenSink::set_max_types_as_lobs) get NTEXT and IMAGE even at TDS 7.4.
+  auto lob_metadata = [](const Column& c) {
+    ByteWriter w;
+    ResultSetEncoder(std::vector<Column>{c}, v74(), true).write_metadata(w);
+    return w.take();
+  };
+  // From 7.2 the table name of a text column is a count of parts (none) rather than one 2-byte length.
+  EXPECT_EQ(lob_metadata({"c", ColumnType::kNVarCharMax, 0}),
+            concat({col_header(v74()), {0x63, 0xFE, 0xFF, 0xFF, 0x7F}, kCollation, {0}, kName}));
+  EXPECT_EQ(lob_metadata({"c", ColumnType::kVarBinaryMax, 0}),
+            concat({col_header(v74()), {0x22, 0xFF, 0xFF, 0xFF, 0x7F, 0}, kName}));
+  ByteWriter w;
+  ResultSetEncoder(std::vector<Column>{{"c", ColumnType::kNVarCharMax, 0}}, v74(), true)
+      .write_row(w, {std::string("a")});
+  EXPECT_EQ(w.take(), concat({{token::kRow, 16}, Bytes(16, 0xFF), Bytes(8, 0), {2, 0, 0, 0, 'a', 0}}));
+  // Columns with a length stay as they are.
+  EXPECT_EQ(lob_metadata({"c", ColumnType::kNVarChar, 10}),
+            metadata({"c", ColumnType::kNVarChar, 10}, v74()));
+}
+
 TEST(TdsRowCodecTest, TextPointerValuesIn71) {
   Bytes v = row_value({"c", ColumnType::kNVarCharMax}, std::string("a"), v71());
   Bytes expected = concat({{16}, Bytes(16, 0xFF), Bytes(8, 0), {2, 0, 0, 0, 'a', 0}});

@@ -813,3 +813,83 @@ TEST_F(SessionTest, ExpressionsHaveNoNameAndTheTypeTheirFormFixes) {
 
 }  // namespace
 }  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+TEST_F(SessionTest, TemporaryTablesBelongToTheSessionAndOutliveUse) {
+  run("CREATE DATABASE shop");
+  auto made = run("CREATE TABLE #t (a INT, b NVARCHAR(10)); INSERT INTO #t VALUES (1, N'x'), (2, N'y')");
+  ASSERT_TRUE(made.errors().empty()) << made.errors()[0].text;
+  run("USE shop");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM #t")), 2);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT #t.a FROM tempdb..#t WHERE b = N'y'")), 2);
+  EXPECT_TRUE(std::holds_alternative<int64_t>(scalar("SELECT OBJECT_ID('tempdb..#t')")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(scalar("SELECT OBJECT_ID('#nosuch')")));
+  // Not in another session.
+  Session other{env, "admin", 52, ""};
+  CollectingSink unseen;
+  other.run_batch("SELECT * FROM #t", unseen);
+  ASSERT_EQ(unseen.errors().size(), 1u);
+  EXPECT_EQ(unseen.errors()[0].number, 208);
+  EXPECT_EQ(unseen.errors()[0].text, "Invalid object name '#t'.");
+  // Before a session names one, OBJECT_ID of a temporary table is NULL, not an error.
+  CollectingSink none;
+  other.run_batch("SELECT OBJECT_ID('tempdb..#t')", none);
+  EXPECT_TRUE(none.errors().empty()) << none.errors()[0].text;
+  // sp_reset_connection (a pooled connection handed out again) drops them.
+  session.reset(false);
+  EXPECT_EQ(run("SELECT * FROM #t").errors().at(0).number, 208);
+}
+
+TEST_F(SessionTest, GlobalTemporaryTablesAreSharedUntilTheirSessionEnds) {
+  {
+    Session maker{env, "admin", 53, ""};
+    CollectingSink made;
+    maker.run_batch("CREATE TABLE ##g (v INT); INSERT INTO ##g VALUES (42)", made);
+    ASSERT_TRUE(made.errors().empty()) << made.errors()[0].text;
+    EXPECT_EQ(std::get<int64_t>(scalar("SELECT v FROM ##g")), 42);
+  }
+  EXPECT_EQ(run("SELECT v FROM ##g").errors().at(0).number, 208);
+}
+
+TEST_F(SessionTest, TemporaryTablesLeaveThreePartNamesRoom) {
+  for (int i = 0; i < 9; ++i)
+    run("CREATE DATABASE d" + std::to_string(i) + "; USE d" + std::to_string(i) +
+        "; CREATE TABLE t (x INT); INSERT INTO t VALUES (1)");
+  run("USE master");
+  for (int i = 0; i < 9; ++i) scalar("SELECT x FROM d" + std::to_string(i) + ".dbo.t");
+  // Every attachment is taken; the temporary tables' two make room by detaching the least recently used.
+  auto made = run("CREATE TABLE #t (x INT); INSERT INTO #t SELECT x FROM d8.dbo.t");
+  ASSERT_TRUE(made.errors().empty()) << made.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM #t")), 1);
+  std::string nine = "SELECT 1 FROM d0.dbo.t";
+  for (int i = 1; i < 9; ++i) nine += ", d" + std::to_string(i) + ".dbo.t";
+  auto refused = run(nine);
+  ASSERT_EQ(refused.errors().size(), 1u);
+  EXPECT_NE(refused.errors()[0].text.find("at most 7 other databases"), std::string::npos)
+      << refused.errors()[0].text;
+}
+
+// A transaction that has only read holds a snapshot; once another session commits, SQLite refuses it a write
+// (SQLITE_BUSY_SNAPSHOT). Under READ COMMITTED that read binds nothing, so the write goes ahead.
+TEST_F(SessionTest, AWriteAfterReadsInATransactionSeesAnotherSessionsCommit) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT)");
+  run("BEGIN TRAN; SAVE TRAN sp");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 0);
+  Session other{env, "admin", 52, "shop"};
+  CollectingSink committed;
+  other.run_batch("INSERT INTO t VALUES (1)", committed);
+  ASSERT_TRUE(committed.errors().empty()) << committed.errors()[0].text;
+  auto write = run("INSERT INTO t VALUES (2)");
+  ASSERT_TRUE(write.errors().empty()) << write.errors()[0].text;
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 2);
+  // The savepoint taken while reading is still there.
+  EXPECT_TRUE(run("ROLLBACK TRAN sp").errors().empty());
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  run("COMMIT");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);
+}
+
+}  // namespace
+}  // namespace bakrest::sql
