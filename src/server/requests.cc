@@ -25,6 +25,8 @@ std::string decode_sql_batch(std::span<const uint8_t> payload, TdsVersion versio
   return utf16le_to_utf8(strip_all_headers(payload, version));
 }
 
+// The names in these requests are B_VARBYTE: their length counts bytes, not characters (tedious and
+// Microsoft's drivers send them so).
 TransactionRequest parse_transaction_request(std::span<const uint8_t> payload, TdsVersion version) {
   ByteReader in(strip_all_headers(payload, version));
   TransactionRequest request;
@@ -35,18 +37,18 @@ TransactionRequest parse_transaction_request(std::span<const uint8_t> payload, T
       case kTmBegin:
         request.kind = TransactionRequest::Kind::kBegin;
         in.u8();  // isolation level
-        request.name = read_b_varchar(in);
+        request.name = read_b_varbyte_text(in);
         break;
       case kTmCommit:
       case kTmRollback:
         request.kind = request.request_type == kTmCommit ? TransactionRequest::Kind::kCommit
                                                          : TransactionRequest::Kind::kRollback;
-        request.name = read_b_varchar(in);
+        request.name = read_b_varbyte_text(in);
         request.begin_after = (in.u8() & kBeginXact) != 0;
         break;
       case kTmSave:
         request.kind = TransactionRequest::Kind::kSave;
-        request.name = read_b_varchar(in);
+        request.name = read_b_varbyte_text(in);
         break;
       default:
         request.kind = TransactionRequest::Kind::kUnsupported;

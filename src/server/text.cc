@@ -132,6 +132,11 @@ std::string read_b_varchar(ByteReader& in) {
   return utf16le_to_utf8(in.bytes(units * 2));
 }
 
+std::string read_b_varbyte_text(ByteReader& in) {
+  size_t bytes = in.u8();
+  return utf16le_to_utf8(in.bytes(bytes));
+}
+
 void put_us_varchar(ByteWriter& out, std::string_view utf8) {
   std::u16string units = utf8_to_utf16(utf8);
   auto text = truncate_utf16(units, 0xFFFF);

@@ -24,6 +24,8 @@ void put_utf16le(ByteWriter& out, std::u16string_view s);
 // B_VARCHAR: u8 length in UTF-16 units, then UTF-16LE. Longer text is truncated to 255 units.
 void put_b_varchar(ByteWriter& out, std::string_view utf8);
 std::string read_b_varchar(ByteReader& in);
+// B_VARBYTE holding UTF-16LE text: u8 length in bytes (the transaction manager's names, MS-TDS 2.2.6.9).
+std::string read_b_varbyte_text(ByteReader& in);
 
 // US_VARCHAR: u16 length in UTF-16 units, then UTF-16LE. Longer text is truncated to 65535 units.
 void put_us_varchar(ByteWriter& out, std::string_view utf8);

@@ -333,8 +333,8 @@ class TestClient {
     ByteWriter w;
     w.bytes(all_headers());
     w.u16le(request_type);
-    if (request_type == 5) w.u8(0);  // isolation level
-    w.u8(static_cast<uint8_t>(utf8_to_utf16(name).size()));
+    if (request_type == 5) w.u8(0);                              // isolation level
+    w.u8(static_cast<uint8_t>(2 * utf8_to_utf16(name).size()));  // B_VARBYTE: bytes
     put_utf16le(w, utf8_to_utf16(name));
     if (request_type == 7 || request_type == 8) w.u8(0);  // flags
     send(PacketType::kTransactionManager, w.take());

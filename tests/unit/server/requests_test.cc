@@ -48,12 +48,12 @@ TEST(TdsRequestsTest, TransactionManagerRequests) {
   EXPECT_FALSE(commit.begin_after);
 
   TransactionRequest rollback_and_begin =
-      parse_transaction_request(with_headers({8, 0, 1, 't', 0, 1, 0, 0}), v);
+      parse_transaction_request(with_headers({8, 0, 2, 't', 0, 1, 0, 0}), v);
   EXPECT_EQ(rollback_and_begin.kind, TransactionRequest::Kind::kRollback);
   EXPECT_EQ(rollback_and_begin.name, "t");
   EXPECT_TRUE(rollback_and_begin.begin_after);
 
-  TransactionRequest save = parse_transaction_request(with_headers({9, 0, 2, 's', 0, 'p', 0}), v);
+  TransactionRequest save = parse_transaction_request(with_headers({9, 0, 4, 's', 0, 'p', 0}), v);
   EXPECT_EQ(save.kind, TransactionRequest::Kind::kSave);
   EXPECT_EQ(save.name, "sp");
 
