@@ -177,6 +177,38 @@ std::string preview_tokens(const std::vector<Token>& tokens) {
   return out;
 }
 
+// A statement bakrest runs itself, as the server's log names it when it fails (never with a password).
+std::string describe_statement(const Statement& statement) {
+  if (const auto* sql = std::get_if<SqlStatement>(&statement)) return preview_tokens(sql->tokens);
+  if (const auto* s = std::get_if<ExecStatement>(&statement)) return "EXEC " + s->procedure;
+  if (const auto* s = std::get_if<CreateDatabaseStatement>(&statement)) return "CREATE DATABASE " + s->name;
+  if (const auto* s = std::get_if<DropDatabaseStatement>(&statement)) return "DROP DATABASE " + s->name;
+  if (const auto* s = std::get_if<AlterDatabaseStatement>(&statement)) {
+    return "ALTER DATABASE " + (s->name.empty() ? std::string("CURRENT") : s->name) + " SET RECOVERY " +
+           s->recovery_model;
+  }
+  if (const auto* s = std::get_if<CreateLoginStatement>(&statement)) {
+    return "CREATE LOGIN " + s->name + " WITH PASSWORD = '***'";
+  }
+  if (const auto* s = std::get_if<DropLoginStatement>(&statement)) return "DROP LOGIN " + s->name;
+  if (const auto* s = std::get_if<GrantExecuteStatement>(&statement)) {
+    return std::string(s->grant ? "GRANT" : "REVOKE") + " EXECUTE ON " + s->procedure;
+  }
+  if (const auto* s = std::get_if<UseStatement>(&statement)) return "USE " + s->name;
+  if (const auto* s = std::get_if<SetOptionStatement>(&statement)) return "SET " + s->option;
+  if (const auto* s = std::get_if<BeginTransactionStatement>(&statement))
+    return "BEGIN TRANSACTION " + s->name;
+  if (std::holds_alternative<CommitStatement>(statement)) return "COMMIT";
+  if (const auto* s = std::get_if<RollbackStatement>(&statement)) return "ROLLBACK " + s->name;
+  if (const auto* s = std::get_if<SaveTransactionStatement>(&statement)) return "SAVE TRANSACTION " + s->name;
+  if (const auto* s = std::get_if<SetVariableStatement>(&statement)) return "SET " + s->name;
+  if (std::holds_alternative<DeclareStatement>(statement)) return "DECLARE";
+  if (std::holds_alternative<SelectAssignStatement>(statement)) return "SELECT @variable = ...";
+  if (std::holds_alternative<WaitforStatement>(statement)) return "WAITFOR";
+  if (std::holds_alternative<PrintStatement>(statement)) return "PRINT";
+  return "a control-of-flow statement";
+}
+
 // A batch that did not parse: its tokens if it has any that read, else its text unless it mentions a
 // password.
 std::string preview_batch(std::string_view batch) {
@@ -544,10 +576,8 @@ Session::Flow Session::execute(const Statement& statement, Variables& variables,
   if (!error) return flow;
   last_error_ = error->number;
   if (sink.attention()) return Flow::kReturn;
-  if (const auto* sql = std::get_if<SqlStatement>(&statement)) {
-    spdlog::info("session {}: statement failed with {}: {} ({})", spid_, error->number, error->text,
-                 preview_tokens(sql->tokens));
-  }
+  spdlog::info("session {}: statement failed with {}: {} ({})", spid_, error->number, error->text,
+               describe_statement(statement));
   if (try_depth_ > 0) throw TryError{*error};
   sink.message(*error);
   sink.done(std::nullopt);

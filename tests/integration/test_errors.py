@@ -87,6 +87,20 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, "BEGIN TRAN; " + backup(c), "within a transaction isn't supported", "inside a transaction")
     c.batch("ROLLBACK")
 
+    # T-SQL errors in SQL Server's numbers and words, and the server log names each refused statement (string
+    # literals of CREATE LOGIN hidden).
+    expect_error(c, "SELECT * FROM no_such_table", "Invalid object name 'no_such_table'.", "208")
+    expect_error(c, "SELECT NO_SUCH_FN(1)", "'NO_SUCH_FN' is not a recognized built-in function name.", "195")
+    expect_error(c, "SELECT FROM WHERE", "Incorrect syntax near", "102")
+    expect_error(c, "CREATE LOGIN [%s] WITH PASSWORD = 'Secret-L0gin-Pw'" % harness.USER, "already exists",
+                 "a refused CREATE LOGIN")
+    with open(server.log.name, "rb") as log:
+        text = log.read().decode(errors="replace")
+    checks.contains(text, "statement failed with 208: Invalid object name 'no_such_table'. (SELECT * FROM no_such_table)",
+                    "the log names a failed statement and its error")
+    checks.contains(text, "WITH PASSWORD = '***'", "the log shows the refused CREATE LOGIN with its literal hidden")
+    checks.check("Secret-L0gin-Pw" not in text, "the password is nowhere in the log")
+
     # Task errors. A differential needs a full backup first (SQL Server's 3035).
     no_base = task_result(c, backup(c, **{"@type": "DIFFERENTIAL"}))
     checks.equal(no_base[5], "ERROR", "differential backup without a full backup")
