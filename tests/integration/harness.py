@@ -189,13 +189,14 @@ class Checks:
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.prefix = ""  # put before each failure, e.g. the client a part of a test runs through
 
     def check(self, condition, what):
         if condition:
             self.passed += 1
         else:
             self.failed += 1
-            print("FAIL:", what, flush=True)
+            print("FAIL:", self.prefix + ": " + what if self.prefix else what, flush=True)
 
     def equal(self, actual, expected, what):
         self.check(actual == expected, "%s: expected %r, got %r" % (what, expected, actual))

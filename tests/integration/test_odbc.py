@@ -1,5 +1,5 @@
 """ODBC through pyodbc and FreeTDS's driver (tdsodbc): queries with ? parameters (sent as sp_prepexec and
-sp_execute), the procedures, manual-commit transactions."""
+sp_execute), the procedures, manual-commit transactions, and ODBC's catalog functions."""
 import pyodbc
 
 import harness
@@ -47,5 +47,25 @@ with harness.Server(harness.binary_from_argv()) as server:
     ids = [r[0] for r in cur.execute("SELECT id FROM odbcdb.dbo.t ORDER BY id").fetchall()]
     checks.equal(ids, [1, 2, 4], "ODBC rollback and commit")
     manual.close()
+
+    # ODBC's catalog functions (SQLTables, SQLColumns, SQLPrimaryKeys, SQLStatistics, SQLGetTypeInfo), which
+    # FreeTDS's driver answers with sp_tables, sp_columns, sp_pkeys, sp_statistics and sp_datatype_info.
+    cur.execute("CREATE TABLE child (id INT PRIMARY KEY, t_id INT REFERENCES t (id), label NVARCHAR(30) NOT NULL)")
+    cur.execute("CREATE UNIQUE INDEX ix_child_label ON child (label)")
+    tables = sorted(r.table_name for r in cur.tables(tableType="TABLE").fetchall())
+    checks.equal(tables, ["child", "t"], "SQLTables lists the database's tables")
+    columns = [(r.column_name, r.type_name, r.column_size, r.nullable) for r in cur.columns(table="child").fetchall()]
+    checks.equal(columns, [("id", "int", 10, 0), ("t_id", "int", 10, 1), ("label", "nvarchar", 30, 0)],
+                 "SQLColumns: names, types, sizes and nullability")
+    checks.equal([(r.column_name, r.key_seq) for r in cur.primaryKeys(table="child").fetchall()], [("id", 1)],
+                 "SQLPrimaryKeys")
+    indexes = {(r.index_name, r.column_name, r.non_unique) for r in cur.statistics(table="child").fetchall()
+               if r.index_name}
+    checks.check(("ix_child_label", "label", 0) in indexes, "SQLStatistics lists the unique index: %r" % indexes)
+    keys = [(r.pktable_name, r.pkcolumn_name, r.fktable_name, r.fkcolumn_name)
+            for r in cur.foreignKeys(foreignTable="child").fetchall()]
+    checks.equal(keys, [("t", "id", "child", "t_id")], "SQLForeignKeys")
+    types = {r.type_name for r in cur.getTypeInfo().fetchall()}
+    checks.check({"int", "nvarchar", "datetime2", "varbinary"} <= types, "SQLGetTypeInfo: %r" % sorted(types))
     conn.close()
 checks.finish()
