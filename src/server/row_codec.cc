@@ -407,10 +407,13 @@ void ResultSetEncoder::encode_value(ByteWriter& out, const WireColumn& c, const 
       auto scaled = value_to_scaled(value, 4);
       const bool small = c.type == WireType::kMoneyN4;
       const __int128 limit = small ? INT32_MAX : INT64_MAX;
-      if (!scaled || *scaled > limit || *scaled < -limit - 1) {
+      if (!scaled) {
         out.u8(0);
         break;
       }
+      // The value was checked against the type's range (sql::conform); a float can still round just past an
+      // end (MONEY's largest value is the float 922337203685477.625), and it means that end.
+      scaled = std::clamp<__int128>(*scaled, -limit - 1, limit);
       if (small) {
         out.u8(4);
         out.i32le(static_cast<int32_t>(*scaled));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -225,9 +226,31 @@ void conform(Value& value, const Column& column) {
       return;
     case ColumnType::kDecimal:
     case ColumnType::kMoney:
-    case ColumnType::kSmallMoney:
-      numeric(column.type == ColumnType::kDecimal ? "decimal" : "money");
+    case ColumnType::kSmallMoney: {
+      const char* type = column.type == ColumnType::kDecimal ? "numeric" : "money";
+      numeric(type);
+      // SQLite keeps these as 64-bit floats, so a value can be outside the type (stored by something other
+      // than bakrest's conversions) or round just past its end: MONEY's largest value, 922337203685477.5807,
+      // is the float 922337203685477.625. The first is an error; the float of an end is sent as that end.
+      double d = std::holds_alternative<double>(value) ? std::get<double>(value)
+                                                       : static_cast<double>(std::get<int64_t>(value));
+      int precision = column.precision == 0 ? 18 : column.precision;
+      int scale = column.scale < 0 ? 0 : column.scale;
+      bool over = false;
+      if (column.type == ColumnType::kDecimal) {
+        over = std::fabs(d) >= std::pow(10.0, precision - scale);
+      } else if (column.type == ColumnType::kMoney) {
+        over = d > 922337203685477.5807 || d < -922337203685477.5808;
+      } else {
+        over = d > 214748.3647 || d < -214748.3648;
+      }
+      if (over || std::isnan(d)) {
+        throw SqlError(
+            8115, 16,
+            std::string("Arithmetic overflow error converting expression to data type ") + type + ".");
+      }
       return;
+    }
     case ColumnType::kNVarChar:
     case ColumnType::kNVarCharMax:
       if (!std::holds_alternative<std::string>(value)) value = to_text(value);

@@ -112,6 +112,10 @@ TEST(TdsRowCodecTest, ExactNumbersAndTheirSigns) {
   // MONEY: ten-thousandths, high half first; SMALLMONEY: four bytes.
   EXPECT_EQ(row_value({"c", ColumnType::kMoney}, 1.2346), (Bytes{8, 0, 0, 0, 0, 0x3A, 0x30, 0, 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kSmallMoney}, -1.0), (Bytes{4, 0xF0, 0xD8, 0xFF, 0xFF}));
+  // MONEY's ends are floats just past them (922337203685477.625): they go as the ends.
+  EXPECT_EQ(row_value({"c", ColumnType::kMoney}, 922337203685477.5807),
+            (Bytes{8, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF}));
+  EXPECT_EQ(row_value({"c", ColumnType::kMoney}, -922337203685477.5808), (Bytes{8, 0, 0, 0, 0x80, 0, 0, 0, 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kTinyInt}, int64_t{255}), (Bytes{1, 0xFF}));
   EXPECT_EQ(row_value({"c", ColumnType::kTinyInt}, int64_t{256}), (Bytes{0}));  // out of range: NULL
   EXPECT_EQ(row_value({"c", ColumnType::kSmallInt}, int64_t{-2}), (Bytes{2, 0xFE, 0xFF}));
