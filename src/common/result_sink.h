@@ -40,6 +40,9 @@ class ResultSink {
   virtual void return_value(uint16_t /*ordinal*/, std::string_view /*name*/, const Column& /*column*/,
                             const Value& /*value*/) {}
 
+  // Sends what the reply holds so far now, rather than when a packet fills (RAISERROR ... WITH NOWAIT).
+  virtual void flush() {}
+
   // True once the client sent ATTENTION: stop at the next row or statement boundary.
   virtual bool attention() const = 0;
 };

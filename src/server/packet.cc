@@ -183,6 +183,12 @@ void MessageWriter::end() {
   send_packet(true);
 }
 
+void MessageWriter::flush() {
+  // A packet shorter than the packet size before the last one: clients read each packet by the length in its
+  // header (SQL Server sends such packets for RAISERROR ... WITH NOWAIT too).
+  if (in_message_ && buffer_.size() > kPacketHeaderSize) send_packet(false);
+}
+
 void MessageWriter::send_packet(bool eom) {
   PacketHeader h{static_cast<uint8_t>(type_),
                  eom ? packet_status::kEom : uint8_t{0},

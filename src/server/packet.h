@@ -87,6 +87,8 @@ class MessageWriter {
   void write(std::span<const uint8_t> data);
   // Sends what is buffered as the last packet (EOM), even if that is only a header.
   void end();
+  // Sends what is buffered now as a packet of the message (not its last), if there is any.
+  void flush();
   bool in_message() const { return in_message_; }
   // Counts each packet sent (and when) into counters, which must outlive the writer; null: no counting.
   void count_into(ConnectionCounters* counters) { counters_ = counters; }

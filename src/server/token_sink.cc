@@ -28,6 +28,16 @@ void TokenSink::write_raw(const Bytes& bytes) {
   }
 }
 
+void TokenSink::flush() {
+  if (broken_ || attention()) return;
+  try {
+    out_.flush();
+  } catch (const std::exception& e) {
+    spdlog::debug("writing a reply failed: {}", e.what());
+    broken_ = true;
+  }
+}
+
 void TokenSink::emit(const ByteWriter& token) {
   if (attention()) return;
   if (held_done_) {

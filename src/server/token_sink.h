@@ -54,6 +54,8 @@ class TokenSink final : public ResultSink {
   void return_value(uint16_t ordinal, std::string_view name, const Column& column,
                     const Value& value) override;
 
+  void flush() override;
+
   // Sends (MAX) columns as NTEXT and IMAGE, as SQL Server sends them to TDS 7.1 clients, for a client that
   // can't read them as (MAX): FreeTDS's ct-lib describes a PLP column as 2147483647 characters, and
   // DBD::Sybase 1.14 (Debian's) then allocates one more byte than an int holds and dies ("Out of memory!") —

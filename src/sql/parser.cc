@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "sql/parser.h"
+#include "sql/raiserror_format.h"
 #include "sql/split.h"
 #include "sql/token_util.h"
 
@@ -402,6 +403,9 @@ DeclareStatement parse_declare(const std::vector<Token>& tokens) {
   size_t i = 1;
   do {
     const Token* name = token_at(tokens, i);
+    if (is_name(name) && is_word(token_at(tokens, i + 1), "CURSOR")) {
+      throw not_supported("Cursors (DECLARE ... CURSOR) are not supported yet.");
+    }
     if (!is_local_variable(name)) throw syntax_error_near(name ? name->text : "DECLARE");
     DeclareStatement::Variable v;
     v.name = name->text;
@@ -511,6 +515,108 @@ WaitforStatement parse_waitfor(const std::vector<Token>& tokens) {
   return wait;
 }
 
+// --- Errors raised by the batch ----------------------------------------------------------------------
+
+// The comma-separated expressions of tokens [from, to); each must be non-empty.
+std::vector<std::vector<Token>> expression_list(const std::vector<Token>& tokens, size_t from, size_t to) {
+  std::vector<std::vector<Token>> out;
+  if (from >= to) return out;
+  size_t i = from;
+  for (;;) {
+    size_t end = std::min(next_top_level_comma(tokens, i), to);
+    if (end == i) throw syntax_error_near(i < tokens.size() ? tokens[i].text : tokens.back().text);
+    out.push_back(slice(tokens, i, end));
+    if (end >= to) break;
+    i = end + 1;
+    if (i >= to) throw syntax_error_near(",");
+  }
+  return out;
+}
+
+RaiserrorStatement parse_raiserror(const std::vector<Token>& tokens) {
+  RaiserrorStatement raise;
+  if (!is_punct(token_at(tokens, 1), "(")) throw syntax_error_near(tokens[0].text);
+  // The matching ')'.
+  size_t close = 1;
+  for (int depth = 0; close < tokens.size(); ++close) {
+    if (is_punct(&tokens[close], "(")) ++depth;
+    if (is_punct(&tokens[close], ")") && --depth == 0) break;
+  }
+  if (close >= tokens.size()) throw syntax_error_near(tokens.back().text);
+  raise.arguments = expression_list(tokens, 2, close);
+  if (raise.arguments.size() < 3) throw syntax_error_near(")");
+  if (raise.arguments.size() > 3 + kMaxRaiserrorArguments) {
+    throw SqlError(
+        2747, 16,
+        "Too many substitution parameters for RAISERROR. Cannot exceed 20 substitution parameters.");
+  }
+  size_t i = close + 1;
+  if (i < tokens.size()) {
+    if (!is_word(&tokens[i], "WITH")) throw syntax_error_near(tokens[i].text);
+    do {
+      const Token* option = token_at(tokens, ++i);
+      if (is_word(option, "LOG")) {
+        raise.log = true;
+      } else if (is_word(option, "NOWAIT")) {
+        raise.nowait = true;
+      } else if (is_word(option, "SETERROR")) {
+        raise.seterror = true;
+      } else {
+        throw syntax_error_near(option ? option->text : "WITH");
+      }
+    } while (is_punct(token_at(tokens, ++i), ","));
+    if (i < tokens.size()) throw syntax_error_near(tokens[i].text);
+  }
+  return raise;
+}
+
+ThrowStatement parse_throw(const std::vector<Token>& tokens) {
+  ThrowStatement raise;
+  raise.arguments = expression_list(tokens, 1, tokens.size());
+  if (!raise.arguments.empty() && raise.arguments.size() != 3) throw syntax_error_near(tokens.back().text);
+  return raise;
+}
+
+// Statements SQL Server has and bakrest does not: a clear error naming them, rather than SQLite's syntax
+// error (or, worse, SQLite running a statement of its own by the same name). Returns the message, or nullopt.
+std::optional<std::string> unsupported_statement(const std::vector<Token>& tokens) {
+  const Token* first = token_at(tokens, 0);
+  const Token* second = token_at(tokens, 1);
+  if (first == nullptr || first->kind != TokenKind::kWord) return std::nullopt;
+  std::string head = to_upper(first->text);
+  if (head == "CREATE" || head == "ALTER" || head == "DROP") {
+    // CREATE OR ALTER PROCEDURE ...
+    if (is_word(second, "OR") && is_word(token_at(tokens, 2), "ALTER")) second = token_at(tokens, 3);
+    std::string kind = second ? to_upper(second->text) : "";
+    if (kind == "PROC") kind = "PROCEDURE";
+    for (const char* k :
+         {"PROCEDURE", "FUNCTION", "TRIGGER",     "TYPE",       "SYNONYM",   "SEQUENCE",  "SCHEMA",   "USER",
+          "ROLE",      "ASSEMBLY", "CERTIFICATE", "CREDENTIAL", "EVENT",     "PARTITION", "FULLTEXT", "XML",
+          "QUEUE",     "SERVICE",  "ENDPOINT",    "MASTER",     "SYMMETRIC", "ASYMMETRIC"}) {
+      if (kind == k) return head + " " + kind + " is not supported yet.";
+    }
+    return std::nullopt;
+  }
+  if (head == "TRUNCATE") return "TRUNCATE TABLE is not supported yet; use DELETE FROM.";
+  if (head == "BULK" && is_word(second, "INSERT")) {
+    return "BULK INSERT is not supported yet; drivers' bulk copy (INSERT BULK) is.";
+  }
+  if (head == "BACKUP" || head == "RESTORE") {
+    // As on Amazon RDS, where native backup and restore go through the procedures.
+    return head +
+           " is not supported; use msdb.dbo.rds_backup_database, rds_backup_log, rds_restore_database "
+           "and rds_restore_log.";
+  }
+  for (const char* word :
+       {"DBCC",    "KILL",       "CHECKPOINT", "RECONFIGURE", "SHUTDOWN",   "GOTO",    "OPEN",   "FETCH",
+        "CLOSE",   "DEALLOCATE", "READTEXT",   "WRITETEXT",   "UPDATETEXT", "SETUSER", "REVERT", "ENABLE",
+        "DISABLE", "RECEIVE",    "SEND",       "GET",         "MOVE",       "ADD"}) {
+    if (head == word) return head + " is not supported yet.";
+  }
+  if (head == "MERGE") return "MERGE is not supported yet.";
+  return std::nullopt;
+}
+
 // --- Transactions -----------------------------------------------------------------------------------
 
 // A transaction or savepoint name: an identifier, or a variable holding it (returned as "@var").
@@ -608,6 +714,12 @@ void classify(const std::vector<Token>& tokens, std::vector<Statement>& out) {
     out.emplace_back(parse_declare(tokens));
   } else if (head == "WAITFOR") {
     out.emplace_back(parse_waitfor(tokens));
+  } else if (head == "RAISERROR") {
+    out.emplace_back(parse_raiserror(tokens));
+  } else if (head == "THROW") {
+    out.emplace_back(parse_throw(tokens));
+  } else if (auto unsupported = unsupported_statement(tokens)) {
+    throw not_supported(*unsupported);
   } else if (head == "RETURN") {
     if (tokens.size() > 1)
       throw not_supported(

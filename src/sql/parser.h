@@ -131,6 +131,18 @@ struct WaitforStatement {
   bool delay = true;
   std::vector<Token> expression;
 };
+// RAISERROR (message, severity, state [, argument ...]) [WITH LOG | NOWAIT | SETERROR [, ...]]
+// (sql/raiserror_format.h formats the message).
+struct RaiserrorStatement {
+  std::vector<std::vector<Token>> arguments;  // message, severity, state, then up to 20 format arguments
+  bool log = false;
+  bool nowait = false;
+  bool seterror = false;
+};
+// THROW number, message, state; THROW alone raises the error its CATCH block handles again.
+struct ThrowStatement {
+  std::vector<std::vector<Token>> arguments;  // none or three
+};
 struct ReturnStatement {};
 struct BreakStatement {};
 struct ContinueStatement {};
@@ -145,9 +157,9 @@ using Statement =
                  CreateLoginStatement, DropLoginStatement, GrantExecuteStatement, UseStatement,
                  PrintStatement, SetOptionStatement, BeginTransactionStatement, CommitStatement,
                  RollbackStatement, SaveTransactionStatement, SqlStatement, DeclareStatement,
-                 SetVariableStatement, SelectAssignStatement, WaitforStatement, ReturnStatement,
-                 BreakStatement, ContinueStatement, IfStatement, WhileStatement, BlockStatement,
-                 TryCatchStatement>;
+                 SetVariableStatement, SelectAssignStatement, WaitforStatement, RaiserrorStatement,
+                 ThrowStatement, ReturnStatement, BreakStatement, ContinueStatement, IfStatement,
+                 WhileStatement, BlockStatement, TryCatchStatement>;
 
 // IF condition statement [ELSE statement]; a branch is one statement (BEGIN ... END makes a block of
 // several).

@@ -17,6 +17,7 @@
 #include "common/sql_type.h"
 #include "common/text.h"
 #include "instance/logins.h"
+#include "sql/raiserror_format.h"
 #include "sql/result_types.h"
 #include "sql/token_util.h"
 
@@ -205,6 +206,8 @@ std::string describe_statement(const Statement& statement) {
   if (std::holds_alternative<DeclareStatement>(statement)) return "DECLARE";
   if (std::holds_alternative<SelectAssignStatement>(statement)) return "SELECT @variable = ...";
   if (std::holds_alternative<WaitforStatement>(statement)) return "WAITFOR";
+  if (std::holds_alternative<RaiserrorStatement>(statement)) return "RAISERROR";
+  if (std::holds_alternative<ThrowStatement>(statement)) return "THROW";
   if (std::holds_alternative<PrintStatement>(statement)) return "PRINT";
   return "a control-of-flow statement";
 }
@@ -495,6 +498,10 @@ struct TryError {
 };
 // SET XACT_ABORT ON and an error: the batch ends here.
 struct BatchAborted {};
+// THROW outside TRY: the client gets the error and the batch ends (the transaction stays as it is).
+struct BatchTerminatingError {
+  Message message;
+};
 
 // "hh:mm[:ss[.fff]]" as WAITFOR reads it, in milliseconds; nullopt when it is not such a time.
 std::optional<int64_t> time_of_day_ms(const std::string& text) {
@@ -551,6 +558,7 @@ Session::Flow Session::run_block(const std::vector<Statement>& statements, Varia
 
 Session::Flow Session::execute(const Statement& statement, Variables& variables, ResultSink& sink) {
   std::optional<Message> error;
+  bool terminates_batch = false;
   Flow flow = Flow::kNext;
   try {
     if (options_.implicit_transactions && trancount() == 0 && starts_implicit_transaction(statement))
@@ -560,11 +568,15 @@ Session::Flow Session::execute(const Statement& statement, Variables& variables,
         !std::holds_alternative<WhileStatement>(statement) &&
         !std::holds_alternative<BlockStatement>(statement) &&
         !std::holds_alternative<TryCatchStatement>(statement) &&
-        !std::holds_alternative<DeclareStatement>(statement)) {
+        !std::holds_alternative<DeclareStatement>(statement) &&
+        !std::holds_alternative<RaiserrorStatement>(statement)) {  // RAISERROR sets @@ERROR itself
       last_error_ = 0;
     }
   } catch (const SqlError& e) {
     error = e.message();
+  } catch (const BatchTerminatingError& e) {
+    error = e.message;
+    terminates_batch = true;
   } catch (const sqlite::Error& e) {
     error = explain(e).message();
   }
@@ -589,6 +601,7 @@ Session::Flow Session::execute(const Statement& statement, Variables& variables,
     savepoints_.clear();
     throw BatchAborted{};
   }
+  if (terminates_batch) throw BatchAborted{};
   return Flow::kNext;
 }
 
@@ -655,6 +668,10 @@ Session::Flow Session::run_statement(const Statement& statement, Variables& vari
           select_assign(s, variables, sink);
         } else if constexpr (std::is_same_v<T, WaitforStatement>) {
           waitfor(s, variables, sink);
+        } else if constexpr (std::is_same_v<T, RaiserrorStatement>) {
+          raiserror(s, variables, sink);
+        } else if constexpr (std::is_same_v<T, ThrowStatement>) {
+          throw_error(s, variables);
         } else if constexpr (std::is_same_v<T, ReturnStatement>) {
           return Flow::kReturn;
         } else if constexpr (std::is_same_v<T, BreakStatement>) {
@@ -850,6 +867,94 @@ void Session::waitfor(const WaitforStatement& wait, const Variables& variables, 
   wait_changed_.wait_until(lock, until, [&] { return interrupted_ || sink.attention(); });
   rowcount_ = 0;
   sink.done(std::nullopt);
+}
+
+void Session::raiserror(const RaiserrorStatement& raise, const Variables& variables, ResultSink& sink) {
+  std::vector<Value> values;
+  for (const auto& argument : raise.arguments) values.push_back(evaluate(argument, variables));
+  auto integer = [&](size_t i, const char* what) {
+    if (const auto* n = std::get_if<int64_t>(&values[i])) return *n;
+    throw SqlError(2748, 16,
+                   std::string("Cannot specify ") + what + " for RAISERROR: it must be an integer.");
+  };
+  if (std::holds_alternative<int64_t>(values[0])) {
+    throw not_supported(
+        "RAISERROR with a message number is not supported yet: bakrest has no sys.messages; pass the message "
+        "text.");
+  }
+  const auto* format = std::get_if<std::string>(&values[0]);
+  // Severities above 25 are 25; below 0, 0. From 19 they need WITH LOG; from 20 they end the connection.
+  int64_t severity = std::clamp<int64_t>(integer(1, "a severity"), 0, 25);
+  int64_t state = integer(2, "a state");
+  if (state < 0) state = 1;
+  if (state > 255) {
+    throw SqlError(2751, 16,
+                   "State " + std::to_string(state) + " is out of range for RAISERROR: use 0 to 255.");
+  }
+  if (severity > 18 && !raise.log) {
+    throw SqlError(
+        2754, 16,
+        "Error severity levels greater than 18 can only be specified by members of the sysadmin role, "
+        "using the WITH LOG option.");
+  }
+  if (severity >= 20) {
+    throw not_supported("RAISERROR with severity 20 or more (which ends the connection) is not supported.");
+  }
+  std::vector<Value> substitutions(values.begin() + 3, values.end());
+  Message message{50000,
+                  static_cast<uint8_t>(state),
+                  static_cast<uint8_t>(severity),
+                  format_raiserror(format ? *format : std::string(), substitutions),
+                  {},
+                  1};
+  if (raise.log) spdlog::warn("session {}: RAISERROR WITH LOG: {}", spid_, message.text);
+  if (severity > 10) throw SqlError(message);
+  // Severity 0 to 10: a message, not an error; @@ERROR is 0 unless WITH SETERROR.
+  sink.message(message);
+  sink.done(std::nullopt);
+  if (raise.nowait) sink.flush();
+  rowcount_ = 0;
+  last_error_ = raise.seterror ? 50000 : 0;
+}
+
+void Session::throw_error(const ThrowStatement& raise, const Variables& variables) {
+  if (raise.arguments.empty()) {
+    if (caught_.empty()) {
+      throw SqlError(
+          10704, 15,
+          "To rethrow an error, a THROW statement must be used inside a CATCH block. Insert the THROW "
+          "statement inside a CATCH block, or add error parameters to the THROW statement.");
+    }
+    throw BatchTerminatingError{caught_.back()};
+  }
+  std::vector<Value> values;
+  for (const auto& argument : raise.arguments) values.push_back(evaluate(argument, variables));
+  const auto* number = std::get_if<int64_t>(&values[0]);
+  const auto* text = std::get_if<std::string>(&values[1]);
+  const auto* state = std::get_if<int64_t>(&values[2]);
+  if (number == nullptr || text == nullptr || state == nullptr) {
+    throw SqlError(35101, 16, "THROW takes an integer error number, a message text and an integer state.");
+  }
+  if (*number < 50000 || *number > INT32_MAX) {
+    throw SqlError(
+        35100, 16,
+        "Error number " + std::to_string(*number) +
+            " in the THROW statement is outside the valid range. Specify an error number in the valid "
+            "range of 50000 to 2147483647.");
+  }
+  if (*state < 0 || *state > 255) {
+    throw SqlError(
+        35102, 16,
+        "State " + std::to_string(*state) +
+            " in the THROW statement is outside the valid range. Specify a state in the valid range of "
+            "0 to 255.");
+  }
+  throw BatchTerminatingError{Message{static_cast<int32_t>(*number),
+                                      static_cast<uint8_t>(*state),
+                                      16,
+                                      text->substr(0, kMaxRaiserrorMessage),
+                                      {},
+                                      1}};
 }
 
 std::string Session::resolve_name(const std::string& name, const Variables& variables) const {

@@ -89,6 +89,10 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   void set_variable(const SetVariableStatement& set, Variables& variables);
   void select_assign(const SelectAssignStatement& select, Variables& variables, ResultSink& sink);
   void waitfor(const WaitforStatement& wait, const Variables& variables, ResultSink& sink);
+  // RAISERROR: an error (severity 11 to 19) or a message (0 to 10) with the formatted text.
+  void raiserror(const RaiserrorStatement& raise, const Variables& variables, ResultSink& sink);
+  // THROW: always throws; outside TRY the error ends the batch.
+  [[noreturn]] void throw_error(const ThrowStatement& raise, const Variables& variables);
   // The name a transaction statement gives: itself, or the text of the @variable it names.
   std::string resolve_name(const std::string& name, const Variables& variables) const;
   // Binds a statement's @name parameters to the variables; 137 for one that is not declared.

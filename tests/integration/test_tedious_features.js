@@ -2,7 +2,7 @@
 // savepoints by the transaction manager (saveTransaction, rollbackTransaction to a name: TM_SAVE_XACT and a named
 // TM_ROLLBACK_XACT), temporary tables that live across requests and are gone after a connection reset
 // (connection.reset: the RESETCONNECTION flag) and at disconnect, ##global ones seen by another session,
-// WAITFOR DELAY ended by a cancel (ATTENTION), and a write that waits for another session's transaction instead
+// WAITFOR DELAY ended by a cancel (ATTENTION), RAISERROR ... WITH NOWAIT arriving while the batch runs, and a write that waits for another session's transaction instead
 // of failing with "database is locked".
 'use strict';
 const { Connection, Request } = require('tedious');
@@ -112,6 +112,23 @@ async function cancelWaitfor(port) {
   await close(c);
 }
 
+// RAISERROR ... WITH NOWAIT reaches the client while the batch still runs (a progress message before a
+// long wait), and the wait is then cancelled.
+async function nowait(port) {
+  const c = await connect(port, 'features');
+  const outcome = new Promise((resolve) => {
+    const request = new Request("RAISERROR('starting %d', 0, 1, 42) WITH NOWAIT; WAITFOR DELAY '00:10:00'",
+      (err) => resolve(err ? err.code : 'finished'));
+    c.on('infoMessage', (info) => {
+      checks.equal(info.message, 'starting 42', 'the NOWAIT message arrives while the batch runs');
+      c.cancel();
+    });
+    c.execSql(request);
+  });
+  checks.equal(await outcome, 'ECANCEL', 'the batch after the message was still running, and is cancelled');
+  await close(c);
+}
+
 async function lockWait(port) {
   const a = await connect(port, 'features');
   const b = await connect(port, 'features');
@@ -147,7 +164,7 @@ async function lockWait(port) {
     await query(setup, 'CREATE DATABASE features');
     await close(setup);
     for (const [name, part] of [['savepoints', savepoints], ['temporary tables', temporaryTables],
-      ['cancel', cancelWaitfor], ['lock wait', lockWait]]) {
+      ['cancel', cancelWaitfor], ['RAISERROR WITH NOWAIT', nowait], ['lock wait', lockWait]]) {
       try {
         await part(server.port);
       } catch (e) {

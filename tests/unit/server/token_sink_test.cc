@@ -89,6 +89,28 @@ TEST(TdsTokenSinkTest, OnlyTheLastDoneLacksMore) {
   EXPECT_EQ(messages, 1);
 }
 
+// RAISERROR ... WITH NOWAIT: what the reply holds goes out at once, in a packet that is not the last.
+TEST(TdsTokenSinkTest, FlushSendsWhatIsBufferedWithoutEndingTheMessage) {
+  Fixture f;
+  f.sink.begin_response();
+  f.sink.message(Message{50000, 1, 10, "step 1", {}, 1});
+  EXPECT_TRUE(f.stream.bytes.empty());  // a small message waits for the packet to fill
+  f.sink.flush();
+  ASSERT_GT(f.stream.bytes.size(), 8u);
+  EXPECT_EQ(f.stream.bytes[1] & 1, 0);  // no EOM
+  int messages = 0;
+  f.stream.payload(&messages);
+  EXPECT_EQ(messages, 0);
+  f.sink.flush();  // nothing new: no empty packet
+  size_t sent = f.stream.bytes.size();
+  f.sink.flush();
+  EXPECT_EQ(f.stream.bytes.size(), sent);
+  f.sink.done(std::nullopt);
+  f.sink.end_response();
+  f.stream.payload(&messages);
+  EXPECT_EQ(messages, 1);
+}
+
 TEST(TdsTokenSinkTest, HandlerWithoutDoneGetsAFinalDone) {
   Fixture f;
   f.sink.begin_response();

@@ -893,3 +893,79 @@ TEST_F(SessionTest, AWriteAfterReadsInATransactionSeesAnotherSessionsCommit) {
 
 }  // namespace
 }  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+TEST_F(SessionTest, RaiserrorReportsAndTheBatchGoesOn) {
+  auto sink = run("RAISERROR('boom %d of %s', 16, 3, 5, N'five'); SELECT @@ERROR");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 50000);
+  EXPECT_EQ(sink.errors()[0].severity, 16);
+  EXPECT_EQ(sink.errors()[0].state, 3);
+  EXPECT_EQ(sink.errors()[0].text, "boom 5 of five");
+  ASSERT_EQ(sink.results.size(), 1u);  // the SELECT after it ran
+  EXPECT_EQ(std::get<int64_t>(sink.results[0].rows.at(0).at(0)), 50000);
+  // Severity 10 and below is a message, not an error; @@ERROR stays 0 unless WITH SETERROR.
+  auto info = run("DECLARE @n INT = 7; RAISERROR('step %d', 10, 1, @n) WITH NOWAIT; SELECT @@ERROR");
+  EXPECT_TRUE(info.errors().empty());
+  ASSERT_EQ(info.messages.size(), 1u);
+  EXPECT_EQ(info.messages[0].text, "step 7");
+  EXPECT_EQ(info.messages[0].severity, 10);
+  EXPECT_EQ(std::get<int64_t>(info.results.at(0).rows.at(0).at(0)), 0);
+  EXPECT_EQ(std::get<int64_t>(scalar("RAISERROR('x', 1, 1) WITH SETERROR; SELECT @@ERROR")), 50000);
+  // Caught by TRY, with its number, text, severity and state.
+  auto caught =
+      run("BEGIN TRY RAISERROR('inner %s', 16, 2, 'x') END TRY "
+          "BEGIN CATCH SELECT ERROR_NUMBER(), ERROR_MESSAGE(), ERROR_SEVERITY(), ERROR_STATE() END CATCH");
+  EXPECT_TRUE(caught.errors().empty());
+  EXPECT_EQ(caught.results.at(0).rows.at(0),
+            (std::vector<Value>{int64_t{50000}, std::string("inner x"), int64_t{16}, int64_t{2}}));
+  // What SQL Server refuses.
+  EXPECT_EQ(run("RAISERROR('x', 19, 1)").errors().at(0).number, 2754);
+  EXPECT_EQ(run("RAISERROR('%z', 16, 1)").errors().at(0).number, 2787);
+  EXPECT_EQ(run("RAISERROR(50001, 16, 1)").errors().at(0).number, 40517);
+}
+
+TEST_F(SessionTest, ThrowEndsTheBatchUnlessCaught) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (x INT)");
+  auto sink = run("INSERT INTO t VALUES (1); THROW 50001, N'thrown', 4; INSERT INTO t VALUES (2)");
+  ASSERT_EQ(sink.errors().size(), 1u);
+  EXPECT_EQ(sink.errors()[0].number, 50001);
+  EXPECT_EQ(sink.errors()[0].state, 4);
+  EXPECT_EQ(sink.errors()[0].text, "thrown");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);  // the batch ended at THROW
+  // THROW in CATCH raises the caught error again; the batch still ends there.
+  auto rethrown =
+      run("BEGIN TRY INSERT INTO no_such_table VALUES (1) END TRY BEGIN CATCH THROW END CATCH; INSERT INTO t "
+          "VALUES (3)");
+  ASSERT_EQ(rethrown.errors().size(), 1u);
+  EXPECT_EQ(rethrown.errors()[0].number, 208);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);
+  // An open transaction stays open (without XACT_ABORT).
+  run("BEGIN TRAN; INSERT INTO t VALUES (4); THROW 50002, 'x', 1");
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT @@TRANCOUNT")), 1);
+  run("ROLLBACK");
+  EXPECT_EQ(run("THROW").errors().at(0).number, 10704);
+  EXPECT_EQ(run("THROW 100, 'low', 1").errors().at(0).number, 35100);
+}
+
+TEST_F(SessionTest, StatementsBakrestDoesNotHaveAreRefusedByName) {
+  for (const auto& [sql, words] : std::vector<std::pair<std::string, std::string>>{
+           {"CREATE PROCEDURE p AS SELECT 1", "CREATE PROCEDURE"},
+           {"CREATE OR ALTER PROC p AS SELECT 1", "CREATE PROCEDURE"},
+           {"CREATE TRIGGER tr ON t AFTER INSERT AS SELECT 1", "CREATE TRIGGER"},
+           {"TRUNCATE TABLE t", "TRUNCATE TABLE"},
+           {"MERGE t USING s ON 1 = 1 WHEN MATCHED THEN DELETE;", "MERGE"},
+           {"BACKUP DATABASE master TO DISK = 'x'", "rds_backup_database"},
+           {"DECLARE c CURSOR FOR SELECT 1", "Cursors"},
+           {"DBCC CHECKDB", "DBCC"}}) {
+    auto sink = run(sql);
+    ASSERT_EQ(sink.errors().size(), 1u) << sql;
+    EXPECT_EQ(sink.errors()[0].number, 40517) << sql;
+    EXPECT_NE(sink.errors()[0].text.find(words), std::string::npos) << sink.errors()[0].text;
+  }
+}
+
+}  // namespace
+}  // namespace bakrest::sql
