@@ -415,6 +415,7 @@ void Session::reset(bool keep_transaction) {
   // sp_reset_connection does.
   options_ = SessionOptions{};
   if (temporary_tables_attached_) drop_temporary_tables(false);
+  insert_bulk_.reset();
   rowcount_ = 0;
   last_error_ = 0;
   if (trancount() == 0 && ascii_lower(current_database()) != ascii_lower(initial_database_)) {
@@ -644,6 +645,8 @@ Session::Flow Session::run_statement(const Statement& statement, Variables& vari
         } else if constexpr (std::is_same_v<T, SaveTransactionStatement>) {
           save_transaction(resolve_name(s.name, variables));
           sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, InsertBulkStatement>) {
+          insert_bulk(s, sink);
         } else if constexpr (std::is_same_v<T, SqlStatement>) {
           run_sql(s.tokens, variables, sink);
         } else if constexpr (std::is_same_v<T, DeclareStatement>) {
