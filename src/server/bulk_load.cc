@@ -446,7 +446,22 @@ BulkWireType read_type_info(ByteReader& in, uint8_t code, size_t column) {
 
 BulkLoadReader::BulkLoadReader(std::span<const uint8_t> payload, TdsVersion version)
     : in_(payload), version_(version) {
-  if (!in_.at_end() && in_.peek() != kDoneToken) read_column_metadata();
+  try {
+    if (!in_.at_end() && in_.peek() != kDoneToken) read_column_metadata();
+  } catch (...) {
+    metadata_error_ = std::current_exception();
+    done_ = true;
+  }
+}
+
+const std::vector<Column>& BulkLoadReader::columns() const {
+  if (metadata_error_) std::rethrow_exception(metadata_error_);
+  return columns_;
+}
+
+const std::vector<BulkWireType>& BulkLoadReader::wire_types() const {
+  if (metadata_error_) std::rethrow_exception(metadata_error_);
+  return types_;
 }
 
 void BulkLoadReader::read_column_metadata() {
@@ -480,6 +495,7 @@ void BulkLoadReader::read_column_metadata() {
 }
 
 bool BulkLoadReader::next(std::vector<Value>& row) {
+  if (metadata_error_) std::rethrow_exception(metadata_error_);
   if (done_) return false;
   if (in_.at_end()) {
     done_ = true;

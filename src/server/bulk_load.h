@@ -57,6 +57,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <span>
 #include <vector>
 
@@ -80,11 +81,13 @@ struct BulkWireType {
 // Reads one BULK_LOAD payload. It keeps a view of the payload, which must outlive it.
 class BulkLoadReader final : public BulkRows {
  public:
-  // Reads the COLMETADATA (if the payload starts with one). Throws SqlError 4816 or ProtocolError.
+  // Reads the COLMETADATA (if the payload starts with one). Does not throw: a COLMETADATA that is malformed
+  // (ProtocolError) or has a type bakrest does not take (SqlError 4816) is thrown by columns() and next(), so
+  // that the session still sees the load and uses up its INSERT BULK.
   BulkLoadReader(std::span<const uint8_t> payload, TdsVersion version);
 
-  const std::vector<Column>& columns() const override { return columns_; }
-  const std::vector<BulkWireType>& wire_types() const { return types_; }
+  const std::vector<Column>& columns() const override;
+  const std::vector<BulkWireType>& wire_types() const;
 
   // The next ROW's values; false at the DONE or the end of the payload. Throws ProtocolError.
   bool next(std::vector<Value>& row) override;
@@ -103,6 +106,7 @@ class BulkLoadReader final : public BulkRows {
   std::vector<BulkWireType> types_;
   uint64_t rows_read_ = 0;
   bool done_ = false;
+  std::exception_ptr metadata_error_;  // what reading the COLMETADATA threw
 };
 
 // Decodes a whole payload at once, for tests and the fuzz target: the columns and every row.

@@ -202,15 +202,15 @@ Value to_column(Value value, const Column& source, const TargetColumn& target, u
       // The exact decimal text of a DECIMAL or MONEY too long for a double: as a number for the number types.
       bool exact = source.type == ColumnType::kDecimal || source.type == ColumnType::kMoney ||
                    source.type == ColumnType::kSmallMoney;
-      if (exact && is_approximate_or_integer(type.base)) value = std::strtod(text->c_str(), nullptr);
       // DATETIMEOFFSET to another date or time type keeps the local date and time; TIME to a date and time
       // is on 1900-01-01, as SQL Server has them.
-      if (source.type == ColumnType::kDateTimeOffset && is_date_or_time(type.base) &&
-          type.base != SqlType::Base::kDateTimeOffset) {
+      if (exact && is_approximate_or_integer(type.base)) {
+        value = std::strtod(text->c_str(), nullptr);
+      } else if (source.type == ColumnType::kDateTimeOffset && is_date_or_time(type.base) &&
+                 type.base != SqlType::Base::kDateTimeOffset) {
         value = text->substr(0, text->rfind(' '));
-      }
-      if (source.type == ColumnType::kTime && is_date_or_time(type.base) &&
-          type.base != SqlType::Base::kTime && type.base != SqlType::Base::kDate) {
+      } else if (source.type == ColumnType::kTime && is_date_or_time(type.base) &&
+                 type.base != SqlType::Base::kTime && type.base != SqlType::Base::kDate) {
         value = "1900-01-01 " + *text;
       }
     }
@@ -278,7 +278,8 @@ void Session::bulk_load(BulkRows& rows, ResultSink& sink) {
     last_error_ = m.number;
     rowcount_ = 0;
     // SET XACT_ABORT ON: an error rolls back the whole transaction.
-    if (options_.xact_abort && connection_->db().in_transaction()) connection_->db().exec("ROLLBACK");
+    if (options_.xact_abort && connection_->db().in_transaction())
+      sqlite3_exec(connection_->db().handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     if (!connection_->db().in_transaction()) {
       trancount_ = 0;
       transaction_name_.clear();
