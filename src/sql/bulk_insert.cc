@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/sql_type.h"
@@ -34,8 +35,9 @@ constexpr uint64_t kAttentionEvery = 1024;  // rows between looks at the client'
 
 // Where the table an INSERT BULK names lives.
 struct Location {
-  std::string attach;  // another database to attach first; empty for the current one
-  std::string schema;  // the SQLite schema: "main" or the attachment
+  bool temporary = false;  // a #temporary or ##global table: the session's temporary databases first
+  std::string attach;      // another database to attach first; empty for the current one
+  std::string schema;      // the SQLite schema: "main" or the attachment
   std::string table;
   std::string written;  // the name as the statement wrote it, for errors
 };
@@ -58,6 +60,13 @@ Location locate(const std::vector<std::string>& parts, const std::string& curren
   for (size_t i = 0; i < parts.size(); ++i) where.written += (i > 0 ? "." : "") + parts[i];
   where.table = parts.back();
   where.schema = "main";
+  // #t, tempdb..#t, tempdb.dbo.#t: the temporary databases, whatever the current one.
+  if (where.table.size() > 1 && where.table[0] == '#' &&
+      (parts.size() == 1 || (parts.size() == 3 && engine::database_name_key(parts[0]) == "tempdb"))) {
+    where.temporary = true;
+    where.schema = catalog::temp_schema(where.table);
+    return where;
+  }
   if (parts.size() >= 2) {
     const std::string& schema = parts[parts.size() - 2];
     if (!schema.empty() && ascii_lower(schema) != "dbo")
@@ -248,6 +257,7 @@ Value to_column(Value value, const Column& source, const TargetColumn& target, u
 
 void Session::insert_bulk(const InsertBulkStatement& statement, ResultSink& sink) {
   Location where = locate(statement.table, current_database());
+  if (where.temporary) use_temporary_tables();
   if (!where.attach.empty()) attach({where.attach});
   read_target(connection_->db(), where, statement);  // 208, 207, 264, 271 now rather than after the data
   insert_bulk_ = statement;
@@ -306,6 +316,7 @@ void Session::bulk_load(BulkRows& rows, ResultSink& sink) {
     }
     const std::vector<Column>& columns = rows.columns();
     Location where = locate(statement->table, current_database());
+    if (where.temporary) use_temporary_tables();
     if (!where.attach.empty()) attach({where.attach});
     Target target = read_target(connection_->db(), where, *statement);
     if (!columns.empty() && columns.size() != target.columns.size()) {
@@ -318,6 +329,11 @@ void Session::bulk_load(BulkRows& rows, ResultSink& sink) {
     sqlite::Database& database = connection_->db();
     sqlite3* db = database.handle();
     if (options_.implicit_transactions && trancount() == 0) begin_transaction();
+    auto insert = database.prepare(insert_sql(target, statement->keep_nulls));
+    sqlite3_stmt* stmt = insert.handle();
+    // A transaction that has only read holds a snapshot SQLite may not let it write from: it starts over as a
+    // writer now, as its first write would make it after a refusal.
+    if (sqlite3_txn_state(db, nullptr) == SQLITE_TXN_READ) restart_for_write(stmt);
     if (database.in_transaction()) {
       database.exec("SAVEPOINT " + std::string(kSavepoint));
       savepoint = true;
@@ -325,8 +341,6 @@ void Session::bulk_load(BulkRows& rows, ResultSink& sink) {
       database.exec("BEGIN IMMEDIATE");
       begun = true;
     }
-    auto insert = database.prepare(insert_sql(target, statement->keep_nulls));
-    sqlite3_stmt* stmt = insert.handle();
     std::vector<Value> row;
     while (rows.next(row)) {
       ++count;
