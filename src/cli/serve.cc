@@ -46,6 +46,7 @@ class SessionHandler : public server::RequestHandler {
                  sql::SessionClient{request.host_name, request.app_name, request.connection}) {}
   void run_batch(std::string_view sql, ResultSink& sink) override { session_.run_batch(sql, sink); }
   void run_rpc(const ProcCall& call, ResultSink& sink) override { session_.run_rpc(call, sink); }
+  void bulk_load(BulkRows& rows, ResultSink& sink) override { session_.bulk_load(rows, sink); }
   void interrupt() override { session_.interrupt(); }
   std::string current_database() const override { return session_.current_database(); }
   int open_transactions() const override { return session_.open_transactions(); }

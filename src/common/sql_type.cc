@@ -412,8 +412,8 @@ Value to_date_or_time(const Value& value, const SqlType& type) {
     case Base::kDateTime: {
       // DATETIME counts 1/300 s: .000, .003, .007, ...
       int64_t ms = floor_div(t, 10000);
-      int64_t count = floor_div(ms * 3 + 5, 10);  // 1/300 s, rounded
-      int64_t rounded_ms = (count * 10 + 1) / 3;
+      int64_t count = floor_div(ms * 3 + 5, 10);          // 1/300 s, rounded
+      int64_t rounded_ms = floor_div(count * 10 + 1, 3);  // floored: times before 1970 are negative
       return format_datetime(rounded_ms * 1000);
     }
     case Base::kDateTime2:

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/bulk_rows.h"
 #include "common/connection_info.h"
+#include "common/error.h"
 #include "common/proc_call.h"
 #include "common/result_sink.h"
 
@@ -31,8 +33,17 @@ class RequestHandler {
   virtual void run_batch(std::string_view sql, ResultSink& sink) = 0;
   // Runs an RPC: a procedure by name, or sp_executesql (name "sp_executesql").
   virtual void run_rpc(const ProcCall& call, ResultSink& sink) = 0;
+  // Runs a BULK_LOAD message (packet type 0x07): the rows for the table that an INSERT BULK batch before it
+  // named. Reads the rows one at a time and reports the row count with done(), or an error; all of the rows
+  // are inserted or none. rows.next() throws ProtocolError for malformed data: let it pass (after undoing
+  // what the load did), the server reports it. The default refuses bulk loads.
+  virtual void bulk_load(BulkRows& rows, ResultSink& sink) {
+    (void)rows;
+    (void)sink;
+    throw SqlError(50000, 16, "This server does not take bulk loads.");
+  }
   // Called from the connection's reader thread when ATTENTION arrives, to cut short running SQL.
-  // The server calls it only while run_batch or run_rpc is executing (never between requests), and
+  // The server calls it only while run_batch, run_rpc or bulk_load is executing (never between requests), and
   // under a lock that the request thread takes when that call returns: return promptly. The sink's
   // attention() turns true at the same moment and stays true until the request ends.
   virtual void interrupt() = 0;

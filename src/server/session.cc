@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/text.h"
+#include "server/bulk_load.h"
 #include "server/prelogin.h"
 #include "server/requests.h"
 #include "server/rpc_reader.h"
@@ -400,6 +401,9 @@ void Session::handle_request(const InMessage& request) {
     case PacketType::kTransactionManager:
       handle_transaction(request, sink);
       break;
+    case PacketType::kBulkLoad:
+      handle_bulk_load(request, sink);
+      break;
     case PacketType::kPrelogin:
     case PacketType::kLogin7:
     case PacketType::kSspi:
@@ -477,6 +481,24 @@ void Session::handle_prepared(const ProcCall& call, TokenSink& sink) {
   if (plan.new_handle) {
     sink.return_value(0, plan.handle_parameter, Column{"", ColumnType::kInt, 0}, int64_t{*plan.new_handle});
   }
+}
+
+void Session::handle_bulk_load(const InMessage& request, TokenSink& sink) {
+  spdlog::debug("session {}: bulk load of {} bytes in {} packets", spid_, request.payload.size(),
+                request.packets);
+  call_handler(sink, [&] {
+    try {
+      BulkLoadReader rows(request.payload, version_);
+      handler_->bulk_load(rows, sink);
+    } catch (const ProtocolError& e) {
+      // The message was framed correctly, only its rows are not: the request fails, the connection stays.
+      spdlog::info("session {}: refused a malformed bulk load: {}", spid_, e.what());
+      throw SqlError(4804, 16,
+                     fmt::format("The bulk load data from the client is malformed ({}). Nothing of this load "
+                                 "was inserted.",
+                                 e.what()));
+    }
+  });
 }
 
 void Session::handle_transaction(const InMessage& request, TokenSink& sink) {

@@ -79,6 +79,7 @@ class Session {
   void handle_rpc(const InMessage& request, TokenSink& sink);
   void handle_prepared(const ProcCall& call, TokenSink& sink);
   void handle_transaction(const InMessage& request, TokenSink& sink);
+  void handle_bulk_load(const InMessage& request, TokenSink& sink);
   // Calls into the handler with interrupt() enabled, turning exceptions into error messages.
   template <class F>
   void call_handler(TokenSink& sink, F&& f);

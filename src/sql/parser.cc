@@ -617,6 +617,118 @@ std::optional<std::string> unsupported_statement(const std::vector<Token>& token
   return std::nullopt;
 }
 
+// --- INSERT BULK -----------------------------------------------------------------------------------
+
+// INSERT bulk VALUES (...) and the like insert into a table named bulk; INSERT BULK name ( starts a bulk
+// load.
+bool is_insert_bulk(const std::vector<Token>& tokens) {
+  const Token* third = token_at(tokens, 2);
+  return is_word(token_at(tokens, 1), "BULK") && is_name(third) &&
+         !is_word_any(third, {"VALUES", "SELECT", "DEFAULT", "EXEC", "EXECUTE", "WITH", "OUTPUT"});
+}
+
+// One entry of INSERT BULK's column list: name type [COLLATE collation] [NULL | NOT NULL].
+InsertBulkStatement::Column parse_bulk_column(Cursor& cur) {
+  InsertBulkStatement::Column column;
+  column.name = cur.expect_name();
+  int depth = 0;
+  while (!cur.at_end()) {
+    const Token* t = cur.peek();
+    if (depth == 0 && (is_punct(t, ",") || is_punct(t, ")") || is_word_any(t, {"COLLATE", "NULL", "NOT"})))
+      break;
+    if (is_punct(t, "(")) ++depth;
+    if (is_punct(t, ")")) --depth;
+    // Words are kept apart ("DOUBLE PRECISION"); nothing else is ("DECIMAL(10,2)").
+    if (!column.type.empty() && t->kind == TokenKind::kWord &&
+        (std::isalnum(static_cast<unsigned char>(column.type.back())) || column.type.back() == '_'))
+      column.type += ' ';
+    column.type += t->kind == TokenKind::kQuotedName ? t->value : to_upper(t->text);
+    cur.take();
+  }
+  if (column.type.empty()) cur.fail();
+  if (cur.accept_word("COLLATE")) cur.expect_name();
+  if (cur.accept_word("NOT")) {
+    if (!cur.accept_word("NULL")) cur.fail();
+  } else {
+    cur.accept_word("NULL");
+  }
+  return column;
+}
+
+int64_t parse_bulk_number(Cursor& cur) {
+  if (!cur.accept_punct("=") || cur.at_end() || cur.peek()->kind != TokenKind::kNumber) cur.fail();
+  Value n = number_value(cur.take().text);
+  const auto* i = std::get_if<int64_t>(&n);
+  if (!i || *i < 0) cur.fail();
+  return *i;
+}
+
+void parse_bulk_option(Cursor& cur, InsertBulkStatement& bulk) {
+  if (!is_name(cur.peek())) cur.fail();
+  std::string option = to_upper(cur.peek()->value);
+  if (cur.accept_word("CHECK_CONSTRAINTS")) {
+    bulk.check_constraints = true;
+  } else if (cur.accept_word("FIRE_TRIGGERS")) {
+    bulk.fire_triggers = true;
+  } else if (cur.accept_word("KEEP_NULLS")) {
+    bulk.keep_nulls = true;
+  } else if (cur.accept_word("TABLOCK")) {
+    bulk.tablock = true;
+  } else if (cur.accept_word("ROWS_PER_BATCH")) {
+    bulk.rows_per_batch = parse_bulk_number(cur);
+  } else if (cur.accept_word("KILOBYTES_PER_BATCH")) {
+    bulk.kilobytes_per_batch = parse_bulk_number(cur);
+  } else if (cur.accept_word("ORDER")) {
+    if (!cur.accept_punct("(")) cur.fail();
+    do {
+      std::string name = cur.expect_name();
+      bool descending = false;
+      if (cur.accept_word("DESC")) {
+        descending = true;
+      } else {
+        cur.accept_word("ASC");
+      }
+      bulk.order.emplace_back(std::move(name), descending);
+    } while (cur.accept_punct(","));
+    if (!cur.accept_punct(")")) cur.fail();
+  } else {
+    throw not_supported(
+        "INSERT BULK ... WITH (" + option +
+        ") is not supported; bakrest takes CHECK_CONSTRAINTS, FIRE_TRIGGERS, KEEP_NULLS, TABLOCK, "
+        "ROWS_PER_BATCH, KILOBYTES_PER_BATCH and ORDER.");
+  }
+}
+
+InsertBulkStatement parse_insert_bulk(const std::vector<Token>& tokens) {
+  Cursor cur(tokens);
+  cur.take();
+  cur.take();
+  InsertBulkStatement bulk;
+  bulk.table.push_back(cur.expect_name());
+  while (cur.accept_punct(".")) {
+    if (is_punct(cur.peek(), ".")) {
+      bulk.table.emplace_back();  // db..table: the schema left out
+      continue;
+    }
+    bulk.table.push_back(cur.expect_name());
+  }
+  if (bulk.table.size() > 3 || bulk.table.back().empty()) cur.fail();
+  if (!cur.accept_punct("(")) cur.fail();
+  do {
+    bulk.columns.push_back(parse_bulk_column(cur));
+  } while (cur.accept_punct(","));
+  if (!cur.accept_punct(")")) cur.fail();
+  if (cur.accept_word("WITH")) {
+    if (!cur.accept_punct("(")) cur.fail();
+    do {
+      parse_bulk_option(cur, bulk);
+    } while (cur.accept_punct(","));
+    if (!cur.accept_punct(")")) cur.fail();
+  }
+  cur.expect_end();
+  return bulk;
+}
+
 // --- Transactions -----------------------------------------------------------------------------------
 
 // A transaction or savepoint name: an identifier, or a variable holding it (returned as "@var").
@@ -708,6 +820,8 @@ void classify(const std::vector<Token>& tokens, std::vector<Statement>& out) {
     out.emplace_back(CommitStatement{});
   } else if (head == "ROLLBACK" && parse_transaction_end(tokens)) {
     out.emplace_back(RollbackStatement{*parse_transaction_end(tokens)});
+  } else if (head == "INSERT" && is_insert_bulk(tokens)) {
+    out.emplace_back(parse_insert_bulk(tokens));
   } else if (head == "SAVE") {
     out.emplace_back(parse_save(tokens));
   } else if (head == "DECLARE") {

@@ -102,6 +102,25 @@ struct RollbackStatement {
 struct SaveTransactionStatement {
   std::string name;
 };
+// INSERT BULK table (column type [COLLATE name] [NULL | NOT NULL], ...) [WITH (option, ...)]: the table and
+// columns the next BULK LOAD message fills, as drivers' bulk copy sends it (tedious, FreeTDS bcp,
+// SqlBulkCopy). The options are CHECK_CONSTRAINTS, FIRE_TRIGGERS, KEEP_NULLS, TABLOCK, ROWS_PER_BATCH = n,
+// KILOBYTES_PER_BATCH = n and ORDER (column [ASC | DESC], ...).
+struct InsertBulkStatement {
+  std::vector<std::string> table;  // the name's parts as written: {"t"}, {"dbo", "t"}, {"db", "", "t"}
+  struct Column {
+    std::string name;
+    std::string type;  // as declared, upper-cased: "NVARCHAR(50)", "DECIMAL(10,2)"
+  };
+  std::vector<Column> columns;
+  bool check_constraints = false;
+  bool fire_triggers = false;
+  bool keep_nulls = false;
+  bool tablock = false;
+  std::optional<int64_t> rows_per_batch;
+  std::optional<int64_t> kilobytes_per_batch;
+  std::vector<std::pair<std::string, bool>> order;  // ORDER (column [ASC | DESC]): the name, true for DESC
+};
 struct SqlStatement {  // anything else: rewritten and run by SQLite
   std::vector<Token> tokens;
 };
@@ -159,7 +178,7 @@ using Statement =
                  RollbackStatement, SaveTransactionStatement, SqlStatement, DeclareStatement,
                  SetVariableStatement, SelectAssignStatement, WaitforStatement, RaiserrorStatement,
                  ThrowStatement, ReturnStatement, BreakStatement, ContinueStatement, IfStatement,
-                 WhileStatement, BlockStatement, TryCatchStatement>;
+                 WhileStatement, BlockStatement, TryCatchStatement, InsertBulkStatement>;
 
 // IF condition statement [ELSE statement]; a branch is one statement (BEGIN ... END makes a block of
 // several).

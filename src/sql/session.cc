@@ -208,6 +208,7 @@ std::string describe_statement(const Statement& statement) {
   if (std::holds_alternative<WaitforStatement>(statement)) return "WAITFOR";
   if (std::holds_alternative<RaiserrorStatement>(statement)) return "RAISERROR";
   if (std::holds_alternative<ThrowStatement>(statement)) return "THROW";
+  if (std::holds_alternative<InsertBulkStatement>(statement)) return "INSERT BULK";
   if (std::holds_alternative<PrintStatement>(statement)) return "PRINT";
   return "a control-of-flow statement";
 }
@@ -418,6 +419,7 @@ void Session::reset(bool keep_transaction) {
   // sp_reset_connection does.
   options_ = SessionOptions{};
   if (temporary_tables_attached_) drop_temporary_tables(false);
+  insert_bulk_.reset();
   rowcount_ = 0;
   last_error_ = 0;
   if (trancount() == 0 && ascii_lower(current_database()) != ascii_lower(initial_database_)) {
@@ -657,6 +659,8 @@ Session::Flow Session::run_statement(const Statement& statement, Variables& vari
         } else if constexpr (std::is_same_v<T, SaveTransactionStatement>) {
           save_transaction(resolve_name(s.name, variables));
           sink.done(std::nullopt);
+        } else if constexpr (std::is_same_v<T, InsertBulkStatement>) {
+          insert_bulk(s, sink);
         } else if constexpr (std::is_same_v<T, SqlStatement>) {
           run_sql(s.tokens, variables, sink);
         } else if constexpr (std::is_same_v<T, DeclareStatement>) {

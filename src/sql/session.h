@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/session_directory.h"
+#include "common/bulk_rows.h"
 #include "common/connection_info.h"
 #include "common/proc_call.h"
 #include "common/result_sink.h"
@@ -50,6 +52,9 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   void run_batch(std::string_view batch, ResultSink& sink);
   // A procedure by name, or sp_executesql.
   void run_rpc(const ProcCall& call, ResultSink& sink);
+  // A BULK LOAD message: inserts the rows into the table the pending INSERT BULK named, converted to its
+  // columns' types, all of them or (after an error, which goes to the sink) none (sql/bulk_insert.cc).
+  void bulk_load(BulkRows& rows, ResultSink& sink);
   // From another thread: stops the SQLite statement running now.
   void interrupt();
   // A pooled connection is being reused: roll back an open transaction unless keep_transaction, and go
@@ -82,6 +87,8 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   // Returns each argument's declared type (empty where @params declares none).
   std::vector<std::string> run_executesql(ProcCall& call, ResultSink& sink);
   void run_print(const PrintStatement& print, const Variables& variables, ResultSink& sink);
+  // INSERT BULK: checks the table and its columns and keeps the statement for the next bulk_load().
+  void insert_bulk(const InsertBulkStatement& statement, ResultSink& sink);
   Flow run_if(const IfStatement& branch, Variables& variables, ResultSink& sink);
   Flow run_while(const WhileStatement& loop, Variables& variables, ResultSink& sink);
   Flow run_try_catch(const TryCatchStatement& statement, Variables& variables, ResultSink& sink);
@@ -189,6 +196,7 @@ class Session : private catalog::CatalogSource, private BuiltinSource {
   int nest_level_ = 0;                   // @@NESTLEVEL: sp_executesql calls the statement runs in
   std::vector<Message> caught_;          // the errors CATCH blocks are handling, innermost last
   SessionOptions options_;
+  std::optional<InsertBulkStatement> insert_bulk_;  // the INSERT BULK the next bulk load fills
   // WAITFOR waits here; interrupt() (ATTENTION) ends the wait.
   std::mutex wait_mutex_;
   std::condition_variable wait_changed_;

@@ -221,6 +221,12 @@ class Splitter {
     if (s.head == "END") s.marker_length = is_word_any(at(i + 1), {"TRY", "CATCH"}) ? 2 : 1;
     if (s.head == "ELSE") s.marker_length = 1;
     if (s.head == "CREATE" || s.head == "ALTER" || s.head == "DROP") s.object_kind = object_kind_after(i + 1);
+    // INSERT BULK t (columns) [WITH (options)] takes no SELECT, VALUES or EXEC: a SELECT after it is the next
+    // statement. (INSERT bulk VALUES ... inserts into a table named bulk.)
+    if (s.head == "INSERT" && is_word(at(i + 1), "BULK") && is_name(at(i + 2)) &&
+        !is_word_any(at(i + 2), {"VALUES", "SELECT", "DEFAULT", "EXEC", "EXECUTE", "WITH", "OUTPUT"})) {
+      s.insert_source_seen = true;
+    }
     if (s.head == "DROP") return;
     if (s.object_kind == "TRIGGER") s.trigger_header = s.body_pending = true;
     if (iequals_any(s.object_kind, {"PROCEDURE", "PROC", "FUNCTION"})) s.rest_of_batch = true;

@@ -1,6 +1,6 @@
 // Writes the structured seeds of the fuzz corpora, so that mutation starts from real structure: TDS messages,
-// PRELOGIN, LOGIN7, RPC and SQL_BATCH payloads laid out as clients send them, and backups, log records, log
-// segments, changed-page files and configurations made by bakrest's own writers.
+// PRELOGIN, LOGIN7, RPC, SQL_BATCH and BULK_LOAD payloads laid out as clients send them, and backups, log
+// records, log segments, changed-page files and configurations made by bakrest's own writers.
 //
 // usage: make_fuzz_seeds CORPUS_ROOT   (writes CORPUS_ROOT/<target>/seed-<name>; run by hand, see README.md)
 //
@@ -616,6 +616,166 @@ void tds_seeds() {
        concat({all_headers(), le(8, 2), {0x01}, utf16("x"), {0x00}, rpc_tail(server::kTds74)}));
 }
 
+// --- BULK_LOAD ---------------------------------------------------------------------------------------------
+
+// A COLMETADATA column as TDS 7.2+ clients send it: UserType, Flags (nullable), TYPE_INFO, name.
+Bytes bulk_column(const Bytes& type_info, std::string_view name) {
+  return concat({le(0, 4),
+                 le(0x0009, 2),
+                 type_info,
+                 {static_cast<uint8_t>(server::utf8_to_utf16(name).size())},
+                 utf16(name)});
+}
+Bytes bulk_metadata(std::initializer_list<Bytes> columns) {
+  Bytes out = concat({{0x81}, le(columns.size(), 2)});
+  for (const Bytes& c : columns) out = concat({out, c});
+  return out;
+}
+Bytes bulk_row(std::initializer_list<Bytes> values) {
+  Bytes out = {0xD1};
+  for (const Bytes& v : values) out = concat({out, v});
+  return out;
+}
+Bytes bulk_done(uint64_t rows) { return concat({{0xFD}, le(0x10, 2), le(0, 2), le(rows, 8)}); }
+Bytes with_length(const Bytes& data, size_t width) { return concat({le(data.size(), width), data}); }
+
+// bulk_load: the payload, then the TDS version the target negotiates.
+void bulk_load_seeds() {
+  // What node mssql's request.bulk() sends for the integration test's table (tedious 18): three rows, NULLs.
+  Bytes node = concat(
+      {bulk_metadata({bulk_column({0x26, 4}, "id"),
+                      bulk_column(concat({{0xE7}, le(100, 2), kCollation}), "name"),
+                      bulk_column({0x6A, 9, 10, 2}, "amount"), bulk_column({0x6F, 8}, "at"),
+                      bulk_column({0x68, 1}, "flag"), bulk_column(concat({{0xA5}, le(16, 2)}), "data")}),
+       bulk_row({with_length(le(1, 4), 1), with_length(utf16("row 1 \xE2\x9C\x93 \xC3\xA9"), 2),
+                 with_length(concat({{1}, le(1234567, 8)}), 1),
+                 with_length(concat({le(45290, 4), le(18303, 4)}), 1), with_length({1}, 1),
+                 with_length({0, 0, 1}, 2)}),
+       bulk_row({with_length(le(2, 4), 1), le(0xFFFF, 2), {0}, {0}, {0}, le(0xFFFF, 2)}),
+       bulk_row({with_length(le(3, 4), 1), with_length(utf16(""), 2), with_length(concat({{0}, le(5, 8)}), 1),
+                 with_length(concat({le(45290, 4), le(0, 4)}), 1), with_length({0}, 1), with_length({}, 2)}),
+       bulk_done(0)});
+  save("bulk_load", "node-mssql-74", concat({node, rpc_tail(server::kTds74)}));
+
+  // Every type the reader takes: fixed, nullable, dates and times, GUID, character data in both collations,
+  // binary, PLP in chunks, TEXT / NTEXT / IMAGE with text pointers; then a row of NULLs.
+  Bytes pointer = concat({{16}, Bytes(16, 0xFF), Bytes(8, 0xFF)});
+  Bytes every = concat(
+      {bulk_metadata(
+           {bulk_column({0x30}, "i1"),
+            bulk_column({0x32}, "b"),
+            bulk_column({0x34}, "i2"),
+            bulk_column({0x38}, "i4"),
+            bulk_column({0x7F}, "i8"),
+            bulk_column({0x3B}, "f4"),
+            bulk_column({0x3E}, "f8"),
+            bulk_column({0x7A}, "m4"),
+            bulk_column({0x3C}, "m8"),
+            bulk_column({0x3A}, "dt4"),
+            bulk_column({0x3D}, "dt8"),
+            bulk_column({0x26, 8}, "intn"),
+            bulk_column({0x6D, 4}, "fltn"),
+            bulk_column({0x6E, 8}, "moneyn"),
+            bulk_column({0x6C, 17, 38, 0}, "numeric"),
+            bulk_column({0x28}, "date"),
+            bulk_column({0x29, 7}, "time"),
+            bulk_column({0x2A, 3}, "dt2"),
+            bulk_column({0x2B, 7}, "dto"),
+            bulk_column({0x24, 16}, "guid"),
+            bulk_column(concat({{0xEF}, le(8, 2), kCollation}), "nchar"),
+            bulk_column(concat({{0xA7}, le(20, 2), kCollation}), "varchar"),
+            bulk_column(concat({{0xAF}, le(3, 2), kUtf8Collation}), "char_utf8"),
+            bulk_column(concat({{0xAD}, le(2, 2)}), "binary"),
+            bulk_column(concat({{0xE7}, le(0xFFFF, 2), kCollation}), "nvarchar_max"),
+            bulk_column(concat({{0xA5}, le(0xFFFF, 2)}), "varbinary_max"),
+            bulk_column(concat({{0x23}, le(0x7FFFFFFF, 4), kCollation, le(1, 2), utf16("t")}), "text"),
+            bulk_column(concat({{0x63}, le(0x7FFFFFFE, 4), kCollation, le(1, 2), utf16("t")}), "ntext"),
+            bulk_column(concat({{0x22}, le(0x7FFFFFFF, 4), le(1, 2), utf16("t")}), "image")}),
+       bulk_row({{200},
+                 {1},
+                 le(65535, 2),
+                 le(123456, 4),
+                 le(~uint64_t{0}, 8),
+                 le(0x3FC00000, 4),
+                 le(0x400921FB54442D18, 8),
+                 le(15000, 4),
+                 concat({le(0, 4), le(123400, 4)}),
+                 concat({le(45290, 2), le(61, 2)}),
+                 concat({le(45290, 4), le(150, 4)}),
+                 with_length(le(5000000000, 8), 1),
+                 with_length(le(0x3FC00000, 4), 1),
+                 with_length(concat({le(0x7FFFFFFF, 4), le(0xFFFFFFFF, 4)}), 1),
+                 with_length(concat({{1}, le(~uint64_t{0}, 8), le(0xFFFF, 8)}), 1),
+                 with_length(le(738885, 3), 1),
+                 with_length(le(452961234567, 5), 1),
+                 with_length(concat({le(43200500, 4), le(738885, 3)}), 1),
+                 with_length(concat({le(18000000000, 5), le(738885, 3), le(0xFFC4, 2)}), 1),
+                 with_length({0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC,
+                              0xDD, 0xEE, 0xFF},
+                             1),
+                 with_length(utf16("abcd"), 2),
+                 with_length({'c', 'a', 'f', 0xE9}, 2),
+                 with_length({0xE2, 0x82, 0xAC}, 2),
+                 with_length({0xCA, 0xFE}, 2),
+                 concat({le(8, 8), le(2, 4), utf16("a"), le(6, 4), utf16("bc\xE2\x9C\x93"), le(0, 4)}),
+                 concat({le(~uint64_t{0} - 1, 8), le(3, 4), {1, 2, 3}, le(0, 4)}),
+                 concat({pointer, le(3, 4), {'a', 'b', 'c'}}),
+                 concat({pointer, le(2, 4), utf16("n")}),
+                 concat({pointer, le(1, 4), {0x7F}})}),
+       bulk_row({{0},
+                 {0},
+                 le(0, 2),
+                 le(0, 4),
+                 le(0, 8),
+                 le(0, 4),
+                 le(0, 8),
+                 le(0, 4),
+                 le(0, 8),
+                 le(0, 4),
+                 le(0, 8),
+                 {0},
+                 {0},
+                 {0},
+                 {0},
+                 {0},
+                 {0},
+                 {0},
+                 {0},
+                 {0},
+                 le(0xFFFF, 2),
+                 le(0xFFFF, 2),
+                 le(0xFFFF, 2),
+                 le(0xFFFF, 2),
+                 le(~uint64_t{0}, 8),
+                 le(~uint64_t{0}, 8),
+                 {0},
+                 {0},
+                 {0}}),
+       bulk_done(2)});
+  save("bulk_load", "every-type-74", concat({every, rpc_tail(server::kTds74)}));
+
+  // TDS 7.1: two-byte UserType and a four-byte DONE row count.
+  Bytes v71 = concat({{0x81},
+                      le(1, 2),
+                      le(0, 2),
+                      le(1, 2),
+                      {0x26, 4},
+                      {2},
+                      utf16("id"),
+                      bulk_row({with_length(le(7, 4), 1)}),
+                      {0xFD},
+                      le(0, 2),
+                      le(0, 2),
+                      le(0, 4)});
+  save("bulk_load", "tds71", concat({v71, rpc_tail(server::kTds71)}));
+  // tedious's load of no rows is a DONE alone; FreeTDS sends no DONE after the last row.
+  save("bulk_load", "done-only", concat({bulk_done(0), rpc_tail(server::kTds74)}));
+  save("bulk_load", "no-done",
+       concat({bulk_metadata(
+                   {bulk_column({0x26, 4}, "id"), bulk_column(concat({{0xA7}, le(10, 2), kCollation}), "s")}),
+               bulk_row({with_length(le(1, 4), 1), with_length({'x'}, 2)}), rpc_tail(server::kTds74)}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -632,6 +792,7 @@ int main(int argc, char** argv) {
     log_seeds();
     changed_pages_seeds();
     config_seeds();
+    bulk_load_seeds();
   } catch (const std::exception& e) {
     std::cerr << "make_fuzz_seeds: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,116 @@
+// Bulk load against multi-row INSERTs through node mssql (tedious): ROWS rows (default 1,000,000) of the node
+// integration test's table (int, nvarchar(50), decimal(10,2), datetime, bit, varbinary(16), with some NULLs)
+// loaded once with request.bulk() (INSERT BULK and one BULK LOAD message) and once with INSERT statements of
+// 1000 rows each, sent one after another in autocommit. Prints rows per second for each.
+//
+//   NODE_PATH=node_modules node bench/bulk_load_bench.js build/bakrest [ROWS]
+//
+// A bulk() of a million rows is one message of about 60 MB: the instance gets [limits] max_request_mb = 256.
+'use strict';
+const path = require('path');
+const sql = require('mssql');
+const { USER, PASSWORD, startServer, stopServer } = require(path.join(__dirname, '..', 'tests', 'integration',
+  'harness'));
+
+const ROWS = Number(process.argv[3] || 1000000);
+const ROWS_PER_INSERT = 1000;
+const CONFIG = 'instance_id = "bakrest-bench"\n[limits]\nmax_request_mb = 256\nmax_buffered_request_mb = 512\n';
+
+function bulkRow(i) {
+  return {
+    id: i,
+    name: i % 1000 === 0 ? null : `row ${i} \u2713 \u00e9`,
+    amount: i % 777 === 0 ? null : (((i * 7919) % 10000000) - 5000000) / 100,
+    at: i % 500 === 0 ? null : new Date(Date.UTC(2024, 0, 1) + i * 61000 + (i % 100) * 10),
+    flag: i % 333 === 0 ? null : i % 3 === 0,
+    data: i % 999 === 0 ? null : Buffer.from([(i >> 16) & 255, (i >> 8) & 255, i & 255, i % 7].slice(0, (i % 4) + 1)),
+  };
+}
+
+const COLUMNS = 'id INT NOT NULL PRIMARY KEY, name NVARCHAR(50) NULL, amount DECIMAL(10,2) NULL, at DATETIME NULL, ' +
+  'flag BIT NULL, data VARBINARY(16) NULL';
+
+function literal(r) {
+  const text = (s) => (s === null ? 'NULL' : `N'${s.replace(/'/g, "''")}'`);
+  const at = r.at === null ? 'NULL' : `'${r.at.toISOString().replace('T', ' ').replace('Z', '')}'`;
+  return `(${r.id}, ${text(r.name)}, ${r.amount === null ? 'NULL' : r.amount}, ${at}, ` +
+    `${r.flag === null ? 'NULL' : r.flag ? 1 : 0}, ${r.data === null ? 'NULL' : '0x' + r.data.toString('hex')})`;
+}
+
+function rate(rows, ms) {
+  return `${rows.toLocaleString('en-US')} rows in ${(ms / 1000).toFixed(2)} s: ` +
+    `${Math.round(rows / (ms / 1000)).toLocaleString('en-US')} rows/s`;
+}
+
+async function count(pool, table) {
+  return (await pool.request().query(`SELECT COUNT(*) AS n FROM ${table}`)).recordset[0].n;
+}
+
+async function main(server) {
+  const config = (database) => ({
+    server: 'localhost', port: server.port, user: USER, password: PASSWORD, database,
+    options: { trustServerCertificate: true }, pool: { max: 1, min: 0 },
+    connectionTimeout: 120000, requestTimeout: 0,
+  });
+  const admin = await new sql.ConnectionPool(config('master')).connect();
+  await admin.request().batch('CREATE DATABASE benchdb');
+  await admin.close();
+  const pool = await new sql.ConnectionPool(config('benchdb')).connect();
+  await pool.request().batch(`CREATE TABLE by_bulk (${COLUMNS}); CREATE TABLE by_insert (${COLUMNS})`);
+
+  // request.bulk(): the rows are built first; the timing covers encoding, sending and inserting them.
+  const table = new sql.Table('by_bulk');
+  table.columns.add('id', sql.Int, { nullable: false });
+  table.columns.add('name', sql.NVarChar(50), { nullable: true });
+  table.columns.add('amount', sql.Decimal(10, 2), { nullable: true });
+  table.columns.add('at', sql.DateTime, { nullable: true });
+  table.columns.add('flag', sql.Bit, { nullable: true });
+  table.columns.add('data', sql.VarBinary(16), { nullable: true });
+  for (let i = 1; i <= ROWS; i++) {
+    const r = bulkRow(i);
+    table.rows.add(r.id, r.name, r.amount, r.at, r.flag, r.data);
+  }
+  let start = Date.now();
+  const result = await pool.request().bulk(table);
+  const bulkMs = Date.now() - start;
+  if (result.rowsAffected !== ROWS) throw new Error(`bulk(): rowsAffected ${result.rowsAffected}`);
+  if (await count(pool, 'by_bulk') !== ROWS) throw new Error('bulk(): wrong row count');
+
+  // INSERT ... VALUES of 1000 rows each; the timing covers writing each statement's text too.
+  start = Date.now();
+  for (let first = 1; first <= ROWS; first += ROWS_PER_INSERT) {
+    const values = [];
+    for (let i = first; i < first + ROWS_PER_INSERT && i <= ROWS; i++) values.push(literal(bulkRow(i)));
+    await pool.request().batch(`INSERT INTO by_insert (id, name, amount, at, flag, data) VALUES ${values.join(', ')}`);
+  }
+  const insertMs = Date.now() - start;
+  if (await count(pool, 'by_insert') !== ROWS) throw new Error('INSERT: wrong row count');
+  const same = (await pool.request().query(
+    'SELECT COUNT(*) AS n FROM by_bulk b JOIN by_insert i ON i.id = b.id AND i.name IS b.name AND ' +
+    'i.amount IS b.amount AND i.at IS b.at AND i.flag IS b.flag AND i.data IS b.data')).recordset[0].n;
+  await pool.close();
+
+  console.log(`bulk load, node mssql request.bulk():        ${rate(ROWS, bulkMs)}`);
+  console.log(`multi-row INSERT, ${ROWS_PER_INSERT} rows per statement:  ${rate(ROWS, insertMs)}`);
+  console.log(`bulk load / INSERT: ${(insertMs / bulkMs).toFixed(1)}x; rows stored alike by both: ` +
+    `${same.toLocaleString('en-US')} of ${ROWS.toLocaleString('en-US')}`);
+}
+
+(async () => {
+  const binary = process.argv[2];
+  if (!binary) {
+    console.error('usage: node bench/bulk_load_bench.js path/to/bakrest [ROWS]');
+    process.exit(2);
+  }
+  const server = await startServer(binary, CONFIG);
+  let failed = false;
+  try {
+    await main(server);
+  } catch (e) {
+    console.error(e.stack || e);
+    failed = true;
+  } finally {
+    await stopServer(server);
+  }
+  process.exit(failed ? 1 : 0);
+})();
