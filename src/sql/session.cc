@@ -607,7 +607,28 @@ Session::Flow Session::execute(const Statement& statement, Variables& variables,
   return Flow::kNext;
 }
 
+// Under SET FMTONLY ON only queries (their columns), SET, variables and control of flow run: the statements
+// bakrest carries out itself would act.
+namespace {
+bool runs_under_fmtonly(const Statement& statement) {
+  return std::holds_alternative<SqlStatement>(statement) ||
+         std::holds_alternative<SetOptionStatement>(statement) ||
+         std::holds_alternative<DeclareStatement>(statement) ||
+         std::holds_alternative<SetVariableStatement>(statement) ||
+         std::holds_alternative<IfStatement>(statement) ||
+         std::holds_alternative<WhileStatement>(statement) ||
+         std::holds_alternative<BlockStatement>(statement) ||
+         std::holds_alternative<TryCatchStatement>(statement) ||
+         std::holds_alternative<PrintStatement>(statement);
+}
+}  // namespace
+
 Session::Flow Session::run_statement(const Statement& statement, Variables& variables, ResultSink& sink) {
+  if (options_.fmtonly && !runs_under_fmtonly(statement)) {
+    throw not_supported(
+        describe_statement(statement) +
+        " under SET FMTONLY ON is not supported: bakrest then sends only the columns of queries.");
+  }
   return std::visit(
       [&](const auto& s) -> Flow {
         using T = std::decay_t<decltype(s)>;
@@ -1277,7 +1298,8 @@ void Session::run_sql(const std::vector<Token>& tokens, const Variables& variabl
       throw explain(sqlite::Error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)));
     };
     bool more = false;
-    while (step()) {
+    // SET FMTONLY ON: nothing runs; a query sends its columns (typed by their declarations) and no rows.
+    while (!options_.fmtonly && step()) {
       if (sink.attention()) return;
       rows.push_back(read_row());
       if (rows.size() >= kTypingRows || buffered_bytes >= kTypingBytes) {
@@ -1286,6 +1308,10 @@ void Session::run_sql(const std::vector<Token>& tokens, const Variables& variabl
       }
     }
     if (sink.attention()) return;
+    if (columns == 0 && options_.fmtonly) {
+      sink.done(std::nullopt);
+      continue;
+    }
     if (columns == 0) {
       bool counts = counts_rows(text);
       rowcount_ = counts ? sqlite3_changes64(db) : 0;

@@ -49,7 +49,7 @@ constexpr BooleanOption kBooleanOptions[] = {
     {"NO_BROWSETABLE", Setting::kNoEffect, Setting::kNoEffect, ""},          // nor browse mode
     {"REMOTE_PROC_TRANSACTIONS", Setting::kRefused, Setting::kAlways,
      "there are no distributed transactions"},
-    {"FMTONLY", Setting::kRefused, Setting::kAlways, "statements run and return their rows"},
+    {"FMTONLY", Setting::kHonoured, Setting::kHonoured, ""},
     {"NOEXEC", Setting::kRefused, Setting::kAlways, "statements run"},
     {"PARSEONLY", Setting::kRefused, Setting::kAlways, "statements run"},
     {"FORCEPLAN", Setting::kRefused, Setting::kAlways, "SQLite plans every query"},
@@ -118,6 +118,7 @@ void apply_booleans(const std::vector<Token>& tokens, SessionOptions& options) {
     if (option->name == "NOCOUNT") next.nocount = on;
     if (option->name == "IMPLICIT_TRANSACTIONS") next.implicit_transactions = on;
     if (option->name == "XACT_ABORT") next.xact_abort = on;
+    if (option->name == "FMTONLY") next.fmtonly = on;
     if (option->name == "ARITHABORT") next.arithabort = on;
     if (option->name == "CURSOR_CLOSE_ON_COMMIT") next.cursor_close_on_commit = on;
   }

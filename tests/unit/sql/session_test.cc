@@ -648,7 +648,6 @@ TEST_F(SessionTest, SetOptionsAreHonouredOrRefusedByName) {
            Refusal{"SET DATEFORMAT dmy", "SET DATEFORMAT dmy is not supported"},
            Refusal{"SET LANGUAGE Deutsch", "SET LANGUAGE Deutsch is not supported"},
            Refusal{"SET DATEFIRST 1", "SET DATEFIRST 1 is not supported"},
-           Refusal{"SET FMTONLY ON", "SET FMTONLY ON is not supported"},
            Refusal{"SET NUMERIC_ROUNDABORT ON", "SET NUMERIC_ROUNDABORT ON is not supported"},
            Refusal{"SET STATISTICS TIME ON", "SET STATISTICS TIME ON is not supported yet."},
            Refusal{"SET CONTEXT_INFO 0x01", "SET CONTEXT_INFO is not supported yet."},
@@ -965,6 +964,37 @@ TEST_F(SessionTest, StatementsBakrestDoesNotHaveAreRefusedByName) {
     EXPECT_EQ(sink.errors()[0].number, 40517) << sql;
     EXPECT_NE(sink.errors()[0].text.find(words), std::string::npos) << sink.errors()[0].text;
   }
+}
+
+}  // namespace
+}  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+// FreeTDS's bcp asks for a table's columns with SET FMTONLY ON select * from t SET FMTONLY OFF.
+TEST_F(SessionTest, FmtonlySendsColumnsAndRunsNothing) {
+  run("CREATE DATABASE shop; USE shop; CREATE TABLE t (id INT PRIMARY KEY, name NVARCHAR(50), at DATETIME)");
+  run("INSERT INTO t VALUES (1, N'a', NULL)");
+  auto sink = run("SET FMTONLY ON; SELECT * FROM t; INSERT INTO t VALUES (2, N'b', NULL); SET FMTONLY OFF");
+  EXPECT_TRUE(sink.errors().empty()) << sink.errors()[0].text;
+  ASSERT_EQ(sink.results.size(), 1u);
+  EXPECT_TRUE(sink.results[0].rows.empty());
+  ASSERT_EQ(sink.results[0].columns.size(), 3u);
+  EXPECT_EQ(sink.results[0].columns[0].type, ColumnType::kInt);
+  EXPECT_EQ(sink.results[0].columns[1].type, ColumnType::kNVarChar);
+  EXPECT_EQ(sink.results[0].columns[1].max_length, 50u);
+  EXPECT_EQ(sink.results[0].columns[2].type, ColumnType::kDateTime);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM t")), 1);  // the INSERT did not run
+  // What bakrest runs itself is refused rather than skipped or done.
+  auto refused = run("SET FMTONLY ON; CREATE DATABASE other; SET FMTONLY OFF");
+  ASSERT_EQ(refused.errors().size(), 1u);
+  EXPECT_NE(refused.errors()[0].text.find("under SET FMTONLY ON is not supported"), std::string::npos);
+  EXPECT_TRUE(run("USE other").errors().size() == 1u);  // not created
+  // A connection reset turns it off.
+  run("SET FMTONLY ON");
+  session.reset(false);
+  EXPECT_EQ(std::get<int64_t>(scalar("SELECT count(*) FROM shop.dbo.t")), 1);
 }
 
 }  // namespace
