@@ -226,6 +226,17 @@ public class JtdsClient {
             eq("connected to the database named in the URL", database, main.getCatalog());
         });
 
+        // ssl=require: jTDS encrypts the whole connection (TLS inside PRELOGIN, then on the socket).
+        step("connect with ssl=require", () -> {
+            try (Connection tls = DriverManager.getConnection("jdbc:jtds:sqlserver://127.0.0.1:" + port + "/"
+                    + database + ";ssl=require;loginTimeout=120;socketTimeout=300", user, password);
+                 ResultSet r = tls.createStatement().executeQuery(
+                     "SELECT encrypt_option FROM sys.dm_exec_connections WHERE session_id = @@SPID")) {
+                r.next();
+                eq("sys.dm_exec_connections shows the ssl=require connection encrypted", "TRUE", r.getString(1));
+            }
+        });
+
         step("CREATE TABLE of every common type", () -> {
             StringBuilder ddl = new StringBuilder("CREATE TABLE jt_types (id INT NOT NULL PRIMARY KEY");
             for (Object[] c : COLUMNS) ddl.append(", ").append(c[0]).append(' ').append(c[1]);

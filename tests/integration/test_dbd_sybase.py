@@ -1,4 +1,5 @@
-"""Perl DBD::Sybase (Debian libdbd-sybase-perl) through FreeTDS ct-lib with `tds version = 7.4`, driven by
+"""Perl DBD::Sybase (Debian libdbd-sybase-perl) through FreeTDS ct-lib with `tds version = 7.4` and `encryption =
+require`, driven by
 dbd_sybase_client.pl: connect, CREATE TABLE, begin_work/INSERT/rollback undoes the insert and returns true with no
 error (DBD::Sybase ends it with ROLLBACK TRAN and then, switching AutoCommit back on, an unconditional COMMIT TRAN),
 begin_work/INSERT/commit keeps it, `exec msdb.dbo.rds_backup_database ...` and `exec msdb.dbo.rds_task_status`
@@ -44,7 +45,8 @@ try:
         conf = os.path.join(work, "freetds.conf")
         with open(conf, "w") as f:
             f.write("[global]\n\ttds version = 7.4\n\ttext size = 1048576\n"
-                    "[bakrest]\n\thost = 127.0.0.1\n\tport = %d\n\ttds version = 7.4\n" % server.port)
+                    "[bakrest]\n\thost = 127.0.0.1\n\tport = %d\n\ttds version = 7.4\n\tencryption = require\n"
+                    % server.port)
         env = dict(os.environ, FREETDSCONF=conf)
         env.pop("DSQUERY", None)
         env.pop("TDSVER", None)
@@ -75,6 +77,14 @@ try:
             checks.check("END " + part[0] in lines, "DBD::Sybase %s ran to its end (it stopped in step %r; exit "
                          "status %s; stderr: %s)" % (name, step, status, tail))
             checks.equal(status, 0, "DBD::Sybase %s exit status (stderr: %s)" % (name, tail))
+
+        # encryption = require: every DBD::Sybase session was encrypted throughout.
+        with open(server.log.name, "rb") as log:
+            logins = [line for line in log.read().decode(errors="replace").splitlines()
+                      if "logged in" in line and "dbd_sybase_client" in line]
+        checks.equal(len(logins), len(PARTS), "a login for each DBD::Sybase part")
+        checks.check(all(", encrypted with TLS" in line for line in logins),
+                     "DBD::Sybase with encryption = require is encrypted throughout: %r" % logins[:1])
 
         tasks = backups_of(server.port, DATABASE)
         checks.equal([t[5] for t in tasks], ["SUCCESS"], "lifecycle of the backup task DBD::Sybase started")

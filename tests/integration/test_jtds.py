@@ -4,7 +4,8 @@ of every common type, INSERT and SELECT of every type through a PreparedStatemen
 scale kept; DATE, TIME and DATETIME2 to what the type holds), Statement and PreparedStatement batches, commit and
 rollback with setAutoCommit(false), a savepoint rolled back, `exec msdb.dbo.rds_task_status`, a backup started with
 {call msdb.dbo.rds_backup_database(?,?)} and polled with rds_task_status until SUCCESS, and DatabaseMetaData
-getTables/getColumns of the table made. The Java program prints one `CHECK ok|fail <what>` line per check; each
+getTables/getColumns of the table made, and a connection with ssl=require that sys.dm_exec_connections shows
+encrypted. The Java program prints one `CHECK ok|fail <what>` line per check; each
 becomes a check here."""
 import os
 import shutil
