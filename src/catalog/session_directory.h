@@ -29,6 +29,7 @@ struct SessionRow {
   int open_transaction_count = 0;
   int64_t text_size = -1;  // SET TEXTSIZE; -1: whole values
   int lock_timeout_ms = -1;
+  int transaction_isolation_level = 2;  // SET TRANSACTION ISOLATION LEVEL: 1 READ UNCOMMITTED ... 5 SNAPSHOT
 };
 
 class SessionDirectory {

@@ -43,6 +43,7 @@ std::vector<Row> session_rows(const ViewContext& context) {
         s.login_name,
         s.database_id,
         int64_t{s.open_transaction_count},
+        int64_t{s.transaction_isolation_level},
     });
   }
   return rows;
@@ -106,7 +107,8 @@ void add_session_views(std::vector<ViewDefinition>& out) {
                                 {"prev_error", "INT"},
                                 {"original_login_name", "NVARCHAR(128)"},
                                 {"database_id", "SMALLINT"},
-                                {"open_transaction_count", "INT"}},
+                                {"open_transaction_count", "INT"},
+                                {"transaction_isolation_level", "SMALLINT"}},
                                session_rows});
   out.push_back(ViewDefinition{"sys",
                                "dm_exec_connections",

@@ -291,6 +291,7 @@ void Session::publish_state(bool running) {
     row.open_transaction_count = transactions;
     row.text_size = options_.textsize.value_or(-1);
     row.lock_timeout_ms = options_.lock_timeout_ms;
+    row.transaction_isolation_level = options_.isolation_level;
   });
 }
 

@@ -174,17 +174,22 @@ void apply_set_option(const SetOptionStatement& set, SessionOptions& options) {
     if (!is_word(token_at(t, i), "ISOLATION") || !is_word(token_at(t, i + 1), "LEVEL"))
       throw syntax_error_near(t.size() > i ? t[i].text : "TRANSACTION");
     i += 2;
+    int level = 0;
     if (is_word_any(token_at(t, i), {"SNAPSHOT", "SERIALIZABLE"})) {
+      level = is_word(token_at(t, i), "SNAPSHOT") ? 5 : 4;
       ++i;
     } else if (is_word(token_at(t, i), "READ") &&
                is_word_any(token_at(t, i + 1), {"COMMITTED", "UNCOMMITTED"})) {
+      level = is_word(token_at(t, i + 1), "COMMITTED") ? 2 : 1;
       i += 2;
     } else if (is_word(token_at(t, i), "REPEATABLE") && is_word(token_at(t, i + 1), "READ")) {
+      level = 3;
       i += 2;
     } else {
       throw syntax_error_near(t.size() > i ? t[i].text : "LEVEL");
     }
     expect_end(t, i);
+    options.isolation_level = level;
   } else if (name == "IDENTITY_INSERT") {
     // SQLite always takes an explicit value for an INTEGER PRIMARY KEY, so ON is bakrest's behaviour; OFF
     // only adds an error SQL Server gives for such a value, and changes no data.

@@ -19,7 +19,10 @@ struct SessionOptions {
   bool xact_abort = false;              // a run-time error rolls the transaction back and ends the batch
   std::optional<int64_t> textsize;      // bytes of an (MAX) value that are sent; nullopt: whole values
   int lock_timeout_ms = 10000;          // how long a statement waits for a lock; -1: as long as it takes
-  bool fmtonly = false;                 // queries send their columns and no rows; other statements don't run
+  // SET TRANSACTION ISOLATION LEVEL as sys.dm_exec_sessions reports it (1 READ UNCOMMITTED, 2 READ COMMITTED,
+  // 3 REPEATABLE READ, 4 SERIALIZABLE, 5 SNAPSHOT); every level gets SQLite's serializable transactions.
+  int isolation_level = 2;
+  bool fmtonly = false;  // queries send their columns and no rows; other statements don't run
 };
 
 // Applies one SET statement to options. Throws SqlError 40517 naming the option (and the value) when

@@ -124,6 +124,12 @@ def run(dialect):
             checks.check(bool(info) and info[0] >= 11, "server_version_info from @@VERSION is SQL Server 2012 or later "
                          "(OFFSET/FETCH paging): %r" % (info,))
             checks.equal(engine.dialect.default_schema_name, "dbo", "default schema (SELECT schema_name())")
+            with engine.connect() as conn:
+                checks.equal(conn.get_isolation_level(), "READ COMMITTED",
+                             "isolation level from sys.dm_exec_sessions")
+            serializable = engine.execution_options(isolation_level="SERIALIZABLE")
+            with serializable.connect() as conn:
+                checks.equal(conn.get_isolation_level(), "SERIALIZABLE", "isolation_level=SERIALIZABLE is set")
         step("first connect", first_connect)
 
         step("MetaData.create_all", lambda: metadata.create_all(engine))

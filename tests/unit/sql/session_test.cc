@@ -999,3 +999,22 @@ TEST_F(SessionTest, FmtonlySendsColumnsAndRunsNothing) {
 
 }  // namespace
 }  // namespace bakrest::sql
+
+namespace bakrest::sql {
+namespace {
+
+// SQLAlchemy reads the isolation level from sys.dm_exec_sessions.
+TEST_F(SessionTest, DmExecSessionsShowsTheIsolationLevelAsked) {
+  const std::string level =
+      "SELECT transaction_isolation_level FROM sys.dm_exec_sessions WHERE session_id = @@SPID";
+  EXPECT_EQ(std::get<int64_t>(scalar(level)), 2);  // READ COMMITTED
+  run("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+  EXPECT_EQ(std::get<int64_t>(scalar(level)), 4);
+  run("SET TRANSACTION ISOLATION LEVEL SNAPSHOT");
+  EXPECT_EQ(std::get<int64_t>(scalar(level)), 5);
+  session.reset(false);
+  EXPECT_EQ(std::get<int64_t>(scalar(level)), 2);
+}
+
+}  // namespace
+}  // namespace bakrest::sql
