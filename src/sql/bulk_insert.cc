@@ -1,4 +1,4 @@
-// INSERT BULK and the BULK LOAD message that follows it (docs/PROCEDURES.md, "Bulk load").
+// INSERT BULK and the BULK LOAD message that follows it (docs/COMPATIBILITY.md, "Bulk load").
 //
 // INSERT BULK checks that the table and every column it lists exist and keeps the statement; the next bulk
 // load consumes it. Its rows map to the listed columns by position and are converted to the types the table's

@@ -1,5 +1,5 @@
 // One client session's T-SQL execution: the current database, the transaction count, and the statements
-// of each batch run in order (docs/PROCEDURES.md, "T-SQL bakrest understands").
+// of each batch run in order (docs/COMPATIBILITY.md, "T-SQL").
 #pragma once
 
 #include <condition_variable>

@@ -1,4 +1,4 @@
-// SET options (docs/PROCEDURES.md, "SET options"). Each option bakrest accepts is honoured, or accepted
+// SET options (docs/COMPATIBILITY.md, "SET options"). Each option bakrest accepts is honoured, or accepted
 // only in the setting bakrest always behaves by (SET ANSI_NULLS ON: yes; OFF: refused by name); none is
 // accepted and then ignored, since a client that asked for another behaviour would get wrong answers.
 #pragma once
