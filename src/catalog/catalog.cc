@@ -118,37 +118,13 @@ int eof(sqlite3_vtab_cursor* base) {
   return cursor->at >= cursor->rows.size();
 }
 
-void result_value(sqlite3_context* context, const Value& value) {
-  std::visit(
-      [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          sqlite3_result_null(context);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          sqlite3_result_int(context, v ? 1 : 0);
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          sqlite3_result_int64(context, v);
-        } else if constexpr (std::is_same_v<T, double>) {
-          sqlite3_result_double(context, v);
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          sqlite3_result_text64(context, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-        } else if constexpr (std::is_same_v<T, Bytes>) {
-          sqlite3_result_blob64(context, v.data(), v.size(), SQLITE_TRANSIENT);
-        } else if constexpr (std::is_same_v<T, DateTime>) {
-          std::string text = format_datetime(v.unix_micros);
-          sqlite3_result_text64(context, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-        }
-      },
-      value);
-}
-
 int column(sqlite3_vtab_cursor* base, sqlite3_context* context, int index) {
   auto* cursor = static_cast<Cursor*>(base);
   const Row& row = cursor->rows[cursor->at];
   if (index == hidden_column(*static_cast<Table*>(base->pVtab)->data->view)) {
     sqlite3_result_text(context, cursor->schema.c_str(), -1, SQLITE_TRANSIENT);
   } else if (index >= 0 && static_cast<size_t>(index) < row.size()) {
-    result_value(context, row[static_cast<size_t>(index)]);
+    sqlite::result_value(context, row[static_cast<size_t>(index)]);
   } else {
     sqlite3_result_null(context);
   }

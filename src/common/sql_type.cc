@@ -90,28 +90,13 @@ SqlError not_allowed(const char* from, const SqlType& type) {
       std::string("Explicit conversion from data type ") + from + " to " + type.name + " is not allowed.");
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 std::optional<int64_t> parse_integer(std::string_view text) {
-  text = trim(text);
+  text = trim_space(text);
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
   int64_t i = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
   return i;
-}
-
-std::optional<double> parse_number(std::string_view text) {
-  std::string s(trim(text));
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  double d = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(d)) return std::nullopt;
-  return d;
 }
 
 const char* kind_name(const Value& v) {
@@ -173,10 +158,10 @@ Value to_bit(const Value& value, const SqlType& type) {
   if (auto* b = std::get_if<bool>(&value)) return int64_t{*b};
   if (auto* d = std::get_if<double>(&value)) return int64_t{*d != 0};
   if (auto* s = std::get_if<std::string>(&value)) {
-    std::string t = ascii_lower(std::string(trim(*s)));
+    std::string t = ascii_lower(std::string(trim_space(*s)));
     if (t == "true") return int64_t{1};
     if (t == "false") return int64_t{0};
-    if (auto d = parse_number(t)) return int64_t{*d != 0};
+    if (auto d = parse_finite_double(t)) return int64_t{*d != 0};
     throw conversion_failed("varchar", value, type);
   }
   throw not_allowed(kind_name(value), type);
@@ -192,7 +177,7 @@ Value to_exact(const Value& value, const SqlType& type) {
   } else if (auto* f = std::get_if<double>(&value)) {
     d = *f;
   } else if (auto* s = std::get_if<std::string>(&value)) {
-    auto parsed = parse_number(*s);
+    auto parsed = parse_finite_double(*s);
     if (!parsed) {
       throw SqlError(8114, 16, "Error converting data type varchar to " + type.name + ".");
     }
@@ -225,7 +210,7 @@ Value to_float(const Value& value, const SqlType& type) {
   } else if (auto* f = std::get_if<double>(&value)) {
     d = *f;
   } else if (auto* s = std::get_if<std::string>(&value)) {
-    auto parsed = parse_number(*s);
+    auto parsed = parse_finite_double(*s);
     if (!parsed) throw SqlError(8114, 16, "Error converting data type varchar to " + type.name + ".");
     d = *parsed;
   } else {
@@ -312,7 +297,7 @@ Value to_binary(const Value& value, const SqlType& type) {
 // A date or time string in the forms T-SQL reads with DATEFORMAT mdy: ISO ("2010-01-02", "2010-01-02
 // 10:11:12.345", 'T' between), "20100102" with an optional time, "01/02/2010" with an optional time.
 std::optional<int64_t> parse_date_text(std::string_view raw) {
-  std::string text(trim(raw));
+  std::string text(trim_space(raw));
   if (auto t = parse_datetime(text)) return t;
   // yyyymmdd [time]
   if (text.size() >= 8 &&
@@ -372,11 +357,11 @@ Value to_date_or_time(const Value& value, const SqlType& type) {
   if (auto* t = std::get_if<DateTime>(&value)) {
     ticks = t->unix_micros * 10;
   } else if (auto* s = std::get_if<std::string>(&value)) {
-    std::string text(trim(*s));
+    std::string text(trim_space(*s));
     if (type.base == Base::kDateTimeOffset && text.size() > 6 &&
         (text[text.size() - 6] == '+' || text[text.size() - 6] == '-') && text[text.size() - 3] == ':') {
       offset = text.substr(text.size() - 6);
-      text = std::string(trim(text.substr(0, text.size() - 6)));
+      text = std::string(trim_space(text.substr(0, text.size() - 6)));
     }
     if (auto micros = parse_date_text(text)) ticks = *micros * 10 + seventh_digit(text);
     if (!ticks && type.base == Base::kTime) {
@@ -431,7 +416,7 @@ Value to_date_or_time(const Value& value, const SqlType& type) {
 
 Value to_guid(const Value& value, const SqlType& type) {
   if (auto* s = std::get_if<std::string>(&value)) {
-    std::string text(trim(*s));
+    std::string text(trim_space(*s));
     if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
     bool ok = text.size() == 36;
     for (size_t i = 0; ok && i < text.size(); ++i) {
@@ -481,13 +466,13 @@ std::string SqlType::spelled() const {
 }
 
 SqlType parse_type(std::string_view raw) {
-  std::string text = ascii_lower(std::string(trim(raw)));
+  std::string text = ascii_lower(std::string(trim_space(raw)));
   // Arguments in parentheses, if any.
   std::string args;
   if (auto open = text.find('('); open != std::string::npos) {
     if (text.back() != ')') throw syntax_error_near(std::string(raw));
     args = text.substr(open + 1, text.size() - open - 2);
-    text = std::string(trim(text.substr(0, open)));
+    text = std::string(trim_space(text.substr(0, open)));
   }
   // Spaces inside the name: "double precision", "national character varying" are not worth more.
   std::string name;
@@ -519,7 +504,7 @@ SqlType parse_type(std::string_view raw) {
     size_t start = 0;
     for (size_t comma = args.find(',');; comma = args.find(',', start)) {
       parts.emplace_back(
-          trim(args.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+          trim_space(args.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/text.h"
 #include "server/sql_datetime.h"
 
 namespace bakrest::server {
@@ -19,21 +20,6 @@ struct Overload : F... {
 template <class... F>
 Overload(F...) -> Overload<F...>;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::optional<double> parse_double(std::string_view text) {
-  std::string s(trim(text));
-  if (s.empty()) return std::nullopt;
-  char* end = nullptr;
-  double d = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(d)) return std::nullopt;
-  return d;
-}
-
 }  // namespace
 
 std::optional<bool> value_to_bit(const Value& v) {
@@ -43,10 +29,10 @@ std::optional<bool> value_to_bit(const Value& v) {
                         [](int64_t i) -> std::optional<bool> { return i != 0; },
                         [](double d) -> std::optional<bool> { return d != 0; },
                         [](const std::string& s) -> std::optional<bool> {
-                          std::string_view t = trim(s);
+                          std::string_view t = trim_space(s);
                           if (t == "true" || t == "TRUE" || t == "True") return true;
                           if (t == "false" || t == "FALSE" || t == "False") return false;
-                          if (auto d = parse_double(t)) return *d != 0;
+                          if (auto d = parse_finite_double(t)) return *d != 0;
                           return std::nullopt;
                         },
                         [](const Bytes&) -> std::optional<bool> { return std::nullopt; },
@@ -72,11 +58,11 @@ std::optional<int64_t> value_to_int(const Value& v, int64_t min, int64_t max) {
                         [&](int64_t i) -> std::optional<int64_t> { return in_range(i); },
                         [&](double d) -> std::optional<int64_t> { return from_double(d); },
                         [&](const std::string& s) -> std::optional<int64_t> {
-                          std::string_view t = trim(s);
+                          std::string_view t = trim_space(s);
                           int64_t i = 0;
                           auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), i);
                           if (ec == std::errc() && end == t.data() + t.size()) return in_range(i);
-                          if (auto d = parse_double(t)) return from_double(*d);
+                          if (auto d = parse_finite_double(t)) return from_double(*d);
                           return std::nullopt;
                         },
                         [](const Bytes&) -> std::optional<int64_t> { return std::nullopt; },
@@ -91,7 +77,7 @@ std::optional<double> value_to_float(const Value& v) {
                         [](bool b) -> std::optional<double> { return b ? 1.0 : 0.0; },
                         [](int64_t i) -> std::optional<double> { return static_cast<double>(i); },
                         [](double d) -> std::optional<double> { return d; },
-                        [](const std::string& s) -> std::optional<double> { return parse_double(s); },
+                        [](const std::string& s) -> std::optional<double> { return parse_finite_double(s); },
                         [](const Bytes&) -> std::optional<double> { return std::nullopt; },
                         [](DateTime) -> std::optional<double> { return std::nullopt; },
                     },
@@ -157,7 +143,7 @@ std::optional<__int128> value_to_scaled(const Value& v, int scale) {
     // The double's shortest round-trip digits, so 1.1 is 1.1 and not 1.100000000000000088...
     text = fmt::format("{}", *d);
   } else if (auto* s = std::get_if<std::string>(&v)) {
-    text = std::string(trim(*s));
+    text = std::string(trim_space(*s));
   } else {
     return std::nullopt;
   }
@@ -213,7 +199,7 @@ std::optional<int64_t> value_to_time_of_day(const Value& v) {
   }
   const auto* s = std::get_if<std::string>(&v);
   if (!s) return std::nullopt;
-  std::string_view text = trim(*s);
+  std::string_view text = trim_space(*s);
   // A date and time: its time of day.
   if (text.size() > 10 && text[4] == '-') {
     auto t = parse_datetime(text);
@@ -273,7 +259,7 @@ std::optional<SqlDateTime2> value_to_datetime2(const Value& v, int scale) {
   if (auto* t = std::get_if<DateTime>(&v)) return to_sql_datetime2(*t, scale);
   const auto* s = std::get_if<std::string>(&v);
   if (!s) return std::nullopt;
-  auto [whole, fraction] = split_fraction(trim(*s));
+  auto [whole, fraction] = split_fraction(trim_space(*s));
   auto seconds = parse_datetime(whole);
   if (!seconds) return std::nullopt;
   SqlDateTime2 day = to_sql_datetime2(DateTime{seconds->unix_micros}, 7);  // days; time in 100 ns at scale 7
@@ -283,7 +269,7 @@ std::optional<SqlDateTime2> value_to_datetime2(const Value& v, int scale) {
 
 std::optional<uint64_t> value_to_time_units(const Value& v, int scale) {
   if (auto* s = std::get_if<std::string>(&v)) {
-    auto [whole, fraction] = split_fraction(trim(*s));
+    auto [whole, fraction] = split_fraction(trim_space(*s));
     auto micros = value_to_time_of_day(Value(whole));
     if (!micros) return std::nullopt;
     return units_at(*micros * 10 + fraction_100ns(fraction), scale);
@@ -297,7 +283,7 @@ std::optional<DateTimeOffsetValue> value_to_datetimeoffset(const Value& v) {
   if (auto* t = std::get_if<DateTime>(&v)) return DateTimeOffsetValue{*t, 0};
   const auto* s = std::get_if<std::string>(&v);
   if (!s) return std::nullopt;
-  std::string text(trim(*s));
+  std::string text(trim_space(*s));
   int offset = 0;
   // A trailing [+|-]HH:MM (after a space or straight after the time) or Z is the offset.
   if (!text.empty() && (text.back() == 'Z' || text.back() == 'z')) {
@@ -310,7 +296,7 @@ std::optional<DateTimeOffsetValue> value_to_datetimeoffset(const Value& v) {
     offset = (hh * 60 + mm) * (text[text.size() - 6] == '-' ? -1 : 1);
     text.resize(text.size() - 6);
   }
-  std::string local(trim(text));
+  std::string local(trim_space(text));
   auto t = parse_datetime(local);
   if (!t) return std::nullopt;
   return DateTimeOffsetValue{DateTime{t->unix_micros - int64_t{offset} * 60 * 1000000}, offset};
@@ -326,7 +312,7 @@ std::optional<std::array<uint8_t, 16>> value_to_guid(const Value& v) {
   const auto* s = std::get_if<std::string>(&v);
   if (!s) return std::nullopt;
   std::string hex;
-  std::string_view text = trim(*s);
+  std::string_view text = trim_space(*s);
   if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
   if (text.size() != 36) return std::nullopt;
   for (size_t i = 0; i < text.size(); ++i) {

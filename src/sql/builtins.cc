@@ -16,6 +16,7 @@
 #include "common/sql_type.h"
 #include "common/sqlite.h"
 #include "common/text.h"
+#include "common/utf8.h"
 
 namespace bakrest::sql {
 namespace {
@@ -58,43 +59,6 @@ void define(sqlite3* db, const char* name, int args, void (*fn)(sqlite3_context*
 }
 
 // --- characters ----------------------------------------------------------------------------------------
-
-// Code points of UTF-8 text (T-SQL counts characters, not bytes).
-std::u32string code_points(const std::string& s) {
-  std::u32string out;
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (size_t k = 1; k < n && i + k < s.size(); ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    out.push_back(cp);
-    i += n;
-  }
-  return out;
-}
-
-std::string utf8(const std::u32string& s) {
-  std::string out;
-  for (char32_t cp : s) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-  return out;
-}
 
 // The default collation is case-insensitive: compare ASCII letters without case.
 char32_t fold(char32_t c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
@@ -150,7 +114,7 @@ void fn_left(sqlite3_context* context, int, Args argv) {
     return sqlite::result_sql_error(context, 536, 16,
                                     "Invalid length parameter passed to the left function.");
   std::u32string s = code_points(text_arg(argv[0]));
-  result_text(context, utf8(s.substr(0, static_cast<size_t>(n))));
+  result_text(context, to_utf8(s.substr(0, static_cast<size_t>(n))));
 }
 
 void fn_right(sqlite3_context* context, int, Args argv) {
@@ -161,7 +125,7 @@ void fn_right(sqlite3_context* context, int, Args argv) {
                                     "Invalid length parameter passed to the right function.");
   std::u32string s = code_points(text_arg(argv[0]));
   size_t keep = std::min(s.size(), static_cast<size_t>(n));
-  result_text(context, utf8(s.substr(s.size() - keep)));
+  result_text(context, to_utf8(s.substr(s.size() - keep)));
 }
 
 void fn_replicate(sqlite3_context* context, int, Args argv) {
@@ -189,7 +153,7 @@ void fn_reverse(sqlite3_context* context, int, Args argv) {
   if (is_null_arg(argv[0])) return sqlite3_result_null(context);
   std::u32string s = code_points(text_arg(argv[0]));
   std::reverse(s.begin(), s.end());
-  result_text(context, utf8(s));
+  result_text(context, to_utf8(s));
 }
 
 // STUFF(s, start, length, insert)
@@ -202,7 +166,7 @@ void fn_stuff(sqlite3_context* context, int, Args argv) {
   if (start < 1 || start > static_cast<int64_t>(s.size()) || length < 0) return sqlite3_result_null(context);
   std::u32string insert = is_null_arg(argv[3]) ? std::u32string() : code_points(text_arg(argv[3]));
   s.replace(static_cast<size_t>(start - 1), static_cast<size_t>(length), insert);
-  result_text(context, utf8(s));
+  result_text(context, to_utf8(s));
 }
 
 // CONCAT: NULLs are empty strings; numbers are their text.
@@ -270,7 +234,7 @@ void fn_nchar(sqlite3_context* context, int, Args argv) {
   if (is_null_arg(argv[0])) return sqlite3_result_null(context);
   int64_t cp = sqlite3_value_int64(argv[0]);
   if (cp < 0 || cp > 0x10FFFF) return sqlite3_result_null(context);
-  result_text(context, utf8(std::u32string(1, static_cast<char32_t>(cp))));
+  result_text(context, to_utf8(std::u32string(1, static_cast<char32_t>(cp))));
 }
 
 // LOG(x [, base]): natural by default (SQLite's log() is base 10).

@@ -95,3 +95,15 @@ def run(client, checks, source="mydatabase", copy="mydatabase_copy"):
     states = dict(client.query("SELECT name, state_desc FROM sys.databases"))
     checks.equal(states.get(copy), "ONLINE", "restored database state")
     return task_id
+
+
+def finished_backups(port, database):
+    """The database's backup tasks once each has ended, read through a pytds connection of its own (a client
+    under test may have stopped before it waited)."""
+    import clients
+    client = clients.PytdsClient(port)
+    try:
+        rows = client.proc("msdb.dbo.rds_task_status", {"@db_name": database})
+        return [wait_task(client, row[0]) for row in rows if row[1] == "BACKUP_DB"]
+    finally:
+        client.close()

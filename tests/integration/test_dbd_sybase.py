@@ -13,23 +13,12 @@ import tempfile
 
 import pytds
 
-import clients
 import harness
 import seed_flow
 
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dbd_sybase_client.pl")
 DATABASE = "pldb"
 PARTS = [["tx"], ["tasks"], ["nvarchar", "10"], ["nvarchar", "10000"]]
-
-
-def backups_of(port, database):
-    """The database's backup tasks once each has ended (the client may have stopped before it waited)."""
-    client = clients.PytdsClient(port)
-    try:
-        rows = client.proc("msdb.dbo.rds_task_status", {"@db_name": database})
-        return [seed_flow.wait_task(client, row[0]) for row in rows if row[1] == "BACKUP_DB"]
-    finally:
-        client.close()
 
 
 checks = harness.Checks()
@@ -86,7 +75,7 @@ try:
         checks.check(all(", encrypted with TLS" in line for line in logins),
                      "DBD::Sybase with encryption = require is encrypted throughout: %r" % logins[:1])
 
-        tasks = backups_of(server.port, DATABASE)
+        tasks = seed_flow.finished_backups(server.port, DATABASE)
         checks.equal([t[5] for t in tasks], ["SUCCESS"], "lifecycle of the backup task DBD::Sybase started")
         checks.check(os.path.isfile(server.store_path("aws_example_bucket", DATABASE + ".bak")),
                      "the backup DBD::Sybase started is in aws_example_bucket as %s.bak" % DATABASE)

@@ -13,23 +13,12 @@ import subprocess
 
 import pytds
 
-import clients
 import harness
 import seed_flow
 
 JAR = "/usr/share/java/jtds.jar"
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "JtdsClient.java")
 DATABASE = "jtdsdb"
-
-
-def backups_of(port, database):
-    """The database's backup tasks once each has ended (the client may have stopped before it waited)."""
-    client = clients.PytdsClient(port)
-    try:
-        rows = client.proc("msdb.dbo.rds_task_status", {"@db_name": database})
-        return [seed_flow.wait_task(client, row[0]) for row in rows if row[1] == "BACKUP_DB"]
-    finally:
-        client.close()
 
 
 checks = harness.Checks()
@@ -64,7 +53,7 @@ with harness.Server(harness.binary_from_argv()) as server:
         checks.check("END" in lines, "JtdsClient.java ran to its end (stderr: %s)" % stderr[-2000:])
         checks.equal(status, 0, "JtdsClient.java exit status")
 
-    tasks = backups_of(server.port, DATABASE)
+    tasks = seed_flow.finished_backups(server.port, DATABASE)
     checks.equal([t[5] for t in tasks], ["SUCCESS"], "lifecycle of the backup task jTDS started")
     checks.check(os.path.isfile(server.store_path("aws_example_bucket", DATABASE + ".bak")),
                  "the backup jTDS started is in aws_example_bucket as %s.bak" % DATABASE)
