@@ -217,13 +217,16 @@ SelectList read_select_list(const std::vector<Token>& tokens,
   if (is_word(token_at(tokens, i), "TOP")) {
     ++i;
     if (is_punct(token_at(tokens, i), "(")) {
-      i = matching(tokens, i, tokens.size()) + 1;
+      size_t close = matching(tokens, i, tokens.size());
+      if (close == tokens.size()) return out;  // TOP ( never closed: SQLite will say what is wrong
+      i = close + 1;
     } else {
       ++i;
     }
     if (is_word(token_at(tokens, i), "PERCENT")) ++i;
     if (is_word(token_at(tokens, i), "WITH") && is_word(token_at(tokens, i + 1), "TIES")) i += 2;
   }
+  if (i > tokens.size()) return out;  // SELECT TOP at the very end
   // The items, each up to a comma at depth 0, until a word that ends the list.
   std::vector<std::pair<size_t, size_t>> items;
   size_t start = i, end = tokens.size();
