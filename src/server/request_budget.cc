@@ -34,12 +34,22 @@ uint64_t shared_part(uint64_t held) {
 }  // namespace
 
 RequestBudget::Refusal RequestBudget::Account::grow(Reservation& reservation, uint64_t total) {
+  return grow(reservation, total, true);
+}
+
+RequestBudget::Refusal RequestBudget::Account::try_grow(Reservation& reservation, uint64_t total) {
+  return grow(reservation, total, false);
+}
+
+RequestBudget::Refusal RequestBudget::Account::grow(Reservation& reservation, uint64_t total, bool wait) {
   if (total <= reservation.bytes_) return Refusal::kNone;
   if (total > budget_.per_session_) return Refusal::kTooLarge;
   uint64_t more = total - reservation.bytes_;
   std::unique_lock lock(mutex_);
   // The session's other messages are waiting for its handler, which gives their bytes back.
-  released_.wait(lock, [&] { return closed_ || held_ + more <= budget_.per_session_; });
+  auto fits = [&] { return held_ + more <= budget_.per_session_; };
+  if (!wait && !fits()) return Refusal::kTooLarge;
+  released_.wait(lock, [&] { return closed_ || fits(); });
   if (closed_ || !budget_.take(shared_part(held_ + more) - shared_part(held_))) return Refusal::kServerFull;
   held_ += more;
   if (!reservation.account_) reservation.account_ = shared_from_this();

@@ -59,12 +59,16 @@ class RequestBudget {
     explicit Account(RequestBudget& budget) : budget_(budget) {}
     // Grows reservation to total bytes. Returns kNone when it has, else why not (reservation unchanged).
     Refusal grow(Reservation& reservation, uint64_t total);
+    // The same, but never waits: bytes that do not fit beside what the session holds now are kTooLarge. For
+    // the request thread, which would wait for itself: what the session holds is its to give back.
+    Refusal try_grow(Reservation& reservation, uint64_t total);
     // Wakes a grow() that waits, which then refuses with kServerFull: the session is ending.
     void close();
     uint64_t held() const;
 
    private:
     friend class Reservation;
+    Refusal grow(Reservation& reservation, uint64_t total, bool wait);
     void give_back(uint64_t bytes);
 
     RequestBudget& budget_;

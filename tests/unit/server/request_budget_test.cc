@@ -49,5 +49,22 @@ TEST(RequestBudgetTest, ASessionsNextMessageWaitsForItsEarlierOnes) {
   waiting.join();
 }
 
+// try_grow() is for the thread that gives the session's bytes back, which must not wait for itself.
+TEST(RequestBudgetTest, TryGrowRefusesWhatGrowWouldWaitFor) {
+  RequestBudget budget(2 * kAllowance, 8 * kAllowance);
+  auto a = budget.open_account();
+  RequestBudget::Reservation held, more;
+  ASSERT_EQ(a->grow(held, 2 * kAllowance - 10), Refusal::kNone);
+  EXPECT_EQ(a->try_grow(more, 100), Refusal::kTooLarge);  // grow() would wait for `held` to go
+  EXPECT_EQ(more.bytes(), 0u);
+  EXPECT_EQ(a->try_grow(more, 10), Refusal::kNone);
+  held = RequestBudget::Reservation();
+  EXPECT_EQ(a->try_grow(more, kAllowance), Refusal::kNone);
+  EXPECT_EQ(a->try_grow(more, 2 * kAllowance + 1), Refusal::kTooLarge);
+  RequestBudget full(4 * kAllowance, 1);
+  RequestBudget::Reservation shared;
+  EXPECT_EQ(full.open_account()->try_grow(shared, 2 * kAllowance), Refusal::kServerFull);
+}
+
 }  // namespace
 }  // namespace bakrest::server
