@@ -65,41 +65,39 @@ namespace {
 // Decides for each packet whether its payload may be kept: returns the refusal, or kNone.
 using GrowPolicy = std::function<RequestBudget::Refusal(InMessage& message, uint64_t total)>;
 
-std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow) {
-  InMessage message;
-  bool started = false;
+// Reads and checks a packet header. Returns nullopt when the stream ends cleanly before it, unless the header
+// belongs to a message already started (the client closed mid-message: ProtocolError).
+std::optional<PacketHeader> read_header(Stream& in, bool started) {
+  std::array<uint8_t, kPacketHeaderSize> raw;
+  if (!read_exact(in, raw)) {
+    if (started) throw ProtocolError("connection closed in the middle of a message");
+    return std::nullopt;
+  }
+  PacketHeader h = decode_header(raw);
+  if (h.type == 0x16 && !started) {
+    throw ProtocolError("a TLS handshake record arrived where a TDS packet was expected");
+  }
+  if (!is_client_packet_type(h.type)) {
+    throw ProtocolError(fmt::format("unexpected packet type 0x{:02X}", h.type));
+  }
+  if (h.length < kPacketHeaderSize)
+    throw ProtocolError(fmt::format("packet length {} is too small", h.length));
+  return h;
+}
+
+// Reads the payload of the packet h heads into out (resized to it).
+void read_payload(Stream& in, const PacketHeader& h, Bytes& out) {
+  out.resize(h.length - kPacketHeaderSize);
+  if (!out.empty() && !read_exact(in, out))
+    throw ProtocolError("connection closed in the middle of a packet");
+}
+
+// The message whose first packet's header is h, read whole; nullopt when the client marked it IGNORE.
+std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow, PacketHeader h) {
+  InMessage message = start_message(h);
   Bytes dropped;  // a packet of a refused message, read to be dropped
   for (;;) {
-    std::array<uint8_t, kPacketHeaderSize> raw;
-    if (!read_exact(in, raw)) {
-      if (started) throw ProtocolError("connection closed in the middle of a message");
-      return std::nullopt;
-    }
-    PacketHeader h = decode_header(raw);
-    if (h.type == 0x16 && !started) {
-      throw ProtocolError("a TLS handshake record arrived where a TDS packet was expected");
-    }
-    if (!is_client_packet_type(h.type)) {
-      throw ProtocolError(fmt::format("unexpected packet type 0x{:02X}", h.type));
-    }
-    if (h.length < kPacketHeaderSize)
-      throw ProtocolError(fmt::format("packet length {} is too small", h.length));
     size_t payload_size = h.length - kPacketHeaderSize;
-
-    if (h.type == static_cast<uint8_t>(PacketType::kAttention) && started) {
-      message = InMessage{};  // the client abandoned the request it was sending
-      started = false;
-    }
-    if (!started) {
-      message.type = static_cast<PacketType>(h.type);
-      message.reset_connection =
-          (h.status & (packet_status::kResetConnection | packet_status::kResetConnectionSkipTran)) != 0;
-      message.reset_keeps_transaction = (h.status & packet_status::kResetConnectionSkipTran) != 0;
-      started = true;
-    } else if (h.type != static_cast<uint8_t>(message.type)) {
-      throw ProtocolError(fmt::format("packet type changed from 0x{:02X} to 0x{:02X} within a message",
-                                      static_cast<int>(message.type), h.type));
-    }
     message.received_bytes += payload_size;
     ++message.packets;
     if (message.refused == RequestBudget::Refusal::kNone) {
@@ -117,23 +115,44 @@ std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow) {
         throw ProtocolError("connection closed in the middle of a packet");
       }
     } else {
-      dropped.resize(payload_size);
-      if (payload_size > 0 && !read_exact(in, dropped)) {
-        throw ProtocolError("connection closed in the middle of a packet");
-      }
+      read_payload(in, h, dropped);
     }
     if (h.status & packet_status::kEom) {
-      if (h.status & packet_status::kIgnore) {
-        message = InMessage{};
-        started = false;
-        continue;
-      }
+      if (h.status & packet_status::kIgnore) return std::nullopt;
       return message;
+    }
+    h = *read_header(in, true);
+    if (h.type == static_cast<uint8_t>(PacketType::kAttention)) {
+      message = start_message(h);  // the client abandoned the request it was sending
+    } else if (h.type != static_cast<uint8_t>(message.type)) {
+      throw ProtocolError(fmt::format("packet type changed from 0x{:02X} to 0x{:02X} within a message",
+                                      static_cast<int>(message.type), h.type));
     }
   }
 }
 
+std::optional<InMessage> read_message_with(Stream& in, const GrowPolicy& grow) {
+  for (;;) {
+    auto first = read_header(in, false);
+    if (!first) return std::nullopt;
+    if (auto message = read_message_with(in, grow, *first)) return message;
+  }
+}
+
+RequestBudget::Refusal grow_on(RequestBudget::Account& account, InMessage& message, uint64_t total) {
+  return account.grow(message.reservation, total);
+}
+
 }  // namespace
+
+InMessage start_message(const PacketHeader& first) {
+  InMessage message;
+  message.type = static_cast<PacketType>(first.type);
+  message.reset_connection =
+      (first.status & (packet_status::kResetConnection | packet_status::kResetConnectionSkipTran)) != 0;
+  message.reset_keeps_transaction = (first.status & packet_status::kResetConnectionSkipTran) != 0;
+  return message;
+}
 
 std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
   return read_message_with(in, [&](InMessage&, uint64_t total) {
@@ -144,7 +163,49 @@ std::optional<InMessage> read_message(Stream& in, size_t max_payload) {
 
 std::optional<InMessage> read_message(Stream& in, RequestBudget::Account& account) {
   return read_message_with(
-      in, [&](InMessage& message, uint64_t total) { return account.grow(message.reservation, total); });
+      in, [&](InMessage& message, uint64_t total) { return grow_on(account, message, total); });
+}
+
+std::optional<PacketHeader> read_packet_header(Stream& in) { return read_header(in, false); }
+
+std::optional<InMessage> read_message_from(Stream& in, const PacketHeader& first,
+                                           RequestBudget::Account& account) {
+  return read_message_with(
+      in, [&](InMessage& message, uint64_t total) { return grow_on(account, message, total); }, first);
+}
+
+std::optional<PacketHeader> stream_message(Stream& in, const PacketHeader& first, MessageStream& out) {
+  try {
+    PacketHeader h = first;
+    bool wanted = true;
+    Bytes dropped;  // a packet out no longer wants, read to be dropped
+    for (;;) {
+      if (wanted) {
+        Bytes payload;
+        read_payload(in, h, payload);
+        wanted = out.push(std::move(payload));
+      } else {
+        read_payload(in, h, dropped);
+        out.count_dropped(dropped.size());
+      }
+      if (h.status & packet_status::kEom) {
+        out.end((h.status & packet_status::kIgnore) ? MessageEnd::kIgnored : MessageEnd::kComplete);
+        return std::nullopt;
+      }
+      h = *read_header(in, true);
+      if (h.type == static_cast<uint8_t>(PacketType::kAttention)) {
+        out.end(MessageEnd::kAttention);
+        return h;
+      }
+      if (h.type != first.type) {
+        throw ProtocolError(fmt::format("packet type changed from 0x{:02X} to 0x{:02X} within a message",
+                                        first.type, h.type));
+      }
+    }
+  } catch (...) {
+    out.end(MessageEnd::kClosed);
+    throw;
+  }
 }
 
 MessageWriter::MessageWriter(Stream& out, uint16_t spid, size_t packet_size)

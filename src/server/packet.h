@@ -5,11 +5,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
 #include "common/connection_info.h"
 #include "common/value.h"
+#include "server/message_stream.h"
 #include "server/request_budget.h"
 #include "server/stream.h"
 
@@ -56,6 +58,9 @@ struct InMessage {
   bool reset_connection = false;         // the client asks to reset session state before this request
   bool reset_keeps_transaction = false;  // ... but to leave an open transaction as it is
   Bytes payload;
+  // A message read a packet at a time (stream_message()): its payload arrives here instead, and payload is
+  // empty.
+  std::shared_ptr<MessageStream> stream;
   RequestBudget::Reservation reservation;  // the budget's share the payload holds
   // The budget refused the message: payload is empty, the rest of the message was read and dropped, and
   // received_bytes says how large it had become.
@@ -72,6 +77,25 @@ std::optional<InMessage> read_message(Stream& in, size_t max_payload);
 // The same for a logged-in session: the payload grows only as far as account allows (RequestBudget). A
 // message it refuses is read to its end without being kept, and returned with refused set.
 std::optional<InMessage> read_message(Stream& in, RequestBudget::Account& account);
+
+// The pieces of read_message(account), for a reader that streams some messages (stream_message()) and reads
+// the others whole. read_packet_header() reads and checks the header of a message's first packet; nullopt
+// when the stream ends cleanly before it. read_message_from() reads the message that header starts, whole, as
+// read_message() does; nullopt when the client marked it IGNORE.
+std::optional<PacketHeader> read_packet_header(Stream& in);
+std::optional<InMessage> read_message_from(Stream& in, const PacketHeader& first,
+                                           RequestBudget::Account& account);
+// The InMessage a message's first packet describes: its type and reset flags, no payload.
+InMessage start_message(const PacketHeader& first);
+
+// Reads the message whose first packet's header is `first` (read by read_packet_header()) into out a packet
+// at a time, up to the packet with EOM, and ends out: kComplete, or kIgnored when that packet has IGNORE.
+// Once out no longer wants payloads (MessageStream::push()) the rest is read and dropped, never kept. An
+// ATTENTION packet before EOM ends out with kAttention and its header is returned, its payload unread: the
+// caller reads the ATTENTION message from there (read_message_from()). Otherwise returns nullopt. Throws
+// ProtocolError for malformed framing and when the connection closes before EOM, having ended out with
+// kClosed; out ends with kClosed too when reading fails otherwise.
+std::optional<PacketHeader> stream_message(Stream& in, const PacketHeader& first, MessageStream& out);
 
 // Builds one outgoing message at a time, sending each packet as soon as it is full, so a large
 // response never sits in memory whole.

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "server/bytes.h"
+#include "server/message_stream.h"
 
 namespace bakrest::server {
 namespace {
@@ -115,6 +117,97 @@ TEST(TdsPacketTest, MalformedFramingThrows) {
     MemoryStream in(packet(0x01, 0x01, Bytes(100, 0)));
     EXPECT_THROW(read_message(in, 99), ProtocolError);
   }
+}
+
+// A BULK_LOAD message read into a MessageStream a packet at a time (the session's reader streams it).
+class StreamMessageTest : public ::testing::Test {
+ protected:
+  RequestBudget budget{1 << 20, 1 << 20};
+  MessageStream stream{budget.open_account(), 1 << 20};
+
+  Bytes taken() {
+    Bytes out;
+    MessageStream::Piece piece;
+    while (stream.next(piece)) out.insert(out.end(), piece.bytes.begin(), piece.bytes.end());
+    return out;
+  }
+};
+
+TEST_F(StreamMessageTest, PacketsGoIntoTheStreamUntilEom) {
+  MemoryStream in(
+      concat({packet(0x07, packet_status::kResetConnection, {1, 2}), packet(0x07, 0x00, {3}, 2),
+              packet(0x07, packet_status::kEom, {4, 5}, 3), packet(0x01, packet_status::kEom, {9})}),
+      5);
+  auto first = read_packet_header(in);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(start_message(*first).reset_connection);
+  EXPECT_EQ(start_message(*first).type, PacketType::kBulkLoad);
+  EXPECT_EQ(stream_message(in, *first, stream), std::nullopt);
+  EXPECT_EQ(stream.ended(), MessageEnd::kComplete);
+  EXPECT_EQ(taken(), (Bytes{1, 2, 3, 4, 5}));
+  EXPECT_EQ(stream.packets(), 3u);
+  // The next message is read as ever.
+  auto next = read_packet_header(in);
+  ASSERT_TRUE(next);
+  auto batch = read_message_from(in, *next, *budget.open_account());
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->payload, Bytes{9});
+  EXPECT_FALSE(read_packet_header(in));
+}
+
+TEST_F(StreamMessageTest, IgnoreEndsTheStreamAsAbandoned) {
+  MemoryStream in(
+      concat({packet(0x07, 0x00, {1}), packet(0x07, packet_status::kEom | packet_status::kIgnore, {2})}));
+  EXPECT_EQ(stream_message(in, *read_packet_header(in), stream), std::nullopt);
+  EXPECT_EQ(stream.ended(), MessageEnd::kIgnored);
+  EXPECT_THROW(taken(), MessageAbandoned);
+}
+
+TEST_F(StreamMessageTest, AttentionCutsTheMessageShortAndIsReadNext) {
+  MemoryStream in(concat({packet(0x07, 0x00, {1}), packet(0x06, packet_status::kEom, {})}));
+  auto attention = stream_message(in, *read_packet_header(in), stream);
+  ASSERT_TRUE(attention);
+  EXPECT_EQ(attention->type, 0x06);
+  EXPECT_EQ(stream.ended(), MessageEnd::kAttention);
+  auto message = read_message_from(in, *attention, *budget.open_account());
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->type, PacketType::kAttention);
+}
+
+TEST_F(StreamMessageTest, AConnectionClosedOrMalformedMidMessageClosesTheStream) {
+  {
+    MemoryStream in(packet(0x07, 0x00, {1}));  // no EOM, then nothing
+    EXPECT_THROW(stream_message(in, *read_packet_header(in), stream), ProtocolError);
+    EXPECT_EQ(stream.ended(), MessageEnd::kClosed);
+  }
+  for (Bytes rest : {packet(0x01, packet_status::kEom, {2}), Bytes{0x07, 0x01, 0x00, 0x04, 0, 0, 2, 0}}) {
+    MessageStream other(budget.open_account(), 1 << 20);
+    MemoryStream in(concat({packet(0x07, 0x00, {1}), rest}));  // the type changes; a length below the header
+    EXPECT_THROW(stream_message(in, *read_packet_header(in), other), ProtocolError);
+    EXPECT_EQ(other.ended(), MessageEnd::kClosed);
+  }
+}
+
+TEST_F(StreamMessageTest, WhatTheConsumerNoLongerWantsIsReadAndDropped) {
+  Bytes packets;
+  for (int i = 0; i < 50; ++i) {
+    packets = concat(
+        {packets, packet(0x07, i == 49 ? packet_status::kEom : 0, Bytes(1000, static_cast<uint8_t>(i)))});
+  }
+  MemoryStream in(concat({packets, packet(0x01, packet_status::kEom, {9})}));
+  auto account = budget.open_account();
+  MessageStream small(account, 2000);  // the reader would wait at the third packet
+  MessageEnd how = MessageEnd::kOpen;
+  std::thread consumer([&] { how = small.discard_rest(); });  // the load failed: nothing more is wanted
+  EXPECT_EQ(stream_message(in, *read_packet_header(in), small), std::nullopt);
+  consumer.join();
+  EXPECT_EQ(how, MessageEnd::kComplete);
+  EXPECT_EQ(small.packets(), 50u);
+  EXPECT_EQ(small.received_bytes(), 50000u);
+  EXPECT_EQ(account->held(), 0u);
+  auto next = read_packet_header(in);  // in step with the client
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->type, 0x01);
 }
 
 TEST(TdsPacketTest, WriterSplitsAtPacketSizeWithSpidAndEomOnlyOnLast) {
