@@ -22,6 +22,11 @@ class BulkRows {
   // server/bulk_load.h). Returns false after the last row. Throws when the client's data is malformed; rows
   // read before stay valid, and the caller decides whether they count.
   virtual bool next(std::vector<Value>& row) = 0;
+
+  // The caller reads no more rows: what the client still sends of this load is read and dropped, and this
+  // returns once it has all arrived, so that the reply, which the caller sends next, answers the whole load.
+  // Rows held in memory have nothing to wait for.
+  virtual void discard_rest() {}
 };
 
 }  // namespace bakrest

@@ -68,7 +68,18 @@ constexpr int64_t kUnitsPerDay = 864'000'000'000;  // of 100 ns
 constexpr int kMaxOffsetMinutes = 14 * 60;
 constexpr int kMaxExactDigits = 15;  // a double holds every decimal of up to 15 significant digits
 
+constexpr uint64_t kRowReservationStep = 64 * 1024;  // rows grow their reservation in steps, not per value
+
 [[noreturn]] void fail(const std::string& what) { throw ProtocolError(what); }
+
+SqlError row_too_large(uint64_t row, const std::string& why) {
+  return SqlError(
+      701, 17,
+      fmt::format(
+          "There is insufficient system memory in resource pool 'default' to run this query. (Row {} of "
+          "the bulk load {}.)",
+          row, why));
+}
 
 SqlError invalid_type(size_t column, uint8_t code) {
   return SqlError(
@@ -342,8 +353,14 @@ Column column_of(const BulkWireType& t) {
   return c;
 }
 
+// B_VARCHAR: a column name, at most 255 UTF-16 code units.
+std::string read_b_varchar(PayloadReader& in) {
+  size_t units = in.u8();
+  return utf16le_to_utf8(in.bytes(units * 2));
+}
+
 // The TYPE_INFO of one column (after its type code).
-BulkWireType read_type_info(ByteReader& in, uint8_t code, size_t column) {
+BulkWireType read_type_info(PayloadReader& in, uint8_t code, size_t column) {
   BulkWireType t;
   t.code = code;
   auto sized = [&](std::initializer_list<uint8_t> sizes) {
@@ -446,12 +463,26 @@ BulkWireType read_type_info(ByteReader& in, uint8_t code, size_t column) {
 
 BulkLoadReader::BulkLoadReader(std::span<const uint8_t> payload, TdsVersion version)
     : in_(payload), version_(version) {
+  read_metadata_if_any();
+}
+
+BulkLoadReader::BulkLoadReader(MessageStream& stream, TdsVersion version, BulkRowLimits limits)
+    : in_(stream), version_(version), limits_(std::move(limits)) {
+  read_metadata_if_any();
+}
+
+void BulkLoadReader::read_metadata_if_any() {
   try {
     if (!in_.at_end() && in_.peek() != kDoneToken) read_column_metadata();
   } catch (...) {
     metadata_error_ = std::current_exception();
     done_ = true;
   }
+}
+
+void BulkLoadReader::discard_rest() {
+  in_.discard_rest();
+  done_ = true;
 }
 
 const std::vector<Column>& BulkLoadReader::columns() const {
@@ -483,7 +514,8 @@ void BulkLoadReader::read_column_metadata() {
       in_.u16le();  // Flags: nullable, identity, ...; the table's own definition decides
       uint8_t code = in_.u8();
       BulkWireType t = read_type_info(in_, code, i);
-      if (code == kText || code == kNText || code == kImage) read_us_varchar(in_);  // the table name
+      // The table name (US_VARCHAR), up to 128 KiB a column: skipped, never held.
+      if (code == kText || code == kNText || code == kImage) in_.skip(size_t{in_.u16le()} * 2);
       Column c = column_of(t);
       c.name = read_b_varchar(in_);
       columns_.push_back(std::move(c));
@@ -511,6 +543,8 @@ bool BulkLoadReader::next(std::vector<Value>& row) {
     fail(fmt::format("after row {}: token 0x{:02X} where a ROW (0xD1) or DONE (0xFD) belongs", rows_read_,
                      token));
   if (columns_.empty()) fail("a ROW without COLMETADATA before it");
+  row_bytes_ = 0;
+  row_reservation_ = RequestBudget::Reservation();
   row.clear();
   row.reserve(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
@@ -533,15 +567,51 @@ void BulkLoadReader::finish() {
   } else {
     in_.u32le();
   }
-  if (!in_.at_end()) fail(fmt::format("{} bytes after the DONE that ends the bulk load", in_.remaining()));
+  if (!in_.at_end()) {
+    auto left = in_.remaining();
+    fail(fmt::format("{} after the DONE that ends the bulk load",
+                     left ? fmt::format("{} bytes", *left) : std::string("bytes")));
+  }
+}
+
+void BulkLoadReader::hold(uint64_t n) {
+  // row_bytes_ never exceeds max_bytes, so neither subtraction nor sum can wrap.
+  if (n > limits_.max_bytes - row_bytes_) {
+    throw row_too_large(
+        rows_read_ + 1,
+        fmt::format("holds more than the {} bytes a row may hold ([limits] max_request_mb, less "
+                    "what the load buffers)",
+                    limits_.max_bytes));
+  }
+  row_bytes_ += n;
+  if (!limits_.account || row_bytes_ <= BulkRowLimits::kUnaccounted || row_bytes_ <= row_reservation_.bytes())
+    return;
+  uint64_t want = limits_.max_bytes - row_bytes_ >= kRowReservationStep ? row_bytes_ + kRowReservationStep
+                                                                        : limits_.max_bytes;
+  // try_grow: waiting here would be waiting for this thread, which is what gives the stream's bytes back.
+  auto refusal = limits_.account->try_grow(row_reservation_, want);
+  if (refusal == RequestBudget::Refusal::kTooLarge) {
+    throw row_too_large(rows_read_ + 1,
+                        "holds more than the session may hold beside what it buffers "
+                        "([limits] max_request_mb)");
+  }
+  if (refusal != RequestBudget::Refusal::kNone) {
+    throw row_too_large(
+        rows_read_ + 1,
+        fmt::format("needs {} bytes, and the sessions together hold as many request bytes as the "
+                    "instance buffers ([limits] max_buffered_request_mb); try again",
+                    row_bytes_));
+  }
 }
 
 Value BulkLoadReader::read_value(size_t column) {
   const BulkWireType& t = types_[column];
-  // A length that says how many bytes follow, checked against the column's declared length.
+  // A length that says how many bytes follow, checked against the column's declared length and taken into the
+  // row.
   auto checked = [&](uint64_t length) {
     if (length > t.length)
       fail(fmt::format("a value of {} bytes in a column of at most {}", length, t.length));
+    hold(length);
     return static_cast<size_t>(length);
   };
   switch (t.code) {
@@ -616,19 +686,24 @@ Value BulkLoadReader::read_value(size_t column) {
       if (t.plp) {
         uint64_t total = in_.u64le();
         if (total == kPlpNull) return std::monostate{};
-        if (total != kPlpUnknownLength && total > in_.remaining())
-          fail(fmt::format("a PLP value of {} bytes with {} left in the message", total, in_.remaining()));
+        const bool known = total != kPlpUnknownLength;
+        if (known) {
+          auto left = in_.remaining();
+          if (left && total > *left)
+            fail(fmt::format("a PLP value of {} bytes with {} left in the message", total, *left));
+          hold(total);
+        }
         Bytes data;
-        if (total != kPlpUnknownLength) data.reserve(static_cast<size_t>(total));
+        if (known) data.reserve(static_cast<size_t>(total));
         for (;;) {
           uint32_t chunk = in_.u32le();
           if (chunk == 0) break;
-          auto bytes = in_.bytes(chunk);
-          if (total != kPlpUnknownLength && uint64_t{data.size()} + chunk > total)
+          if (known && uint64_t{data.size()} + chunk > total)
             fail(fmt::format("PLP chunks of more than the {} bytes the value announced", total));
-          data.insert(data.end(), bytes.begin(), bytes.end());
+          if (!known) hold(chunk);
+          in_.append(data, chunk);
         }
-        if (total != kPlpUnknownLength && data.size() != total)
+        if (known && data.size() != total)
           fail(fmt::format("PLP chunks of {} bytes for a value announced as {}", data.size(), total));
         if (is_character(t.code)) return char_text(data, t);
         return data;

@@ -53,20 +53,43 @@
 // past the payload or past the column's declared length, value lengths a type does not have, a PLP value
 // whose chunks do not add up to its stated length, dates, times, offsets and decimals out of range, odd
 // UTF-16 byte counts, tokens other than ROW or DONE after COLMETADATA, bytes after DONE. Nothing is read past
-// the payload, every length is checked against what is left before it is used, and sizes add up in 64 bits.
+// the payload, every length is checked before it is used, and sizes add up in 64 bits.
+//
+// The payload is read as it arrives (PayloadReader over the session's MessageStream), so a load of any size
+// holds one packet and one row at a time. What a row holds is bounded instead (BulkRowLimits): each length is
+// checked against what the row may still hold before anything is allocated for it, and a row over the limit,
+// or one the request budget has no room for, is SqlError 701. COLMETADATA holds at most the column names: the
+// table names TEXT, NTEXT and IMAGE columns carry are skipped.
 #pragma once
 
 #include <cstdint>
 #include <exception>
+#include <limits>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "common/bulk_rows.h"
 #include "common/value.h"
 #include "server/bytes.h"
+#include "server/message_stream.h"
+#include "server/payload_reader.h"
+#include "server/request_budget.h"
 #include "server/tds_version.h"
 
 namespace bakrest::server {
+
+// What one row of a streamed load may hold in memory: the bytes of its values that come with a length
+// (character, binary and PLP values, the nullable N types) together; fixed-length values are small and not
+// counted.
+struct BulkRowLimits {
+  // Rows up to this many bytes draw on no budget: the session's own allowance covers them.
+  static constexpr uint64_t kUnaccounted = 64 * 1024;
+
+  uint64_t max_bytes = std::numeric_limits<uint64_t>::max();
+  // Rows over kUnaccounted reserve their bytes on this account without waiting (try_grow); null: they don't.
+  std::shared_ptr<RequestBudget::Account> account;
+};
 
 // How one column's values are laid out in ROW tokens, as its TYPE_INFO said.
 struct BulkWireType {
@@ -78,30 +101,44 @@ struct BulkWireType {
   bool utf8 = false;      // a character type whose collation says UTF-8
 };
 
-// Reads one BULK_LOAD payload. It keeps a view of the payload, which must outlive it.
+// Reads one BULK_LOAD payload.
 class BulkLoadReader final : public BulkRows {
  public:
   // Reads the COLMETADATA (if the payload starts with one). Does not throw: a COLMETADATA that is malformed
   // (ProtocolError) or has a type bakrest does not take (SqlError 4816) is thrown by columns() and next(), so
-  // that the session still sees the load and uses up its INSERT BULK.
+  // that the session still sees the load and uses up its INSERT BULK; so is a stream's MessageAbandoned.
+  //
+  // A payload in memory whole, which must outlive the reader; a row may hold as much as the payload.
   BulkLoadReader(std::span<const uint8_t> payload, TdsVersion version);
+  // The payload of a message arriving through stream, which must outlive the reader. Reading blocks until the
+  // bytes it needs arrive.
+  BulkLoadReader(MessageStream& stream, TdsVersion version, BulkRowLimits limits);
 
   const std::vector<Column>& columns() const override;
   const std::vector<BulkWireType>& wire_types() const;
 
-  // The next ROW's values; false at the DONE or the end of the payload. Throws ProtocolError.
+  // The next ROW's values; false at the DONE or the end of the payload. Throws ProtocolError, SqlError 701
+  // for a row over its limits, and a stream's MessageAbandoned.
   bool next(std::vector<Value>& row) override;
+  // Drops the rest of a stream's message and waits for its end (MessageStream::discard_rest()).
+  void discard_rest() override;
 
   // ROW tokens read so far.
   uint64_t rows_read() const { return rows_read_; }
 
  private:
+  void read_metadata_if_any();
   void read_column_metadata();
   Value read_value(size_t column);
+  // Takes n more bytes into the row being read, within its limits.
+  void hold(uint64_t n);
   void finish();  // reads the DONE and checks that nothing follows it
 
-  ByteReader in_;
+  PayloadReader in_;
   TdsVersion version_;
+  BulkRowLimits limits_;
+  uint64_t row_bytes_ = 0;                      // held by the row being read
+  RequestBudget::Reservation row_reservation_;  // ... of them drawn on the budget
   std::vector<Column> columns_;
   std::vector<BulkWireType> types_;
   uint64_t rows_read_ = 0;

@@ -1,15 +1,18 @@
 // BULK_LOAD messages: BulkLoadReader on a payload under a fuzzed TDS version (the last four input bytes,
-// little endian, go to TdsVersion::negotiate), read row by row as the session reads them, then
-// decode_bulk_load on the same bytes. Every row has one value per column, each value is NULL or of the kind
-// its column's type gives (server/bulk_load.h), text and binary stay within their column's declared length,
-// and both ways of reading agree.
+// little endian, go to TdsVersion::negotiate), read row by row, then decode_bulk_load on the same bytes, then
+// BulkLoadReader on the same bytes arriving through a MessageStream in packets of 1, 2, ... k bytes (k from
+// the same four bytes), as the session reads them. Every row has one value per column, each value is NULL or
+// of the kind its column's type gives (server/bulk_load.h), text and binary stay within their column's
+// declared length, and all three ways of reading agree.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <bit>
+#include <limits>
 
 #include "common/error.h"
 #include "fuzz_support.h"
 #include "server/bulk_load.h"
+#include "server/message_stream.h"
 
 using namespace bakrest;
 
@@ -91,7 +94,9 @@ bool same_rows(const std::vector<std::vector<Value>>& a, const std::vector<std::
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider provider(data, size);
-  auto version = server::TdsVersion::negotiate(provider.ConsumeIntegral<uint32_t>());
+  auto raw_version = provider.ConsumeIntegral<uint32_t>();
+  auto version = server::TdsVersion::negotiate(raw_version);
+  const size_t max_piece = 1 + (raw_version ^ (raw_version >> 16)) % 61;
   std::vector<uint8_t> payload = provider.ConsumeRemainingBytes<uint8_t>();
   std::vector<std::vector<Value>> streamed;
   bool failed = false;
@@ -119,6 +124,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::check(failed, "decoding whole fails only where reading row by row fails");
   } catch (const SqlError&) {
     fuzz::check(failed, "decoding whole fails only where reading row by row fails");
+  }
+
+  server::RequestBudget budget(uint64_t{1} << 30, uint64_t{1} << 30);
+  server::MessageStream stream(budget.open_account(), std::numeric_limits<uint64_t>::max());
+  for (size_t from = 0, piece = 1; from < payload.size(); from += piece, piece = piece % max_piece + 1) {
+    size_t to = std::min(payload.size(), from + piece);
+    stream.push(Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from),
+                      payload.begin() + static_cast<std::ptrdiff_t>(to)));
+  }
+  stream.end(server::MessageEnd::kComplete);
+  std::vector<std::vector<Value>> packeted;
+  try {
+    // A row limit far above what an input holds: the limit is for streams, whose end is not known ahead.
+    server::BulkLoadReader reader(stream, version, server::BulkRowLimits{uint64_t{1} << 20, nullptr});
+    std::vector<Value> row;
+    while (reader.next(row)) {
+      fuzz::check(row.size() == reader.columns().size(), "a streamed row has one value per column");
+      packeted.push_back(row);
+    }
+    fuzz::check(!failed, "reading a stream fails where reading the payload fails");
+    fuzz::check(same_rows(packeted, streamed), "reading a stream gives the rows of the payload");
+  } catch (const server::ProtocolError&) {
+    fuzz::check(failed, "reading a stream fails only where reading the payload fails");
+  } catch (const SqlError& e) {
+    // 701: a PLP value announced larger than the row limit, which the payload could not have held either.
+    fuzz::check(failed, "reading a stream fails only where reading the payload fails");
+    fuzz::check(e.message().number == 4816 || e.message().number == 701,
+                "a stream's SqlError is 4816 or 701");
   }
   return 0;
 }

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <limits>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "common/error.h"
 #include "server/sql_datetime.h"
@@ -470,6 +474,219 @@ TEST(BulkLoadTest, TypesBakrestDoesNotTakeAreError4816) {
       EXPECT_NE(e.message().text.find("colid 2"), std::string::npos) << e.message().text;
     }
   }
+}
+
+// Decoding a payload that arrives through a MessageStream, cut into packets.
+class StreamedBulkLoadTest : public ::testing::Test {
+ protected:
+  RequestBudget budget{uint64_t{1} << 30, uint64_t{1} << 30};
+  std::shared_ptr<RequestBudget::Account> account = budget.open_account();
+
+  // A stream that holds payload cut at the given offsets (ascending), ended as `how`.
+  std::unique_ptr<MessageStream> fed(const Bytes& payload, const std::vector<size_t>& cuts,
+                                     MessageEnd how = MessageEnd::kComplete) {
+    auto stream = std::make_unique<MessageStream>(account, std::numeric_limits<uint64_t>::max());
+    size_t from = 0;
+    for (size_t cut : cuts) {
+      stream->push(Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from),
+                         payload.begin() + static_cast<std::ptrdiff_t>(cut)));
+      from = cut;
+    }
+    stream->push(Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from), payload.end()));
+    stream->end(how);
+    return stream;
+  }
+
+  static BulkLoad decode(MessageStream& stream, BulkRowLimits limits = {}) {
+    BulkLoadReader reader(stream, v74(), std::move(limits));
+    BulkLoad load;
+    load.columns = reader.columns();
+    std::vector<Value> row;
+    while (reader.next(row)) load.rows.push_back(row);
+    return load;
+  }
+};
+
+void expect_same(const BulkLoad& a, const BulkLoad& b, const std::string& where) {
+  ASSERT_EQ(a.columns.size(), b.columns.size()) << where;
+  for (size_t c = 0; c < a.columns.size(); ++c) {
+    EXPECT_EQ(a.columns[c].name, b.columns[c].name) << where;
+    EXPECT_EQ(a.columns[c].type, b.columns[c].type) << where;
+    EXPECT_EQ(a.columns[c].max_length, b.columns[c].max_length) << where;
+  }
+  EXPECT_EQ(a.rows, b.rows) << where;
+}
+
+TEST_F(StreamedBulkLoadTest, EveryTokenSplitAtEveryByteReadsAsTheWholePayload) {
+  Bytes full = every_type_payload();
+  BulkLoad whole = decode_bulk_load(full, v74());
+  for (size_t cut = 0; cut <= full.size(); ++cut) {
+    auto stream = fed(full, {cut});
+    expect_same(decode(*stream), whole, "cut at " + std::to_string(cut));
+  }
+  // And three packets, the middle one a single byte; and a byte a packet.
+  for (size_t cut = 0; cut + 1 <= full.size(); ++cut) {
+    auto stream = fed(full, {cut, cut + 1});
+    expect_same(decode(*stream), whole, "byte " + std::to_string(cut) + " alone");
+  }
+  std::vector<size_t> every;
+  for (size_t i = 1; i < full.size(); ++i) every.push_back(i);
+  auto stream = fed(full, every);
+  expect_same(decode(*stream), whole, "a byte a packet");
+}
+
+TEST_F(StreamedBulkLoadTest, TruncationsFailAsTheyDoInAWholePayload) {
+  Bytes full = every_type_payload();
+  for (size_t n = 0; n < full.size(); ++n) {
+    Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
+    std::string whole_error, streamed_error;
+    BulkLoad whole, streamed;
+    try {
+      whole = decode_bulk_load(cut, v74());
+    } catch (const ProtocolError& e) {
+      whole_error = e.what();
+    }
+    std::vector<size_t> halves = {n / 2};
+    auto stream = fed(cut, halves);
+    try {
+      streamed = decode(*stream);
+    } catch (const ProtocolError& e) {
+      streamed_error = e.what();
+    }
+    EXPECT_EQ(whole_error.empty(), streamed_error.empty())
+        << n << ": " << whole_error << " / " << streamed_error;
+    if (whole_error.empty()) expect_same(streamed, whole, "cut at " + std::to_string(n));
+  }
+}
+
+// The number of the SqlError that decoding throws, or 0.
+template <class F>
+int32_t sql_error(F&& f, std::string* text = nullptr) {
+  try {
+    f();
+  } catch (const SqlError& e) {
+    if (text) *text = e.message().text;
+    return e.message().number;
+  }
+  return 0;
+}
+
+TEST_F(StreamedBulkLoadTest, RowsAreBoundedBeforeAnythingIsAllocated) {
+  BulkRowLimits limits{1000, nullptr};
+  Bytes vbmax = colmetadata({column(concat({{0xA5}, u16(0xFFFF)}), "vb")});
+  // A PLP value announced as 2^63 bytes, or a chunk of 4 GiB, with a few bytes behind it: a stream's end is
+  // not known ahead, so the row's limit refuses them.
+  auto huge = fed(concat({vbmax, row({u64(1ULL << 63), u32(1), {1}, u32(0)})}), {});
+  std::string text;
+  EXPECT_EQ(sql_error([&] { decode(*huge, limits); }, &text), 701);
+  EXPECT_NE(text.find("Row 1 of the bulk load"), std::string::npos) << text;
+  auto chunk = fed(concat({vbmax, row({u64(~uint64_t{0} - 1), u32(0xFFFFFFFF), {1}})}), {});
+  EXPECT_EQ(sql_error([&] { decode(*chunk, limits); }), 701);
+  // Values that fit alone, but not together in one row; the row before them is fine.
+  Bytes nv = concat({{0xE7}, u16(8000), kLatin1Collation});
+  Bytes three = colmetadata({column(nv, "a"), column(nv, "b"), column(nv, "c")});
+  Bytes small = short_len(utf16("x"));
+  Bytes big = short_len(utf16(std::string(200, 'y')));  // 400 bytes
+  auto rows = fed(concat({three, row({small, small, small}), row({big, big, big})}), {});
+  EXPECT_EQ(sql_error([&] { decode(*rows, limits); }, &text), 701);
+  EXPECT_NE(text.find("Row 2 of the bulk load"), std::string::npos) << text;
+}
+
+TEST_F(StreamedBulkLoadTest, LargeRowsDrawOnTheBudgetUntilTheNextRow) {
+  RequestBudget rows_budget(4 << 20, 4 << 20);
+  auto rows_account = rows_budget.open_account();
+  Bytes vbmax = colmetadata({column(concat({{0xA5}, u16(0xFFFF)}), "vb")});
+  Bytes large(300 * 1024, 0xAB);
+  auto stream =
+      fed(concat({vbmax, row({plp(large, 8000)}), row({plp({1, 2}, 2)}), done(2)}), {100, 5000, 70000});
+  BulkLoadReader reader(*stream, v74(), BulkRowLimits{4 << 20, rows_account});
+  std::vector<Value> values;
+  ASSERT_TRUE(reader.next(values));
+  EXPECT_EQ(std::get<Bytes>(values[0]), large);
+  EXPECT_GE(rows_account->held(), large.size());
+  ASSERT_TRUE(reader.next(values));
+  EXPECT_EQ(rows_account->held(), 0u);  // a small row draws on nothing
+  EXPECT_FALSE(reader.next(values));
+
+  // A row the instance has no room for is refused, not waited for.
+  RequestBudget full(4 << 20, 1);
+  auto refused = fed(concat({vbmax, row({plp(large, 8000)})}), {});
+  std::string text;
+  EXPECT_EQ(sql_error([&] { decode(*refused, BulkRowLimits{4 << 20, full.open_account()}); }, &text), 701);
+  EXPECT_NE(text.find("max_buffered_request_mb"), std::string::npos) << text;
+}
+
+TEST_F(StreamedBulkLoadTest, AnAbandonedMessageStopsTheReader) {
+  Bytes metadata = colmetadata({column({0x26, 4}, "id")});
+  // Abandoned before the reader starts: the COLMETADATA it would have read is gone with the rest.
+  auto ignored = fed(concat({metadata, row({byte_len(u32(1))})}), {}, MessageEnd::kIgnored);
+  BulkLoadReader early(*ignored, v74(), {});
+  EXPECT_THROW(early.columns(), MessageAbandoned);
+  // Abandoned after a row: the next one throws.
+  MessageStream stream(account, 1 << 20);
+  stream.push(concat({metadata, row({byte_len(u32(1))}), {0xD1, 0x04}}));
+  BulkLoadReader reader(stream, v74(), {});
+  std::vector<Value> values;
+  ASSERT_TRUE(reader.next(values));
+  stream.end(MessageEnd::kIgnored);
+  try {
+    reader.next(values);
+    ADD_FAILURE() << "an abandoned row was read";
+  } catch (const MessageAbandoned& e) {
+    EXPECT_EQ(e.how(), MessageEnd::kIgnored);
+  }
+}
+
+TEST_F(StreamedBulkLoadTest, DiscardRestWaitsForTheEndOfTheMessage) {
+  Bytes metadata = colmetadata({column({0x26, 4}, "id")});
+  MessageStream stream(account, 64);
+  stream.push(concat({metadata, row({byte_len(u32(1))})}));
+  BulkLoadReader reader(stream, v74(), {});
+  std::vector<Value> values;
+  ASSERT_TRUE(reader.next(values));
+  std::atomic<int> dropped{0};
+  std::thread producer([&] {
+    for (int i = 0; i < 1000; ++i) {
+      if (!stream.push(row({byte_len(u32(static_cast<uint32_t>(i)))}))) ++dropped;
+    }
+    stream.end(MessageEnd::kComplete);
+  });
+  reader.discard_rest();  // the load failed after row 1: the rest is read, not kept
+  producer.join();
+  EXPECT_GT(dropped.load(), 0);
+  EXPECT_EQ(stream.ended(), MessageEnd::kComplete);
+  EXPECT_EQ(account->held(), 0u);
+  EXPECT_FALSE(reader.next(values));
+  EXPECT_EQ(reader.rows_read(), 1u);
+}
+
+TEST_F(StreamedBulkLoadTest, RowsAreDecodedWhileTheRestArrives) {
+  Bytes nv = concat({{0xE7}, u16(100), kLatin1Collation});
+  Bytes payload = colmetadata({column({0x26, 4}, "id"), column(nv, "s")});
+  const uint32_t kRows = 20000;
+  for (uint32_t i = 0; i < kRows; ++i)
+    payload = concat({payload, row({byte_len(u32(i)), short_len(utf16("row " + std::to_string(i)))})});
+  payload = concat({payload, done(kRows)});
+  MessageStream stream(account, 4096);  // far less than the payload
+  std::thread producer([&] {
+    for (size_t from = 0; from < payload.size(); from += 509) {
+      size_t to = std::min(payload.size(), from + 509);
+      stream.push(Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from),
+                        payload.begin() + static_cast<std::ptrdiff_t>(to)));
+    }
+    stream.end(MessageEnd::kComplete);
+  });
+  BulkLoadReader reader(stream, v74(), {});
+  std::vector<Value> values;
+  uint32_t n = 0;
+  while (reader.next(values)) {
+    ASSERT_EQ(std::get<int64_t>(values[0]), n);
+    ASSERT_EQ(text(values[1]), "row " + std::to_string(n));
+    EXPECT_LE(account->held(), 4096u + 509u);  // what the stream holds, and the packet being read
+    ++n;
+  }
+  producer.join();
+  EXPECT_EQ(n, kRows);
 }
 
 }  // namespace
