@@ -34,9 +34,11 @@ class RequestHandler {
   // Runs an RPC: a procedure by name, or sp_executesql (name "sp_executesql").
   virtual void run_rpc(const ProcCall& call, ResultSink& sink) = 0;
   // Runs a BULK_LOAD message (packet type 0x07): the rows for the table that an INSERT BULK batch before it
-  // named. Reads the rows one at a time and reports the row count with done(), or an error; all of the rows
-  // are inserted or none. rows.next() throws ProtocolError for malformed data: let it pass (after undoing
-  // what the load did), the server reports it. The default refuses bulk loads.
+  // named. Reads the rows one at a time, as they arrive, and reports the row count with done(), or an error;
+  // all of the rows are inserted or none. rows.next() throws ProtocolError for malformed data and
+  // MessageAbandoned (server/message_stream.h) for a load the client abandons or the connection cuts short:
+  // let them pass (after undoing what the load did), the server reports them. Before reporting an error of
+  // its own it calls rows.discard_rest(). The default refuses bulk loads.
   virtual void bulk_load(BulkRows& rows, ResultSink& sink) {
     (void)rows;
     (void)sink;

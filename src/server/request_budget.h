@@ -3,7 +3,8 @@
 // (kSessionAllowance), so that ordinary requests are always served however full the shared budget is
 // (docs/OPERATIONS.md, "Limits"). A client can't make the server buffer more than that, however large or
 // unfinished its messages are: read_message() stops buffering a message the budget refuses and reads the
-// rest of it only to drop it.
+// rest of it only to drop it. A BULK_LOAD message is not held whole but streamed (MessageStream): the packets
+// it holds at a time, and the row being decoded from them, are what it draws on the budget.
 //
 // Thread safety: all of it may be used from any thread; one Account belongs to one session.
 #pragma once

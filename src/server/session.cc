@@ -20,6 +20,22 @@ namespace {
 constexpr size_t kMaxLoginBytes = 128 * 1024;
 constexpr size_t kMaxQueuedEvents = 64;  // clients do not pipeline; this only bounds a misbehaving one
 constexpr const char* kLanguage = "us_english";
+constexpr uint64_t kBulkStreamBytes = 1024 * 1024;  // of a bulk load, held between the socket and the inserts
+constexpr uint64_t kMaxPacketBytes = 65535;         // what a packet's u16 length allows
+
+// The payload bytes a streamed message holds before the reader waits: at most a quarter of what a session may
+// hold, so that a row being decoded fits beside it.
+uint64_t stream_limit(const RequestBudget& budget) {
+  return std::min(kBulkStreamBytes, budget.per_session_bytes() / 4);
+}
+
+// What one row of a bulk load may hold: what the session may hold, less the stream, the packet being decoded
+// and the one being added. Then the reader, whose grow() waits until the session has room, always finds room
+// while the request thread decodes; were the row larger, each would wait for the other.
+uint64_t max_row_bytes(const RequestBudget& budget) {
+  uint64_t others = stream_limit(budget) + 2 * kMaxPacketBytes;
+  return budget.per_session_bytes() > others ? budget.per_session_bytes() - others : 0;
+}
 
 // "10.1.2.3:5000" -> "10.1.2.3", "[::1]:5000" -> "[::1]": the login brake counts per address, not per port.
 std::string host_of(const std::string& peer) {
@@ -101,6 +117,7 @@ void Session::shutdown() {
   account_->close();  // a reader waiting for the budget gives up
   socket_.shutdown();
   std::lock_guard lock(mutex_);
+  if (streaming_) streaming_->close();  // ... and so does one waiting for the request thread to take packets
   changed_.notify_all();
 }
 
@@ -283,26 +300,24 @@ void Session::push(Event event) {
 
 void Session::reader_loop() {
   try {
+    std::optional<PacketHeader> next;  // the next message's first header, when it has been read already
     while (!closed_) {
-      auto message = read_message(transport_, *account_);
-      if (!message) break;
+      std::optional<PacketHeader> first =
+          next ? std::exchange(next, std::nullopt) : read_packet_header(transport_);
+      if (!first) break;
+      if (first->type == static_cast<uint8_t>(PacketType::kBulkLoad)) {
+        next = stream_request(*first);
+        continue;
+      }
+      auto message = read_message_from(transport_, *first, *account_);
+      if (!message) continue;  // the client marked it IGNORE
       counters_->reads += message->packets;
       counters_->last_read_micros = now_micros();
       if (message->type == PacketType::kAttention) {
-        std::lock_guard lock(mutex_);
-        if (handler_running_) handler_->interrupt();
-        // One acknowledgement answers attentions that arrive back to back, so a flood of them queues one
-        // event, not one each.
-        if (!events_.empty() && events_.back().kind == Event::Kind::kAttention) continue;
-        ++attention_pending_;
-        events_.push_back(Event{Event::Kind::kAttention, {}});
-        changed_.notify_all();
+        note_attention();
         continue;
       }
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return events_.size() < kMaxQueuedEvents || closed_; });
-      events_.push_back(Event{Event::Kind::kRequest, std::move(*message)});
-      changed_.notify_all();
+      queue_request(std::move(*message));
     }
   } catch (const ProtocolError& e) {
     spdlog::warn("session {}: closing connection from {}: {}", spid_, peer_, e.what());
@@ -315,6 +330,47 @@ void Session::reader_loop() {
     if (handler_running_) handler_->interrupt();
   }
   push(Event{Event::Kind::kClosed, {}});
+}
+
+std::optional<PacketHeader> Session::stream_request(const PacketHeader& first) {
+  auto stream = std::make_shared<MessageStream>(account_, stream_limit(*limits_.budget));
+  {
+    std::lock_guard lock(mutex_);
+    streaming_ = stream;
+  }
+  struct Streamed {
+    Session& session;
+    ~Streamed() {
+      std::lock_guard lock(session.mutex_);
+      session.streaming_.reset();
+    }
+  } streamed{*this};
+  if (closed_) stream->close();  // shutdown() ran before streaming_ was set
+  InMessage message = start_message(first);
+  message.stream = stream;
+  queue_request(std::move(message));
+  auto attention = stream_message(transport_, first, *stream);
+  counters_->reads += stream->packets();
+  counters_->last_read_micros = now_micros();
+  return attention;
+}
+
+void Session::queue_request(InMessage message) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return events_.size() < kMaxQueuedEvents || closed_; });
+  events_.push_back(Event{Event::Kind::kRequest, std::move(message)});
+  changed_.notify_all();
+}
+
+void Session::note_attention() {
+  std::lock_guard lock(mutex_);
+  if (handler_running_) handler_->interrupt();
+  // One acknowledgement answers attentions that arrive back to back, so a flood of them queues one event, not
+  // one each.
+  if (!events_.empty() && events_.back().kind == Event::Kind::kAttention) return;
+  ++attention_pending_;
+  events_.push_back(Event{Event::Kind::kAttention, {}});
+  changed_.notify_all();
 }
 
 void Session::request_loop() {
@@ -347,28 +403,29 @@ void Session::request_loop() {
   }
 }
 
-void Session::send_refusal(const InMessage& request) {
+Message Session::refusal_message(RequestBudget::Refusal refusal, uint64_t received_bytes) const {
   const uint64_t mib = 1024 * 1024;
   std::string why =
-      request.refused == RequestBudget::Refusal::kTooLarge
+      refusal == RequestBudget::Refusal::kTooLarge
           ? fmt::format(
                 "the request was {} bytes; a session may send at most {} MiB at once ([limits] "
                 "max_request_mb)",
-                request.received_bytes, limits_.budget->per_session_bytes() / mib)
+                received_bytes, limits_.budget->per_session_bytes() / mib)
           : fmt::format(
                 "the sessions together hold the {} MiB of requests this instance buffers ([limits] "
                 "max_buffered_request_mb); try again",
                 limits_.budget->total_bytes() / mib);
   spdlog::warn("session {}: refused a request from {}: {}", spid_, peer_, why);
+  std::string text =
+      "There is insufficient system memory in resource pool 'default' to run this query. (" + why + ".)";
+  return Message{701, 1, 17, std::move(text), {}, 1};
+}
+
+void Session::send_refusal(const InMessage& request) {
+  Message refusal = refusal_message(request.refused, request.received_bytes);
   TokenSink sink(writer_, version_, server_name_, [this] { return cancelled(); });
   sink.begin_response();
-  sink.message(Message{
-      701,
-      1,
-      17,
-      "There is insufficient system memory in resource pool 'default' to run this query. (" + why + ".)",
-      {},
-      1});
+  sink.message(refusal);
   sink.end_response();
 }
 
@@ -484,21 +541,40 @@ void Session::handle_prepared(const ProcCall& call, TokenSink& sink) {
 }
 
 void Session::handle_bulk_load(const InMessage& request, TokenSink& sink) {
-  spdlog::debug("session {}: bulk load of {} bytes in {} packets", spid_, request.payload.size(),
-                request.packets);
+  if (!request.stream) throw std::logic_error("a bulk load arrived whole, not streamed");
+  MessageStream& stream = *request.stream;
   call_handler(sink, [&] {
     try {
-      BulkLoadReader rows(request.payload, version_);
+      BulkLoadReader rows(stream, version_, BulkRowLimits{max_row_bytes(*limits_.budget), account_});
       handler_->bulk_load(rows, sink);
     } catch (const ProtocolError& e) {
       // The message was framed correctly, only its rows are not: the request fails, the connection stays.
+      stream.discard_rest();
       spdlog::info("session {}: refused a malformed bulk load: {}", spid_, e.what());
       throw SqlError(4804, 16,
                      fmt::format("The bulk load data from the client is malformed ({}). Nothing of this load "
                                  "was inserted.",
                                  e.what()));
+    } catch (const MessageAbandoned& e) {
+      // The handler undid what it inserted. An ATTENTION is acknowledged after this reply; a client that set
+      // IGNORE still reads a reply (tedious, mssql-jdbc and SqlClient do), which says nothing more than DONE.
+      stream.discard_rest();
+      if (e.refusal() != RequestBudget::Refusal::kNone)
+        throw SqlError(refusal_message(e.refusal(), stream.received_bytes()));
+      spdlog::info("session {}: bulk load abandoned ({}); nothing of it was inserted", spid_, e.what());
+    } catch (...) {
+      stream.discard_rest();  // before call_handler() reports it
+      throw;
     }
   });
+  // However the handler ended, the reply waits for the end of the message: its rest is read and dropped.
+  MessageEnd how = stream.discard_rest();
+  spdlog::debug("session {}: bulk load of {} bytes in {} packets ({})", spid_, stream.received_bytes(),
+                stream.packets(),
+                how == MessageEnd::kComplete    ? "complete"
+                : how == MessageEnd::kIgnored   ? "abandoned with IGNORE"
+                : how == MessageEnd::kAttention ? "cut short by ATTENTION"
+                                                : "cut short by the connection");
 }
 
 void Session::handle_transaction(const InMessage& request, TokenSink& sink) {

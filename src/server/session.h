@@ -5,6 +5,10 @@
 // it flags the running reply (which then stops at a token boundary) and interrupts the handler. Every
 // ATTENTION is acknowledged, in order after the replies before it, by a separate message holding a
 // DONE with the ATTN bit, also when the reply it meant to cancel had already finished.
+//
+// The reader queues each message once it has all of it, except a BULK_LOAD message: that one is queued at
+// its first packet with a MessageStream, which the reader then fills a packet at a time while the request
+// thread inserts the rows, so that a bulk load of any size holds a bounded part of it at a time.
 #pragma once
 
 #include <atomic>
@@ -14,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +26,7 @@
 #include "server/handshake.h"
 #include "server/login7.h"
 #include "server/login_throttle.h"
+#include "server/message_stream.h"
 #include "server/packet.h"
 #include "server/prepared.h"
 #include "server/request_budget.h"
@@ -72,6 +78,13 @@ class Session {
   ConnectionInfo connection_info(const Negotiated& negotiated, size_t packet_size) const;
   void send_login_failure(const Message& error);
   void reader_loop();
+  // Queues the BULK_LOAD message that first starts and reads it into its stream; returns the header of an
+  // ATTENTION packet that cut it short (stream_message()).
+  std::optional<PacketHeader> stream_request(const PacketHeader& first);
+  // Queues a request, waiting while the queue is full.
+  void queue_request(InMessage message);
+  // An ATTENTION arrived: interrupts the running handler and queues its acknowledgement.
+  void note_attention();
   void request_loop();
   void push(Event event);
   void handle_request(const InMessage& request);
@@ -86,6 +99,7 @@ class Session {
   void send_attention_ack();
   // The error for a request the budget refused (SQL Server's 701), with a DONE.
   void send_refusal(const InMessage& request);
+  Message refusal_message(RequestBudget::Refusal refusal, uint64_t received_bytes) const;
   bool cancelled() const { return attention_pending_.load() > 0 || closed_.load(); }
 
   Socket socket_;
@@ -114,6 +128,7 @@ class Session {
   std::condition_variable changed_;
   std::deque<Event> events_;
   bool handler_running_ = false;  // guarded by mutex_, so interrupt() only reaches a running handler
+  std::shared_ptr<MessageStream> streaming_;  // guarded by mutex_: the message the reader is streaming
   std::atomic<int> attention_pending_{0};
   std::atomic<bool> closed_{false};
 };

@@ -295,6 +295,8 @@ void Session::bulk_load(BulkRows& rows, ResultSink& sink) {
       transaction_name_.clear();
       savepoints_.clear();
     }
+    // The client may still be sending rows: the reply answers the whole load, so it waits for the rest.
+    rows.discard_rest();
     sink.message(m);
     sink.done(std::nullopt);
   };

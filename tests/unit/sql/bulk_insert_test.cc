@@ -222,6 +222,48 @@ TEST_F(BulkInsertTest, MalformedDataUndoesTheLoadAndPassesTheErrorOn) {
   EXPECT_EQ(std::get<int64_t>(select("SELECT @@TRANCOUNT")[0][0]), 0);
 }
 
+// Rows that note when the session discards the rest of them, and what it had reported by then.
+class WatchedRows : public Rows {
+ public:
+  WatchedRows(const CollectingSink& sink, std::vector<Column> columns, std::vector<std::vector<Value>> rows)
+      : Rows(std::move(columns), std::move(rows)), sink_(sink) {}
+  void discard_rest() override {
+    ++discards;
+    messages_then = sink_.messages.size();
+  }
+  int discards = 0;
+  size_t messages_then = 0;
+
+ private:
+  const CollectingSink& sink_;
+};
+
+// The client may still be sending rows when a load fails: the session has the rest read and dropped before it
+// reports the error, so that the reply answers the whole load.
+TEST_F(BulkInsertTest, AFailedLoadDiscardsTheRestBeforeReporting) {
+  ok("CREATE TABLE t (id INT NOT NULL PRIMARY KEY)");
+  std::vector<Column> columns = {col("id", ColumnType::kInt)};
+  ok("INSERT BULK t (id INT)");
+  CollectingSink duplicate;
+  WatchedRows twice(duplicate, columns, {{int64_t{1}}, {int64_t{1}}, {int64_t{2}}});
+  session.bulk_load(twice, duplicate);
+  EXPECT_EQ(duplicate.errors().at(0).number, 2627);
+  EXPECT_EQ(twice.discards, 1);
+  EXPECT_EQ(twice.messages_then, 0u);
+  CollectingSink orphan;  // no INSERT BULK pending
+  WatchedRows alone(orphan, columns, {{int64_t{1}}});
+  session.bulk_load(alone, orphan);
+  EXPECT_EQ(orphan.errors().at(0).number, 50000);
+  EXPECT_EQ(alone.discards, 1);
+  EXPECT_EQ(alone.messages_then, 0u);
+  ok("INSERT BULK t (id INT)");
+  CollectingSink fine;
+  WatchedRows good(fine, columns, {{int64_t{1}}});
+  session.bulk_load(good, fine);
+  EXPECT_TRUE(fine.errors().empty());
+  EXPECT_EQ(good.discards, 0);  // a load read to its end has nothing left to discard
+}
+
 TEST_F(BulkInsertTest, KeepNullsOrDefaults) {
   ok("CREATE TABLE t (id INT, c INT DEFAULT 7, s NVARCHAR(10) DEFAULT N'dflt', u INT DEFAULT 9)");
   std::vector<Column> columns = {col("id", ColumnType::kInt), col("c", ColumnType::kInt),
