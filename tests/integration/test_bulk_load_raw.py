@@ -4,9 +4,12 @@ take (4816), a column count that differs from INSERT BULK's, a load without the 
 it), and a good load answered with a DONE carrying the row count. A bulk load streams, so one larger than
 max_request_mb loads; a load the client abandons with the IGNORE bit, or cuts short with ATTENTION or by
 closing its connection, is undone; a large message whose second row is malformed, or whose second row breaks
-the primary key, is read to its end and answered once, after which the connection answers a batch. Each failed
+the primary key, is read to its end and answered once, after which the connection answers a batch. A load whose
+inserts wait for another session's lock holds back the client (TCP) instead of buffering, and finishes once the
+lock goes; a client that stops in the middle of a load does not keep the server from shutting down. Each failed
 load inserts nothing, which the good loads show by reusing the same primary keys."""
 import struct
+import threading
 import time
 
 import harness
@@ -167,5 +170,39 @@ with harness.Server(binary, config_text=harness.config_text(limits=limits)) as s
     reply = load(c, METADATA + rows(10, 120000) + DONE)
     checks.equal((raw_tds.errors(reply), done_count(reply)), ([], 120000), "a load over max_request_mb")
     ok(c, "SELECT 1")
+
+    # Another session holds the write lock, so the load's inserts wait; meanwhile the server holds a bounded part
+    # of the 13 MB message and the client cannot send the rest. Once the lock goes, the load finishes.
+    locker = raw_tds.Client(server.port)
+    checks.check(locker.login() is not None, "a third raw client logs in")
+    ok(locker, "USE bulkdb")
+    ok(locker, "BEGIN TRANSACTION; INSERT INTO t VALUES (0, 'lock')")
+    ok(c, "insert bulk t (id int, s nvarchar(10))")
+    sent = threading.Event()
+
+    def send_load():
+        c.send_message(BULK_LOAD, METADATA + rows(2000000, 500000) + DONE)
+        sent.set()
+
+    sender = threading.Thread(target=send_load)
+    sender.start()
+    time.sleep(2)
+    checks.check(not sent.is_set(), "a load that waits for a lock holds the client back")
+    ok(locker, "ROLLBACK")
+    sender.join(120)
+    reply = c.read_message()
+    checks.equal((raw_tds.errors(reply), done_count(reply)), ([], 500000), "the load finishes once the lock goes")
+    ok(c, "SELECT 1")
+    locker.close()
+
+    # A client that stops sending in the middle of a load, and stays connected while the server shuts down.
+    stalled = raw_tds.Client(server.port)
+    checks.check(stalled.login() is not None, "a fourth raw client logs in")
+    ok(stalled, "USE bulkdb")
+    ok(stalled, "insert bulk t (id int, s nvarchar(10))")
+    send_partly(stalled, METADATA + rows(3000000, 100000), None)
+    time.sleep(0.5)
     c.close()
+# The server shut down cleanly (Server.stop() checks) with the stalled load in flight.
+stalled.close()
 checks.finish()
