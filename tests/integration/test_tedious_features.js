@@ -3,9 +3,10 @@
 // TM_ROLLBACK_XACT), temporary tables that live across requests and are gone after a connection reset
 // (connection.reset: the RESETCONNECTION flag) and at disconnect, ##global ones seen by another session,
 // WAITFOR DELAY ended by a cancel (ATTENTION), RAISERROR ... WITH NOWAIT arriving while the batch runs, and a write that waits for another session's transaction instead
-// of failing with "database is locked".
+// of failing with "database is locked", and a bulk load cancelled while its rows are still being sent (tedious ends
+// the BULK_LOAD message with the IGNORE bit and waits for a reply): the load is undone and the connection goes on.
 'use strict';
-const { Connection, Request } = require('tedious');
+const { Connection, Request, TYPES } = require('tedious');
 const { USER, PASSWORD, Checks, startServer, stopServer } = require('./harness');
 
 const checks = new Checks();
@@ -157,6 +158,24 @@ async function lockWait(port) {
   await close(b);
 }
 
+async function cancelBulkLoad(port) {
+  const c = await connect(port, 'features');
+  await query(c, 'CREATE TABLE loaded (id INT NOT NULL PRIMARY KEY, s NVARCHAR(20))');
+  function* rows() {
+    for (let i = 1; i <= 1000000; i++) yield { id: i, s: `row ${i}` };
+  }
+  const result = await new Promise((resolve) => {
+    const bulk = c.newBulkLoad('loaded', (err, rowCount) => resolve({ err, rowCount }));
+    bulk.addColumn('id', TYPES.Int, { nullable: false });
+    bulk.addColumn('s', TYPES.NVarChar, { length: 20, nullable: true });
+    c.execBulkLoad(bulk, rows());
+    setTimeout(() => c.cancel(), 200);  // a million rows take tedious seconds to send
+  });
+  checks.equal(result.err && result.err.code, 'ECANCEL', 'a bulk load cancelled while it is sent reports ECANCEL');
+  checks.equal(await query(c, 'SELECT COUNT(*) FROM loaded'), [[0]], 'the cancelled bulk load is undone');
+  await close(c);
+}
+
 (async () => {
   const server = await startServer(process.argv[2]);
   try {
@@ -164,7 +183,8 @@ async function lockWait(port) {
     await query(setup, 'CREATE DATABASE features');
     await close(setup);
     for (const [name, part] of [['savepoints', savepoints], ['temporary tables', temporaryTables],
-      ['cancel', cancelWaitfor], ['RAISERROR WITH NOWAIT', nowait], ['lock wait', lockWait]]) {
+      ['cancel', cancelWaitfor], ['RAISERROR WITH NOWAIT', nowait], ['lock wait', lockWait],
+      ['cancelled bulk load', cancelBulkLoad]]) {
       try {
         await part(server.port);
       } catch (e) {
