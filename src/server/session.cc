@@ -236,11 +236,12 @@ bool Session::handshake() {
   writer_.set_packet_size(packet_size);
   writer_.count_into(counters_.get());
   transport_.set_deadline(std::nullopt);  // logged in: idle for as long as it likes
-  spdlog::info(
-      "session {}: user '{}' logged in from {} (app '{}', host '{}', TDS {}, packet size {}, {}{}{})", spid_,
-      login.user_name, peer_, login.app_name, login.host_name, version_.name(), packet_size,
-      encryption_name(*negotiated), negotiated->tls_protocol.empty() ? "" : " with ",
-      negotiated->tls_protocol);
+  spdlog::info("session {}: user '{}' logged in from {} (app '{}', host '{}', TDS {}, packet size {}, {}{})",
+               spid_, login.user_name, peer_, login.app_name, login.host_name, version_.name(), packet_size,
+               encryption_name(*negotiated),
+               negotiated->tls_protocol.empty()
+                   ? std::string()
+                   : fmt::format(" with {} {}", negotiated->tls_protocol, negotiated->tls_cipher));
   return true;
 }
 
