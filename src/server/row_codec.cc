@@ -6,28 +6,13 @@
 
 #include "server/server_info.h"
 #include "server/sql_datetime.h"
+#include "server/tds_types.h"
 #include "server/text.h"
 #include "server/tokens.h"
 #include "server/value_convert.h"
 
 namespace bakrest::server {
 namespace {
-
-constexpr uint8_t kTypeBitN = 0x68;
-constexpr uint8_t kTypeIntN = 0x26;
-constexpr uint8_t kTypeFltN = 0x6D;
-constexpr uint8_t kTypeDecimalN = 0x6A;
-constexpr uint8_t kTypeMoneyN = 0x6E;
-constexpr uint8_t kTypeNVarChar = 0xE7;
-constexpr uint8_t kTypeNText = 0x63;
-constexpr uint8_t kTypeVarBinary = 0xA5;
-constexpr uint8_t kTypeImage = 0x22;
-constexpr uint8_t kTypeDateN = 0x28;
-constexpr uint8_t kTypeTimeN = 0x29;
-constexpr uint8_t kTypeDateTimeN = 0x6F;
-constexpr uint8_t kTypeDateTime2N = 0x2A;
-constexpr uint8_t kTypeDateTimeOffsetN = 0x2B;
-constexpr uint8_t kTypeGuid = 0x24;
 
 constexpr uint16_t kFlagNullable = 0x0001;
 constexpr uint16_t kMaxLength = 0xFFFF;  // TYPE_INFO length that marks a MAX (PLP) type
@@ -168,14 +153,14 @@ void write_empty_table_name(ByteWriter& out, TdsVersion version) {
 void write_type_info(ByteWriter& out, const WireColumn& c) {
   switch (c.type) {
     case WireType::kBitN:
-      out.u8(kTypeBitN);
+      out.u8(tds_type::kBitN);
       out.u8(1);
       break;
     case WireType::kIntN1:
     case WireType::kIntN2:
     case WireType::kIntN4:
     case WireType::kIntN8:
-      out.u8(kTypeIntN);
+      out.u8(tds_type::kIntN);
       out.u8(c.type == WireType::kIntN1   ? 1
              : c.type == WireType::kIntN2 ? 2
              : c.type == WireType::kIntN4 ? 4
@@ -183,72 +168,72 @@ void write_type_info(ByteWriter& out, const WireColumn& c) {
       break;
     case WireType::kFltN4:
     case WireType::kFltN8:
-      out.u8(kTypeFltN);
+      out.u8(tds_type::kFltN);
       out.u8(c.type == WireType::kFltN4 ? 4 : 8);
       break;
     case WireType::kDecimalN:
-      out.u8(kTypeDecimalN);
+      out.u8(tds_type::kDecimalN);
       out.u8(decimal_bytes(c.precision));
       out.u8(c.precision);
       out.u8(c.scale);
       break;
     case WireType::kMoneyN4:
     case WireType::kMoneyN8:
-      out.u8(kTypeMoneyN);
+      out.u8(tds_type::kMoneyN);
       out.u8(c.type == WireType::kMoneyN4 ? 4 : 8);
       break;
     case WireType::kNVarChar:
-      out.u8(kTypeNVarChar);
+      out.u8(tds_type::kNVarChar);
       out.u16le(static_cast<uint16_t>(c.max_bytes));
       out.bytes(kDefaultCollation);
       break;
     case WireType::kNVarCharMax:
-      out.u8(kTypeNVarChar);
+      out.u8(tds_type::kNVarChar);
       out.u16le(kMaxLength);
       out.bytes(kDefaultCollation);
       break;
     case WireType::kNText:
-      out.u8(kTypeNText);
+      out.u8(tds_type::kNText);
       out.u32le(kNTextMaxBytes);
       out.bytes(kDefaultCollation);
       break;
     case WireType::kVarBinary:
-      out.u8(kTypeVarBinary);
+      out.u8(tds_type::kBigVarBinary);
       out.u16le(static_cast<uint16_t>(c.max_bytes));
       break;
     case WireType::kVarBinaryMax:
-      out.u8(kTypeVarBinary);
+      out.u8(tds_type::kBigVarBinary);
       out.u16le(kMaxLength);
       break;
     case WireType::kImage:
-      out.u8(kTypeImage);
+      out.u8(tds_type::kImage);
       out.u32le(kImageMaxBytes);
       break;
     case WireType::kDateN:
-      out.u8(kTypeDateN);
+      out.u8(tds_type::kDateN);
       break;
     case WireType::kTimeN:
-      out.u8(kTypeTimeN);
+      out.u8(tds_type::kTimeN);
       out.u8(c.scale);
       break;
     case WireType::kDateTimeN4:
-      out.u8(kTypeDateTimeN);
+      out.u8(tds_type::kDateTimeN);
       out.u8(4);
       break;
     case WireType::kDateTimeN:
-      out.u8(kTypeDateTimeN);
+      out.u8(tds_type::kDateTimeN);
       out.u8(8);
       break;
     case WireType::kDateTime2N:
-      out.u8(kTypeDateTime2N);
+      out.u8(tds_type::kDateTime2N);
       out.u8(c.scale);
       break;
     case WireType::kDateTimeOffsetN:
-      out.u8(kTypeDateTimeOffsetN);
+      out.u8(tds_type::kDateTimeOffsetN);
       out.u8(c.scale);
       break;
     case WireType::kGuid:
-      out.u8(kTypeGuid);
+      out.u8(tds_type::kGuid);
       out.u8(16);
       break;
   }

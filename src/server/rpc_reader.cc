@@ -7,53 +7,13 @@
 
 #include "server/requests.h"
 #include "server/sql_datetime.h"
+#include "server/tds_types.h"
 #include "server/text.h"
 
 namespace bakrest::server {
 namespace {
 
-enum TypeCode : uint8_t {
-  kNull = 0x1F,
-  kImage = 0x22,
-  kText = 0x23,
-  kGuid = 0x24,
-  kVarBinary = 0x25,
-  kIntN = 0x26,
-  kVarChar = 0x27,
-  kDateN = 0x28,
-  kTimeN = 0x29,
-  kDateTime2N = 0x2A,
-  kDateTimeOffsetN = 0x2B,
-  kBinary = 0x2D,
-  kChar = 0x2F,
-  kInt1 = 0x30,
-  kBit = 0x32,
-  kInt2 = 0x34,
-  kDecimal = 0x37,
-  kInt4 = 0x38,
-  kDateTim4 = 0x3A,
-  kFlt4 = 0x3B,
-  kMoney = 0x3C,
-  kDateTime = 0x3D,
-  kFlt8 = 0x3E,
-  kNumeric = 0x3F,
-  kNText = 0x63,
-  kBitN = 0x68,
-  kDecimalN = 0x6A,
-  kNumericN = 0x6C,
-  kFltN = 0x6D,
-  kMoneyN = 0x6E,
-  kDateTimeN = 0x6F,
-  kMoney4 = 0x7A,
-  kInt8 = 0x7F,
-  kBigVarBinary = 0xA5,
-  kBigVarChar = 0xA7,
-  kBigBinary = 0xAD,
-  kBigChar = 0xAF,
-  kNVarChar = 0xE7,
-  kNChar = 0xEF,
-  kXml = 0xF1,
-};
+using namespace tds_type;
 
 constexpr uint16_t kPlpMarker = 0xFFFF;
 constexpr uint64_t kPlpNull = ~uint64_t{0};
