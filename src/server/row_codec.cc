@@ -10,6 +10,7 @@
 #include "server/text.h"
 #include "server/tokens.h"
 #include "server/value_convert.h"
+#include "server/wire_values.h"
 
 namespace bakrest::server {
 namespace {
@@ -29,9 +30,6 @@ uint8_t decimal_bytes(uint8_t precision) {
   if (precision <= 28) return 13;
   return 17;
 }
-
-// The bytes of a TIME part at a scale: 3 up to 2 digits, 4 up to 4, 5 beyond.
-int time_bytes(int scale) { return scale <= 2 ? 3 : scale <= 4 ? 4 : 5; }
 
 uint8_t time_scale(const Column& c) {
   return static_cast<uint8_t>(c.scale < 0 ? kDefaultTimeScale : std::min<int>(c.scale, 7));

@@ -1,0 +1,30 @@
+// The fixed wire encodings of TDS values (MS-TDS 2.2.5.5.1) that more than one reader or writer of values
+// shares: RPC parameters (rpc_reader), bulk load rows (bulk_load) and result rows (row_codec). Each type's
+// range checks and its mapping to a Value stay with the reader that needs them; what is here is the same for
+// all of them.
+//
+// None of these throw: callers pass spans of the sizes stated.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/value.h"
+
+namespace bakrest::server {
+
+// The bytes of the time part of TIME, DATETIME2 and DATETIMEOFFSET at a scale of 0..7 fraction digits.
+size_t time_bytes(int scale);
+
+// A little-endian two's-complement integer of 1..8 bytes.
+int64_t signed_le(std::span<const uint8_t> bytes);
+// INT1 (unsigned), INT2, INT4 or INT8 by its size (1, 2, 4 or 8 bytes).
+Value int_value(std::span<const uint8_t> bytes);
+// FLT4 or FLT8 by its size (4 or 8 bytes).
+Value float_value(std::span<const uint8_t> bytes);
+// A UNIQUEIDENTIFIER's 16 bytes as SQL Server spells it: "6F9619FF-8B86-D011-B42D-00C04FC964FF".
+std::string guid_text(std::span<const uint8_t> bytes);
+
+}  // namespace bakrest::server
