@@ -27,12 +27,15 @@
 #include "server/prelogin.h"
 #include "server/tds_version.h"
 #include "server/text.h"
+#include "support/tds_bytes.h"
 
 namespace fs = std::filesystem;
 using namespace bakrest;
 using server::ByteWriter;
 
 namespace {
+
+using namespace server::tds_bytes;
 
 using Bytes = std::vector<uint8_t>;
 
@@ -79,18 +82,6 @@ class Tail {
  private:
   std::vector<Bytes> parts_;
 };
-
-Bytes utf16(std::string_view utf8) {
-  ByteWriter w;
-  server::put_utf16le(w, server::utf8_to_utf16(utf8));
-  return w.take();
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
 
 // ALL_HEADERS with the transaction descriptor header that 7.2+ clients send.
 Bytes all_headers() {
@@ -210,7 +201,6 @@ Bytes login7(uint32_t version, const LoginFields& f, const Bytes& feature_ext) {
 // --- RPC -------------------------------------------------------------------------------------------------
 
 const Bytes kCollation = {0x09, 0x04, 0xD0, 0x00, 0x34};
-const Bytes kUtf8Collation = {0x09, 0x04, 0xD0, 0x04, 0x34};
 
 Bytes le(uint64_t v, size_t width) {
   Bytes b;

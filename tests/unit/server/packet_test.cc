@@ -7,9 +7,12 @@
 
 #include "server/bytes.h"
 #include "server/message_stream.h"
+#include "support/tds_bytes.h"
 
 namespace bakrest::server {
 namespace {
+
+using namespace tds_bytes;
 
 // Reads from a fixed byte string, at most `chunk` bytes per call, and records what is written.
 class MemoryStream : public Stream {
@@ -37,12 +40,6 @@ Bytes packet(uint8_t type, uint8_t status, const Bytes& payload, uint8_t id = 1)
   auto header = encode_header(h);
   Bytes out(header.begin(), header.end());
   out.insert(out.end(), payload.begin(), payload.end());
-  return out;
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
   return out;
 }
 

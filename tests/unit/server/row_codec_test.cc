@@ -5,21 +5,16 @@
 #include <cstring>
 
 #include "server/tokens.h"
+#include "support/tds_bytes.h"
 
 namespace bakrest::server {
 namespace {
 
+using namespace tds_bytes;
+
 const Bytes kCollation = {0x09, 0x04, 0xD0, 0x00, 0x34};
 
-TdsVersion v74() { return TdsVersion::negotiate(kTds74); }
 TdsVersion v72() { return TdsVersion::negotiate(kTds72); }
-TdsVersion v71() { return TdsVersion::negotiate(kTds71); }
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
 
 // COLMETADATA for a single column named "c".
 Bytes metadata(const Column& c, TdsVersion v) {
@@ -115,7 +110,8 @@ TEST(TdsRowCodecTest, ExactNumbersAndTheirSigns) {
   // MONEY's ends are floats just past them (922337203685477.625): they go as the ends.
   EXPECT_EQ(row_value({"c", ColumnType::kMoney}, 922337203685477.5807),
             (Bytes{8, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF}));
-  EXPECT_EQ(row_value({"c", ColumnType::kMoney}, -922337203685477.5808), (Bytes{8, 0, 0, 0, 0x80, 0, 0, 0, 0}));
+  EXPECT_EQ(row_value({"c", ColumnType::kMoney}, -922337203685477.5808),
+            (Bytes{8, 0, 0, 0, 0x80, 0, 0, 0, 0}));
   EXPECT_EQ(row_value({"c", ColumnType::kTinyInt}, int64_t{255}), (Bytes{1, 0xFF}));
   EXPECT_EQ(row_value({"c", ColumnType::kTinyInt}, int64_t{256}), (Bytes{0}));  // out of range: NULL
   EXPECT_EQ(row_value({"c", ColumnType::kSmallInt}, int64_t{-2}), (Bytes{2, 0xFE, 0xFF}));

@@ -4,27 +4,12 @@
 
 #include "server/sql_datetime.h"
 #include "server/text.h"
+#include "support/tds_bytes.h"
 
 namespace bakrest::server {
 namespace {
 
-const Bytes kLatin1Collation = {0x09, 0x04, 0xD0, 0x00, 0x34};
-const Bytes kUtf8Collation = {0x09, 0x04, 0xD0, 0x04, 0x34};  // fUTF8 is bit 26 of the first u32
-
-TdsVersion v74() { return TdsVersion::negotiate(kTds74); }
-TdsVersion v71() { return TdsVersion::negotiate(kTds71); }
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
-
-Bytes utf16(std::string_view utf8) {
-  ByteWriter w;
-  put_utf16le(w, utf8_to_utf16(utf8));
-  return w.take();
-}
+using namespace tds_bytes;
 
 Bytes u16(uint16_t v) { return {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8)}; }
 Bytes u32(uint32_t v) { return concat({u16(static_cast<uint16_t>(v)), u16(static_cast<uint16_t>(v >> 16))}); }

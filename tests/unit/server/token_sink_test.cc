@@ -1,4 +1,5 @@
 #include "server/token_sink.h"
+#include "support/tds_bytes.h"
 
 #include <gtest/gtest.h>
 
@@ -6,6 +7,8 @@
 
 namespace bakrest::server {
 namespace {
+
+using namespace tds_bytes;
 
 class CaptureStream : public Stream {
  public:
@@ -33,18 +36,10 @@ class CaptureStream : public Stream {
   bool fail = false;
 };
 
-TdsVersion v74() { return TdsVersion::negotiate(kTds74); }
-
 Bytes done(uint8_t token, uint16_t status, uint64_t rows = 0, uint16_t cmd = 0, TdsVersion v = v74()) {
   ByteWriter w;
   write_done(w, DoneToken{token, status, cmd, rows}, v);
   return w.take();
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
 }
 
 struct Fixture {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "server/login7.h"
+#include "support/tds_bytes.h"
 
 namespace bakrest::server {
 namespace {
+
+using namespace tds_bytes;
 
 Bytes utf16(std::string_view ascii) {
   Bytes out;
@@ -13,12 +16,6 @@ Bytes utf16(std::string_view ascii) {
     out.push_back(static_cast<uint8_t>(c));
     out.push_back(0);
   }
-  return out;
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
   return out;
 }
 
