@@ -4,13 +4,10 @@
 
 #include <stdexcept>
 
-#include "collecting_sink.h"
 #include "common/clock.h"
-#include "instance/logins.h"
+#include "session_fixture.h"
 #include "sql/parser.h"
 #include "sql/session.h"
-#include "storage/local_store.h"
-#include "temp_dir.h"
 
 namespace bakrest::sql {
 namespace {
@@ -41,28 +38,10 @@ Column col(std::string name, ColumnType type, uint32_t max_length = 0) {
   return Column{std::move(name), type, max_length};
 }
 
-class BulkInsertTest : public ::testing::Test {
+class BulkInsertTest : public SessionFixture {
  protected:
-  BulkInsertTest() {
-    instance::Logins(msdb).ensure_master(std::string("admin"), std::string("Master-Passw0rd"));
-    run("CREATE DATABASE shop; USE shop");
-  }
+  BulkInsertTest() { run("CREATE DATABASE shop; USE shop"); }
 
-  bakrest::testing::TempDir dir;
-  instance::Msdb msdb{dir.path() / "msdb.db"};
-  engine::Engine engine{dir.path() / "databases", msdb};
-  storage::LocalStore store{dir.path() / "store"};
-  tasks::TaskQueue queue{msdb};
-  instance::Config config;
-  procs::Context context{engine, queue, store, msdb, config};
-  SessionEnvironment env{engine, context, "bakrest test", "test-instance"};
-  Session session{env, "admin", 51, ""};
-
-  CollectingSink run(const std::string& sql) {
-    CollectingSink sink;
-    session.run_batch(sql, sink);
-    return sink;
-  }
   void ok(const std::string& sql) {
     auto sink = run(sql);
     ASSERT_TRUE(sink.errors().empty()) << sql << ": " << sink.errors()[0].text;

@@ -5,37 +5,15 @@
 #include <chrono>
 #include <thread>
 
-#include "collecting_sink.h"
-#include "instance/logins.h"
-#include "storage/local_store.h"
-#include "temp_dir.h"
+#include "session_fixture.h"
 
 namespace bakrest::sql {
 namespace {
 
 using testing::CollectingSink;
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public SessionFixture {
  protected:
-  SessionTest() {
-    instance::Logins(msdb).ensure_master(std::string("admin"), std::string("Master-Passw0rd"));
-  }
-
-  bakrest::testing::TempDir dir;
-  instance::Msdb msdb{dir.path() / "msdb.db"};
-  engine::Engine engine{dir.path() / "databases", msdb};
-  storage::LocalStore store{dir.path() / "store"};
-  tasks::TaskQueue queue{msdb};
-  instance::Config config;
-  procs::Context context{engine, queue, store, msdb, config};
-  SessionEnvironment env{engine, context, "bakrest test", "test-instance"};
-  Session session{env, "admin", 51, ""};
-
-  CollectingSink run(const std::string& sql) {
-    CollectingSink sink;
-    session.run_batch(sql, sink);
-    return sink;
-  }
   Value scalar(const std::string& sql) {
     auto sink = run(sql);
     EXPECT_TRUE(sink.errors().empty()) << (sink.errors().empty() ? "" : sink.errors()[0].text);
