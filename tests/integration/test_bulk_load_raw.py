@@ -66,6 +66,11 @@ def send_partly(client, payload, last_status, size=4096):
         client.send(raw_tds.packet(BULK_LOAD, b"", last_status, 0))
 
 
+def server_log(server):
+    with open(server.log.name, errors="replace") as f:
+        return f.read()
+
+
 def ok(client, sql):
     checks.equal(raw_tds.errors(client.batch(sql)), [], sql)
 
@@ -134,7 +139,8 @@ with harness.Server(binary, config_text=harness.config_text(limits=limits)) as s
     checks.equal(raw_tds.errors(other.batch("insert bulk t (id int, s nvarchar(10))")), [], "INSERT BULK")
     send_partly(other, METADATA + rows(1, 50000), None)
     other.close()
-    time.sleep(0.5)
+    harness.wait_for(lambda: "bulk load abandoned (the connection closed" in server_log(server),
+                     what="the server to undo the load of the connection that closed")
 
     # A malformed second row in a 13 MB message: the server stops inserting at once, reads the rest without
     # keeping it, and answers once; the connection then answers a batch.
@@ -179,15 +185,30 @@ with harness.Server(binary, config_text=harness.config_text(limits=limits)) as s
     ok(locker, "BEGIN TRANSACTION; INSERT INTO t VALUES (0, 'lock')")
     ok(c, "insert bulk t (id int, s nvarchar(10))")
     sent = threading.Event()
+    progress = [0]  # payload bytes the server has taken from the socket so far, roughly
 
     def send_load():
-        c.send_message(BULK_LOAD, METADATA + rows(2000000, 500000) + DONE)
+        payload = METADATA + rows(2000000, 500000) + DONE
+        chunk = 4096 - 8
+        for i in range(0, len(payload), chunk):
+            last = i + chunk >= len(payload)
+            c.send(raw_tds.packet(BULK_LOAD, payload[i:i + chunk], raw_tds.EOM if last else 0, (i // chunk + 1) % 256))
+            progress[0] += chunk
         sent.set()
 
     sender = threading.Thread(target=send_load)
     sender.start()
-    time.sleep(2)
-    checks.check(not sent.is_set(), "a load that waits for a lock holds the client back")
+    # The sender stops making progress either because the server stopped reading (right) or because it sent
+    # everything (wrong: the server would be holding the whole message while its inserts wait).
+    seen = []
+
+    def stopped_sending():
+        seen.append(progress[0])
+        return len(seen) >= 4 and seen[-4] == seen[-1] > 0
+
+    harness.wait_for(stopped_sending, what="the sender to stop making progress")
+    checks.check(not sent.is_set(), "a load that waits for a lock holds the client back (%d of %d KB sent)" %
+                 (progress[0] // 1024, (len(METADATA) + 500000 * len(row(0, "0123456789")) + len(DONE)) // 1024))
     ok(locker, "ROLLBACK")
     sender.join(120)
     reply = c.read_message()
@@ -201,7 +222,10 @@ with harness.Server(binary, config_text=harness.config_text(limits=limits)) as s
     ok(stalled, "USE bulkdb")
     ok(stalled, "insert bulk t (id int, s nvarchar(10))")
     send_partly(stalled, METADATA + rows(3000000, 100000), None)
-    time.sleep(0.5)
+    # Its load has started (its session runs a request) before the server is told to stop.
+    harness.wait_for(lambda: raw_tds.errors(c.batch(
+        "IF NOT EXISTS (SELECT 1 FROM sys.dm_exec_sessions WHERE status = 'running' AND session_id <> @@SPID) "
+        "RAISERROR('no load running', 16, 1)")) == [], what="the stalled load to be running")
     c.close()
 # The server shut down cleanly (Server.stop() checks) with the stalled load in flight.
 stalled.close()

@@ -164,13 +164,21 @@ async function cancelBulkLoad(port) {
   function* rows() {
     for (let i = 1; i <= 1000000; i++) yield { id: i, s: `row ${i}` };
   }
-  const result = await new Promise((resolve) => {
+  const watch = await connect(port, 'features');
+  const done = new Promise((resolve) => {
     const bulk = c.newBulkLoad('loaded', (err, rowCount) => resolve({ err, rowCount }));
     bulk.addColumn('id', TYPES.Int, { nullable: false });
     bulk.addColumn('s', TYPES.NVarChar, { length: 20, nullable: true });
     c.execBulkLoad(bulk, rows());
-    setTimeout(() => c.cancel(), 200);  // a million rows take tedious seconds to send
   });
+  // Cancel once the server runs the load (a million rows take tedious seconds to send).
+  for (;;) {
+    const running = await query(watch, "SELECT status FROM sys.dm_exec_sessions WHERE session_id <> @@SPID AND status = 'running'");
+    if (running.length > 0) break;
+  }
+  c.cancel();
+  const result = await done;
+  await close(watch);
   checks.equal(result.err && result.err.code, 'ECANCEL', 'a bulk load cancelled while it is sent reports ECANCEL');
   checks.equal(await query(c, 'SELECT COUNT(*) FROM loaded'), [[0]], 'the cancelled bulk load is undone');
   await close(c);

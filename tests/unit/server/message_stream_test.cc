@@ -24,7 +24,19 @@ Bytes drain(MessageStream& stream) {
   return out;
 }
 
-// True when a thread has not set done within a moment: it waits.
+// Waits (up to a minute) until condition holds; false if it never did.
+template <typename Condition>
+bool eventually(Condition condition) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// True when a thread has not set done within a moment: it waits. (It can only fail when the thread does not
+// wait; a slow machine makes it pass without proving much, never fail.)
 bool still_waiting(const std::atomic<bool>& done) {
   std::this_thread::sleep_for(100ms);
   return !done.load();
@@ -76,13 +88,13 @@ TEST_F(MessageStreamTest, TheProducerWaitsWhileTheStreamHoldsItsLimit) {
     }
     stream.end(MessageEnd::kComplete);
   });
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(pushed.load(), 2);  // 8 bytes held; 4 more would pass the limit of 10
+  ASSERT_TRUE(eventually([&] { return pushed.load() >= 2; }));
+  std::this_thread::sleep_for(50ms);  // a moment for a wrong third push to happen
+  EXPECT_EQ(pushed.load(), 2);        // 8 bytes held; 4 more would pass the limit of 10
   EXPECT_LE(account->held(), 10u);
   MessageStream::Piece piece;
   ASSERT_TRUE(stream.next(piece));
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(pushed.load(), 3);
+  ASSERT_TRUE(eventually([&] { return pushed.load() >= 3; }));
   Bytes rest = drain(stream);
   producer.join();
   EXPECT_EQ(rest, (Bytes{1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}));
@@ -138,8 +150,7 @@ TEST_F(MessageStreamTest, DiscardingDropsTheRestAndWaitsForTheEnd) {
     how = stream.discard_rest();
     discarded = true;
   });
-  std::this_thread::sleep_for(50ms);
-  EXPECT_EQ(account->held(), 0u);          // what was held is dropped at once
+  EXPECT_TRUE(eventually([&] { return account->held() == 0; }));  // what was held is dropped at once
   EXPECT_FALSE(stream.push(bytes(8, 2)));  // the rest is not wanted (and the producer does not wait)
   EXPECT_FALSE(stream.push(bytes(8, 3)));
   EXPECT_TRUE(still_waiting(discarded));  // but the consumer waits for the end of the message
