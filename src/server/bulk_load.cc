@@ -28,14 +28,10 @@ constexpr uint16_t kNullLength = 0xFFFF;
 constexpr uint64_t kPlpNull = ~uint64_t{0};
 constexpr uint64_t kPlpUnknownLength = ~uint64_t{0} - 1;
 constexpr uint32_t kCollationUtf8Flag = 1u << 26;
-constexpr uint32_t kMaxShortLength = 8000;         // (n) of the non-MAX character and binary types, in bytes
-constexpr int64_t kDatetimeMinDays = -53690;       // 1753-01-01 relative to 1900-01-01
-constexpr int64_t kDatetimeMaxDays = 2958463;      // 9999-12-31 relative to 1900-01-01
-constexpr int64_t kYear1MaxDays = 3652058;         // 9999-12-31 relative to 0001-01-01
-constexpr int64_t kUnixDaysFromYear1 = 719162;     // 0001-01-01 .. 1970-01-01
-constexpr int64_t kUnitsPerDay = 864'000'000'000;  // of 100 ns
-constexpr int kMaxOffsetMinutes = 14 * 60;
-constexpr int kMaxExactDigits = 15;  // a double holds every decimal of up to 15 significant digits
+constexpr uint32_t kMaxShortLength = 8000;     // (n) of the non-MAX character and binary types, in bytes
+constexpr int64_t kDatetimeMinDays = -53690;   // 1753-01-01 relative to 1900-01-01
+constexpr int64_t kDatetimeMaxDays = 2958463;  // 9999-12-31 relative to 1900-01-01
+constexpr int kMaxExactDigits = 15;            // a double holds every decimal of up to 15 significant digits
 
 constexpr uint64_t kRowReservationStep = 64 * 1024;  // rows grow their reservation in steps, not per value
 
@@ -133,50 +129,6 @@ Value datetime_value(std::span<const uint8_t> b) {
     fail(fmt::format("DATETIME day {} is outside 1753-01-01 .. 9999-12-31", days));
   if (ticks >= 300u * 86400u) fail(fmt::format("DATETIME tick {} is not a time of day", ticks));
   return from_sql_datetime(SqlDateTime{days, ticks});
-}
-
-// "YYYY-MM-DD" of a day counted from 0001-01-01 (0 .. kYear1MaxDays).
-std::string date_text(int64_t days) {
-  namespace chr = std::chrono;
-  chr::year_month_day ymd{chr::sys_days{chr::days{days - kUnixDaysFromYear1}}};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                     static_cast<unsigned>(ymd.day()));
-}
-
-// "HH:MM:SS.fffffff" of a time of day in 100 ns units.
-std::string time_text(int64_t units) {
-  int64_t seconds = units / 10'000'000;
-  return fmt::format("{:02}:{:02}:{:02}.{:07}", seconds / 3600, seconds / 60 % 60, seconds % 60,
-                     units % 10'000'000);
-}
-
-// DATE, TIME, DATETIME2 and DATETIMEOFFSET: the parts the type has, of the sizes its scale gives.
-Value date_family_value(std::span<const uint8_t> b, const BulkWireType& t) {
-  ByteReader v(b);
-  int64_t units = 0;  // time of day in 100 ns
-  if (t.code != kDateN) {
-    uint64_t time = v.uint_le(time_bytes(t.scale));
-    uint64_t per_day = 86400 * pow10(t.scale);
-    if (time >= per_day) fail(fmt::format("time {} is not a time of day at scale {}", time, t.scale));
-    units = static_cast<int64_t>(time * pow10(7 - t.scale));
-  }
-  if (t.code == kTimeN) return time_text(units);
-  auto days = static_cast<int64_t>(v.uint_le(3));
-  if (days > kYear1MaxDays) fail(fmt::format("day {} is after 9999-12-31", days));
-  if (t.code == kDateN) return from_sql_datetime2(SqlDateTime2{static_cast<uint32_t>(days), 0}, 0);
-  if (t.code == kDateTime2N) return date_text(days) + " " + time_text(units);
-  // DATETIMEOFFSET: the date and time are UTC; the value is shown at its offset.
-  auto offset = static_cast<int16_t>(v.u16le());
-  if (offset < -kMaxOffsetMinutes || offset > kMaxOffsetMinutes)
-    fail(fmt::format("time zone offset of {} minutes is outside -14:00 .. +14:00", offset));
-  int64_t local = days * kUnitsPerDay + units + int64_t{offset} * 60 * 10'000'000;
-  int64_t local_days = local >= 0 ? local / kUnitsPerDay : -1;
-  if (local_days < 0 || local_days > kYear1MaxDays)
-    fail("DATETIMEOFFSET is outside 0001-01-01 .. 9999-12-31 at its offset");
-  int magnitude = offset < 0 ? -offset : offset;
-  return fmt::format("{} {} {}{:02}:{:02}", date_text(local_days),
-                     time_text(local - local_days * kUnitsPerDay), offset < 0 ? '-' : '+', magnitude / 60,
-                     magnitude % 60);
 }
 
 Value decimal_value(std::span<const uint8_t> b, const BulkWireType& t) {
@@ -616,7 +568,7 @@ Value BulkLoadReader::read_value(size_t column) {
       if (length == 0) return std::monostate{};
       if (length != t.length)
         fail(fmt::format("a value of {} bytes where scale {} has {}", length, t.scale, t.length));
-      return date_family_value(in_.bytes(length), t);
+      return date_time_value(in_.bytes(length), t.code, t.scale);
     }
     case kBigVarChar:
     case kBigChar:

@@ -122,17 +122,22 @@ Value decimal_value(std::span<const uint8_t> b, uint8_t scale) {
 Value date_family_value(ByteReader& in, uint8_t type, uint8_t scale) {
   uint8_t len = in.u8();
   if (len == 0) return std::monostate{};
-  ByteReader v(in.bytes(len));
+  std::span<const uint8_t> bytes = in.bytes(len);
   if (scale > 7) throw ProtocolError(fmt::format("time scale {} out of range", scale));
+  if (type == kDateTimeOffsetN) {
+    // UTC and the offset on the wire; the value keeps its offset, as SQL Server's does.
+    if (len != time_bytes(scale) + 5)
+      throw ProtocolError(fmt::format("DATETIMEOFFSET({}) value of {} bytes", scale, len));
+    return date_time_value(bytes, type, scale);
+  }
+  ByteReader v(bytes);
   uint64_t time = type == kDateN ? 0 : v.uint_le(time_bytes(scale));
   if (type == kTimeN) {
     DateTime t = from_sql_datetime2(SqlDateTime2{719162, time}, scale);  // on 1970-01-01
     return format_datetime(t).substr(11);
   }
   auto days = static_cast<uint32_t>(v.uint_le(3));
-  DateTime t = from_sql_datetime2(SqlDateTime2{days, time}, type == kDateN ? 0 : scale);
-  if (type == kDateTimeOffsetN) v.skip(2);  // the stored date and time are already UTC
-  return t;
+  return from_sql_datetime2(SqlDateTime2{days, time}, type == kDateN ? 0 : scale);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // range checks and its mapping to a Value stay with the reader that needs them; what is here is the same for
 // all of them.
 //
-// None of these throw: callers pass spans of the sizes stated.
+// Callers pass spans of the sizes stated.
 #pragma once
 
 #include <cstddef>
@@ -26,5 +26,13 @@ Value int_value(std::span<const uint8_t> bytes);
 Value float_value(std::span<const uint8_t> bytes);
 // A UNIQUEIDENTIFIER's 16 bytes as SQL Server spells it: "6F9619FF-8B86-D011-B42D-00C04FC964FF".
 std::string guid_text(std::span<const uint8_t> bytes);
+
+// DATE, TIME, DATETIME2 or DATETIMEOFFSET (code: tds_type::kDateN, ...) from the bytes the type has at a
+// scale of 0..7 fraction digits (time_bytes(scale) of time, then 3 of days from 0001-01-01, then 2 of offset
+// minutes; the caller checks the size): DATE as a DateTime at midnight, TIME as "HH:MM:SS.fffffff",
+// DATETIME2 as "YYYY-MM-DD HH:MM:SS.fffffff", DATETIMEOFFSET as "YYYY-MM-DD HH:MM:SS.fffffff +hh:mm" at its
+// offset (the wire carries UTC and the offset). Throws ProtocolError for a time that is not a time of day, a
+// day after 9999-12-31 and an offset outside -14:00 .. +14:00.
+Value date_time_value(std::span<const uint8_t> bytes, uint8_t code, int scale);
 
 }  // namespace bakrest::server

@@ -2,8 +2,11 @@
 after an sp_reset_connection RPC, which must roll back what was left open, drop #temporary tables and return to
 the login's database and SET options; OUTPUT parameters of an RPC (callproc of sp_executesql with
 pytds.output) come back as RETURNVALUE; and a read-then-write transaction that meets another session's commit
-goes ahead instead of failing with "database is locked"."""
+goes ahead instead of failing with "database is locked"; a DATETIMEOFFSET parameter keeps its offset."""
+import datetime
+
 import pytds
+from pytds.tz import FixedOffsetTimezone
 
 import harness
 
@@ -69,5 +72,17 @@ with harness.Server(harness.binary_from_argv()) as server:
     cur.execute("SELECT x FROM kept ORDER BY x")
     checks.equal([r[0] for r in cur.fetchall()], [10, 20], "its write went ahead after the other's commit")
     other.close()
+
+    # A DATETIMEOFFSET parameter (RPC) keeps its offset, returned and stored.
+    at = datetime.datetime(2010, 1, 2, 3, 4, 5, 123456, tzinfo=FixedOffsetTimezone(120))
+    cur.execute("SELECT %s", (at,))
+    back = cur.fetchone()[0]
+    checks.equal((back, back.utcoffset()), (at, datetime.timedelta(hours=2)), "a DATETIMEOFFSET parameter")
+    cur.execute("CREATE TABLE moments (at DATETIMEOFFSET)")
+    cur.execute("INSERT INTO moments VALUES (%s)", (at,))
+    cur.execute("SELECT at, CAST(at AS NVARCHAR(40)) FROM moments WHERE at = %s", (at,))
+    row = cur.fetchone()
+    checks.equal((row[0].utcoffset(), row[1]), (datetime.timedelta(hours=2), "2010-01-02 03:04:05.123456 +02:00"),
+                 "a DATETIMEOFFSET parameter stored keeps its offset")
     plain.close()
 checks.finish()

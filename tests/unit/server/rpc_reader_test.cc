@@ -235,7 +235,7 @@ TEST(TdsRpcReaderTest, DatesAndTimes) {
   w3.uint_le(d3.days, 3);
   EXPECT_EQ(decode(w3.data()), Value(*parse_datetime("2024-05-06 01:02:03.456")));
 
-  // TIME(0) becomes text; DATETIMEOFFSET its UTC instant.
+  // TIME(0) becomes text; DATETIMEOFFSET text at its offset (the wire carries UTC and the offset).
   EXPECT_EQ(decode({0x29, 0, 3, 0x0B, 0xE3, 0x00}), Value(std::string("16:08:43")));  // 58123 s
   ByteWriter dto;
   dto.u8(0x2B);
@@ -244,7 +244,15 @@ TEST(TdsRpcReaderTest, DatesAndTimes) {
   dto.uint_le(d2.time, 5);
   dto.uint_le(d2.days, 3);
   dto.u16le(120);
-  EXPECT_EQ(decode(dto.data()), Value(precise));
+  EXPECT_EQ(decode(dto.data()), Value(std::string("2024-05-06 03:02:03.4567890 +02:00")));
+  // A length that is not the scale's, an offset beyond 14 hours: malformed.
+  for (const Bytes& bad :
+       {Bytes{0x2B, 7, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Bytes{0x2B, 0, 8, 0, 0, 0, 0, 0, 0, 0x61, 0x03}}) {
+    auto calls = parse_rpc_request(concat({kAllHeaders, by_name("p"), param("@x", bad)}), v74());
+    ASSERT_EQ(calls.size(), 1u);
+    ASSERT_TRUE(calls[0].error);
+    EXPECT_NE(calls[0].error->text.find("DATETIMEOFFSET"), std::string::npos) << calls[0].error->text;
+  }
 }
 
 TEST(TdsRpcReaderTest, Decimals) {
