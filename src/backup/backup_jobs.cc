@@ -73,7 +73,10 @@ Published publish(const BackupRequest& request, Environment& env, const format::
                             std::to_string(limit >> 20) + " MiB of parts in memory.");
   }
   ObjectSink sink(*object);
-  format::BackupWriter writer(sink, header);
+  // Chunks are compressed on a pool of threads; without compression a chunk only needs its checksum, which
+  // costs less than handing it to another thread (bench/backup_bench).
+  unsigned threads = header.compression == format::Compression::kNone ? 1 : env.writer_threads;
+  format::BackupWriter writer(sink, header, {.threads = threads});
   RateLimiter limiter(env.max_transfer_bytes_per_second);
   write_body(writer, limiter);
   control.check_cancelled();

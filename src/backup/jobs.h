@@ -2,9 +2,11 @@
 // back, and the restore chains (full -> differential -> log ... -> STOPAT) of docs/PROCEDURES.md.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "common/ids.h"
 #include "common/job_control.h"
@@ -21,6 +23,11 @@ struct Environment {
   instance::Msdb& msdb;
   const instance::Config& config;
   double max_transfer_bytes_per_second = 0;  // 0: unlimited
+  // Threads that compress and checksum a backup's chunks (format::WriterOptions::threads): the cores, up
+  // to 8.
+  unsigned writer_threads = default_writer_threads();
+
+  static unsigned default_writer_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
 };
 
 enum class BackupKind { kFull, kDifferential, kLog };

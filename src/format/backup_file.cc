@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/digest.h"
+#include "common/ordered_pool.h"
 #include "format/backup_layout.h"
 
 namespace bakrest::format {
@@ -205,7 +206,12 @@ Bytes encode_header(const BackupHeader& header, uint32_t chunk_size) {
   return std::move(out.bytes());
 }
 
+constexpr unsigned kMaxWriterThreads = 64;
+
 void check_writer_input(const BackupHeader& header, const WriterOptions& options) {
+  if (options.threads < 1 || options.threads > kMaxWriterThreads)
+    throw std::invalid_argument("writer threads " + std::to_string(options.threads) + " is outside 1.." +
+                                std::to_string(kMaxWriterThreads));
   if (options.chunk_size < kMinChunkSize || options.chunk_size > kMaxChunkSize) {
     throw std::invalid_argument("chunk size " + std::to_string(options.chunk_size) + " is outside 1.." +
                                 std::to_string(kMaxChunkSize));
@@ -245,20 +251,69 @@ std::array<uint8_t, 16> random_backup_id() {
 
 // ---------------------------------------------------------------------------------------------------------
 
+// One chunk as it is written: header, payload (zstd or raw) and checksum.
+struct SealedChunk {
+  Bytes bytes;
+  uint32_t raw_size = 0;
+  uint32_t stored_size = 0;
+};
+
+// Seals raw as chunk number `sequence` into out (resized to fit). cctx null: stored raw. Throws
+// std::runtime_error when zstd fails.
+SealedChunk seal_chunk(ZSTD_CCtx* cctx, int level, uint64_t sequence, std::span<const uint8_t> raw,
+                       Bytes out) {
+  out.resize(kChunkOverhead + (cctx ? ZSTD_compressBound(raw.size()) : raw.size()));
+  std::span<uint8_t> chunk(out);
+  std::span<uint8_t> payload = chunk.subspan(kChunkHeaderSize, out.size() - kChunkOverhead);
+  size_t stored = raw.size();
+  uint32_t flags = 0;
+  if (cctx) {
+    size_t n = ZSTD_compressCCtx(cctx, payload.data(), payload.size(), raw.data(), raw.size(), level);
+    if (ZSTD_isError(n))
+      throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+    // Incompressible chunks are stored raw, so a chunk never grows and readers can bound its size.
+    if (n < raw.size()) {
+      stored = n;
+      flags |= kChunkFlagZstd;
+    }
+  }
+  if (flags == 0) std::memcpy(payload.data(), raw.data(), raw.size());
+
+  std::copy(kChunkMarker.begin(), kChunkMarker.end(), chunk.begin());
+  store_le<uint64_t>(chunk.subspan(kChunkSequenceOffset), sequence);
+  store_le<uint32_t>(chunk.subspan(kChunkRawLengthOffset), static_cast<uint32_t>(raw.size()));
+  store_le<uint32_t>(chunk.subspan(kChunkStoredLengthOffset), static_cast<uint32_t>(stored));
+  store_le<uint32_t>(chunk.subspan(kChunkFlagsOffset), flags);
+  store_le<uint32_t>(chunk.subspan(kChunkHeaderCheckOffset), chunk_header_check(chunk));
+  size_t checked = kChunkHeaderSize + stored;
+  store_le<uint64_t>(chunk.subspan(checked), checksum(chunk.first(checked)));
+  out.resize(checked + kChunkChecksumSize);
+  return SealedChunk{std::move(out), static_cast<uint32_t>(raw.size()), static_cast<uint32_t>(stored)};
+}
+
+// A compression context per pool thread, made at its first chunk and freed when the thread ends.
+ZSTD_CCtx* thread_cctx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx;
+  if (!cctx) {
+    cctx.reset(ZSTD_createCCtx());
+    if (!cctx) throw std::bad_alloc();
+  }
+  return cctx.get();
+}
+
 class BackupWriter::Impl {
  public:
   Impl(ByteSink& sink, const BackupHeader& header, WriterOptions options)
       : sink_(sink), header_(header), options_(options) {
     check_writer_input(header_, options_);
     Bytes encoded = encode_header(header_, options_.chunk_size);
-    size_t payload_capacity = options_.chunk_size;
-    if (header_.compression == Compression::kZstd) {
+    if (options_.threads > 1) {
+      pool_ = std::make_unique<OrderedPool<SealedChunk>>(options_.threads);
+    } else if (header_.compression == Compression::kZstd) {
       cctx_.reset(ZSTD_createCCtx());
       if (!cctx_) throw std::bad_alloc();
-      payload_capacity = ZSTD_compressBound(options_.chunk_size);
     }
     pending_.reserve(options_.chunk_size);
-    chunk_.resize(kChunkOverhead + payload_capacity);
     guarded([&] { emit(encoded); });
   }
 
@@ -267,8 +322,8 @@ class BackupWriter::Impl {
     guarded([&] {
       const size_t chunk_size = options_.chunk_size;
       while (!body.empty()) {
-        // Whole chunks straight from the caller's buffer spare a copy.
-        if (pending_.empty() && body.size() >= chunk_size) {
+        // Whole chunks straight from the caller's buffer spare a copy (the pool's threads need their own).
+        if (!pool_ && pending_.empty() && body.size() >= chunk_size) {
           seal(body.first(chunk_size));
           body = body.subspan(chunk_size);
           continue;
@@ -276,10 +331,7 @@ class BackupWriter::Impl {
         size_t take = std::min(chunk_size - pending_.size(), body.size());
         pending_.insert(pending_.end(), body.begin(), body.begin() + static_cast<ptrdiff_t>(take));
         body = body.subspan(take);
-        if (pending_.size() == chunk_size) {
-          seal(pending_);
-          pending_.clear();
-        }
+        if (pending_.size() == chunk_size) seal_pending();
       }
     });
   }
@@ -293,10 +345,8 @@ class BackupWriter::Impl {
     }
     BackupTrailer trailer;
     guarded([&] {
-      if (!pending_.empty()) {
-        seal(pending_);
-        pending_.clear();
-      }
+      if (!pending_.empty()) seal_pending();
+      while (pool_ && pool_->in_flight() > 0) emit_chunk(pool_->take());
       trailer.chunk_count = sequence_;
       trailer.body_bytes = body_bytes_;
       trailer.stored_bytes = stored_bytes_;
@@ -348,45 +398,49 @@ class BackupWriter::Impl {
     bytes_written_ += bytes.size();
   }
 
-  void seal(std::span<const uint8_t> raw) {
-    std::span<uint8_t> chunk(chunk_);
-    std::span<uint8_t> payload = chunk.subspan(kChunkHeaderSize, chunk_.size() - kChunkOverhead);
-    size_t stored = raw.size();
-    uint32_t flags = 0;
-    if (cctx_) {
-      size_t n = ZSTD_compressCCtx(cctx_.get(), payload.data(), payload.size(), raw.data(), raw.size(),
-                                   options_.zstd_level);
-      if (ZSTD_isError(n))
-        throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-      // Incompressible chunks are stored raw, so a chunk never grows and readers can bound its size.
-      if (n < raw.size()) {
-        stored = n;
-        flags |= kChunkFlagZstd;
-      }
+  // Seals the chunk in pending_ and empties it: here, or on the pool, where up to two chunks per thread are
+  // in flight (the memory bound) and the oldest are written as soon as they are done.
+  void seal_pending() {
+    if (!pool_) {
+      seal(pending_);
+      pending_.clear();
+      return;
     }
-    if (flags == 0) std::memcpy(payload.data(), raw.data(), raw.size());
+    while (pool_->in_flight() >= 2 * size_t{pool_->threads()}) emit_chunk(pool_->take());
+    ZstdUse zstd = header_.compression == Compression::kZstd ? ZstdUse::kYes : ZstdUse::kNo;
+    body_bytes_ += pending_.size();
+    pool_->submit([raw = std::move(pending_), sequence = sequence_, level = options_.zstd_level, zstd] {
+      return seal_chunk(zstd == ZstdUse::kYes ? thread_cctx() : nullptr, level, sequence, raw, Bytes());
+    });
+    ++sequence_;
+    pending_ = Bytes();
+    pending_.reserve(options_.chunk_size);
+    while (pool_->ready()) emit_chunk(pool_->take());
+  }
 
-    std::copy(kChunkMarker.begin(), kChunkMarker.end(), chunk.begin());
-    store_le<uint64_t>(chunk.subspan(kChunkSequenceOffset), sequence_);
-    store_le<uint32_t>(chunk.subspan(kChunkRawLengthOffset), static_cast<uint32_t>(raw.size()));
-    store_le<uint32_t>(chunk.subspan(kChunkStoredLengthOffset), static_cast<uint32_t>(stored));
-    store_le<uint32_t>(chunk.subspan(kChunkFlagsOffset), flags);
-    store_le<uint32_t>(chunk.subspan(kChunkHeaderCheckOffset), chunk_header_check(chunk));
-    size_t checked = kChunkHeaderSize + stored;
-    store_le<uint64_t>(chunk.subspan(checked), checksum(chunk.first(checked)));
-    emit(chunk.first(checked + kChunkChecksumSize));
-
+  void seal(std::span<const uint8_t> raw) {
+    chunk_ = seal_chunk(cctx_.get(), options_.zstd_level, sequence_, raw, std::move(chunk_.bytes));
     ++sequence_;
     body_bytes_ += raw.size();
-    stored_bytes_ += stored;
+    emit_chunk_bytes(chunk_);
   }
+
+  void emit_chunk(SealedChunk chunk) { emit_chunk_bytes(chunk); }
+
+  void emit_chunk_bytes(const SealedChunk& chunk) {
+    emit(chunk.bytes);
+    stored_bytes_ += chunk.stored_size;
+  }
+
+  enum class ZstdUse { kNo, kYes };
 
   ByteSink& sink_;
   BackupHeader header_;
   WriterOptions options_;
-  std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx_;
-  Bytes pending_;  // body bytes of the chunk being filled
-  Bytes chunk_;    // the sealed chunk as written: header, payload, checksum
+  std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx_;       // without a pool
+  std::unique_ptr<OrderedPool<SealedChunk>> pool_;  // options_.threads > 1
+  Bytes pending_;                                   // body bytes of the chunk being filled
+  SealedChunk chunk_;  // without a pool: the last chunk sealed, whose buffer the next reuses
   Sha256 sha_;
   State state_ = State::kOpen;
   uint64_t sequence_ = 0;

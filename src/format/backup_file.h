@@ -89,19 +89,23 @@ struct BackupTrailer {
 struct WriterOptions {
   uint32_t chunk_size = 1 << 20;  // uncompressed bytes per chunk
   int zstd_level = 3;
+  // Threads that compress and checksum chunks. 1: the caller's thread does, between writes. More: a pool of
+  // that many, with up to two chunks per thread in flight (about 4 * threads * chunk_size bytes of memory);
+  // chunks are written in order, and the file is byte for byte what one thread writes.
+  unsigned threads = 1;
 };
 
 class BackupWriter {
  public:
-  // Writes the header at once. Throws std::invalid_argument for what version 1 cannot hold: chunk_size
-  // outside 1..64 MiB, a zstd level zstd does not have, unknown enum values, encryption other than kNone,
-  // header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount, stripe_index not below
-  // stripe_count, a differential with an all-zero base_backup_id, a full or log backup with a nonzero one,
-  // and header fields outside their ranges: page_size not a power of two in kMinPageSize..kMaxPageSize;
-  // a full or differential backup whose page_count is outside 1..kMaxPageCount or whose first_lsn and
-  // last_lsn are not one LSN in 1..kMaxLsn; a log backup with a page_count or an LSN range that is not
-  // 1 <= first_lsn <= last_lsn <= kMaxLsn; a negative begin time; an empty database name or one over
-  // kMaxDatabaseNameBytes; an empty time zone.
+  // Writes the header at once. Throws std::invalid_argument for threads outside 1..64 and for what version 1
+  // cannot hold: chunk_size outside 1..64 MiB, a zstd level zstd does not have, unknown enum values,
+  // encryption other than kNone, header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount,
+  // stripe_index not below stripe_count, a differential with an all-zero base_backup_id, a full or log backup
+  // with a nonzero one, and header fields outside their ranges: page_size not a power of two in
+  // kMinPageSize..kMaxPageSize; a full or differential backup whose page_count is outside 1..kMaxPageCount or
+  // whose first_lsn and last_lsn are not one LSN in 1..kMaxLsn; a log backup with a page_count or an LSN
+  // range that is not 1 <= first_lsn <= last_lsn <= kMaxLsn; a negative begin time; an empty database name or
+  // one over kMaxDatabaseNameBytes; an empty time zone.
   BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options = {});
   ~BackupWriter();
   BackupWriter(const BackupWriter&) = delete;

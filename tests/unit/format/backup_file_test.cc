@@ -442,6 +442,64 @@ TEST(BackupFile, WriterStopsAfterTheSinkThrows) {
   EXPECT_THROW(writer.finish(1), std::logic_error);
 }
 
+// --- chunks sealed on a pool of threads --------------------------------------------------------------------
+
+// A body of compressible and incompressible chunks and a short last one, written in uneven pieces.
+Bytes write_with_threads(const BackupHeader& header, const Bytes& body, unsigned threads) {
+  VectorSink sink;
+  BackupWriter writer(sink, header, {.chunk_size = 4096, .zstd_level = 3, .threads = threads});
+  for (size_t at = 0, step = 1; at < body.size(); at += step, step = step * 3 % 10007 + 1)
+    writer.write(std::span(body).subspan(at, std::min(step, body.size() - at)));
+  writer.finish(42);
+  EXPECT_EQ(writer.bytes_written(), sink.data.size());
+  return sink.data;
+}
+
+TEST(BackupFile, ThreadsWriteTheSameFileAsOne) {
+  Bytes body = make_body(200 * 1024, Data::kCompressible);
+  Bytes random = make_body(100 * 1024 + 123, Data::kRandom, 7);
+  body.insert(body.begin() + 50 * 1024, random.begin(), random.end());
+  BackupHeader header = make_header(Compression::kZstd);
+  header.page_count = 0;
+  header.type = BackupType::kLog;
+  header.base_backup_id = {};
+  header.first_lsn = 1;
+  header.last_lsn = 9;
+  for (Compression compression : {Compression::kZstd, Compression::kNone}) {
+    header.compression = compression;
+    Bytes one = write_with_threads(header, body, 1);
+    for (unsigned threads : {2u, 3u, 8u}) {
+      Bytes many = write_with_threads(header, body, threads);
+      EXPECT_EQ(many, one) << threads << " threads, compression " << static_cast<int>(compression);
+    }
+    EXPECT_EQ(read_backup(one).body, body);
+  }
+}
+
+TEST(BackupFile, ThreadsStopAfterTheSinkThrows) {
+  for (size_t budget : {size_t{200}, size_t{9000}, size_t{60000}}) {
+    ThrowingSink sink(budget);
+    BackupWriter writer(sink, make_header(Compression::kZstd), {.chunk_size = 4096, .threads = 3});
+    Bytes body = make_body(64 * 4096, Data::kRandom);
+    // The sink's failure surfaces from the write or the finish that emits the chunk it refuses.
+    EXPECT_THROW(
+        {
+          writer.write(body);
+          writer.finish(1);
+        },
+        std::runtime_error);
+    EXPECT_THROW(writer.write(body), std::logic_error);
+    EXPECT_THROW(writer.finish(1), std::logic_error);
+  }  // and the writer's threads end with it
+}
+
+TEST(BackupFile, WriterThreadsAreBounded) {
+  VectorSink sink;
+  EXPECT_THROW(BackupWriter(sink, make_header(), {.threads = 0}), std::invalid_argument);
+  EXPECT_THROW(BackupWriter(sink, make_header(), {.threads = 65}), std::invalid_argument);
+  EXPECT_TRUE(sink.data.empty());
+}
+
 // --- not a backup, other versions ------------------------------------------------------------------------
 
 TEST(BackupFile, BadMagicIsNotABackup) {
