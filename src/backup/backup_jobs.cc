@@ -75,7 +75,7 @@ Published publish(const BackupRequest& request, Environment& env, const format::
   ObjectSink sink(*object);
   // Chunks are compressed on a pool of threads; without compression a chunk only needs its checksum, which
   // costs less than handing it to another thread (bench/backup_bench).
-  unsigned threads = header.compression == format::Compression::kNone ? 1 : env.writer_threads;
+  unsigned threads = header.compression == format::Compression::kNone ? 1 : env.zstd_threads;
   format::BackupWriter writer(sink, header, {.threads = threads});
   RateLimiter limiter(env.max_transfer_bytes_per_second);
   write_body(writer, limiter);

@@ -25,9 +25,9 @@ struct Environment {
   double max_transfer_bytes_per_second = 0;  // 0: unlimited
   // Threads that compress and checksum a backup's chunks (format::WriterOptions::threads): the cores, up
   // to 8.
-  unsigned writer_threads = default_writer_threads();
+  unsigned zstd_threads = default_zstd_threads();
 
-  static unsigned default_writer_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
+  static unsigned default_zstd_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
 };
 
 enum class BackupKind { kFull, kDifferential, kLog };

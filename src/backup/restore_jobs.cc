@@ -61,7 +61,8 @@ OpenBackup open_backup(const RestoreRequest& request, Environment& env, const Jo
   }
   b.source = std::make_unique<ObjectSource>(*b.object);
   try {
-    b.reader = std::make_unique<format::BackupReader>(*b.source);
+    b.reader =
+        std::make_unique<format::BackupReader>(*b.source, format::ReaderOptions{.threads = env.zstd_threads});
   } catch (const format::FormatError& e) {
     throw task_error("Please reissue task with correct type and overwrite property. " + request.arn +
                      " is not a bakrest backup: " + e.what());

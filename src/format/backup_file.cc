@@ -206,12 +206,12 @@ Bytes encode_header(const BackupHeader& header, uint32_t chunk_size) {
   return std::move(out.bytes());
 }
 
-constexpr unsigned kMaxWriterThreads = 64;
+constexpr unsigned kMaxThreads = 64;
 
 void check_writer_input(const BackupHeader& header, const WriterOptions& options) {
-  if (options.threads < 1 || options.threads > kMaxWriterThreads)
+  if (options.threads < 1 || options.threads > kMaxThreads)
     throw std::invalid_argument("writer threads " + std::to_string(options.threads) + " is outside 1.." +
-                                std::to_string(kMaxWriterThreads));
+                                std::to_string(kMaxThreads));
   if (options.chunk_size < kMinChunkSize || options.chunk_size > kMaxChunkSize) {
     throw std::invalid_argument("chunk size " + std::to_string(options.chunk_size) + " is outside 1.." +
                                 std::to_string(kMaxChunkSize));
@@ -458,12 +458,45 @@ uint64_t BackupWriter::bytes_written() const { return impl_->bytes_written(); }
 
 // ---------------------------------------------------------------------------------------------------------
 
+// A decompression context per pool thread, made at its first chunk and freed when the thread ends.
+ZSTD_DCtx* thread_dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx;
+  if (!dctx) {
+    dctx.reset(ZSTD_createDCtx());
+    if (!dctx) throw std::bad_alloc();
+  }
+  return dctx.get();
+}
+
+// Checks the checksum of a chunk read whole (header, payload, checksum). Throws FormatError naming it.
+void verify_chunk(std::span<const uint8_t> stored, const std::string& name) {
+  size_t checked = stored.size() - kChunkChecksumSize;
+  if (load_le<uint64_t>(stored.subspan(checked)) != checksum(stored.first(checked)))
+    corrupt(name + " checksum mismatch");
+}
+
+// Decompresses a chunk's zstd payload into out, which is its raw length. Throws FormatError naming it.
+void decompress_chunk(ZSTD_DCtx* dctx, std::span<const uint8_t> payload, const std::string& name,
+                      std::span<uint8_t> out) {
+  size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), payload.data(), payload.size());
+  if (ZSTD_isError(n)) corrupt(name + " does not decompress: " + ZSTD_getErrorName(n));
+  if (n != out.size()) {
+    corrupt(name + " decompresses to " + std::to_string(n) + " bytes instead of " +
+            std::to_string(out.size()));
+  }
+}
+
 class BackupReader::Impl {
  public:
-  explicit Impl(ByteSource& source) : source_(source) {
+  Impl(ByteSource& source, ReaderOptions options) : source_(source) {
+    if (options.threads < 1 || options.threads > kMaxThreads)
+      throw std::invalid_argument("reader threads " + std::to_string(options.threads) + " is outside 1.." +
+                                  std::to_string(kMaxThreads));
     read_header();
     stored_.resize(kChunkOverhead + chunk_size_);
-    if (header_.compression == Compression::kZstd) {
+    if (header_.compression == Compression::kZstd && options.threads > 1) {
+      pool_ = std::make_unique<OrderedPool<Bytes>>(options.threads);
+    } else if (header_.compression == Compression::kZstd) {
       raw_.resize(chunk_size_);
       dctx_.reset(ZSTD_createDCtx());
       if (!dctx_) throw std::bad_alloc();
@@ -478,7 +511,11 @@ class BackupReader::Impl {
     try {
       while (current_.empty()) {
         if (state_ == State::kEnd) return 0;
-        next_block();
+        if (pool_) {
+          next_pooled();
+        } else if (next_block() == Block::kTrailer) {
+          state_ = State::kEnd;
+        }
       }
       size_t n = std::min(out.size(), current_.size());
       std::memcpy(out.data(), current_.data(), n);
@@ -604,8 +641,32 @@ class BackupReader::Impl {
     if (!problem.empty()) corrupt(problem);
   }
 
-  // Reads the next chunk into current_, or the trailer.
-  void next_block() {
+  enum class Block { kChunk, kTrailer };
+
+  // With a pool: keeps up to two chunks per thread in flight, read and checked in order here and verified
+  // and decompressed on the pool, and hands out the oldest. What reading ahead found wrong, or the end, takes
+  // effect only once the chunks before it have been handed out, so the body and the errors come in the
+  // order of the file, as without a pool.
+  void next_pooled() {
+    while (!ahead_stopped_ && pool_->in_flight() < 2 * size_t{pool_->threads()}) {
+      try {
+        if (next_block() == Block::kTrailer) ahead_stopped_ = true;
+      } catch (...) {
+        ahead_error_ = std::current_exception();
+        ahead_stopped_ = true;
+      }
+    }
+    if (pool_->in_flight() > 0) {
+      body_ = pool_->take();
+      current_ = body_;
+      return;
+    }
+    if (ahead_error_) std::rethrow_exception(ahead_error_);
+    state_ = State::kEnd;
+  }
+
+  // Reads the next chunk into current_ (or onto the pool), or the trailer.
+  Block next_block() {
     std::span<uint8_t> head = std::span(stored_).first(kChunkHeaderSize);
     size_t got = read_up_to(head.first(kChunkMarker.size()));
     if (got == 0) {
@@ -615,12 +676,16 @@ class BackupReader::Impl {
     }
     if (got < kChunkMarker.size()) truncated("it ends " + at_byte() + ", in a chunk or trailer marker");
     auto marker = head.first(kChunkMarker.size());
-    if (equal_bytes(marker, kTrailerMarker)) return read_trailer();
+    if (equal_bytes(marker, kTrailerMarker)) {
+      read_trailer();
+      return Block::kTrailer;
+    }
     if (!equal_bytes(marker, kChunkMarker)) {
       corrupt("expected chunk " + std::to_string(sequence_) + " or the trailer at byte " +
               std::to_string(bytes_read_ - got) + ", found neither");
     }
     read_chunk(head);
+    return Block::kChunk;
   }
 
   void read_chunk(std::span<uint8_t> head) {
@@ -658,20 +723,31 @@ class BackupReader::Impl {
     size_t checked = kChunkHeaderSize + stored_length;
     auto tail = std::span(stored_).subspan(kChunkHeaderSize, stored_length + kChunkChecksumSize);
     if (read_up_to(tail) < tail.size()) truncated("it ends " + at_byte() + ", in " + name);
-    auto chunk = std::span(stored_).first(checked);
-    if (load_le<uint64_t>(std::span(stored_).subspan(checked)) != checksum(chunk)) {
-      corrupt(name + " checksum mismatch");
+    if (pool_) {
+      // The checksum and zstd on the pool; the digest over the file here, in order.
+      sha_.update(std::span(stored_).first(checked + kChunkChecksumSize));
+      pool_->submit([stored = Bytes(stored_.begin(), stored_.begin() + checked + kChunkChecksumSize), name,
+                     zstd, raw_length] {
+        verify_chunk(stored, name);
+        auto payload = std::span(stored).subspan(kChunkHeaderSize, stored.size() - kChunkOverhead);
+        if (!zstd) return Bytes(payload.begin(), payload.end());  // a chunk that did not shrink
+        Bytes raw(raw_length);
+        decompress_chunk(thread_dctx(), payload, name, raw);
+        return raw;
+      });
+      ++sequence_;
+      body_bytes_ += raw_length;
+      stored_bytes_ += stored_length;
+      last_was_short_ = raw_length < chunk_size_;
+      return;
     }
+    auto chunk = std::span(stored_).first(checked);
+    verify_chunk(std::span(stored_).first(checked + kChunkChecksumSize), name);
     sha_.update(std::span(stored_).first(checked + kChunkChecksumSize));
 
     auto payload = chunk.subspan(kChunkHeaderSize);
     if (zstd) {
-      size_t n = ZSTD_decompressDCtx(dctx_.get(), raw_.data(), raw_length, payload.data(), payload.size());
-      if (ZSTD_isError(n)) corrupt(name + " does not decompress: " + ZSTD_getErrorName(n));
-      if (n != raw_length) {
-        corrupt(name + " decompresses to " + std::to_string(n) + " bytes instead of " +
-                std::to_string(raw_length));
-      }
+      decompress_chunk(dctx_.get(), payload, name, std::span(raw_).first(raw_length));
       current_ = std::span(raw_).first(raw_length);
     } else {
       current_ = payload;
@@ -717,17 +793,20 @@ class BackupReader::Impl {
       corrupt("digest mismatch: the SHA-256 of the header and chunks differs from the one in the trailer");
     }
     if (!full_body_matches(header_, body_bytes_)) corrupt(full_body_mismatch(header_, body_bytes_));
-    state_ = State::kEnd;
   }
 
   ByteSource& source_;
   BackupHeader header_;
   BackupTrailer trailer_;
   uint32_t chunk_size_ = 0;
-  std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx_;
-  Bytes stored_;                      // the chunk as read: header, payload, checksum
-  Bytes raw_;                         // a compressed chunk's body bytes
-  std::span<const uint8_t> current_;  // body bytes of the current chunk not yet returned
+  std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx_;  // without a pool
+  std::unique_ptr<OrderedPool<Bytes>> pool_;   // a compressed backup and options.threads > 1
+  bool ahead_stopped_ = false;                 // with a pool: the trailer or an error was reached
+  std::exception_ptr ahead_error_;             // ... the error, to throw after the chunks before it
+  Bytes body_;                                 // with a pool: the chunk being handed out
+  Bytes stored_;                               // the chunk as read: header, payload, checksum
+  Bytes raw_;                                  // a compressed chunk's body bytes
+  std::span<const uint8_t> current_;           // body bytes of the current chunk not yet returned
   Sha256 sha_;
   State state_ = State::kBody;
   std::string failure_;
@@ -738,7 +817,8 @@ class BackupReader::Impl {
   bool last_was_short_ = false;
 };
 
-BackupReader::BackupReader(ByteSource& source) : impl_(std::make_unique<Impl>(source)) {}
+BackupReader::BackupReader(ByteSource& source, ReaderOptions options)
+    : impl_(std::make_unique<Impl>(source, options)) {}
 BackupReader::~BackupReader() = default;
 const BackupHeader& BackupReader::header() const { return impl_->header(); }
 size_t BackupReader::read(std::span<uint8_t> out) { return impl_->read(out); }

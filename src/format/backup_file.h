@@ -125,11 +125,20 @@ class BackupWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+struct ReaderOptions {
+  // Threads that verify and decompress a compressed backup's chunks. 1: the caller's thread does, in read().
+  // More: a pool of that many, with up to two chunks per thread read ahead (about 4 * threads * chunk_size
+  // bytes of memory); the body, and any error, come out in the order of the file as with one thread. An
+  // uncompressed backup is always read on the caller's thread.
+  unsigned threads = 1;
+};
+
 class BackupReader {
  public:
   // Reads and checks the header; throws FormatError for anything that is not a valid version-1 header,
-  // including every field outside the ranges BackupWriter keeps.
-  explicit BackupReader(ByteSource& source);
+  // including every field outside the ranges BackupWriter keeps, and std::invalid_argument for threads
+  // outside 1..64.
+  explicit BackupReader(ByteSource& source, ReaderOptions options = {});
   ~BackupReader();
   BackupReader(const BackupReader&) = delete;
   BackupReader& operator=(const BackupReader&) = delete;

@@ -109,9 +109,10 @@ struct ReadResult {
   uint64_t bytes_read = 0;
 };
 
-ReadResult read_backup(const Bytes& file, size_t out_size = 65536, size_t max_read = SIZE_MAX) {
+ReadResult read_backup(const Bytes& file, size_t out_size = 65536, size_t max_read = SIZE_MAX,
+                       unsigned threads = 1) {
   VectorSource source(file, max_read);
-  BackupReader reader(source);
+  BackupReader reader(source, {.threads = threads});
   ReadResult result;
   result.header = reader.header();
   Bytes buffer(out_size);
@@ -493,11 +494,51 @@ TEST(BackupFile, ThreadsStopAfterTheSinkThrows) {
   }  // and the writer's threads end with it
 }
 
+// What a reader with `threads` threads makes of file: the body bytes it handed out before it stopped, and the
+// FormatError that stopped it ("" if none).
+std::pair<Bytes, std::string> read_what_it_can(const Bytes& file, unsigned threads) {
+  Bytes body;
+  try {
+    VectorSource source(file, 1000);
+    BackupReader reader(source, {.threads = threads});
+    Bytes buffer(300);
+    while (size_t n = reader.read(buffer)) body.insert(body.end(), buffer.begin(), buffer.begin() + n);
+  } catch (const FormatError& e) {
+    return {body, e.what()};
+  }
+  return {body, ""};
+}
+
+TEST(BackupFile, ThreadsReadDamagedBackupsAsOneThreadDoes) {
+  // A compressed backup whose chunks are compressed and raw, in chunks of 128 bytes.
+  Bytes body = make_body(1500, Data::kCompressible);
+  Bytes random = make_body(700, Data::kRandom, 3);
+  body.insert(body.begin() + 300, random.begin(), random.end());
+  Bytes file = write_backup(make_header(Compression::kZstd), body, 128);
+  EXPECT_EQ(read_what_it_can(file, 3), std::make_pair(body, std::string()));
+  EXPECT_EQ(read_backup(file, 65536, SIZE_MAX, 3).body, body);
+  // Every bit flipped, and the file cut at every length: the same bytes handed out, the same error.
+  for (size_t bit = 0; bit < file.size() * 8; bit += 3) {
+    Bytes damaged = file;
+    damaged[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+    auto one = read_what_it_can(damaged, 1);
+    EXPECT_FALSE(one.second.empty()) << "bit " << bit;
+    EXPECT_EQ(read_what_it_can(damaged, 3), one) << "bit " << bit;
+  }
+  for (size_t size = 0; size < file.size(); ++size) {
+    Bytes cut(file.begin(), file.begin() + static_cast<ptrdiff_t>(size));
+    EXPECT_EQ(read_what_it_can(cut, 2), read_what_it_can(cut, 1)) << "size " << size;
+  }
+}
+
 TEST(BackupFile, WriterThreadsAreBounded) {
   VectorSink sink;
   EXPECT_THROW(BackupWriter(sink, make_header(), {.threads = 0}), std::invalid_argument);
   EXPECT_THROW(BackupWriter(sink, make_header(), {.threads = 65}), std::invalid_argument);
   EXPECT_TRUE(sink.data.empty());
+  Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  VectorSource source(file);
+  EXPECT_THROW(BackupReader(source, {.threads = 0}), std::invalid_argument);
 }
 
 // --- not a backup, other versions ------------------------------------------------------------------------
