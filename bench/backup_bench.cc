@@ -48,6 +48,15 @@ long peak_rss_mib() {
   return usage.ru_maxrss / 1024;
 }
 
+// Sorts each thread count's three timings and prints the median's throughput.
+void print_medians(const char* what, std::map<unsigned, std::vector<double>>& runs, uint64_t bytes) {
+  for (auto& [n, seconds] : runs) {
+    std::sort(seconds.begin(), seconds.end());
+    std::printf("%s, %u thread%s: %7.1f MB/s (median of 3: %.2f %.2f %.2f s)\n", what, n, n == 1 ? "" : "s",
+                static_cast<double>(bytes) / 1e6 / seconds[1], seconds[0], seconds[1], seconds[2]);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,12 +114,7 @@ int main(int argc, char** argv) {
           runs[n].push_back(seconds_since(start));
         }
       }
-      for (auto& [n, seconds] : runs) {
-        std::sort(seconds.begin(), seconds.end());
-        std::printf("%-5s backup, %u writer thread%s: %7.1f MB/s (median of 3: %.2f %.2f %.2f s)\n",
-                    compress ? "zstd" : "none", n, n == 1 ? "" : "s",
-                    static_cast<double>(bytes) / 1e6 / seconds[1], seconds[0], seconds[1], seconds[2]);
-      }
+      print_medians(compress ? "zstd  backup" : "none  backup", runs, bytes);
       double backup_seconds = runs.rbegin()->second[1];
       uint64_t stored = store.open("bench", key)->size();
 
@@ -135,12 +139,7 @@ int main(int argc, char** argv) {
           restores[n].push_back(seconds_since(start));
         }
       }
-      for (auto& [n, seconds] : restores) {
-        std::sort(seconds.begin(), seconds.end());
-        std::printf("%-5s restore, %u thread%s: %7.1f MB/s (median of 3: %.2f %.2f %.2f s)\n",
-                    compress ? "zstd" : "none", n, n == 1 ? "" : "s",
-                    static_cast<double>(bytes) / 1e6 / seconds[1], seconds[0], seconds[1], seconds[2]);
-      }
+      print_medians(compress ? "zstd  restore" : "none  restore", restores, bytes);
       double restore_seconds = restores.rbegin()->second[1];
       std::printf("%-5s backup %7.1f MB/s (%u threads)  restore %7.1f MB/s  object %.1f MiB (%.2fx)\n",
                   compress ? "zstd" : "none", static_cast<double>(bytes) / 1e6 / backup_seconds,

@@ -19,6 +19,7 @@ const path = require('path');
 const sql = require('mssql');
 const { USER, PASSWORD, startServer, stopServer } = require(path.join(__dirname, '..', 'tests', 'integration',
   'harness'));
+const { BULK_COLUMNS, bulkRow, bulkTable } = require(path.join(__dirname, '..', 'tests', 'integration', 'bulk_rows'));
 
 const args = process.argv.slice(3);
 const BULK_ONLY = args.includes('--bulk-only');
@@ -36,20 +37,6 @@ function serverMemory(pid) {
 function mib(n) {
   return `${n.toFixed(1)} MiB`;
 }
-
-function bulkRow(i) {
-  return {
-    id: i,
-    name: i % 1000 === 0 ? null : `row ${i} \u2713 \u00e9`,
-    amount: i % 777 === 0 ? null : (((i * 7919) % 10000000) - 5000000) / 100,
-    at: i % 500 === 0 ? null : new Date(Date.UTC(2024, 0, 1) + i * 61000 + (i % 100) * 10),
-    flag: i % 333 === 0 ? null : i % 3 === 0,
-    data: i % 999 === 0 ? null : Buffer.from([(i >> 16) & 255, (i >> 8) & 255, i & 255, i % 7].slice(0, (i % 4) + 1)),
-  };
-}
-
-const COLUMNS = 'id INT NOT NULL PRIMARY KEY, name NVARCHAR(50) NULL, amount DECIMAL(10,2) NULL, at DATETIME NULL, ' +
-  'flag BIT NULL, data VARBINARY(16) NULL';
 
 function literal(r) {
   const text = (s) => (s === null ? 'NULL' : `N'${s.replace(/'/g, "''")}'`);
@@ -77,20 +64,10 @@ async function main(server) {
   await admin.request().batch('CREATE DATABASE benchdb');
   await admin.close();
   const pool = await new sql.ConnectionPool(config('benchdb')).connect();
-  await pool.request().batch(`CREATE TABLE by_bulk (${COLUMNS}); CREATE TABLE by_insert (${COLUMNS})`);
+  await pool.request().batch(`CREATE TABLE by_bulk (${BULK_COLUMNS}); CREATE TABLE by_insert (${BULK_COLUMNS})`);
 
   // request.bulk(): the rows are built first; the timing covers encoding, sending and inserting them.
-  const table = new sql.Table('by_bulk');
-  table.columns.add('id', sql.Int, { nullable: false });
-  table.columns.add('name', sql.NVarChar(50), { nullable: true });
-  table.columns.add('amount', sql.Decimal(10, 2), { nullable: true });
-  table.columns.add('at', sql.DateTime, { nullable: true });
-  table.columns.add('flag', sql.Bit, { nullable: true });
-  table.columns.add('data', sql.VarBinary(16), { nullable: true });
-  for (let i = 1; i <= ROWS; i++) {
-    const r = bulkRow(i);
-    table.rows.add(r.id, r.name, r.amount, r.at, r.flag, r.data);
-  }
+  const table = bulkTable('by_bulk', false, ROWS);
   const before = serverMemory(server.proc.pid);
   let start = Date.now();
   const result = await pool.request().bulk(table);

@@ -254,8 +254,7 @@ std::array<uint8_t, 16> random_backup_id() {
 // One chunk as it is written: header, payload (zstd or raw) and checksum.
 struct SealedChunk {
   Bytes bytes;
-  uint32_t raw_size = 0;
-  uint32_t stored_size = 0;
+  uint32_t stored_size = 0;  // of its payload
 };
 
 // Seals raw as chunk number `sequence` into out (resized to fit). cctx null: stored raw. Throws
@@ -288,7 +287,7 @@ SealedChunk seal_chunk(ZSTD_CCtx* cctx, int level, uint64_t sequence, std::span<
   size_t checked = kChunkHeaderSize + stored;
   store_le<uint64_t>(chunk.subspan(checked), checksum(chunk.first(checked)));
   out.resize(checked + kChunkChecksumSize);
-  return SealedChunk{std::move(out), static_cast<uint32_t>(raw.size()), static_cast<uint32_t>(stored)};
+  return SealedChunk{std::move(out), static_cast<uint32_t>(stored)};
 }
 
 // A compression context per pool thread, made at its first chunk and freed when the thread ends.
@@ -407,10 +406,10 @@ class BackupWriter::Impl {
       return;
     }
     while (pool_->in_flight() >= 2 * size_t{pool_->threads()}) emit_chunk(pool_->take());
-    ZstdUse zstd = header_.compression == Compression::kZstd ? ZstdUse::kYes : ZstdUse::kNo;
+    bool zstd = header_.compression == Compression::kZstd;
     body_bytes_ += pending_.size();
     pool_->submit([raw = std::move(pending_), sequence = sequence_, level = options_.zstd_level, zstd] {
-      return seal_chunk(zstd == ZstdUse::kYes ? thread_cctx() : nullptr, level, sequence, raw, Bytes());
+      return seal_chunk(zstd ? thread_cctx() : nullptr, level, sequence, raw, Bytes());
     });
     ++sequence_;
     pending_ = Bytes();
@@ -422,17 +421,13 @@ class BackupWriter::Impl {
     chunk_ = seal_chunk(cctx_.get(), options_.zstd_level, sequence_, raw, std::move(chunk_.bytes));
     ++sequence_;
     body_bytes_ += raw.size();
-    emit_chunk_bytes(chunk_);
+    emit_chunk(chunk_);
   }
 
-  void emit_chunk(SealedChunk chunk) { emit_chunk_bytes(chunk); }
-
-  void emit_chunk_bytes(const SealedChunk& chunk) {
+  void emit_chunk(const SealedChunk& chunk) {
     emit(chunk.bytes);
     stored_bytes_ += chunk.stored_size;
   }
-
-  enum class ZstdUse { kNo, kYes };
 
   ByteSink& sink_;
   BackupHeader header_;

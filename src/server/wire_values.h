@@ -1,7 +1,6 @@
 // The fixed wire encodings of TDS values (MS-TDS 2.2.5.5.1) that more than one reader or writer of values
-// shares: RPC parameters (rpc_reader), bulk load rows (bulk_load) and result rows (row_codec). Each type's
-// range checks and its mapping to a Value stay with the reader that needs them; what is here is the same for
-// all of them.
+// shares: RPC parameters (rpc_reader), bulk load rows (bulk_load) and result rows (row_codec). A decoding
+// that the readers do differently (DECIMAL, MONEY, DATE and DATETIME2 parameters) stays with its reader.
 //
 // Callers pass spans of the sizes stated.
 #pragma once

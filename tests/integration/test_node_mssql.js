@@ -8,6 +8,7 @@
 'use strict';
 const sql = require('mssql');
 const { USER, PASSWORD, Checks, startServer, stopServer } = require('./harness');
+const { BULK_COLUMNS, bulkRow, bulkTable } = require('./bulk_rows');
 
 const checks = new Checks();
 const DATABASE = 'nodedb';
@@ -42,34 +43,6 @@ function config(port, database, pool) {
     connectionTimeout: 120000,
     requestTimeout: 300000,
   };
-}
-
-// Row i (1-based) of the bulk tables. DATETIME holds 1/300 s: milliseconds are multiples of 10.
-function bulkRow(i) {
-  return {
-    id: i,
-    name: i % 1000 === 0 ? null : `row ${i} \u2713 \u00e9`,
-    amount: i % 777 === 0 ? null : (((i * 7919) % 10000000) - 5000000) / 100,
-    at: i % 500 === 0 ? null : new Date(Date.UTC(2024, 0, 1) + i * 61000 + (i % 100) * 10),
-    flag: i % 333 === 0 ? null : i % 3 === 0,
-    data: i % 999 === 0 ? null : Buffer.from([(i >> 16) & 255, (i >> 8) & 255, i & 255, i % 7].slice(0, (i % 4) + 1)),
-  };
-}
-
-function bulkTable(name, create) {
-  const t = new sql.Table(name);
-  t.create = create;
-  t.columns.add('id', sql.Int, { nullable: false, primary: true });
-  t.columns.add('name', sql.NVarChar(50), { nullable: true });
-  t.columns.add('amount', sql.Decimal(10, 2), { nullable: true });
-  t.columns.add('at', sql.DateTime, { nullable: true });
-  t.columns.add('flag', sql.Bit, { nullable: true });
-  t.columns.add('data', sql.VarBinary(16), { nullable: true });
-  for (let i = 1; i <= ROWS; i++) {
-    const r = bulkRow(i);
-    t.rows.add(r.id, r.name, r.amount, r.at, r.flag, r.data);
-  }
-  return t;
 }
 
 const SPOT = [1, 2, 3, 333, 500, 777, 999, 1000, 54321, 99999, 100000];
@@ -117,16 +90,15 @@ async function main(server) {
 
   // Bulk load into a new table (create = true) and into an existing one.
   await step('request.bulk into a NEW table (create = true)', async () => {
-    const r = await pool.request().bulk(bulkTable('bulk_new', true));
+    const r = await pool.request().bulk(bulkTable('bulk_new', true, ROWS));
     checks.equal(r.rowsAffected, ROWS, 'bulk into a new table: rowsAffected');
   });
   await checkBulkTable(pool, 'bulk_new');
 
   await step('CREATE TABLE bulk_old', () => pool.request().batch(
-    'CREATE TABLE bulk_old (id INT NOT NULL PRIMARY KEY, name NVARCHAR(50) NULL, amount DECIMAL(10,2) NULL, ' +
-    'at DATETIME NULL, flag BIT NULL, data VARBINARY(16) NULL)'));
+    `CREATE TABLE bulk_old (${BULK_COLUMNS})`));
   await step('request.bulk into an EXISTING table', async () => {
-    const r = await pool.request().bulk(bulkTable('bulk_old', false));
+    const r = await pool.request().bulk(bulkTable('bulk_old', false, ROWS));
     checks.equal(r.rowsAffected, ROWS, 'bulk into an existing table: rowsAffected');
   });
   await checkBulkTable(pool, 'bulk_old');

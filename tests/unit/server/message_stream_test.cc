@@ -30,7 +30,7 @@ bool eventually(Condition condition) {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(1ms);  // the poll's interval
   }
   return true;
 }
@@ -89,8 +89,10 @@ TEST_F(MessageStreamTest, TheProducerWaitsWhileTheStreamHoldsItsLimit) {
     stream.end(MessageEnd::kComplete);
   });
   ASSERT_TRUE(eventually([&] { return pushed.load() >= 2; }));
-  std::this_thread::sleep_for(50ms);  // a moment for a wrong third push to happen
-  EXPECT_EQ(pushed.load(), 2);        // 8 bytes held; 4 more would pass the limit of 10
+  // A moment for a wrong third push to happen: a right stream never pushes it, so this cannot fail
+  // spuriously.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(pushed.load(), 2);  // 8 bytes held; 4 more would pass the limit of 10
   EXPECT_LE(account->held(), 10u);
   MessageStream::Piece piece;
   ASSERT_TRUE(stream.next(piece));
@@ -190,6 +192,8 @@ TEST_F(MessageStreamTest, ClosingWakesAConsumerWaitingForPayloads) {
       threw = e.how() == MessageEnd::kClosed;
     }
   });
+  // A moment for the consumer to be waiting in next(). Should it not be yet, next() finds the stream closed
+  // and throws all the same: the pause only widens what is tested, it cannot make the test fail.
   std::this_thread::sleep_for(50ms);
   stream.close();
   consumer.join();
@@ -213,6 +217,7 @@ TEST_F(MessageStreamTest, ABudgetRefusalAbandonsTheLoadButNotTheMessage) {
   }
   EXPECT_EQ(stream.ended(), MessageEnd::kOpen);
   std::thread producer([&] {
+    // A moment for discard_rest() to be waiting for the end; if it is not yet, it finds the end at once.
     std::this_thread::sleep_for(50ms);
     stream.end(MessageEnd::kComplete);
   });
@@ -238,6 +243,7 @@ TEST_F(MessageStreamTest, AFullInstanceSlowsTheStreamDown) {
     EXPECT_LE(mine->held(), kAllowance + 1);  // the shared total is one byte
     total += piece.bytes.size();
     piece = MessageStream::Piece();
+    // A slow consumer, so that the producer fills the allowance and waits; the outcome does not depend on it.
     std::this_thread::sleep_for(1ms);
   }
   producer.join();
