@@ -265,6 +265,32 @@ class SnapshotImpl : public PageSnapshot {
     }
   }
 
+  void read_pages(uint64_t first, std::span<uint8_t> out) override {
+    const uint64_t count = out.size() / page_size_;
+    if (first == 0 || out.size() % page_size_ != 0 || count > page_count_ || first > page_count_ - count + 1)
+      throw std::invalid_argument("pages " + std::to_string(first) + ".." +
+                                  std::to_string(first + count - 1) + " are not within the snapshot");
+    // The database file is one read; only pages the WAL holds (a few, between checkpoints) are read again
+    // from their frames. No checkpoint changes the file while the guard is held, so the file's bytes stay
+    // the image of every page the WAL does not hold.
+    const size_t got = wal::pread_full(db_fd_.get(), out, (first - 1) * page_size_);
+    const uint32_t lock_page = sqlite_lock_byte_page(page_size_);
+    for (uint64_t i = 0; i < count; ++i) {
+      const uint64_t pgno = first + i;
+      std::span<uint8_t> page = out.subspan(i * page_size_, page_size_);
+      if (pgno == lock_page) {
+        std::fill(page.begin(), page.end(), uint8_t{0});
+        continue;
+      }
+      if (wal_.read_page(wal_fd_.get(), static_cast<uint32_t>(pgno), page)) continue;
+      if (got < (i + 1) * page_size_) {
+        throw std::runtime_error(
+            "page " + std::to_string(pgno) +
+            " is neither in the WAL nor in the database file; the snapshot is not consistent");
+      }
+    }
+  }
+
   void full_backup_succeeded(const Guid& backup_id) override {
     if (!generation_) throw std::logic_error("not a full backup's snapshot");
     log_->finish_full_backup(*generation_, backup_id);

@@ -63,6 +63,10 @@ class PageSnapshot {
   // pgno counts from 1. out.size() must equal page_size(). SQLite's lock-byte page (common/sqlite_file.h),
   // which a database past 1 GiB has but SQLite never writes, reads as zeros.
   virtual void read_page(uint64_t pgno, std::span<uint8_t> out) = 0;
+  // Pages first .. first + out.size() / page_size() - 1 into out, as read_page would give each, with one
+  // large read of the database file rather than one per page. out.size() must be a whole number of pages
+  // and the run must lie within 1..page_count(). Safe to call from several threads at once.
+  virtual void read_pages(uint64_t first, std::span<uint8_t> out) = 0;
   // A full backup of this image succeeded: it becomes the differential base and, in FULL recovery, starts
   // the log chain if none is running. Without this call (failure, cancellation) nothing changes.
   virtual void full_backup_succeeded(const Guid& backup_id) = 0;
@@ -97,6 +101,10 @@ class RestoreTarget {
   virtual ~RestoreTarget() = default;
   virtual uint32_t page_size() const = 0;
   virtual void write_page(uint64_t pgno, std::span<const uint8_t> page) = 0;
+  // Writes pages first, first + 1, ... (pages.size() a whole number of pages) in one write, at once. Unlike
+  // the other calls, several threads may call it at the same time for runs that do not overlap (the stripes
+  // of a multi-file restore); nothing else may be called meanwhile.
+  virtual void write_pages(uint64_t first, std::span<const uint8_t> pages) = 0;
   // Sets the database size in pages (a differential or log record may shrink it).
   virtual void truncate(uint64_t pages) = 0;
   // Makes the written image durable. The database now holds every transaction below next_lsn.

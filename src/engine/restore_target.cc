@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <mutex>
 #include <vector>
 
 #include "common/durable_file.h"
@@ -72,6 +73,15 @@ class RestoreTargetImpl : public RestoreTarget {
     if (run_.size() >= kRunBytes) write_run();
   }
 
+  void write_pages(uint64_t first, std::span<const uint8_t> pages) override {
+    if (first == 0 || pages.size() % page_size_ != 0) throw std::invalid_argument("bad pages for restore");
+    {
+      std::lock_guard lock(mark_mutex_);
+      mark_damaged();
+    }
+    write_at(first, pages);
+  }
+
   void truncate(uint64_t pages) override {
     write_run();
     mark_damaged();
@@ -118,16 +128,21 @@ class RestoreTargetImpl : public RestoreTarget {
   static constexpr size_t kRunBytes = 1 << 20;
 
   void write_run() {
+    write_at(run_first_, run_);
+    run_.clear();
+  }
+
+  // pwrite is safe from several threads at once at different offsets.
+  void write_at(uint64_t first, std::span<const uint8_t> bytes) const {
     size_t done = 0;
-    const uint64_t offset = (run_first_ - 1) * page_size_;
-    while (done < run_.size()) {
-      ssize_t n = fileio::pwrite(fd_.get(), run_.data() + done, run_.size() - done,
+    const uint64_t offset = (first - 1) * page_size_;
+    while (done < bytes.size()) {
+      ssize_t n = fileio::pwrite(fd_.get(), bytes.data() + done, bytes.size() - done,
                                  static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("writing database '" + info_.name + "' (" + info_.file.string() + ")");
       done += static_cast<size_t>(n);
     }
-    run_.clear();
   }
 
   // Before the first byte of a differential or log restore reaches the file, msdb records that the
@@ -148,6 +163,7 @@ class RestoreTargetImpl : public RestoreTarget {
   UniqueFd fd_;
   bool finished_ = false;
   bool damaged_marked_ = false;
+  std::mutex mark_mutex_;     // write_pages() from several threads marks once
   std::vector<uint8_t> run_;  // pages run_first_, run_first_ + 1, ... not written to the file yet
   uint64_t run_first_ = 0;
 };

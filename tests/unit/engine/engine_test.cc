@@ -176,6 +176,41 @@ TEST_F(EngineTest, ASnapshotPastOneGibReadsTheLockBytePageAsZeros) {
   EXPECT_EQ(page, std::vector<uint8_t>(page.size(), 0));
   snapshot->read_page(lock_page + 1, page);  // the next one is in the WAL
   snapshot->read_page(snapshot->page_count(), page);
+  // A run across the lock-byte page reads as the pages do one by one.
+  std::vector<uint8_t> run(4 * page.size());
+  snapshot->read_pages(lock_page - 1, run);
+  for (uint64_t i = 0; i < 4; ++i) {
+    snapshot->read_page(lock_page - 1 + i, page);
+    EXPECT_TRUE(std::equal(page.begin(), page.end(), run.begin() + i * page.size())) << "page " << i;
+  }
+}
+
+// A run of pages read at once is what reading them one by one gives, whether a page's image is in the
+// database file or (newer) in the WAL.
+TEST_F(EngineTest, ARunOfPagesReadsAsItsPagesDo) {
+  engine.create_database("runs");
+  {
+    auto c = engine.connect("runs");
+    c->db().exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)");
+    c->db().exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+        "INSERT INTO t SELECT i, randomblob(300) FROM n");
+  }
+  engine.checkpoint_all(0);
+  // Some pages changed again after the checkpoint: their newest images are in the WAL.
+  engine.connect("runs")->db().exec("UPDATE t SET b = randomblob(300) WHERE id % 97 = 0");
+  auto snapshot = engine.snapshot("runs");
+  const uint64_t pages = snapshot->page_count();
+  const uint32_t size = snapshot->page_size();
+  std::vector<uint8_t> all(pages * size), page(size);
+  snapshot->read_pages(1, all);
+  for (uint64_t pgno = 1; pgno <= pages; ++pgno) {
+    snapshot->read_page(pgno, page);
+    ASSERT_TRUE(std::equal(page.begin(), page.end(), all.begin() + (pgno - 1) * size)) << "page " << pgno;
+  }
+  std::vector<uint8_t> one(size);
+  EXPECT_THROW(snapshot->read_pages(pages, std::span(all).first(2 * size)), std::invalid_argument);
+  EXPECT_THROW(snapshot->read_pages(0, one), std::invalid_argument);
 }
 
 // The snapshot must be one committed state even while a writer commits and the checkpointer runs.
