@@ -323,6 +323,7 @@ class LocalObjectWriter final : public ObjectWriter {
       throw;
     }
     bytes_written_ += bytes.size();
+    write_behind();
   }
 
   void commit() override {
@@ -354,6 +355,22 @@ class LocalObjectWriter final : public ObjectWriter {
 
  private:
   enum class State { kOpen, kFailed, kCommitted, kAborted };
+
+  // Starts writing each full window of the object to disk as soon as it is written, and waits for the one
+  // before it, so that the page cache holds at most two windows of it unwritten. Without this a large object
+  // reached the disk only in commit()'s fsync: seconds in which a backup showed 99% and did no other work.
+  // Advice only: an error here changes nothing (the fsync in commit() is what makes the object durable).
+  void write_behind() {
+    static constexpr uint64_t kWindow = 8 << 20;
+    while (bytes_written_ - flushed_ >= kWindow) {
+      ::sync_file_range(temp_.fd.get(), static_cast<off_t>(flushed_), kWindow, SYNC_FILE_RANGE_WRITE);
+      if (flushed_ >= kWindow) {
+        ::sync_file_range(temp_.fd.get(), static_cast<off_t>(flushed_ - kWindow), kWindow,
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      }
+      flushed_ += kWindow;
+    }
+  }
 
   void require_state(State wanted, const char* action) const {
     if (state_ == wanted) return;
@@ -455,6 +472,7 @@ class LocalObjectWriter final : public ObjectWriter {
   State state_ = State::kOpen;
   bool published_ = false;
   uint64_t bytes_written_ = 0;
+  uint64_t flushed_ = 0;  // bytes whose writing to disk write_behind() has started
 };
 
 class LocalObjectReader final : public ObjectReader {
