@@ -95,17 +95,27 @@ class Decoder {
   std::span<const uint8_t> bytes_;
 };
 
+// The pages a full backup's body holds: all of them, or its stripe's share. Called only on headers whose
+// stripe fields are valid.
+uint64_t full_body_pages(const BackupHeader& header) {
+  return stripe_pages(header.page_count, header.stripe_index, header.stripe_count).count;
+}
+
 bool full_body_matches(const BackupHeader& header, uint64_t body_bytes) {
   if (header.type != BackupType::kFull) return true;
-  if (header.page_size != 0 && header.page_count > std::numeric_limits<uint64_t>::max() / header.page_size) {
-    return false;
-  }
-  return header.page_count * header.page_size == body_bytes;
+  const uint64_t pages = full_body_pages(header);
+  if (header.page_size != 0 && pages > std::numeric_limits<uint64_t>::max() / header.page_size) return false;
+  return pages * header.page_size == body_bytes;
 }
 
 std::string full_body_mismatch(const BackupHeader& header, uint64_t body_bytes) {
-  return "full backup has " + std::to_string(body_bytes) + " body bytes but its header says " +
-         std::to_string(header.page_count) + " pages of " + std::to_string(header.page_size) + " bytes";
+  std::string pages =
+      std::to_string(full_body_pages(header)) + " pages of " + std::to_string(header.page_size) + " bytes";
+  if (header.stripe_count > 1) {
+    pages += " (stripe " + std::to_string(header.stripe_index + 1) + " of " +
+             std::to_string(header.stripe_count) + ")";
+  }
+  return "full backup has " + std::to_string(body_bytes) + " body bytes but its header says " + pages;
 }
 
 bool all_zero(std::span<const uint8_t> bytes) {
@@ -212,6 +222,9 @@ void check_writer_input(const BackupHeader& header, const WriterOptions& options
   if (options.threads < 1 || options.threads > kMaxThreads)
     throw std::invalid_argument("writer threads " + std::to_string(options.threads) + " is outside 1.." +
                                 std::to_string(kMaxThreads));
+  if (options.max_in_flight > kMaxChunksInFlight)
+    throw std::invalid_argument("chunks in flight " + std::to_string(options.max_in_flight) + " is over " +
+                                std::to_string(kMaxChunksInFlight));
   if (options.chunk_size < kMinChunkSize || options.chunk_size > kMaxChunkSize) {
     throw std::invalid_argument("chunk size " + std::to_string(options.chunk_size) + " is outside 1.." +
                                 std::to_string(kMaxChunkSize));
@@ -240,6 +253,16 @@ void check_writer_input(const BackupHeader& header, const WriterOptions& options
 }
 
 }  // namespace
+
+PageRun stripe_pages(uint64_t page_count, uint16_t index, uint16_t count) {
+  if (count == 0 || index >= count) throw std::invalid_argument("stripe index outside the stripe count");
+  // page_count <= kMaxPageCount < 2^32 for any valid header and count <= 2^16, so the products fit; larger
+  // page counts are refused before they could overflow.
+  if (page_count > kMaxPageCount) throw std::invalid_argument("page count outside 1..kMaxPageCount");
+  const uint64_t begin = page_count * index / count;
+  const uint64_t end = page_count * (index + uint64_t{1}) / count;
+  return PageRun{begin + 1, end - begin};
+}
 
 std::array<uint8_t, 16> random_backup_id() {
   std::array<uint8_t, 16> id{};
@@ -308,6 +331,7 @@ class BackupWriter::Impl {
     Bytes encoded = encode_header(header_, options_.chunk_size);
     if (options_.threads > 1) {
       pool_ = std::make_unique<OrderedPool<SealedChunk>>(options_.threads);
+      max_in_flight_ = options_.max_in_flight > 0 ? options_.max_in_flight : 2 * options_.threads;
     } else if (header_.compression == Compression::kZstd) {
       cctx_.reset(ZSTD_createCCtx());
       if (!cctx_) throw std::bad_alloc();
@@ -371,6 +395,10 @@ class BackupWriter::Impl {
   }
 
   uint64_t bytes_written() const { return bytes_written_; }
+  uint64_t peak_buffer_bytes() const {
+    // Without a pool: the chunk being filled and the sealed chunk being written.
+    return pool_ ? peak_buffer_bytes_ : 2 * uint64_t{options_.chunk_size + kChunkOverhead};
+  }
 
  private:
   enum class State { kOpen, kFinished, kFailed };
@@ -405,7 +433,12 @@ class BackupWriter::Impl {
       pending_.clear();
       return;
     }
-    while (pool_->in_flight() >= 2 * size_t{pool_->threads()}) emit_chunk(pool_->take());
+    while (pool_->in_flight() >= max_in_flight_) emit_chunk(pool_->take());
+    // Held now: the chunks on the pool, each with its body and (once sealed) its sealed bytes, and the one
+    // being filled next.
+    peak_buffer_bytes_ =
+        std::max<uint64_t>(peak_buffer_bytes_, (2 * (pool_->in_flight() + 1) + 1) *
+                                                   uint64_t{options_.chunk_size + kChunkOverhead});
     bool zstd = header_.compression == Compression::kZstd;
     body_bytes_ += pending_.size();
     pool_->submit([raw = std::move(pending_), sequence = sequence_, level = options_.zstd_level, zstd] {
@@ -442,6 +475,8 @@ class BackupWriter::Impl {
   uint64_t body_bytes_ = 0;
   uint64_t stored_bytes_ = 0;
   uint64_t bytes_written_ = 0;
+  size_t max_in_flight_ = 0;  // with a pool
+  uint64_t peak_buffer_bytes_ = 0;
 };
 
 BackupWriter::BackupWriter(ByteSink& sink, const BackupHeader& header, WriterOptions options)
@@ -450,6 +485,7 @@ BackupWriter::~BackupWriter() = default;
 void BackupWriter::write(std::span<const uint8_t> body) { impl_->write(body); }
 BackupTrailer BackupWriter::finish(int64_t end_time_us) { return impl_->finish(end_time_us); }
 uint64_t BackupWriter::bytes_written() const { return impl_->bytes_written(); }
+uint64_t BackupWriter::peak_buffer_bytes() const { return impl_->peak_buffer_bytes(); }
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -487,6 +523,10 @@ class BackupReader::Impl {
     if (options.threads < 1 || options.threads > kMaxThreads)
       throw std::invalid_argument("reader threads " + std::to_string(options.threads) + " is outside 1.." +
                                   std::to_string(kMaxThreads));
+    if (options.read_ahead > kMaxChunksInFlight)
+      throw std::invalid_argument("chunks read ahead " + std::to_string(options.read_ahead) + " is over " +
+                                  std::to_string(kMaxChunksInFlight));
+    read_ahead_ = options.read_ahead > 0 ? options.read_ahead : 2 * options.threads;
     read_header();
     stored_.resize(kChunkOverhead + chunk_size_);
     if (header_.compression == Compression::kZstd && options.threads > 1) {
@@ -643,7 +683,7 @@ class BackupReader::Impl {
   // effect only once the chunks before it have been handed out, so the body and the errors come in the
   // order of the file, as without a pool.
   void next_pooled() {
-    while (!ahead_stopped_ && pool_->in_flight() < 2 * size_t{pool_->threads()}) {
+    while (!ahead_stopped_ && pool_->in_flight() < read_ahead_) {
       try {
         if (next_block() == Block::kTrailer) ahead_stopped_ = true;
       } catch (...) {
@@ -796,6 +836,7 @@ class BackupReader::Impl {
   uint32_t chunk_size_ = 0;
   std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx_;  // without a pool
   std::unique_ptr<OrderedPool<Bytes>> pool_;   // a compressed backup and options.threads > 1
+  size_t read_ahead_ = 0;                      // with a pool: chunks in flight at most
   bool ahead_stopped_ = false;                 // with a pool: the trailer or an error was reached
   std::exception_ptr ahead_error_;             // ... the error, to throw after the chunks before it
   Bytes body_;                                 // with a pool: the chunk being handed out

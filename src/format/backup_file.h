@@ -75,6 +75,16 @@ struct BackupHeader {
   uint16_t stripe_count = 1;                            //   of stripe_count, 1..kMaxStripeCount
 };
 
+// The pages of a full or differential backup that stripe `index` of `count` holds (docs/FORMAT.md,
+// "Bodies"): one contiguous run, the stripes in index order covering pages 1..page_count, their sizes
+// differing by at most one page. A stripe of a database smaller than the stripe count may hold none.
+// Requires index < count and count >= 1.
+struct PageRun {
+  uint64_t first = 1;  // the run's first page number
+  uint64_t count = 0;  // pages in the run
+};
+PageRun stripe_pages(uint64_t page_count, uint16_t index, uint16_t count);
+
 // 16 bytes from OpenSSL's CSPRNG, for BackupHeader::backup_id. Throws std::runtime_error if it has none.
 std::array<uint8_t, 16> random_backup_id();
 
@@ -93,11 +103,18 @@ struct WriterOptions {
   // that many, with up to two chunks per thread in flight (about 4 * threads * chunk_size bytes of memory);
   // chunks are written in order, and the file is byte for byte what one thread writes.
   unsigned threads = 1;
+  // With a pool: chunks handed to it and not yet written, at most (the memory bound: each holds its body
+  // bytes and its sealed bytes). 0: two per thread. At most kMaxChunksInFlight.
+  unsigned max_in_flight = 0;
 };
+
+// The most chunks WriterOptions::max_in_flight and ReaderOptions::read_ahead may keep in flight.
+inline constexpr unsigned kMaxChunksInFlight = 256;
 
 class BackupWriter {
  public:
-  // Writes the header at once. Throws std::invalid_argument for threads outside 1..64 and for what version 1
+  // Writes the header at once. Throws std::invalid_argument for threads outside 1..64, max_in_flight over
+  // kMaxChunksInFlight, and for what version 1
   // cannot hold: chunk_size outside 1..64 MiB, a zstd level zstd does not have, unknown enum values,
   // encryption other than kNone, header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount,
   // stripe_index not below stripe_count, a differential with an all-zero base_backup_id, a full or log backup
@@ -113,12 +130,15 @@ class BackupWriter {
 
   // Appends body bytes; full chunks are sealed and written as they fill.
   void write(std::span<const uint8_t> body);
-  // Writes the last chunk and the trailer. No writes after this. A full backup whose body is not
-  // page_count * page_size bytes throws std::invalid_argument and writes nothing more (readers reject it).
-  // After finish(), or after the sink threw, further calls throw std::logic_error.
+  // Writes the last chunk and the trailer. No writes after this. A full backup whose body is not its
+  // stripe's pages (stripe_pages) of page_size bytes each throws std::invalid_argument and writes nothing
+  // more (readers reject it). After finish(), or after the sink threw, further calls throw std::logic_error.
   BackupTrailer finish(int64_t end_time_us);
 
   uint64_t bytes_written() const;  // bytes given to the sink so far
+  // The most bytes of chunk buffers (the chunk being filled, chunks on the pool, the chunk being written)
+  // held at once so far.
+  uint64_t peak_buffer_bytes() const;
 
  private:
   class Impl;
@@ -131,13 +151,15 @@ struct ReaderOptions {
   // bytes of memory); the body, and any error, come out in the order of the file as with one thread. An
   // uncompressed backup is always read on the caller's thread.
   unsigned threads = 1;
+  // With a pool: chunks read ahead and not yet handed out, at most (the memory bound). 0: two per thread.
+  unsigned read_ahead = 0;
 };
 
 class BackupReader {
  public:
   // Reads and checks the header; throws FormatError for anything that is not a valid version-1 header,
   // including every field outside the ranges BackupWriter keeps, and std::invalid_argument for threads
-  // outside 1..64.
+  // outside 1..64 or read_ahead over kMaxChunksInFlight.
   explicit BackupReader(ByteSource& source, ReaderOptions options = {});
   ~BackupReader();
   BackupReader(const BackupReader&) = delete;

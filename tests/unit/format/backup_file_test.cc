@@ -345,6 +345,74 @@ TEST(BackupFile, FullBackupBodyMatchesPages) {
   EXPECT_EQ(sink.data.size(), before) << "nothing more is written for a full backup of the wrong size";
 }
 
+// Stripes split a database into contiguous runs that cover every page once, in order, of sizes that differ
+// by at most one page (a stripe of a tiny database may hold none).
+TEST(BackupFile, StripePagesCoverTheDatabaseOnce) {
+  for (uint64_t pages : {uint64_t{1}, uint64_t{2}, uint64_t{9}, uint64_t{10}, uint64_t{11}, uint64_t{1000003},
+                         kMaxPageCount}) {
+    for (uint16_t count = 1; count <= kMaxStripeCount; ++count) {
+      uint64_t next = 1, smallest = UINT64_MAX, largest = 0;
+      for (uint16_t i = 0; i < count; ++i) {
+        PageRun run = stripe_pages(pages, i, count);
+        EXPECT_EQ(run.first, next) << pages << " pages, stripe " << i << " of " << count;
+        next += run.count;
+        smallest = std::min(smallest, run.count);
+        largest = std::max(largest, run.count);
+      }
+      EXPECT_EQ(next, pages + 1) << pages << " pages in " << count << " stripes";
+      EXPECT_LE(largest - smallest, 1u);
+    }
+  }
+  EXPECT_THROW(stripe_pages(10, 3, 3), std::invalid_argument);
+  EXPECT_THROW(stripe_pages(10, 0, 0), std::invalid_argument);
+}
+
+// A stripe of a full backup holds its run of pages: the writer and the reader hold it to that size.
+TEST(BackupFile, AFullBackupStripeHoldsItsShareOfThePages) {
+  BackupHeader header = make_header(Compression::kZstd);
+  header.type = BackupType::kFull;
+  header.base_backup_id = {};
+  header.page_count = 10;
+  header.stripe_count = 3;
+  header.stripe_index = 1;  // pages 4..6
+  ASSERT_EQ(stripe_pages(10, 1, 3).count, 3u);
+  Bytes body = make_body(3 * 4096, Data::kCompressible);
+  EXPECT_EQ(read_backup(write_backup(header, body)).body, body);
+
+  VectorSink sink;
+  BackupWriter writer(sink, header, {.chunk_size = 4096});
+  writer.write(make_body(10 * 4096, Data::kCompressible));
+  try {
+    writer.finish(1);
+    ADD_FAILURE() << "a stripe with all the pages was written";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("3 pages of 4096 bytes (stripe 2 of 3)"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The chunks a pool keeps in flight are bounded by max_in_flight, and the writer reports the buffer memory
+// that took.
+TEST(BackupFile, ChunksInFlightBoundTheWritersBuffers) {
+  Bytes body = make_body(64 * 4096, Data::kCompressible);
+  auto peak = [&](unsigned threads, unsigned in_flight) {
+    VectorSink sink;
+    BackupWriter writer(sink, make_header(Compression::kZstd),
+                        {.chunk_size = 4096, .threads = threads, .max_in_flight = in_flight});
+    writer.write(body);
+    writer.finish(1);
+    EXPECT_EQ(read_backup(sink.data).body, body);
+    return writer.peak_buffer_bytes();
+  };
+  const uint64_t chunk = 4096 + L::kChunkOverhead;
+  EXPECT_EQ(peak(1, 0), 2 * chunk);
+  EXPECT_LE(peak(2, 1), (2 * 2 + 1) * chunk);
+  EXPECT_LE(peak(2, 8), (2 * 9 + 1) * chunk);
+  VectorSink sink;
+  EXPECT_THROW(BackupWriter(sink, make_header(), {.max_in_flight = kMaxChunksInFlight + 1}),
+               std::invalid_argument);
+}
+
 // --- reader behaviour ------------------------------------------------------------------------------------
 
 TEST(BackupFile, ReadAfterEndKeepsReturningZero) {
