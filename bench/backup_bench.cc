@@ -108,9 +108,16 @@ int main(int argc, char** argv) {
         for (unsigned n : compress ? std::vector<unsigned>{1u, threads} : std::vector<unsigned>{1u}) {
           env.zstd_threads = n;
           auto start = std::chrono::steady_clock::now();
-          backup::run_full_backup(
-              {1, random_guid(), "source", "arn:aws:s3:::bench/" + key, "bench", key, true, compress}, env,
-              control);
+          backup::BackupRequest request;
+          request.task_id = 1;
+          request.backup_id = random_guid();
+          request.database = "source";
+          request.arn = "arn:aws:s3:::bench/" + key;
+          request.bucket = "bench";
+          request.key = key;
+          request.overwrite = true;
+          request.compress = compress;
+          backup::run_full_backup(request, env, control);
           runs[n].push_back(seconds_since(start));
         }
       }

@@ -2,6 +2,8 @@
 // through the backup format into one object.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "backup/job_support.h"
 #include "backup/jobs.h"
 #include "backup/object_stream.h"
+#include "backup/stripe_group.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "engine/log_record.h"
@@ -25,7 +28,7 @@ std::string capitalized(std::string text) {
   return text;
 }
 
-// RDS's checks before a backup starts.
+// RDS's checks before a backup starts. Every object the backup would write is checked before any is written.
 void check_backup_request(const BackupRequest& request, Environment& env, const JobControl& control) {
   const storage::CallContext ctx = storage_context(control);
   check_bucket(env, request.bucket, ctx);
@@ -33,8 +36,11 @@ void check_backup_request(const BackupRequest& request, Environment& env, const 
     throw task_error("BACKUP DATABASE WITH COMPRESSION isn't supported on " +
                      capitalized(env.config.edition) + " Edition");
   }
-  if (!request.overwrite && env.store.exists(request.bucket, request.key, ctx)) {
-    throw task_error("Please reissue task with correct type and overwrite property");
+  if (!request.overwrite) {
+    for (const std::string& key : request.keys()) {
+      if (env.store.exists(request.bucket, key, ctx))
+        throw task_error("Please reissue task with correct type and overwrite property");
+    }
   }
 }
 
@@ -53,52 +59,141 @@ format::BackupHeader base_header(const BackupRequest& request, const engine::Dat
 }
 
 struct Published {
-  format::BackupTrailer trailer;
-  uint64_t stored_bytes = 0;
-  int64_t end_us = 0;
+  uint64_t body_bytes = 0;         // over all stripes
+  uint64_t stored_bytes = 0;       // the objects' sizes, over all stripes
+  uint64_t peak_buffer_bytes = 0;  // chunk buffers held at once, over all stripes
+  int64_t end_us = 0;              // when the last object was published
 };
 
-// Writes header and body (write_body) into the object and publishes it atomically; nothing is left
-// behind if anything throws.
+// The work a backup's stripes share, for progress: units done (pages, log records) out of a total.
+struct Work {
+  uint64_t total = 1;
+  std::atomic<uint64_t> done{0};
+};
+
+// Writes one stripe's body: its share of the pages (format::stripe_pages) or, for a log backup, the log.
+using StripeBody = std::function<void(size_t stripe, format::BackupWriter& writer, StripeGroup& group)>;
+
+// One stripe's object while it is written.
+struct StripeObject {
+  std::string key;
+  std::unique_ptr<storage::ObjectWriter> object;
+  bool committed = false;
+  uint64_t stored_bytes = 0;
+  uint64_t body_bytes = 0;
+  uint64_t peak_buffer_bytes = 0;
+};
+
+// Writes the backup into its objects, one stripe each, side by side, and publishes them; reports progress
+// from work. If anything fails, no object is left: unpublished ones are abandoned and stripes already
+// published are removed (with overwrite, what they replaced is gone: docs/PROCEDURES.md says so).
 Published publish(const BackupRequest& request, Environment& env, const format::BackupHeader& header,
-                  JobControl& control,
-                  const std::function<void(format::BackupWriter&, RateLimiter&)>& write_body) {
-  // Checked up front to fail early, and enforced again atomically when the object is published.
-  auto object = env.store.create(request.bucket, request.key,
-                                 request.overwrite ? storage::IfExists::kReplace : storage::IfExists::kFail,
-                                 storage_context(control));
-  if (const uint64_t limit = object->buffer_limit_bytes(); limit > 0) {
+                  JobControl& control, Work& work, const StripeBody& body) {
+  const std::vector<std::string> keys = request.keys();
+  const size_t stripes = keys.size();
+  StripeGroup group(control);
+  std::vector<StripeObject> objects(stripes);
+  for (size_t i = 0; i < stripes; ++i) {
+    objects[i].key = keys[i];
+    // Checked up front to fail early, and enforced again atomically when the object is published.
+    objects[i].object = env.store.create(
+        request.bucket, keys[i], request.overwrite ? storage::IfExists::kReplace : storage::IfExists::kFail,
+        group.storage_context());
+  }
+  if (const uint64_t limit = objects[0].object->buffer_limit_bytes(); limit > 0) {
     // The memory a remote upload may hold is bounded; say how much (docs/OPERATIONS.md, "S3 buckets").
     control.progress(0, "Uploading to " + env.store.endpoint(request.bucket) + " with at most " +
-                            std::to_string(limit >> 20) + " MiB of parts in memory.");
+                            std::to_string(limit * stripes >> 20) + " MiB of parts in memory.");
   }
-  ObjectSink sink(*object);
-  // Chunks are compressed on a pool of threads; without compression a chunk only needs its checksum, which
-  // costs less than handing it to another thread (bench/backup_bench).
-  unsigned threads = header.compression == format::Compression::kNone ? 1 : env.zstd_threads;
-  format::BackupWriter writer(sink, header, {.threads = threads});
+  // The stripes share the compression threads and the chunks in flight; without compression a chunk only
+  // needs its checksum, which costs less than handing it to another thread (bench/backup_bench).
+  const bool compressed = header.compression != format::Compression::kNone;
+  const unsigned threads = compressed ? std::max<unsigned>(1, env.zstd_threads / stripes) : 1;
+  const unsigned in_flight =
+      request.tuning.buffer_count > 0 ? std::max<unsigned>(1, request.tuning.buffer_count / stripes) : 0;
   RateLimiter limiter(env.max_transfer_bytes_per_second);
-  write_body(writer, limiter);
-  control.check_cancelled();
+  std::atomic<uint64_t> sent{0};
+  auto report = [&] {
+    // The body is 99%; publishing and recording the backup the last 1% (write-behind keeps the final
+    // fsync short: storage::LocalStore).
+    control.progress(static_cast<int>(std::min<uint64_t>(work.done.load(), work.total) * 99 / work.total));
+  };
+  auto write_stripe = [&](size_t i) {
+    StripeObject& out = objects[i];
+    format::BackupHeader stripe_header = header;
+    stripe_header.stripe_index = static_cast<uint16_t>(i);
+    stripe_header.stripe_count = static_cast<uint16_t>(stripes);
+    ObjectSink sink(*out.object, request.tuning.block_size,
+                    [&](size_t bytes) { limiter.account(sent += bytes, control); });
+    format::BackupWriter writer(sink, stripe_header,
+                                {.chunk_size = request.tuning.max_transfer_size,
+                                 .zstd_level = env.zstd_level,
+                                 .threads = threads,
+                                 .max_in_flight = in_flight});
+    body(i, writer, group);
+    group.check();
+    format::BackupTrailer trailer = writer.finish(now_micros());
+    sink.flush();
+    out.object->commit();
+    out.committed = true;
+    out.stored_bytes = out.object->bytes_written();
+    out.body_bytes = trailer.body_bytes;
+    out.peak_buffer_bytes = writer.peak_buffer_bytes();
+    group.notify();
+  };
+  try {
+    group.run(stripes, write_stripe, report);
+  } catch (...) {
+    for (StripeObject& out : objects) {
+      if (!out.committed) continue;
+      try {
+        env.store.remove(request.bucket, out.key);
+      } catch (const std::exception& e) {
+        spdlog::warn("could not remove {} of a failed multi-file backup: {}", out.key, e.what());
+      }
+    }
+    try {
+      throw;
+    } catch (const storage::StorageError& e) {
+      if (e.kind() == storage::StorageError::Kind::kAlreadyExists)
+        throw task_error("Please reissue task with correct type and overwrite property");
+      throw;
+    }
+  }
   Published out;
   out.end_us = now_micros();
-  out.trailer = writer.finish(out.end_us);
-  try {
-    object->commit();
-  } catch (const storage::StorageError& e) {
-    if (e.kind() == storage::StorageError::Kind::kAlreadyExists) {
-      throw task_error("Please reissue task with correct type and overwrite property");
-    }
-    throw;
+  for (const StripeObject& o : objects) {
+    out.body_bytes += o.body_bytes;
+    out.stored_bytes += o.stored_bytes;
+    out.peak_buffer_bytes += o.peak_buffer_bytes;
   }
-  out.stored_bytes = object->bytes_written();
   return out;
+}
+
+// What the last task_info line adds after SQL Server's "in N seconds (M MB/sec)": what was written, the
+// compression it got, and the memory the pipeline held.
+std::string cost_text(const BackupRequest& request, const Published& published) {
+  const size_t files = request.keys().size();
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.2f",
+                published.stored_bytes > 0
+                    ? static_cast<double>(published.body_bytes) / static_cast<double>(published.stored_bytes)
+                    : 1.0);
+  char memory[32];
+  std::snprintf(memory, sizeof memory, "%.1f", static_cast<double>(published.peak_buffer_bytes) / 1048576.0);
+  return " Wrote " + std::to_string(published.stored_bytes) + " bytes in " + std::to_string(files) +
+         (files == 1 ? " file" : " files") + " from " + std::to_string(published.body_bytes) +
+         " bytes of backup data (compression ratio " + ratio + "); peak pipeline memory " + memory + " MiB.";
 }
 
 engine::DatabaseInfo find_database(Environment& env, const std::string& name) {
   auto info = env.engine.find(name);
   if (!info) throw task_error("Database '" + name + "' no longer exists.");
   return *info;
+}
+
+std::string stripe_arn(const std::string& bucket, const std::string& key) {
+  return "arn:aws:s3:::" + bucket + "/" + key;
 }
 
 BackupRecord record_for(Environment& env, const BackupRequest& request, const engine::DatabaseInfo& info,
@@ -111,19 +206,32 @@ BackupRecord record_for(Environment& env, const BackupRequest& request, const en
   r.recovery_model = info.recovery_model;
   r.start_us = header.begin_time_us;
   r.finish_us = published.end_us;
-  r.backup_size = published.trailer.body_bytes;
+  r.backup_size = published.body_bytes;
   r.compressed_size = published.stored_bytes;
   r.first_lsn = header.first_lsn;
   r.last_lsn = header.last_lsn;
   r.checkpoint_lsn = header.first_lsn;
   r.arn = request.arn;
+  for (const std::string& key : request.keys()) r.media.push_back(stripe_arn(request.bucket, key));
   r.endpoint = env.store.endpoint(request.bucket);
+  r.block_size = request.tuning.block_size;
   r.task_id = request.task_id;
   return r;
 }
 
+// Says which objects a multi-file backup writes, as RDS does.
+void announce_stripes(const BackupRequest& request, JobControl& control, const char* task_type) {
+  if (request.stripe_keys.size() <= 1) return;
+  std::string files;
+  for (const std::string& key : request.stripe_keys)
+    files += (files.empty() ? "" : ", ") + stripe_arn(request.bucket, key);
+  control.progress(0, std::string(task_type) + " task will initiate a multi-file task with " +
+                          std::to_string(request.stripe_keys.size()) + " file(s). The files are: " + files);
+}
+
 void run_differential_backup(const BackupRequest& request, Environment& env, JobControl& control) {
   check_backup_request(request, env, control);
+  announce_stripes(request, control, "BACKUP_DB_DIFFERENTIAL");
   int64_t begin = now_micros();
   engine::DifferentialSnapshot diff = env.engine.differential_snapshot(request.database);
   engine::DatabaseInfo info = find_database(env, request.database);
@@ -136,32 +244,44 @@ void run_differential_backup(const BackupRequest& request, Environment& env, Job
   header.page_size = image.page_size();
   header.page_count = image.page_count();
 
-  uint64_t changed = 0;
-  std::vector<uint8_t> page(header.page_size), entry;
-  Published published =
-      publish(request, env, header, control, [&](format::BackupWriter& writer, RateLimiter& limiter) {
-        for (uint64_t pgno = 1; pgno <= header.page_count; ++pgno) {
-          if (pgno % kPagesPerProgressCheck == 0) {
-            control.check_cancelled();
-            limiter.account(writer.bytes_written(), control);
-            control.progress(static_cast<int>(pgno * 100 / header.page_count));
-          }
-          // Only changed pages are read at all: the bitmap, not the image, decides.
-          if (!diff.changed.test(static_cast<uint32_t>(pgno))) continue;
-          image.read_page(pgno, page);
-          encode_page_entry(static_cast<uint32_t>(pgno), page, entry);
-          writer.write(entry);
-          ++changed;
-        }
-      });
+  Work work;
+  work.total = header.page_count;
+  std::atomic<uint64_t> changed{0};
+  const size_t stripes = request.keys().size();
+  Published published = publish(request, env, header, control, work,
+                                [&](size_t stripe, format::BackupWriter& writer, StripeGroup& group) {
+                                  // Each stripe holds the changed pages of its share of the database, in page
+                                  // order.
+                                  format::PageRun run =
+                                      format::stripe_pages(header.page_count, static_cast<uint16_t>(stripe),
+                                                           static_cast<uint16_t>(stripes));
+                                  std::vector<uint8_t> page(header.page_size), entry;
+                                  uint64_t since_notice = 0;
+                                  for (uint64_t pgno = run.first; pgno < run.first + run.count; ++pgno) {
+                                    if (++since_notice == kPagesPerProgressCheck) {
+                                      group.check();
+                                      work.done += since_notice;
+                                      since_notice = 0;
+                                      group.notify();
+                                    }
+                                    // Only changed pages are read at all: the bitmap, not the image, decides.
+                                    if (!diff.changed.test(static_cast<uint32_t>(pgno))) continue;
+                                    image.read_page(pgno, page);
+                                    encode_page_entry(static_cast<uint32_t>(pgno), page, entry);
+                                    writer.write(entry);
+                                    ++changed;
+                                  }
+                                  work.done += since_notice;
+                                });
   BackupRecord record = record_for(env, request, info, header, published);
   record.type = 'I';
   record.database_backup_lsn = record.differential_base_lsn = diff.base.lsn + 1;
   record.differential_base_guid = diff.base.backup_id;
   record_backup(env, record);
   control.progress(100, "BACKUP DATABASE WITH DIFFERENTIAL successfully processed " +
-                            std::to_string(changed) + " of " + std::to_string(header.page_count) + " pages " +
-                            throughput(published.trailer.body_bytes, published.end_us - begin) + ".");
+                            std::to_string(changed.load()) + " of " + std::to_string(header.page_count) +
+                            " pages " + throughput(published.body_bytes, now_micros() - begin) + "." +
+                            cost_text(request, published));
 }
 
 void run_log_backup(const BackupRequest& request, Environment& env, JobControl& control) {
@@ -179,18 +299,19 @@ void run_log_backup(const BackupRequest& request, Environment& env, JobControl& 
   header.page_count = 0;
 
   uint64_t records = 0;
-  uint64_t span = std::max<uint64_t>(header.last_lsn - header.first_lsn, 1);
-  Published published =
-      publish(request, env, header, control, [&](format::BackupWriter& writer, RateLimiter& limiter) {
+  Work work;
+  work.total = std::max<uint64_t>(header.last_lsn - header.first_lsn, 1);
+  Published published = publish(
+      request, env, header, control, work, [&](size_t, format::BackupWriter& writer, StripeGroup& group) {
         source->read([&](const engine::LogRecordHeader& h, const auto& read_pages) {
           // Records go into the backup exactly as the log holds them; their checksums are checked on the way.
           engine::LogRecordEncoder encoder(h, [&](std::span<const uint8_t> bytes) { writer.write(bytes); });
           read_pages([&](uint32_t pgno, std::span<const uint8_t> image) { encoder.add_page(pgno, image); });
           encoder.finish();
           ++records;
-          control.check_cancelled();
-          limiter.account(writer.bytes_written(), control);
-          control.progress(static_cast<int>((h.lsn - header.first_lsn + 1) * 100 / span));
+          group.check();
+          work.done = h.lsn - header.first_lsn + 1;
+          group.notify();
         });
         if (records != header.last_lsn - header.first_lsn)
           throw task_error("BACKUP LOG read " + std::to_string(records) + " records where " +
@@ -201,10 +322,10 @@ void run_log_backup(const BackupRequest& request, Environment& env, JobControl& 
   if (base) record.database_backup_lsn = base->lsn + 1;
   record_backup(env, record);
   source->succeeded();
-  control.progress(100, "BACKUP LOG successfully processed " + std::to_string(records) +
-                            " transactions (LSN " + std::to_string(header.first_lsn) + " to " +
-                            std::to_string(header.last_lsn) + ") " +
-                            throughput(published.trailer.body_bytes, published.end_us - begin) + ".");
+  control.progress(
+      100, "BACKUP LOG successfully processed " + std::to_string(records) + " transactions (LSN " +
+               std::to_string(header.first_lsn) + " to " + std::to_string(header.last_lsn) + ") " +
+               throughput(published.body_bytes, now_micros() - begin) + "." + cost_text(request, published));
 }
 
 }  // namespace
@@ -230,6 +351,7 @@ void run_backup(const BackupRequest& request, Environment& env, JobControl& cont
 
 void run_full_backup(const BackupRequest& request, Environment& env, JobControl& control) {
   check_backup_request(request, env, control);
+  announce_stripes(request, control, "BACKUP_DB");
   int64_t begin = now_micros();
   auto snapshot = env.engine.snapshot(request.database);
   engine::DatabaseInfo info = find_database(env, request.database);
@@ -242,19 +364,28 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   header.page_size = snapshot->page_size();
   header.page_count = snapshot->page_count();
 
-  std::vector<uint8_t> page(header.page_size);
-  Published published =
-      publish(request, env, header, control, [&](format::BackupWriter& writer, RateLimiter& limiter) {
-        for (uint64_t pgno = 1; pgno <= header.page_count; ++pgno) {
-          snapshot->read_page(pgno, page);
-          writer.write(page);
-          if (pgno % kPagesPerProgressCheck == 0) {
-            control.check_cancelled();
-            limiter.account(writer.bytes_written(), control);
-            control.progress(static_cast<int>(pgno * 100 / header.page_count));
-          }
-        }
-      });
+  Work work;
+  work.total = header.page_count;
+  const size_t stripes = request.keys().size();
+  // Pages are read in runs of max_transfer_size bytes (a chunk): one read of the database file each.
+  const uint64_t run_pages = std::max<uint64_t>(1, request.tuning.max_transfer_size / header.page_size);
+  Published published = publish(request, env, header, control, work,
+                                [&](size_t stripe, format::BackupWriter& writer, StripeGroup& group) {
+                                  format::PageRun run =
+                                      format::stripe_pages(header.page_count, static_cast<uint16_t>(stripe),
+                                                           static_cast<uint16_t>(stripes));
+                                  std::vector<uint8_t> pages(run_pages * header.page_size);
+                                  for (uint64_t done = 0; done < run.count;) {
+                                    group.check();
+                                    uint64_t n = std::min(run_pages, run.count - done);
+                                    std::span<uint8_t> batch = std::span(pages).first(n * header.page_size);
+                                    snapshot->read_pages(run.first + done, batch);
+                                    writer.write(batch);
+                                    done += n;
+                                    work.done += n;
+                                    group.notify();
+                                  }
+                                });
   BackupRecord record = record_for(env, request, info, header, published);
   record.type = 'D';
   if (previous_base) record.database_backup_lsn = previous_base->lsn + 1;
@@ -264,8 +395,8 @@ void run_full_backup(const BackupRequest& request, Environment& env, JobControl&
   snapshot->full_backup_succeeded(request.backup_id);
   snapshot.reset();
   control.progress(100, "BACKUP DATABASE successfully processed " + std::to_string(header.page_count) +
-                            " pages " + throughput(published.trailer.body_bytes, published.end_us - begin) +
-                            ".");
+                            " pages " + throughput(published.body_bytes, now_micros() - begin) + "." +
+                            cost_text(request, published));
 }
 
 namespace {
@@ -331,47 +462,65 @@ bool settle_recorded_backup(int64_t task_id, const std::string& database, Enviro
 }
 
 InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Environment& env) {
-  // The upload the task was writing (an S3 multipart upload) will never be finished: end it, so that it
-  // neither lingers unseen nor costs storage. Uploads begun after this start (none yet) are left alone.
-  try {
-    int ended =
-        env.store.abort_unfinished_uploads(request.bucket, request.key, std::chrono::system_clock::now(), {});
-    if (ended > 0)
-      spdlog::info("ended {} unfinished upload(s) to {} left by an interrupted backup", ended, request.arn);
-  } catch (const storage::StorageError& e) {
-    spdlog::warn("could not end the unfinished uploads to {} of an interrupted backup: {}", request.arn,
-                 e.what());
-  }
-  std::unique_ptr<storage::ObjectReader> object;
-  try {
-    object = env.store.open(request.bucket, request.key);
-  } catch (const storage::StorageError&) {
-    return InterruptedBackup::kNothing;  // nothing was published (the store removed the partial upload)
-  }
-  uint64_t stored_bytes = object->size();
-  ObjectSource source(*object);
-  format::BackupHeader header;
-  format::BackupTrailer trailer;
-  try {
-    format::BackupReader reader(source);
-    header = reader.header();
-    if (header.backup_id != request.backup_id) return InterruptedBackup::kNothing;  // not ours
-    // Publishing is atomic, so a published object is whole; it is read to the end all the same before it
-    // is recorded as a backup anyone may restore.
-    std::vector<uint8_t> buffer(1 << 20);
-    while (reader.read(buffer) > 0) {
+  const std::vector<std::string> keys = request.keys();
+  // The uploads the task was writing (S3 multipart uploads) will never be finished: end them, so that they
+  // neither linger unseen nor cost storage. Uploads begun after this start (none yet) are left alone.
+  for (const std::string& key : keys) {
+    try {
+      int ended =
+          env.store.abort_unfinished_uploads(request.bucket, key, std::chrono::system_clock::now(), {});
+      if (ended > 0)
+        spdlog::info("ended {} unfinished upload(s) to {} left by an interrupted backup", ended, key);
+    } catch (const storage::StorageError& e) {
+      spdlog::warn("could not end the unfinished uploads to {} of an interrupted backup: {}", key, e.what());
     }
-    trailer = reader.trailer();
-  } catch (const format::FormatError& e) {
-    if (header.backup_id != request.backup_id) return InterruptedBackup::kNothing;  // not a backup of ours
-    object.reset();
-    env.store.remove(request.bucket, request.key);
-    spdlog::warn("removed {}: its backup task was interrupted and the object does not verify: {}",
-                 request.arn, e.what());
+  }
+  // Each object is this backup's published stripe, verified to its last byte (publishing is atomic, so a
+  // published object is whole; it is read to the end all the same before anyone may restore it), or not.
+  format::BackupHeader header;
+  uint64_t stored_bytes = 0, body_bytes = 0;
+  int64_t end_us = 0;
+  std::vector<std::string> ours;  // keys holding an object of this backup, verified or not
+  bool complete = true;
+  for (const std::string& key : keys) {
+    std::unique_ptr<storage::ObjectReader> object;
+    try {
+      object = env.store.open(request.bucket, key);
+    } catch (const storage::StorageError&) {
+      complete = false;  // nothing was published (the store removed the partial upload)
+      continue;
+    }
+    ObjectSource source(*object);
+    format::BackupHeader stripe;
+    try {
+      format::BackupReader reader(source);
+      stripe = reader.header();
+      if (stripe.backup_id != request.backup_id) {
+        complete = false;  // not ours
+        continue;
+      }
+      ours.push_back(key);
+      std::vector<uint8_t> buffer(1 << 20);
+      while (reader.read(buffer) > 0) {
+      }
+      body_bytes += reader.trailer().body_bytes;
+      end_us = std::max(end_us, reader.trailer().end_time_us);
+      stored_bytes += object->size();
+      if (ours.size() == 1) header = stripe;
+    } catch (const format::FormatError& e) {
+      if (stripe.backup_id == request.backup_id)
+        spdlog::warn("{} of an interrupted backup task does not verify: {}", key, e.what());
+      complete = false;
+    }
+  }
+  if (!complete) {
+    // A backup missing a stripe cannot be restored: what it published of itself goes.
+    for (const std::string& key : ours) {
+      env.store.remove(request.bucket, key);
+      spdlog::warn("removed {}: its backup task was interrupted before the backup was complete", key);
+    }
     return InterruptedBackup::kNothing;
   }
-  object.reset();
-
   BackupRecord r;
   r.type = backupset_type(header.type);
   r.database_name = request.database;
@@ -380,8 +529,8 @@ InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Enviro
   r.fork_guid = header.fork_guid;
   r.recovery_model = recovery_model_name(header.recovery_model);
   r.start_us = header.begin_time_us;
-  r.finish_us = trailer.end_time_us;
-  r.backup_size = trailer.body_bytes;
+  r.finish_us = end_us;
+  r.backup_size = body_bytes;
   r.compressed_size = stored_bytes;
   r.first_lsn = header.first_lsn;
   r.last_lsn = header.last_lsn;
@@ -391,6 +540,7 @@ InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Enviro
     r.database_backup_lsn = r.differential_base_lsn = recorded_checkpoint_lsn(env, header.base_backup_id);
   }
   r.arn = request.arn;
+  for (const std::string& key : keys) r.media.push_back(stripe_arn(request.bucket, key));
   r.endpoint = env.store.endpoint(request.bucket);
   r.task_id = request.task_id;
   if (header.type == format::BackupType::kLog) {

@@ -22,7 +22,7 @@ storage::CallContext storage_context(const JobControl& control) {
 
 RateLimiter::RateLimiter(double bytes_per_second) : rate_(bytes_per_second), start_(now_micros()) {}
 
-void RateLimiter::account(uint64_t total_bytes, const JobControl& control) {
+void RateLimiter::account(uint64_t total_bytes, const JobControl& control) const {
   if (rate_ <= 0) return;
   for (;;) {
     double due_micros = static_cast<double>(total_bytes) / rate_ * 1e6;
@@ -92,14 +92,20 @@ void record_backup(Environment& env, const BackupRecord& r) {
           .bind(1, id)
           .bind(2, id)
           .run();
-      db.prepare(
-            "INSERT INTO backupmediafamily (media_set_id, family_sequence_number, media_family_id, "
-            "physical_device_name, device_type, endpoint) VALUES (?, 1, ?, ?, 9, ?)")
-          .bind(1, id)
-          .bind(2, guid_to_string(r.backup_id))
-          .bind(3, r.arn)
-          .bind(4, r.endpoint)
-          .run();
+      const std::vector<std::string> media = r.media.empty() ? std::vector{r.arn} : r.media;
+      for (size_t i = 0; i < media.size(); ++i) {
+        db.prepare(
+              "INSERT INTO backupmediafamily (media_set_id, family_sequence_number, media_family_id, "
+              "physical_device_name, device_type, endpoint, physical_block_size) VALUES (?, ?, ?, ?, 9, ?, "
+              "?)")
+            .bind(1, id)
+            .bind(2, static_cast<int64_t>(i + 1))
+            .bind(3, guid_to_string(r.backup_id))
+            .bind(4, media[i])
+            .bind(5, r.endpoint)
+            .bind(6, r.block_size > 0 ? Value(static_cast<int64_t>(r.block_size)) : Value())
+            .run();
+      }
     });
   });
 }

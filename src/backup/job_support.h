@@ -36,10 +36,14 @@ void run_cancellable(const JobControl& control, Job&& job) {
 }
 
 // Keeps transfer speed under a limit (instance.toml [storage] max_transfer_mb_per_sec) by sleeping.
+// account() may be called from several threads at once (the stripes of one backup, each with the total of
+// all): it only reads the limiter.
 class RateLimiter {
  public:
   explicit RateLimiter(double bytes_per_second);
-  void account(uint64_t total_bytes, const JobControl& control);
+  // Sleeps until total_bytes since construction are within the limit; throws JobCancelled if the task is
+  // cancelled meanwhile.
+  void account(uint64_t total_bytes, const JobControl& control) const;
 
  private:
   double rate_;
@@ -51,7 +55,7 @@ std::string throughput(uint64_t bytes, int64_t micros);
 
 format::RecoveryModel recovery_model_code(const std::string& model);
 
-// One row of msdb.dbo.backupset plus its backupmediafamily row.
+// One row of msdb.dbo.backupset plus a backupmediafamily row per object.
 struct BackupRecord {
   char type = 'D';  // D full, I differential, L log
   std::string database_name;
@@ -69,8 +73,10 @@ struct BackupRecord {
   std::optional<uint64_t> database_backup_lsn;
   std::optional<uint64_t> differential_base_lsn;
   std::optional<Guid> differential_base_guid;
-  std::string arn;
-  std::string endpoint;  // the bucket's store (ObjectStore::endpoint)
+  std::string arn;                 // as the task was given it (a multi-file backup's with its '*')
+  std::vector<std::string> media;  // the ARN of each object, stripe 1 first: a backupmediafamily row each
+  std::string endpoint;            // the bucket's store (ObjectStore::endpoint)
+  uint32_t block_size = 0;         // @block_size the objects were written in (physical_block_size); 0: none
   int64_t task_id = 0;
   bool copy_only = false;  // SQL Server's is_copy_only: outside the differential base and the log chain
 };

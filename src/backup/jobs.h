@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/job_control.h"
@@ -23,14 +24,30 @@ struct Environment {
   instance::Msdb& msdb;
   const instance::Config& config;
   double max_transfer_bytes_per_second = 0;  // 0: unlimited
-  // Threads that compress and checksum a backup's chunks (format::WriterOptions::threads): the cores, up
-  // to 8.
+  // Threads that compress and check a backup's chunks and verify and decompress a restore's
+  // (format::WriterOptions::threads, ReaderOptions::threads): instance.toml [backup] threads, by default
+  // the cores up to 8. A multi-file backup shares them among its stripes.
   unsigned zstd_threads = default_zstd_threads();
+  int zstd_level = 3;  // instance.toml [backup] zstd_level
 
   static unsigned default_zstd_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
 };
 
 enum class BackupKind { kFull, kDifferential, kLog };
+
+// @block_size, @max_transfer_size and @buffer_count of a backup or restore, checked against RDS's valid
+// values by the procedures (docs/PROCEDURES.md, "Tuning a backup or restore").
+struct Tuning {
+  // Backups hand the backup object its bytes in whole blocks of this size; restores read the object in
+  // whole blocks (rounded up to max_transfer_size).
+  uint32_t block_size = 65536;
+  // Backups: the chunk size (body bytes compressed and checked as one) and the size of each read of the
+  // database file. Restores: the size of each read of the backup object and of each write of the database.
+  uint32_t max_transfer_size = 1 << 20;
+  // Chunks in flight at once over all stripes (each about 2 * max_transfer_size of memory); 0: two per
+  // compression thread.
+  unsigned buffer_count = 0;
+};
 
 struct BackupRequest {
   int64_t task_id = 0;
@@ -42,6 +59,13 @@ struct BackupRequest {
   bool overwrite = false;
   bool compress = false;
   BackupKind kind = BackupKind::kFull;
+  // A multi-file backup's objects, stripe 1 first (@number_of_files > 1: the key's '*' replaced by 1-of-N
+  // ... N-of-N). Empty: the one object `key`.
+  std::vector<std::string> stripe_keys;
+  Tuning tuning;
+
+  // stripe_keys, or the one key.
+  std::vector<std::string> keys() const { return stripe_keys.empty() ? std::vector{key} : stripe_keys; }
 };
 
 enum class RestoreKind { kFull, kDifferential, kLog };
@@ -56,6 +80,7 @@ struct RestoreRequest {
   bool recover = true;               // false: WITH NORECOVERY, the database stays RESTORING
   std::optional<int64_t> stopat_us;  // log restores: stop after the last commit at or before this time
   std::string login;                 // who asked; recorded for rds_finish_restore/rds_drop_database
+  Tuning tuning;
 };
 
 // Writes a backup of request.database to the object and records it in msdb.backupset and

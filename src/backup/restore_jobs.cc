@@ -2,14 +2,18 @@
 // along its chain, checked the way SQL Server checks it, and STOPAT ends the roll-forward at a commit time.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "backup/differential_body.h"
 #include "backup/job_support.h"
 #include "backup/jobs.h"
 #include "backup/object_stream.h"
+#include "backup/stripe_group.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/sqlite_file.h"
@@ -29,44 +33,121 @@ struct OpenBackup {
   const format::BackupHeader& header() const { return reader->header(); }
 };
 
-// The key a restore reads: its own, or for a wildcard ARN ("prefix*") the one object with that prefix.
-// More than 10 matches is RDS's error; several (a multi-file backup's stripes) are not supported yet.
-std::string resolve_key(const RestoreRequest& request, Environment& env, const JobControl& control) {
-  if (!request.key.ends_with('*')) return request.key;
-  const std::string prefix = request.key.substr(0, request.key.size() - 1);
-  auto matches = env.store.list(request.bucket, prefix, storage_context(control));
-  if (matches.size() > 10) {
-    throw task_error(
-        "The Restore task is unable to restore from more than 10 backup file(s). Please reduce the number of "
-        "files matched and try again.");
-  }
-  if (matches.empty()) throw task_error("The specified key does not exist: " + request.arn);
-  if (matches.size() > 1) {
-    throw task_error("Restoring a multi-file backup (" + std::to_string(matches.size()) + " files match " +
-                     request.arn + ") is not supported yet by bakrest.");
-  }
-  return matches.front().key;
+std::string object_arn(const RestoreRequest& request, const std::string& key) {
+  return "arn:aws:s3:::" + request.bucket + "/" + key;
 }
 
-OpenBackup open_backup(const RestoreRequest& request, Environment& env, const JobControl& control) {
+// Opens one object as a backup, reading it with `threads` threads (format::ReaderOptions) in reads of the
+// restore's transfer size. Only the header has been read when it returns.
+OpenBackup open_object(const RestoreRequest& request, Environment& env, const storage::CallContext& ctx,
+                       const std::string& key, unsigned threads) {
   OpenBackup b;
   try {
-    b.object = env.store.open(request.bucket, resolve_key(request, env, control), storage::ByteRange{},
-                              storage_context(control));
+    b.object = env.store.open(request.bucket, key, storage::ByteRange{}, ctx);
   } catch (const storage::StorageError& e) {
     if (e.kind() == storage::StorageError::Kind::kNoSuchKey) {
-      throw task_error("The specified key does not exist: " + request.arn);
+      throw task_error("The specified key does not exist: " + object_arn(request, key));
     }
     throw;
   }
-  b.source = std::make_unique<ObjectSource>(*b.object);
+  b.source = std::make_unique<ObjectSource>(*b.object, request.tuning.max_transfer_size);
+  const unsigned in_flight = request.tuning.buffer_count;
   try {
-    b.reader =
-        std::make_unique<format::BackupReader>(*b.source, format::ReaderOptions{.threads = env.zstd_threads});
+    b.reader = std::make_unique<format::BackupReader>(
+        *b.source, format::ReaderOptions{.threads = threads, .read_ahead = in_flight});
   } catch (const format::FormatError& e) {
-    throw task_error("Please reissue task with correct type and overwrite property. " + request.arn +
-                     " is not a bakrest backup: " + e.what());
+    throw task_error("Please reissue task with correct type and overwrite property. " +
+                     object_arn(request, key) + " is not a bakrest backup: " + e.what());
   }
+  return b;
+}
+
+// The objects a restore reads: the one its ARN names, or for a wildcard ARN ("prefix*") every object with
+// that prefix, which must be the files of one backup, each once (a multi-file backup's stripes).
+struct BackupSet {
+  std::vector<std::string> keys;  // in stripe order
+  format::BackupHeader header;    // the first stripe's; the other stripes agree on all but the stripe index
+  uint64_t bytes = 0;             // the objects' sizes
+  size_t files() const { return keys.size(); }
+};
+
+// Whether two stripes' headers describe the same backup.
+bool same_backup(const format::BackupHeader& a, const format::BackupHeader& b) {
+  return a.backup_id == b.backup_id && a.stripe_count == b.stripe_count && a.type == b.type &&
+         a.database_guid == b.database_guid && a.fork_guid == b.fork_guid && a.first_lsn == b.first_lsn &&
+         a.last_lsn == b.last_lsn && a.page_size == b.page_size && a.page_count == b.page_count &&
+         a.base_backup_id == b.base_backup_id;
+}
+
+BackupSet find_backup_set(const RestoreRequest& request, Environment& env, const JobControl& control) {
+  const storage::CallContext ctx = storage_context(control);
+  std::vector<std::string> keys;
+  const bool wildcard = request.key.ends_with('*');
+  if (wildcard) {
+    const std::string prefix = request.key.substr(0, request.key.size() - 1);
+    for (const auto& match : env.store.list(request.bucket, prefix, ctx)) keys.push_back(match.key);
+    if (keys.size() > format::kMaxStripeCount) {
+      throw task_error(
+          "The Restore task is unable to restore from more than 10 backup file(s). Please reduce the number "
+          "of "
+          "files matched and try again.");
+    }
+    if (keys.empty()) throw task_error("The specified key does not exist: " + request.arn);
+  } else {
+    // A '*' elsewhere in the key is part of the name (a backup with @number_of_files=1 keeps it).
+    keys.push_back(request.key);
+  }
+  std::vector<std::optional<std::string>> by_stripe;
+  BackupSet set;
+  for (const std::string& key : keys) {
+    OpenBackup opened = open_object(request, env, ctx, key, 1);
+    const format::BackupHeader& header = opened.header();
+    set.bytes += opened.object->size();
+    if (by_stripe.empty()) {
+      set.header = header;
+      by_stripe.resize(header.stripe_count);
+    } else if (!same_backup(header, set.header)) {
+      throw task_error("The files " + request.arn + " matches are not all of one backup: " +
+                       object_arn(request, keys.front()) + " and " + object_arn(request, key) +
+                       " belong to different backups. Restore from an ARN that matches the files of one "
+                       "backup only.");
+    }
+    auto& slot = by_stripe[header.stripe_index];
+    if (slot) {
+      throw task_error(
+          "The files " + request.arn + " matches hold file " + std::to_string(header.stripe_index + 1) +
+          " of the backup twice: " + object_arn(request, *slot) + " and " + object_arn(request, key) + ".");
+    }
+    slot = key;
+  }
+  std::string missing;
+  for (size_t i = 0; i < by_stripe.size(); ++i) {
+    if (!by_stripe[i]) missing += (missing.empty() ? "" : ", ") + std::to_string(i + 1);
+  }
+  if (!missing.empty()) {
+    if (!wildcard) {
+      throw task_error(
+          request.arn + " is file " + std::to_string(set.header.stripe_index + 1) + " of a backup in " +
+          std::to_string(set.header.stripe_count) +
+          " files. Restore all of them at once with an ARN ending in '*' that matches them, such "
+          "as the name before its file number: for a backup to backup*.bak, "
+          "arn:aws:s3:::bucket/backup*");
+    }
+    throw task_error("The backup " + request.arn + " matches is in " + std::to_string(by_stripe.size()) +
+                     " files, and file(s) " + missing + " of it are missing; " + std::to_string(keys.size()) +
+                     " file(s) match.");
+  }
+  for (auto& key : by_stripe) set.keys.push_back(std::move(*key));
+  return set;
+}
+
+// Opens stripe `stripe` of the set for reading its body; it must still be the backup the set was made of.
+OpenBackup open_stripe(const RestoreRequest& request, Environment& env, const storage::CallContext& ctx,
+                       const BackupSet& set, size_t stripe) {
+  const unsigned threads = std::max<unsigned>(1, env.zstd_threads / static_cast<unsigned>(set.files()));
+  OpenBackup b = open_object(request, env, ctx, set.keys[stripe], threads);
+  if (!same_backup(b.header(), set.header) || b.header().stripe_index != stripe)
+    throw task_error(object_arn(request, set.keys[stripe]) + " changed while it was being restored.");
   return b;
 }
 
@@ -139,35 +220,115 @@ void check_database_size(const RestoreRequest& request, Environment& env, uint64
 constexpr const char* kCheckingLine =
     "Checking the restored database (SQLite quick_check) before it goes ONLINE.";
 
-// The second pass of a differential or log restore: the backup opened again (it must be the one verified)
-// and the RESTORING database opened for writing.
-struct ApplyPass {
-  OpenBackup backup;
-  std::unique_ptr<engine::RestoreTarget> target;
-};
+// Page 1 starts with SQLite's header, whose page size must agree with the backup's.
+void check_first_page(std::span<const uint8_t> page, uint32_t page_size) {
+  static constexpr char kMagic[] = "SQLite format 3";
+  uint32_t stored = sqlite_page_size(page);
+  if (std::memcmp(page.data(), kMagic, sizeof kMagic) != 0 || stored != page_size) {
+    throw format::FormatError("backup is corrupt: page 1 is not the first page of a SQLite database with " +
+                              std::to_string(page_size) + "-byte pages");
+  }
+}
 
-ApplyPass begin_apply(const RestoreRequest& request, Environment& env, const JobControl& control,
-                      const format::BackupHeader& verified, const char* statement) {
-  ApplyPass pass{open_backup(request, env, control), nullptr};
-  if (pass.backup.header().backup_id != verified.backup_id)
-    throw task_error(std::string(statement) + " failed: " + request.arn +
-                     " changed while it was being restored.");
-  pass.target = env.engine.continue_restore(request.database);
-  if (pass.target->page_size() != verified.page_size)
+// The RESTORING database a second pass writes to, once the backup has been verified.
+std::unique_ptr<engine::RestoreTarget> continue_target(const RestoreRequest& request, Environment& env,
+                                                       const format::BackupHeader& verified,
+                                                       const char* statement) {
+  auto target = env.engine.continue_restore(request.database);
+  if (target->page_size() != verified.page_size)
     throw task_error(std::string(statement) + " failed: " + request.arn + " has " +
                      std::to_string(verified.page_size) + "-byte pages; the database being restored has " +
-                     std::to_string(pass.target->page_size()) + ".");
-  return pass;
+                     std::to_string(target->page_size()) + ".");
+  return target;
 }
+
+// Gathers pages that follow each other into writes of up to max_bytes (write_pages is safe from the
+// stripes' threads at once).
+class PageRunWriter {
+ public:
+  PageRunWriter(engine::RestoreTarget& target, uint32_t page_size, size_t max_bytes)
+      : target_(target), page_size_(page_size), max_bytes_(std::max<size_t>(max_bytes, page_size)) {}
+  void add(uint32_t pgno, std::span<const uint8_t> page) {
+    if (!run_.empty() && (pgno != first_ + run_.size() / page_size_ || run_.size() >= max_bytes_)) flush();
+    if (run_.empty()) first_ = pgno;
+    run_.insert(run_.end(), page.begin(), page.end());
+  }
+  void flush() {
+    if (!run_.empty()) target_.write_pages(first_, run_);
+    run_.clear();
+  }
+
+ private:
+  engine::RestoreTarget& target_;
+  uint32_t page_size_;
+  size_t max_bytes_;
+  uint64_t first_ = 0;
+  std::vector<uint8_t> run_;
+};
+
+// Stored bytes read from a set's objects, shared by its stripes: for progress and the transfer-rate limit.
+struct ReadProgress {
+  explicit ReadProgress(double limit) : limiter(limit) {}
+  RateLimiter limiter;
+  std::atomic<uint64_t> bytes{0};
+  // Adds what reader took since the last call (last: the stripe's own count).
+  void account(const format::BackupReader& reader, uint64_t& last, const JobControl& control) {
+    uint64_t now = reader.bytes_read();
+    limiter.account(bytes += now - last, control);
+    last = now;
+  }
+};
 
 // --- differential
 // -------------------------------------------------------------------------------------------
 
+// One pass over every stripe of a differential backup, side by side: verifies each (target null) or writes
+// its pages to target. Returns the pages it holds. Progress runs from progress_from to progress_to.
+uint64_t differential_pass(const RestoreRequest& request, Environment& env, JobControl& control,
+                           const BackupSet& set, engine::RestoreTarget* target, int progress_from,
+                           int progress_to) {
+  StripeGroup group(control);
+  ReadProgress read(env.max_transfer_bytes_per_second);
+  std::atomic<uint64_t> pages{0};
+  const uint64_t total = std::max<uint64_t>(set.bytes, 1);
+  group.run(
+      set.files(),
+      [&](size_t stripe) {
+        OpenBackup b = open_stripe(request, env, group.storage_context(), set, stripe);
+        format::PageRun run = format::stripe_pages(set.header.page_count, static_cast<uint16_t>(stripe),
+                                                   static_cast<uint16_t>(set.files()));
+        std::optional<PageRunWriter> writer;
+        if (target) writer.emplace(*target, set.header.page_size, request.tuning.max_transfer_size);
+        uint64_t last = 0;
+        auto progress = [&] {
+          group.check();
+          read.account(*b.reader, last, control);
+          group.notify();
+        };
+        try {
+          pages += read_differential(*b.reader, b.header(), run, progress,
+                                     [&](uint32_t pgno, std::span<const uint8_t> page) {
+                                       if (writer) writer->add(pgno, page);
+                                     });
+        } catch (const format::FormatError& e) {
+          throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" +
+                           object_arn(request, set.keys[stripe]) + ")");
+        }
+        if (writer) writer->flush();
+        progress();
+      },
+      [&] {
+        control.progress(progress_from + static_cast<int>(std::min(read.bytes.load(), total) *
+                                                          (progress_to - progress_from) / total));
+      });
+  return pages;
+}
+
 void run_differential_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
   check_bucket(env, request.bucket, storage_context(control));
   int64_t begin = now_micros();
-  OpenBackup first = open_backup(request, env, control);
-  const format::BackupHeader& header = first.header();
+  BackupSet set = find_backup_set(request, env, control);
+  const format::BackupHeader& header = set.header;
   check_type(request, header, format::BackupType::kDifferential);
   engine::DatabaseInfo info = restoring_database(request, env);
   if (header.base_backup_id != info.restore_base_backup_id || header.last_lsn < *info.restore_lsn) {
@@ -179,30 +340,14 @@ void run_differential_restore(const RestoreRequest& request, Environment& env, J
   check_database_size(request, env, header.page_count, header.page_size, "RESTORE DATABASE");
 
   // Everything is read and verified once before a page is written, so a damaged backup changes nothing.
-  try {
-    read_differential(*first.reader, header, control, 0, 50, [](uint32_t, std::span<const uint8_t>) {});
-  } catch (const format::FormatError& e) {
-    throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
-  }
-  format::BackupHeader verified = header;
-  first = {};
-  ApplyPass pass = begin_apply(request, env, control, verified, "RESTORE DATABASE");
-  // Named references, not structured bindings: the lambdas below capture them (clang before 16 can't).
-  OpenBackup& second = pass.backup;
-  auto& target = pass.target;
-  uint64_t pages = 0;
-  try {
-    pages = read_differential(
-        *second.reader, verified, control, 50, 100,
-        [&](uint32_t pgno, std::span<const uint8_t> page) { target->write_page(pgno, page); });
-  } catch (const format::FormatError& e) {
-    throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
-  }
-  target->truncate(verified.page_count);
+  differential_pass(request, env, control, set, nullptr, 0, 50);
+  auto target = continue_target(request, env, header, "RESTORE DATABASE");
+  uint64_t pages = differential_pass(request, env, control, set, target.get(), 50, 100);
+  target->truncate(header.page_count);
   if (request.recover) control.progress(100, kCheckingLine);
-  target->finish(request.recover, verified.last_lsn, Guid{}, request.login);
+  target->finish(request.recover, header.last_lsn, Guid{}, request.login);
   control.progress(100, "RESTORE DATABASE successfully processed " + std::to_string(pages) + " pages " +
-                            throughput(pages * verified.page_size, elapsed(begin)) + ".");
+                            throughput(pages * header.page_size, elapsed(begin)) + ".");
 }
 
 // --- log
@@ -274,9 +419,14 @@ void read_log_body(
 void run_log_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
   check_bucket(env, request.bucket, storage_context(control));
   int64_t begin = now_micros();
-  OpenBackup first = open_backup(request, env, control);
+  BackupSet set = find_backup_set(request, env, control);
+  check_type(request, set.header, format::BackupType::kLog);
+  // Log backups are written as one file (rds_backup_log has no @number_of_files).
+  if (set.files() != 1)
+    throw task_error("RESTORE LOG failed: " + request.arn + " is a log backup in " +
+                     std::to_string(set.files()) + " files; bakrest writes log backups as one file.");
+  OpenBackup first = open_stripe(request, env, storage_context(control), set, 0);
   const format::BackupHeader& header = first.header();
-  check_type(request, header, format::BackupType::kLog);
   engine::DatabaseInfo info = restoring_database(request, env);
   check_recovery_path(header, info);
   uint64_t redo = *info.restore_lsn;
@@ -330,9 +480,8 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
   }
   format::BackupHeader verified = header;
   first = {};
-  ApplyPass pass = begin_apply(request, env, control, verified, "RESTORE LOG");
-  OpenBackup& second = pass.backup;
-  auto& target = pass.target;
+  OpenBackup second = open_stripe(request, env, storage_context(control), set, 0);
+  auto target = continue_target(request, env, verified, "RESTORE LOG");
   uint64_t applied = 0, pages = 0;
   try {
     read_log_body(*second.reader, verified, control, 50, 100,
@@ -366,16 +515,6 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
   control.progress(100, done);
 }
 
-// Page 1 starts with SQLite's header, whose page size must agree with the backup's.
-void check_first_page(const std::vector<uint8_t>& page, uint32_t page_size) {
-  static constexpr char kMagic[] = "SQLite format 3";
-  uint32_t stored = sqlite_page_size(page);
-  if (std::memcmp(page.data(), kMagic, sizeof kMagic) != 0 || stored != page_size) {
-    throw format::FormatError("backup is corrupt: page 1 is not the first page of a SQLite database with " +
-                              std::to_string(page_size) + "-byte pages");
-  }
-}
-
 }  // namespace
 
 void run_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
@@ -394,8 +533,8 @@ void run_restore(const RestoreRequest& request, Environment& env, JobControl& co
 void run_full_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
   check_bucket(env, request.bucket, storage_context(control));
   int64_t begin = now_micros();
-  OpenBackup backup = open_backup(request, env, control);
-  const format::BackupHeader& header = backup.header();
+  BackupSet set = find_backup_set(request, env, control);
+  const format::BackupHeader& header = set.header;
   check_type(request, header, format::BackupType::kFull);
   // The reader has checked the header's ranges (a SQLite page size, 1.. pages); the size is the instance's.
   check_database_size(request, env, header.page_count, header.page_size, "RESTORE DATABASE");
@@ -409,31 +548,52 @@ void run_full_restore(const RestoreRequest& request, Environment& env, JobContro
     throw;
   }
 
-  std::vector<uint8_t> page(header.page_size);
-  uint64_t pgno = 0;
-  RateLimiter limiter(env.max_transfer_bytes_per_second);
-  try {
-    while (read_exact(*backup.reader, page, "a page")) {
-      if (pgno == 0) check_first_page(page, header.page_size);
-      target->write_page(++pgno, page);
-      if (pgno % kPagesPerProgressCheck == 0) {
-        control.check_cancelled();
-        limiter.account(backup.reader->bytes_read(), control);
-        control.progress(static_cast<int>(pgno * 100 / header.page_count));
-      }
-    }
-    if (pgno != header.page_count) {
-      throw format::FormatError("backup is corrupt: header promises " + std::to_string(header.page_count) +
-                                " pages, body holds " + std::to_string(pgno));
-    }
-  } catch (const format::FormatError& e) {
-    throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" + request.arn + ")");
-  }
+  // Each stripe holds a run of pages (format::stripe_pages): the stripes are read side by side and each
+  // writes its run in writes of max_transfer_size bytes.
+  StripeGroup group(control);
+  ReadProgress read(env.max_transfer_bytes_per_second);
+  std::atomic<uint64_t> written{0};
+  const uint64_t batch_pages = std::max<uint64_t>(1, request.tuning.max_transfer_size / header.page_size);
+  group.run(
+      set.files(),
+      [&](size_t stripe) {
+        OpenBackup b = open_stripe(request, env, group.storage_context(), set, stripe);
+        format::PageRun run = format::stripe_pages(header.page_count, static_cast<uint16_t>(stripe),
+                                                   static_cast<uint16_t>(set.files()));
+        std::vector<uint8_t> batch(std::min(batch_pages, std::max<uint64_t>(run.count, 1)) *
+                                   header.page_size);
+        uint64_t last = 0;
+        try {
+          for (uint64_t done = 0; done < run.count;) {
+            group.check();
+            uint64_t n = std::min<uint64_t>(batch.size() / header.page_size, run.count - done);
+            std::span<uint8_t> pages = std::span(batch).first(n * header.page_size);
+            if (!read_exact(*b.reader, pages, "a page"))
+              throw format::FormatError("backup is corrupt: header promises " + std::to_string(run.count) +
+                                        " pages, body holds " + std::to_string(done));
+            if (run.first + done == 1) check_first_page(pages.first(header.page_size), header.page_size);
+            target->write_pages(run.first + done, pages);
+            done += n;
+            written += n;
+            read.account(*b.reader, last, control);
+            group.notify();
+          }
+          // The end of the body, where the reader checks the trailer and the digest.
+          uint8_t extra;
+          if (b.reader->read(std::span<uint8_t>(&extra, 1)) != 0)
+            throw format::FormatError("backup is corrupt: the body holds more than the header's " +
+                                      std::to_string(run.count) + " pages");
+        } catch (const format::FormatError& e) {
+          throw task_error(std::string("RESTORE DATABASE failed: ") + e.what() + " (" +
+                           object_arn(request, set.keys[stripe]) + ")");
+        }
+      },
+      [&] { control.progress(static_cast<int>(written.load() * 99 / header.page_count)); });
   control.check_cancelled();
   if (request.recover) control.progress(100, kCheckingLine);
   target->finish(request.recover, header.last_lsn, header.backup_id, request.login);
-  control.progress(100, "RESTORE DATABASE successfully processed " + std::to_string(pgno) + " pages " +
-                            throughput(pgno * header.page_size, elapsed(begin)) + ".");
+  control.progress(100, "RESTORE DATABASE successfully processed " + std::to_string(written.load()) +
+                            " pages " + throughput(written.load() * header.page_size, elapsed(begin)) + ".");
 }
 
 }  // namespace bakrest::backup

@@ -18,6 +18,7 @@ class JobControl {
   virtual ~JobControl() = default;
   // percent in 0..100; info, when not empty, replaces the task's task_info text.
   virtual void progress(int percent, const std::string& info = {}) = 0;
+  // May be called from any thread (the stripes of a backup ask it side by side); progress() may not.
   virtual bool cancel_requested() const = 0;
   // Throws JobCancelled if cancellation was requested.
   void check_cancelled() const {

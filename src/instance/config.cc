@@ -54,6 +54,7 @@ const char* const kS3BucketKeys[] = {"name",
                                      "low_speed_seconds"};
 
 const char* const kTlsKeys[] = {"certificate_file", "key_file", "force_encryption"};
+const char* const kBackupKeys[] = {"threads", "zstd_level"};
 
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
@@ -245,6 +246,21 @@ Config load_config(const std::filesystem::path& file) {
       c.max_transfer_mb_per_sec = *value;
     }
   }
+  if (const toml::table* backup = root["backup"].as_table()) {
+    refuse_unknown_keys(*backup, kBackupKeys, "[backup]", file);
+    auto read_int = [&](const char* key, int fallback, int low, int high) {
+      const toml::node* node = backup->get(key);
+      if (!node) return fallback;
+      auto value = node->value<int64_t>();
+      if (!value || *value < low || *value > high) {
+        throw invalid(file, std::string("'backup.") + key + "' must be an integer in " + std::to_string(low) +
+                                ".." + std::to_string(high));
+      }
+      return static_cast<int>(*value);
+    };
+    c.backup_threads = read_int("threads", c.backup_threads, 0, 64);
+    c.zstd_level = read_int("zstd_level", c.zstd_level, 1, 19);
+  }
   if (const toml::table* limits = root["limits"].as_table()) {
     // An integer in [low, high] or the fallback; anything else stops the server naming the key.
     auto read_int = [&](const char* key, int64_t fallback, int64_t low, int64_t high) {
@@ -314,6 +330,7 @@ void save_config(const Config& c, const std::filesystem::path& file) {
       {"option_group",
        toml::table{{"name", c.option_group}, {"options", options}, {"iam_role_arn", c.iam_role_arn}}},
       {"storage", toml::table{{"max_transfer_mb_per_sec", c.max_transfer_mb_per_sec}}},
+      {"backup", toml::table{{"threads", c.backup_threads}, {"zstd_level", c.zstd_level}}},
       {"limits", toml::table{{"max_database_gb", c.max_database_gb},
                              {"max_connections", c.max_connections},
                              {"max_request_mb", c.max_request_mb},

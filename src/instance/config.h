@@ -35,6 +35,10 @@ struct Config {
   std::string iam_role_arn;  // IAM_ROLE_ARN of SQLSERVER_BACKUP_RESTORE; empty: no permission checks yet
   std::vector<BucketConfig> buckets = {{"aws_example_bucket", "us-east-1", std::nullopt}};
   double max_transfer_mb_per_sec = 0;  // [storage]: caps backup and restore transfer speed; 0: no limit
+  // [backup]: threads that compress and verify backups' chunks (0: the cores, up to 8), and the zstd level
+  // of compressed backups ('S3 backup compression' on).
+  int backup_threads = 0;
+  int zstd_level = 3;
 
   // [limits]: what one client and the whole instance may use (docs/OPERATIONS.md, "Limits").
   int64_t max_database_gb = 1024;         // largest database a restore may produce (Express: 10 GB)

@@ -15,6 +15,7 @@
 #include "engine/database_name.h"
 #include "instance/logins.h"
 #include "procs/arguments.h"
+#include "procs/backup_options.h"
 #include "storage/arn.h"
 #include "tasks/task_types.h"
 
@@ -196,17 +197,21 @@ bool compression_enabled(Context& context) {
   });
 }
 
+// stripes: the keys of a multi-file backup (procs/backup_options.h), or empty for one file.
 void submit_backup(const char* task_type, const engine::DatabaseInfo& source, const Arguments& args,
-                   const storage::S3ObjectArn& target, const Caller& caller, Context& context,
-                   ResultSink& sink) {
-  tasks::NewTask task{
-      task_type,
-      source.name,
-      args.string("@s3_arn_to_backup_to").value_or(""),
-      args.integer("@overwrite_s3_backup_file").value_or(0),
-      std::nullopt,
-      caller.login,
-      {{"bucket", target.bucket}, {"key", target.key}, {"compress", compression_enabled(context)}}};
+                   const storage::S3ObjectArn& target, const std::vector<std::string>& stripes,
+                   const backup::Tuning& tuning, const Caller& caller, Context& context, ResultSink& sink) {
+  nlohmann::json parameters = {
+      {"bucket", target.bucket}, {"key", target.key}, {"compress", compression_enabled(context)}};
+  if (stripes.size() > 1) parameters["stripe_keys"] = stripes;
+  add_tuning(tuning, parameters);
+  tasks::NewTask task{task_type,
+                      source.name,
+                      args.string("@s3_arn_to_backup_to").value_or(""),
+                      args.integer("@overwrite_s3_backup_file").value_or(0),
+                      std::nullopt,
+                      caller.login,
+                      std::move(parameters)};
   int64_t id = context.tasks.submit(task);
   send_tasks(context.tasks.list(std::nullopt, id), sink);
 }
@@ -233,14 +238,11 @@ void backup_database(const ProcCall& call, const Caller& caller, Context& contex
   std::string type = ascii_upper(args.string("@type").value_or("FULL"));
   if (type != "FULL" && type != "DIFFERENTIAL")
     throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
-  if (auto files = args.integer("@number_of_files")) {
-    if (*files < 1 || *files > 10) throw procedure_error("@number_of_files must be between 1 and 10.");
-    if (*files > 1) throw not_supported_yet("@number_of_files greater than 1 (multi-file backup)");
-  }
-  refuse_unsupported(args, {"@kms_master_key_arn", "@block_size", "@max_transfer_size", "@buffer_count",
-                            "@enable_bucket_default_encryption"});
+  std::vector<std::string> stripes = stripe_keys(target.key, args.integer("@number_of_files").value_or(1));
+  backup::Tuning tuning = tuning_from(args);
+  refuse_unsupported(args, {"@kms_master_key_arn", "@enable_bucket_default_encryption"});
   submit_backup(type == "FULL" ? tasks::kBackupDb : tasks::kBackupDbDifferential, source, args, target,
-                caller, context, sink);
+                stripes, tuning, caller, context, sink);
 }
 
 void backup_log(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
@@ -259,7 +261,7 @@ void backup_log(const ProcCall& call, const Caller& caller, Context& context, Re
   refuse_unsupported(args, {"@kms_master_key_arn"});
   // The log chain's own rules (SIMPLE recovery: 4208, no full backup yet: 4214) are checked when the task
   // runs: a full backup queued just before may start the chain.
-  submit_backup(tasks::kBackupLog, source, args, target, caller, context, sink);
+  submit_backup(tasks::kBackupLog, source, args, target, {}, backup::Tuning{}, caller, context, sink);
 }
 
 // --- restores ----------------------------------------------------------------------------------------------
@@ -273,14 +275,9 @@ std::mutex& submission_mutex() {
 
 storage::S3ObjectArn restore_source(const std::string& arn) {
   if (arn.empty()) throw procedure_error("S3 ARN prefix cannot be empty");
-  storage::S3ObjectArn source = parse_arn(arn);
-  // A trailing '*' is RDS's wildcard restore (resolved by the task: backup::open_backup); anywhere else it
-  // would be a multi-file backup's name pattern.
-  const size_t star = source.key.find('*');
-  if (star != std::string::npos && star != source.key.size() - 1) {
-    throw not_supported_yet("Restoring from multiple files (an ARN with '*' before its end)");
-  }
-  return source;
+  // A trailing '*' is RDS's wildcard restore, resolved by the task (backup/restore_jobs.cc); a '*' anywhere
+  // else is part of the object's name (a backup with @number_of_files=1 keeps it so).
+  return parse_arn(arn);
 }
 
 std::string checked_restore_name(const Arguments& args) {
@@ -368,7 +365,9 @@ void restore_database(const ProcCall& call, const Caller& caller, Context& conte
   if (keep_cdc && !recover && !differential)
     throw procedure_error("Full restores with both NORECOVERY and KEEP_CDC aren't supported.");
   if (keep_cdc) throw not_supported_yet("@keep_cdc=1");
-  refuse_unsupported(args, {"@kms_master_key_arn", "@block_size", "@max_transfer_size", "@buffer_count"});
+  refuse_unsupported(args, {"@kms_master_key_arn"});
+  nlohmann::json parameters = nlohmann::json::object();
+  add_tuning(tuning_from(args), parameters);
 
   std::lock_guard lock(submission_mutex());
   const char* task_type = nullptr;
@@ -385,7 +384,7 @@ void restore_database(const ProcCall& call, const Caller& caller, Context& conte
     }
     task_type = recover ? tasks::kRestoreDb : tasks::kRestoreDbNorecovery;
   }
-  int64_t id = submit_restore(task_type, database, arn, source, nlohmann::json::object(), caller, context);
+  int64_t id = submit_restore(task_type, database, arn, source, std::move(parameters), caller, context);
   send_tasks(context.tasks.list(std::nullopt, id), sink);
 }
 
@@ -639,6 +638,12 @@ backup::BackupRequest backup_request(const tasks::TaskRecord& task) {
   request.key = task.parameters.value("key", "");
   request.overwrite = task.overwrite_s3_backup_file.value_or(0) == 1;
   request.compress = task.parameters.value("compress", false);
+  if (auto it = task.parameters.find("stripe_keys"); it != task.parameters.end() && it->is_array()) {
+    for (const auto& key : *it) {
+      if (key.is_string()) request.stripe_keys.push_back(key.get<std::string>());
+    }
+  }
+  request.tuning = tuning_of(task.parameters);
   return request;
 }
 
@@ -657,6 +662,7 @@ backup::RestoreRequest restore_request(const tasks::TaskRecord& task) {
   if (auto it = task.parameters.find("stopat_us"); it != task.parameters.end() && it->is_number_integer())
     request.stopat_us = it->get<int64_t>();
   request.login = task.login;
+  request.tuning = tuning_of(task.parameters);
   return request;
 }
 
@@ -714,6 +720,9 @@ tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::En
 void install_task_runners(Context& context, double max_transfer_bytes_per_second) {
   auto env = std::make_shared<backup::Environment>(backup::Environment{
       context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
+  if (context.config.backup_threads > 0)
+    env->zstd_threads = static_cast<unsigned>(context.config.backup_threads);
+  env->zstd_level = context.config.zstd_level;
   tasks::TaskQueue& queue = context.tasks;
   auto backup_runner = [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
     // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.

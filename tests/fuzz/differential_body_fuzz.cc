@@ -48,13 +48,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Quiet control;
   uint32_t previous = 0;
   try {
-    backup::read_differential(reader, reader.header(), control, 0, 100,
-                              [&](uint32_t pgno, std::span<const uint8_t> page) {
-                                fuzz::check(page.size() == header.page_size, "an entry is a whole page");
-                                fuzz::check(pgno > previous, "entries ascend");
-                                fuzz::check(pgno >= 1 && pgno <= header.page_count, "entries are in range");
-                                previous = pgno;
-                              });
+    backup::read_differential(
+        reader, reader.header(), format::PageRun{1, reader.header().page_count},
+        [&] { control.check_cancelled(); },
+        [&](uint32_t pgno, std::span<const uint8_t> page) {
+          fuzz::check(page.size() == header.page_size, "an entry is a whole page");
+          fuzz::check(pgno > previous, "entries ascend");
+          fuzz::check(pgno >= 1 && pgno <= header.page_count, "entries are in range");
+          previous = pgno;
+        });
   } catch (const format::FormatError&) {
   }
   return 0;

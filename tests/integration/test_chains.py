@@ -529,8 +529,9 @@ def seed_examples(server, c):
     drop(c, "mydatabase")
     done = run_task(c, SEED_RESTORE_MULTI.replace("backup*", "seed_*"), "seed: a wildcard matching two backups",
                     "ERROR")
-    checks.contains(done[6], "Restoring a multi-file backup (2 files match arn:aws:s3:::aws_example_bucket/seed_*) "
-                    "is not supported yet by bakrest.", "seed: two matches")
+    checks.contains(done[6], "The files arn:aws:s3:::aws_example_bucket/seed_* matches are not all of one backup: "
+                    "arn:aws:s3:::aws_example_bucket/seed_diff.bak and arn:aws:s3:::aws_example_bucket/seed_full.bak "
+                    "belong to different backups.", "seed: two matches")
     expect_error(c, SEED_RESTORE_KMS, "The parameter @kms_master_key_arn is not supported yet by bakrest.",
                  "seed: Full Database Restore with Encryption")
 

@@ -74,9 +74,22 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, backup(c, **{"@type": "INCREMENTAL"}), "Invalid @type 'INCREMENTAL'", "bad @type")
     expect_error(c, backup(c, **{"@kms_master_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k"}),
                  "The parameter @kms_master_key_arn is not supported yet", "KMS key")
-    expect_error(c, backup(c, **{"@number_of_files": 4}), "@number_of_files greater than 1 (multi-file backup) is not supported yet",
-                 "multi-file backup")
-    expect_error(c, backup(c, **{"@block_size": 65536}), "The parameter @block_size is not supported yet", "block size")
+    expect_error(c, backup(c, **{"@number_of_files": 11}), "@number_of_files must be between 1 and 10.",
+                 "too many files")
+    expect_error(c, backup(c, **{"@number_of_files": 4, "@s3_arn_to_backup_to": ARN + "a*b*.bak"}),
+                 "Multifile backups can only have one asterisk.", "two asterisks")
+    expect_error(c, backup(c, **{"@number_of_files": 4, "@s3_arn_to_backup_to": ARN + "plain.bak"}),
+                 "@number_of_files=4 needs a '*' in the file name", "no asterisk")
+    expect_error(c, backup(c, **{"@block_size": 1000}),
+                 "Invalid @block_size 1000: use 512, 1024, 2048, 4096, 8192, 16384, 32768 or 65536.", "block size")
+    expect_error(c, backup(c, **{"@max_transfer_size": 100000}),
+                 "Invalid @max_transfer_size 100000: use a multiple of 65536 from 65536 to 4194304 (bytes).",
+                 "transfer size")
+    expect_error(c, backup(c, **{"@max_transfer_size": 4194304 + 65536}), "Invalid @max_transfer_size",
+                 "transfer size too large")
+    expect_error(c, backup(c, **{"@buffer_count": 0}), "Invalid @buffer_count 0: use 1 to 256.", "buffer count")
+    expect_error(c, backup(c, **{"@buffer_count": 200, "@max_transfer_size": 4194304}),
+                 "@buffer_count * @max_transfer_size may be at most 536870912 bytes", "buffers too large")
     expect_error(c, backup(c, **{"@foo": 1}), "@foo is not a parameter for procedure rds_backup_database.",
                  "unknown parameter")
     expect_error(c, "exec msdb.dbo.rds_backup_database @source_db_name='mydatabase'",
@@ -128,6 +141,8 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, restore(c, **{"@with_norecovery": 2}), "@with_norecovery must be 0 or 1, not 2.",
                  "@with_norecovery out of range")
     expect_error(c, restore(c, **{"@restore_db_name": "rdsadmin_copy"}), "can't start with 'rdsadmin'", "reserved name")
+    expect_error(c, restore(c, **{"@max_transfer_size": 1}), "Invalid @max_transfer_size 1", "restore transfer size")
+    expect_error(c, restore(c, **{"@block_size": 3}), "Invalid @block_size 3", "restore block size")
 
     # Restores that fail in the task leave no database behind.
     os.makedirs(server.store_path("aws_example_bucket"), exist_ok=True)

@@ -178,7 +178,8 @@ TEST_F(StorePowerTest, BackupIsWholeOrAbsentAfterAPowerCut) {
       // The next backup works, and restores to what src holds.
       QuietControl control;
       backup::BackupRequest next{0,          random_guid(), "src", TestInstance::arn("next.bak"), kBucket,
-                                 "next.bak", true,          false, backup::BackupKind::kFull};
+                                 "next.bak", true,          false, backup::BackupKind::kFull,     {},
+                                 {}};
       backup::run_backup(next, instance.env, control);
       backup::RestoreRequest restore;
       restore.database = "next";

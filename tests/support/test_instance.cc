@@ -114,7 +114,8 @@ ChainTemplate build_chain_template(const std::filesystem::path& root) {
   }
   QuietControl control;
   backup::BackupRequest full{0,          random_guid(), "src", TestInstance::arn("full.bak"), kBucket,
-                             "full.bak", true,          false, backup::BackupKind::kFull};
+                             "full.bak", true,          false, backup::BackupKind::kFull,     {},
+                             {}};
   backup::run_backup(full, instance.env, control);
   out.full_id = full.backup_id;
   out.image_at_full = online_image(instance, "src");
@@ -124,7 +125,8 @@ ChainTemplate build_chain_template(const std::filesystem::path& root) {
     c->db().exec("INSERT INTO t SELECT id + 1000, randomblob(700) FROM t WHERE id <= 60");
   }
   backup::BackupRequest log{0,         random_guid(), "src", TestInstance::arn("log.trn"), kBucket,
-                            "log.trn", true,          false, backup::BackupKind::kLog};
+                            "log.trn", true,          false, backup::BackupKind::kLog,     {},
+                            {}};
   backup::run_backup(log, instance.env, control);
   out.image_at_log = online_image(instance, "src");
   backup::RestoreRequest rolling;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 #include <vector>
 
@@ -17,13 +18,16 @@ namespace {
 class CountingControl : public JobControl {
  public:
   explicit CountingControl(int cancel_after = -1) : cancel_after_(cancel_after) {}
-  void progress(int percent, const std::string&) override {
+  void progress(int percent, const std::string& info) override {
     last_percent = percent;
+    if (!info.empty()) lines.push_back(info);
     ++calls;
   }
+  // Asked from the stripes' threads too.
   bool cancel_requested() const override { return cancel_after_ >= 0 && calls >= cancel_after_; }
-  int calls = 0;
+  std::atomic<int> calls = 0;
   int last_percent = -1;
+  std::vector<std::string> lines;
 
  private:
   int cancel_after_;
@@ -49,7 +53,37 @@ class JobsTest : public ::testing::Test {
   }
 
   BackupRequest backup_request(const std::string& key, const Guid& id = random_guid()) {
-    return BackupRequest{1, id, "src", "arn:aws:s3:::bkt/" + key, "bkt", key, false, false};
+    BackupRequest r;
+    r.task_id = 1;
+    r.backup_id = id;
+    r.database = "src";
+    r.arn = "arn:aws:s3:::bkt/" + key;
+    r.bucket = "bkt";
+    r.key = key;
+    return r;
+  }
+  BackupRequest striped(const std::string& key, std::vector<std::string> keys, bool compress = false) {
+    BackupRequest r = backup_request(key);
+    r.stripe_keys = std::move(keys);
+    r.compress = compress;
+    return r;
+  }
+  // A digest of the rows of t in a database, to compare a restored copy with its source.
+  std::string rows_of(const std::string& database) {
+    auto c = engine.connect(database);
+    auto s = c->db().prepare(
+        "SELECT count(*) || ':' || sum(length(data)) || ':' || "
+        "group_concat(hex(substr(data, 1, 4)), '') FROM (SELECT data FROM t ORDER BY id)");
+    EXPECT_TRUE(s.step());
+    return s.get_text(0);
+  }
+  void copy_object(const std::string& from, const std::string& to) {
+    auto in = store.open("bkt", from);
+    std::vector<uint8_t> bytes(in->size());
+    ASSERT_EQ(in->read(bytes), bytes.size());
+    auto out = store.create("bkt", to);
+    out->write(bytes);
+    out->commit();
   }
   RestoreRequest restore_request(const std::string& name, const std::string& key) {
     RestoreRequest r;
@@ -250,6 +284,156 @@ TEST_F(JobsTest, BackupWithoutOverwriteNeverReplacesAnObject) {
     EXPECT_STREQ(e.what(), "Please reissue task with correct type and overwrite property");
   }
   EXPECT_EQ(store.open("bkt", "taken.bak")->size(), 3u);
+}
+
+}  // namespace
+}  // namespace bakrest::backup
+
+namespace bakrest::backup {
+namespace {
+
+// A backup in four files: each a stripe of one backup (same id, its own index), restored from a wildcard
+// ARN into the same rows; msdb lists every file.
+TEST_F(JobsTest, AMultiFileBackupRestoresFromItsWildcard) {
+  for (bool compress : {false, true}) {
+    SCOPED_TRACE(compress ? "compressed" : "not compressed");
+    const std::string dir = compress ? "z/" : "n/";
+    std::vector<std::string> keys;
+    for (int i = 1; i <= 4; ++i) keys.push_back(dir + "multi" + std::to_string(i) + "-of-4.bak");
+    BackupRequest request = striped(dir + "multi*.bak", keys, compress);
+    CountingControl control;
+    run_full_backup(request, env, control);
+    ASSERT_FALSE(control.lines.empty());
+    EXPECT_NE(control.lines.front().find("BACKUP_DB task will initiate a multi-file task with 4 file(s). The "
+                                         "files are: arn:aws:s3:::bkt/" +
+                                         keys[0]),
+              std::string::npos)
+        << control.lines.front();
+    EXPECT_NE(control.lines.back().find("in 4 files"), std::string::npos) << control.lines.back();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto object = store.open("bkt", keys[i]);
+      ObjectSource source(*object);
+      format::BackupReader reader(source);
+      EXPECT_EQ(reader.header().backup_id, request.backup_id);
+      EXPECT_EQ(reader.header().stripe_index, i);
+      EXPECT_EQ(reader.header().stripe_count, 4);
+    }
+    std::string copy = compress ? "copyz" : "copyn";
+    run_full_restore(restore_request(copy, dir + "multi*"), env, control);
+    EXPECT_EQ(rows_of(copy), rows_of("src"));
+  }
+  auto families = msdb.with([](sqlite::Database& db) {
+    auto q = db.prepare(
+        "SELECT group_concat(family_sequence_number || '=' || physical_device_name, ' ') FROM "
+        "(SELECT * FROM backupmediafamily ORDER BY media_set_id, family_sequence_number)");
+    q.step();
+    return q.get_text(0);
+  });
+  EXPECT_NE(families.find("1=arn:aws:s3:::bkt/n/multi1-of-4.bak 2=arn:aws:s3:::bkt/n/multi2-of-4.bak"),
+            std::string::npos)
+      << families;
+}
+
+// A differential in three files applies onto its full backup like a single-file one.
+TEST_F(JobsTest, AMultiFileDifferentialRestores) {
+  CountingControl control;
+  run_full_backup(backup_request("base.bak"), env, control);
+  engine.connect("src")->db().exec("UPDATE t SET data = randomblob(500) WHERE id % 50 = 0");
+  BackupRequest diff = striped("diff*", {"diff1-of-3", "diff2-of-3", "diff3-of-3"}, true);
+  diff.kind = BackupKind::kDifferential;
+  run_backup(diff, env, control);
+
+  RestoreRequest full = restore_request("copy", "base.bak");
+  full.recover = false;
+  run_full_restore(full, env, control);
+  RestoreRequest rest = restore_request("copy", "diff*");
+  rest.kind = RestoreKind::kDifferential;
+  run_restore(rest, env, control);
+  EXPECT_EQ(rows_of("copy"), rows_of("src"));
+}
+
+// A wildcard must match the files of one backup, each once, and all of them; a stripe named alone names
+// the rest. Nothing is restored from a set that fails these checks.
+TEST_F(JobsTest, AWildcardRestoreChecksItsFilesAreOneWholeBackup) {
+  CountingControl control;
+  run_full_backup(striped("a*", {"a1-of-3", "a2-of-3", "a3-of-3"}), env, control);
+  run_full_backup(striped("b*", {"b1-of-2", "b2-of-2"}), env, control);
+  EXPECT_EQ(restore_error("a*"), "");
+  engine.drop_database("copy");
+
+  // Missing a stripe.
+  copy_object("a1-of-3", "m1-of-3");
+  copy_object("a3-of-3", "m3-of-3");
+  EXPECT_NE(restore_error("m*").find("is in 3 files, and file(s) 2 of it are missing; 2 file(s) match"),
+            std::string::npos)
+      << restore_error("m*");
+  // A stripe twice.
+  copy_object("a2-of-3", "m2-of-3");
+  copy_object("a2-of-3", "m2-of-3-again");
+  EXPECT_NE(restore_error("m*").find("hold file 2 of the backup twice"), std::string::npos)
+      << restore_error("m*");
+  // Stripes of two backups.
+  EXPECT_NE(restore_error("*").find("are not all of one backup"), std::string::npos) << restore_error("*");
+  // One stripe by its name.
+  EXPECT_NE(restore_error("b2-of-2").find("is file 2 of a backup in 2 files"), std::string::npos)
+      << restore_error("b2-of-2");
+  // More than ten matches: RDS's message.
+  for (int i = 0; i < 11; ++i) copy_object("b1-of-2", "many/" + std::to_string(i));
+  EXPECT_EQ(
+      restore_error("many/*"),
+      "The Restore task is unable to restore from more than 10 backup file(s). Please reduce the number "
+      "of files matched and try again.");
+}
+
+// With one file a '*' is part of the name (RDS keeps it), and such a backup restores by that name.
+TEST_F(JobsTest, AOneFileBackupKeepsAnAsteriskInItsName) {
+  CountingControl control;
+  run_full_backup(backup_request("star*.bak"), env, control);
+  EXPECT_TRUE(store.exists("bkt", "star*.bak"));
+  run_full_restore(restore_request("copy", "star*.bak"), env, control);
+  EXPECT_EQ(rows_of("copy"), rows_of("src"));
+}
+
+// The tuning parameters take effect: the transfer size is the chunk size, and odd block sizes and one
+// buffer still write a backup that restores.
+TEST_F(JobsTest, TuningSetsTheChunkSizeAndTheBuffers) {
+  CountingControl control;
+  BackupRequest request = striped("tuned*", {"tuned1-of-2", "tuned2-of-2"}, true);
+  request.tuning = Tuning{.block_size = 512, .max_transfer_size = 65536, .buffer_count = 1};
+  run_full_backup(request, env, control);
+  uint64_t chunks = 0, body = 0;
+  for (const char* key : {"tuned1-of-2", "tuned2-of-2"}) {
+    auto object = store.open("bkt", key);
+    ObjectSource source(*object);
+    format::BackupReader reader(source);
+    std::vector<uint8_t> buffer(1 << 16);
+    while (reader.read(buffer) > 0) {
+    }
+    chunks += reader.trailer().chunk_count;
+    body += reader.trailer().body_bytes;
+  }
+  EXPECT_GE(chunks, body / 65536);
+  EXPECT_LE(chunks, body / 65536 + 2);
+  RestoreRequest restore = restore_request("copy", "tuned*");
+  restore.tuning = request.tuning;
+  run_full_restore(restore, env, control);
+  EXPECT_EQ(rows_of("copy"), rows_of("src"));
+}
+
+// After a restart, a multi-file backup whose files were all published is kept; one missing a file is of
+// no use, and the files it did publish are removed.
+TEST_F(JobsTest, AnInterruptedMultiFileBackupIsKeptOnlyWhole) {
+  CountingControl control;
+  BackupRequest request = striped("int*", {"int1-of-3", "int2-of-3", "int3-of-3"});
+  run_full_backup(request, env, control);
+  msdb.with([](sqlite::Database& db) { db.exec("DELETE FROM backupmediafamily; DELETE FROM backupset"); });
+  EXPECT_EQ(settle_interrupted_backup(request, env), InterruptedBackup::kKept);
+  for (const auto& key : request.stripe_keys) EXPECT_TRUE(store.exists("bkt", key));
+
+  msdb.with([](sqlite::Database& db) { db.exec("DELETE FROM backupmediafamily; DELETE FROM backupset"); });
+  store.remove("bkt", "int2-of-3");
+  EXPECT_EQ(settle_interrupted_backup(request, env), InterruptedBackup::kNothing);
+  EXPECT_TRUE(store.list("bkt", "int").empty());
 }
 
 }  // namespace

@@ -350,9 +350,6 @@ TEST_F(ProceduresTest, LogRestoreArgumentErrors) {
                                {arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:1:key/k"))}))
                 .text,
             "The parameter @kms_master_key_arn is not supported yet by bakrest.");
-  EXPECT_EQ(
-      error("rds_restore_log", restore_args("mydatabase", "l*.trn")).text,
-      "Restoring from multiple files (an ARN with '*' before its end) is not supported yet by bakrest.");
   EXPECT_EQ(error("rds_restore_log", {arg("@restore_db_name", std::string("mydatabase"))}).number, 201);
   EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
 }
@@ -596,7 +593,8 @@ TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   } control;
   backup::BackupRequest request{
       id,         backup_id, "mydatabase", std::string(kArn) + "kept.bak", "aws_example_bucket",
-      "kept.bak", true,      false,        backup::BackupKind::kFull};
+      "kept.bak", true,      false,        backup::BackupKind::kFull,      {},
+      {}};
   backup::run_backup(request, env, control);
   // The crash came between publishing the object and recording it.
   msdb.with([&](sqlite::Database& db) { db.exec("DELETE FROM backupmediafamily; DELETE FROM backupset;"); });
@@ -706,8 +704,17 @@ TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
       void progress(int, const std::string&) override {}
       bool cancel_requested() const override { return false; }
     } control;
-    backup::run_backup({task_id, backup_id, "db", std::string(kArn) + "full.bak", "aws_example_bucket",
-                        "full.bak", false, false, backup::BackupKind::kFull},
+    backup::run_backup({task_id,
+                        backup_id,
+                        "db",
+                        std::string(kArn) + "full.bak",
+                        "aws_example_bucket",
+                        "full.bak",
+                        false,
+                        false,
+                        backup::BackupKind::kFull,
+                        {},
+                        {}},
                        env, control);
   }
   // As the instance left it when it stopped after recording the backup: the task still IN_PROGRESS, the
