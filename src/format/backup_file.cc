@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,43 @@ namespace bakrest::format {
 namespace layout {
 
 uint64_t checksum(std::span<const uint8_t> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+struct StreamDigest::State {
+  std::optional<Sha256> sha;  // version 1
+  struct XxhFree {
+    void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+  };
+  std::unique_ptr<XXH3_state_t, XxhFree> xxh;  // version 2
+};
+
+StreamDigest::StreamDigest(uint16_t version) : state_(std::make_unique<State>()) {
+  if (version == 1) {
+    state_->sha.emplace();
+    return;
+  }
+  if (version != 2)
+    throw std::invalid_argument("no digest for backup format version " + std::to_string(version));
+  state_->xxh.reset(XXH3_createState());
+  if (!state_->xxh || XXH3_128bits_reset(state_->xxh.get()) != XXH_OK) throw std::bad_alloc();
+}
+
+StreamDigest::~StreamDigest() = default;
+
+void StreamDigest::update(std::span<const uint8_t> bytes) {
+  if (state_->sha) return state_->sha->update(bytes);
+  XXH3_128bits_update(state_->xxh.get(), bytes.data(), bytes.size());
+}
+
+std::array<uint8_t, 32> StreamDigest::finish() {
+  if (state_->sha) return state_->sha->finish();
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state_->xxh.get()));
+  std::array<uint8_t, 32> out{};
+  std::copy(std::begin(canonical.digest), std::end(canonical.digest), out.begin());
+  return out;
+}
+
+const char* StreamDigest::name() const { return state_->sha ? "SHA-256" : "XXH3-128"; }
 
 }  // namespace layout
 
@@ -374,7 +412,7 @@ class BackupWriter::Impl {
       trailer.body_bytes = body_bytes_;
       trailer.stored_bytes = stored_bytes_;
       trailer.end_time_us = end_time_us;
-      trailer.digest = sha_.finish();
+      trailer.digest = digest_.finish();
 
       std::array<uint8_t, kTrailerSize> bytes{};
       std::span<uint8_t> out(bytes);
@@ -420,7 +458,7 @@ class BackupWriter::Impl {
   }
 
   void emit(std::span<const uint8_t> bytes) {
-    sha_.update(bytes);
+    digest_.update(bytes);
     sink_.write(bytes);
     bytes_written_ += bytes.size();
   }
@@ -469,7 +507,7 @@ class BackupWriter::Impl {
   std::unique_ptr<OrderedPool<SealedChunk>> pool_;  // options_.threads > 1
   Bytes pending_;                                   // body bytes of the chunk being filled
   SealedChunk chunk_;  // without a pool: the last chunk sealed, whose buffer the next reuses
-  Sha256 sha_;
+  StreamDigest digest_{kVersion};
   State state_ = State::kOpen;
   uint64_t sequence_ = 0;
   uint64_t body_bytes_ = 0;
@@ -607,8 +645,9 @@ class BackupReader::Impl {
     if (got < kHeaderFieldsLengthOffset) truncated("it ends " + at_byte() + ", in the header");
     auto version = load_le<uint16_t>(std::span(prefix).subspan(kHeaderVersionOffset));
     // Nothing past the version is known for other versions, so nothing else is checked.
-    if (version != kVersion)
+    if (version < kOldestVersion || version > kVersion)
       throw FormatError("unsupported backup format version " + std::to_string(version));
+    digest_.emplace(version);
     if (got < kHeaderPrefixSize) truncated("it ends " + at_byte() + ", in the header");
 
     auto fields_size = load_le<uint32_t>(std::span(prefix).subspan(kHeaderFieldsLengthOffset));
@@ -624,7 +663,7 @@ class BackupReader::Impl {
     if (load_le<uint64_t>(std::span(header).subspan(checked)) != checksum(std::span(header).first(checked))) {
       corrupt("header checksum mismatch");
     }
-    sha_.update(header);
+    digest_->update(header);
     parse_fields(std::span(header).subspan(kHeaderPrefixSize, fields_size));
   }
 
@@ -760,7 +799,7 @@ class BackupReader::Impl {
     if (read_up_to(tail) < tail.size()) truncated("it ends " + at_byte() + ", in " + name);
     if (pool_) {
       // The checksum and zstd on the pool; the digest over the file here, in order.
-      sha_.update(std::span(stored_).first(checked + kChunkChecksumSize));
+      digest_->update(std::span(stored_).first(checked + kChunkChecksumSize));
       pool_->submit([stored = Bytes(stored_.begin(), stored_.begin() + checked + kChunkChecksumSize), name,
                      zstd, raw_length] {
         verify_chunk(stored, name);
@@ -778,7 +817,7 @@ class BackupReader::Impl {
     }
     auto chunk = std::span(stored_).first(checked);
     verify_chunk(std::span(stored_).first(checked + kChunkChecksumSize), name);
-    sha_.update(std::span(stored_).first(checked + kChunkChecksumSize));
+    digest_->update(std::span(stored_).first(checked + kChunkChecksumSize));
 
     auto payload = chunk.subspan(kChunkHeaderSize);
     if (zstd) {
@@ -824,8 +863,9 @@ class BackupReader::Impl {
       corrupt("the trailer says " + std::to_string(trailer_.stored_bytes) + " stored bytes but " +
               std::to_string(stored_bytes_) + " were read");
     }
-    if (sha_.finish() != trailer_.digest) {
-      corrupt("digest mismatch: the SHA-256 of the header and chunks differs from the one in the trailer");
+    if (digest_->finish() != trailer_.digest) {
+      corrupt(std::string("digest mismatch: the ") + digest_->name() +
+              " of the header and chunks differs from the one in the trailer");
     }
     if (!full_body_matches(header_, body_bytes_)) corrupt(full_body_mismatch(header_, body_bytes_));
   }
@@ -843,7 +883,7 @@ class BackupReader::Impl {
   Bytes stored_;                               // the chunk as read: header, payload, checksum
   Bytes raw_;                                  // a compressed chunk's body bytes
   std::span<const uint8_t> current_;           // body bytes of the current chunk not yet returned
-  Sha256 sha_;
+  std::optional<StreamDigest> digest_;         // the header's version decides the algorithm
   State state_ = State::kBody;
   std::string failure_;
   uint64_t sequence_ = 0;  // the next chunk's sequence number

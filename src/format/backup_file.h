@@ -1,5 +1,5 @@
-// The bakrest backup file, version 1 (docs/FORMAT.md): a header that says what the backup is, a body of
-// checksummed chunks (optionally zstd-compressed), and a trailer with totals and a SHA-256 digest over
+// The bakrest backup file, version 2 (docs/FORMAT.md): a header that says what the backup is, a body of
+// checksummed chunks (optionally zstd-compressed), and a trailer with totals and an XXH3-128 digest over
 // everything before it. Bytes in, bytes out: no files, no object store, no policy.
 #pragma once
 
@@ -40,8 +40,9 @@ enum class RecoveryModel : uint8_t { kFull = 1, kBulkLogged = 2, kSimple = 3 };
 // A backup is split across 1..kMaxStripeCount stripe objects, each a complete backup file.
 inline constexpr uint16_t kMaxStripeCount = 10;
 
-// The ranges a version-1 header keeps (docs/FORMAT.md, "Header"). Page sizes are SQLite's (a power of two);
-// the page count is bounded by SQLite's largest database; LSNs fit the signed 64-bit integers msdb keeps.
+// The ranges a header keeps (versions 1 and 2 alike) (docs/FORMAT.md, "Header"). Page sizes are SQLite's (a
+// power of two); the page count is bounded by SQLite's largest database; LSNs fit the signed 64-bit integers
+// msdb keeps.
 inline constexpr uint32_t kMinPageSize = 512;
 inline constexpr uint32_t kMaxPageSize = 65536;
 inline constexpr uint64_t kMaxPageCount = 4294967294;
@@ -59,9 +60,9 @@ struct BackupHeader {
   uint32_t page_size = 0;         // database page size in bytes
   uint64_t page_count = 0;        // pages in the body
   Compression compression = Compression::kNone;
-  Encryption encryption = Encryption::kNone;  // reserved: always kNone in version 1
-  std::string kms_key_arn;                    // reserved: empty in version 1
-  std::string wrapped_data_key;               // reserved: empty in version 1 (bytes)
+  Encryption encryption = Encryption::kNone;  // reserved: always kNone in versions 1 and 2
+  std::string kms_key_arn;                    // reserved: empty in versions 1 and 2
+  std::string wrapped_data_key;               // reserved: empty in versions 1 and 2 (bytes)
 
   // Which backup this is, which stripe of it, and where it sits in the database's history.
   // Random per backup (random_backup_id()) and the same in every stripe of it, so that a stripe of another
@@ -90,10 +91,11 @@ std::array<uint8_t, 16> random_backup_id();
 
 struct BackupTrailer {
   uint64_t chunk_count = 0;
-  uint64_t body_bytes = 0;           // uncompressed body bytes
-  uint64_t stored_bytes = 0;         // body bytes as stored (after compression)
-  int64_t end_time_us = 0;           // backup finish, microseconds since the Unix epoch (UTC)
-  std::array<uint8_t, 32> digest{};  // SHA-256 of every byte of the file before the trailer
+  uint64_t body_bytes = 0;    // uncompressed body bytes
+  uint64_t stored_bytes = 0;  // body bytes as stored (after compression)
+  int64_t end_time_us = 0;    // backup finish, microseconds since the Unix epoch (UTC)
+  // Of every byte of the file before the trailer: XXH3-128 then 16 zero bytes (version 1 files: SHA-256).
+  std::array<uint8_t, 32> digest{};
 };
 
 struct WriterOptions {
@@ -114,7 +116,7 @@ inline constexpr unsigned kMaxChunksInFlight = 256;
 class BackupWriter {
  public:
   // Writes the header at once. Throws std::invalid_argument for threads outside 1..64, max_in_flight over
-  // kMaxChunksInFlight, and for what version 1
+  // kMaxChunksInFlight, and for what version 2
   // cannot hold: chunk_size outside 1..64 MiB, a zstd level zstd does not have, unknown enum values,
   // encryption other than kNone, header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount,
   // stripe_index not below stripe_count, a differential with an all-zero base_backup_id, a full or log backup
@@ -157,9 +159,9 @@ struct ReaderOptions {
 
 class BackupReader {
  public:
-  // Reads and checks the header; throws FormatError for anything that is not a valid version-1 header,
-  // including every field outside the ranges BackupWriter keeps, and std::invalid_argument for threads
-  // outside 1..64 or read_ahead over kMaxChunksInFlight.
+  // Reads and checks the header; throws FormatError for anything that is not a valid version-1 or version-2
+  // header, including every field outside the ranges BackupWriter keeps, and std::invalid_argument for
+  // threads outside 1..64 or read_ahead over kMaxChunksInFlight.
   explicit BackupReader(ByteSource& source, ReaderOptions options = {});
   ~BackupReader();
   BackupReader(const BackupReader&) = delete;

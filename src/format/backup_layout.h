@@ -1,16 +1,19 @@
-// Byte layout of backup format version 1 (docs/FORMAT.md), shared by the reader, the writer and the tests
-// that forge files. Internal to format/: other layers use backup_file.h.
+// Byte layout of the backup format (docs/FORMAT.md), shared by the reader, the writer and the tests that
+// forge files. Internal to format/: other layers use backup_file.h. Versions 1 and 2 share every byte but
+// the trailer digest's algorithm.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <type_traits>
 
 namespace bakrest::format::layout {
 
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;        // what writers write
+inline constexpr uint16_t kOldestVersion = 1;  // the oldest version readers still read
 
 inline constexpr std::array<uint8_t, 8> kMagic = {'B', 'A', 'K', 'R', 'E', 'S', 'T', 0};
 inline constexpr std::array<uint8_t, 8> kEndMagic = {'B', 'K', 'R', 'S', 'T', 'E', 'N', 'D'};
@@ -90,6 +93,24 @@ T load_le(std::span<const uint8_t> at) {
 
 // XXH3-64 of bytes; the header, chunk and trailer checksums.
 uint64_t checksum(std::span<const uint8_t> bytes);
+
+// The trailer's digest of everything before the trailer, as the file's version computes it: version 1
+// SHA-256; version 2 XXH3-128 (its 16 bytes in canonical, big-endian order) followed by 16 zero bytes.
+// docs/FORMAT.md ("Trailer") says why version 2 changed it. One thread at a time.
+class StreamDigest {
+ public:
+  explicit StreamDigest(uint16_t version);  // kOldestVersion..kVersion
+  ~StreamDigest();
+  StreamDigest(const StreamDigest&) = delete;
+  StreamDigest& operator=(const StreamDigest&) = delete;
+  void update(std::span<const uint8_t> bytes);
+  std::array<uint8_t, 32> finish();
+  const char* name() const;  // "SHA-256" or "XXH3-128"
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The chunk header check: the low 32 bits of the checksum of the first 24 header bytes.
 inline uint32_t chunk_header_check(std::span<const uint8_t> chunk_header) {

@@ -49,10 +49,13 @@ inline std::vector<uint8_t> reseal_backup(std::vector<uint8_t> b) {
       l::store_le<uint64_t>(trailer.subspan(l::kTrailerChunkCountOffset), chunks);
       l::store_le<uint64_t>(trailer.subspan(l::kTrailerBodyBytesOffset), body);
       l::store_le<uint64_t>(trailer.subspan(l::kTrailerStoredBytesOffset), stored);
-      unsigned int length = 0;
-      check(EVP_Digest(b.data(), pos, trailer.data() + l::kTrailerDigestOffset, &length, EVP_sha256(),
-                       nullptr) == 1,
-            "SHA-256 failed");
+      // The digest of the file's own version (a version the reader does not know gets the newest's).
+      uint16_t version = l::load_le<uint16_t>(std::span(b).subspan(l::kHeaderVersionOffset));
+      if (version < l::kOldestVersion || version > l::kVersion) version = l::kVersion;
+      l::StreamDigest digest(version);
+      digest.update(std::span(b).first(pos));
+      auto sum = digest.finish();
+      std::copy(sum.begin(), sum.end(), trailer.begin() + l::kTrailerDigestOffset);
       l::store_le<uint64_t>(trailer.subspan(l::kTrailerChecksumOffset),
                             l::checksum(trailer.first(l::kTrailerChecksumOffset)));
       break;

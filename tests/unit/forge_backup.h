@@ -64,7 +64,9 @@ inline void reseal(std::vector<uint8_t>& file, bool digest = true) {
   }
   auto trailer = all.subspan(layout.trailer);
   if (digest) {
-    auto sum = sha256(all.first(layout.trailer));
+    L::StreamDigest stream(L::load_le<uint16_t>(all.subspan(L::kHeaderVersionOffset)));
+    stream.update(all.first(layout.trailer));
+    auto sum = stream.finish();
     std::copy(sum.begin(), sum.end(), trailer.begin() + L::kTrailerDigestOffset);
   }
   L::store_le<uint64_t>(trailer.subspan(L::kTrailerChecksumOffset),

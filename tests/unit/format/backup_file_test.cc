@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -301,22 +302,52 @@ TEST(BackupFile, RandomBackupIdsDiffer) {
 TEST(BackupFile, FileStartsWithMagicAndVersionAndEndsWithEndMagic) {
   Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
   EXPECT_TRUE(std::equal(L::kMagic.begin(), L::kMagic.end(), file.begin()));
-  EXPECT_EQ(file[8], 1);
+  EXPECT_EQ(file[8], 2);
   EXPECT_EQ(file[9], 0);
   EXPECT_TRUE(std::equal(L::kEndMagic.begin(), L::kEndMagic.end(), file.end() - 8));
 }
 
-TEST(BackupFile, TrailerDigestIsSha256OfEverythingBeforeTheTrailer) {
+// Version 2's digest: XXH3-128 of everything before the trailer, canonical bytes then 16 zero bytes.
+TEST(BackupFile, TrailerDigestIsXxh3128OfEverythingBeforeTheTrailer) {
   Bytes body = make_body(20000, Data::kCompressible);
   VectorSink sink;
   BackupWriter writer(sink, make_header(Compression::kZstd), {.chunk_size = 4096});
   writer.write(body);
   BackupTrailer trailer = writer.finish(1);
   ASSERT_EQ(sink.data.size(), writer.bytes_written());
-  EXPECT_EQ(trailer.digest, sha256(std::span(sink.data).first(sink.data.size() - L::kTrailerSize)));
+  XXH128_canonical_t expected;
+  XXH128_canonicalFromHash(&expected, XXH3_128bits(sink.data.data(), sink.data.size() - L::kTrailerSize));
+  std::array<uint8_t, 32> want{};
+  std::copy(std::begin(expected.digest), std::end(expected.digest), want.begin());
+  EXPECT_EQ(trailer.digest, want);
   EXPECT_EQ(trailer.chunk_count, 5u);
   EXPECT_EQ(trailer.body_bytes, body.size());
   EXPECT_LT(trailer.stored_bytes, body.size() / 4);
+}
+
+// Backups written before version 2 (SHA-256 digest) still read, and their digest is still checked.
+TEST(BackupFile, VersionOneBackupsStillRead) {
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    Bytes body = make_body(20000, Data::kCompressible);
+    Bytes file = write_backup(make_header(compression), body);
+    L::store_le<uint16_t>(std::span(file).subspan(L::kHeaderVersionOffset), 1);
+    forge::reseal(file);
+    Layout layout = parse_layout(file);
+    EXPECT_TRUE(std::equal(file.begin() + layout.trailer + L::kTrailerDigestOffset,
+                           file.begin() + layout.trailer + L::kTrailerDigestOffset + 32,
+                           sha256(std::span(file).first(layout.trailer)).begin()));
+    EXPECT_EQ(read_backup(file).body, body);
+    EXPECT_EQ(read_backup(file, 65536, SIZE_MAX, 2).body, body);
+    file[layout.trailer + L::kTrailerDigestOffset] ^= 1;
+    forge::reseal(file, false);
+    try {
+      read_backup(file);
+      ADD_FAILURE() << "a wrong version-1 digest was accepted";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("the SHA-256 of the header and chunks differs"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(BackupFile, IncompressibleChunksAreStoredRaw) {
