@@ -158,6 +158,25 @@ int main(int argc, char** argv) {
     std::printf("log restore:         %7.3f s, %.1f MB/s of log (verify pass + apply pass)\n", r_log,
                 log_bytes / 1e6 / r_log);
     std::printf("STOPAT log restore:  %7.3f s (stops after 10 of 20 transactions)\n", r_stopat);
+    std::printf("log backup:          %7.1f MB/s of log (20 large transactions)\n",
+                log_bytes / 1e6 / log_backup);
+
+    // Log of many small transactions, as an OLTP database writes it: each commit one row.
+    constexpr int kSmall = 5000;
+    {
+      auto c = engine.connect("source");
+      for (int i = 0; i < kSmall; ++i)
+        c->db().exec("UPDATE t SET data = randomblob(3800) WHERE id = " + std::to_string(1 + i * 7 % rows));
+    }
+    double small_backup = bench.backup(backup::BackupKind::kLog, "small.trn");
+    uint64_t small_bytes = bench.size("small.trn");
+    bench.restore(backup::RestoreKind::kFull, "full2.bak", "copy2", false);
+    bench.restore(backup::RestoreKind::kLog, "log.trn", "copy2", false);
+    double r_small = bench.restore(backup::RestoreKind::kLog, "small.trn", "copy2", true);
+    std::printf("log backup:          %7.3f s, %.1f MiB of log, %.1f MB/s (%d one-row transactions)\n",
+                small_backup, small_bytes / 1048576.0, small_bytes / 1e6 / small_backup, kSmall);
+    std::printf("log restore:         %7.3f s, %.1f MB/s of log (%d one-row transactions)\n", r_small,
+                small_bytes / 1e6 / r_small, kSmall);
   }
   std::filesystem::remove_all(root);
 }

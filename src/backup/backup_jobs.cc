@@ -308,10 +308,12 @@ void run_log_backup(const BackupRequest& request, Environment& env, JobControl& 
           engine::LogRecordEncoder encoder(h, [&](std::span<const uint8_t> bytes) { writer.write(bytes); });
           read_pages([&](uint32_t pgno, std::span<const uint8_t> image) { encoder.add_page(pgno, image); });
           encoder.finish();
-          ++records;
-          group.check();
-          work.done = h.lsn - header.first_lsn + 1;
-          group.notify();
+          // Small transactions are many: progress and the stop check every few records, not each.
+          if (++records % kPagesPerProgressCheck == 0) {
+            group.check();
+            work.done = h.lsn - header.first_lsn + 1;
+            group.notify();
+          }
         });
         if (records != header.last_lsn - header.first_lsn)
           throw task_error("BACKUP LOG read " + std::to_string(records) + " records where " +

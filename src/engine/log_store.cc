@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "common/durable_file.h"
 #include "common/file_io.h"
@@ -75,6 +76,53 @@ LogInput input_at(int fd, uint64_t& offset) {
     return n;
   };
 }
+
+// Reads a segment sequentially from an offset in reads of kReadSize bytes, for the record decoder: a whole
+// record costs one pread per few hundred pages rather than one per page entry (what input_at does, which
+// suits skipping from header to header). Bytes past the end the caller planned are read ahead but never
+// decoded.
+class SequentialInput {
+ public:
+  static constexpr size_t kReadSize = 1 << 20;
+
+  SequentialInput(int fd, uint64_t offset) : fd_(fd), position_(offset) {}
+
+  size_t read(std::span<uint8_t> out) {
+    size_t done = 0;
+    while (done < out.size()) {
+      if (position_ < buffer_offset_ || position_ >= buffer_offset_ + buffered_) {
+        // Reads larger than the buffer go straight to the caller.
+        if (out.size() - done >= kReadSize) {
+          size_t n = wal::pread_full(fd_, out.subspan(done), position_);
+          position_ += n;
+          return done + n;
+        }
+        buffer_.resize(kReadSize);
+        buffered_ = wal::pread_full(fd_, buffer_, position_);
+        buffer_offset_ = position_;
+        if (buffered_ == 0) break;
+      }
+      size_t at = position_ - buffer_offset_;
+      size_t n = std::min(out.size() - done, buffered_ - at);
+      std::memcpy(out.data() + done, buffer_.data() + at, n);
+      done += n;
+      position_ += n;
+    }
+    return done;
+  }
+  void seek(uint64_t offset) { position_ = offset; }
+  uint64_t position() const { return position_; }
+  LogInput input() {
+    return [this](std::span<uint8_t> out) { return read(out); };
+  }
+
+ private:
+  int fd_;
+  uint64_t position_;
+  std::vector<uint8_t> buffer_;
+  uint64_t buffer_offset_ = 0;
+  size_t buffered_ = 0;
+};
 
 bool read_segment_header(int fd, uint64_t expected_first_lsn) {
   // A segment can't start at LSN 0 (LSNs start at 1) or beyond the last LSN: such a header is damage, and a
@@ -308,15 +356,15 @@ LogStore::ReadPlan LogStore::plan_read(uint64_t from_lsn, uint64_t to_lsn) const
 void LogStore::read_planned(const ReadPlan& plan, const RecordVisitor& visit) {
   for (const auto& piece : plan.pieces) {
     UniqueFd f = open_for_reading(piece.path);
-    uint64_t offset = piece.offset;
-    while (offset < piece.end) {
-      uint64_t at = offset;
+    SequentialInput reader(f.get(), piece.offset);
+    const LogInput in = reader.input();
+    while (reader.position() < piece.end) {
+      uint64_t at = reader.position();
       LogRecordHeader header;
-      auto in = input_at(f.get(), offset);
       if (!decode_log_record_header(in, header)) break;
       if (header.lsn >= plan.to_lsn) return;
       if (header.lsn < plan.from_lsn) {
-        offset = at + header.encoded_size();
+        reader.seek(at + header.encoded_size());
         continue;
       }
       bool consumed = false;
