@@ -23,8 +23,6 @@ namespace bakrest::backup {
 
 namespace {
 
-constexpr uint32_t kPagesPerProgressCheck = 64;
-
 // An object opened as a backup.
 struct OpenBackup {
   std::unique_ptr<storage::ObjectReader> object;
