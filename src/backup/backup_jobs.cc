@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "engine/log_record.h"
+#include "storage/arn.h"
 
 namespace bakrest::backup {
 
@@ -192,10 +193,6 @@ engine::DatabaseInfo find_database(Environment& env, const std::string& name) {
   return *info;
 }
 
-std::string stripe_arn(const std::string& bucket, const std::string& key) {
-  return "arn:aws:s3:::" + bucket + "/" + key;
-}
-
 BackupRecord record_for(Environment& env, const BackupRequest& request, const engine::DatabaseInfo& info,
                         const format::BackupHeader& header, const Published& published) {
   BackupRecord r;
@@ -212,7 +209,8 @@ BackupRecord record_for(Environment& env, const BackupRequest& request, const en
   r.last_lsn = header.last_lsn;
   r.checkpoint_lsn = header.first_lsn;
   r.arn = request.arn;
-  for (const std::string& key : request.keys()) r.media.push_back(stripe_arn(request.bucket, key));
+  for (const std::string& key : request.keys())
+    r.media.push_back(storage::s3_object_arn(request.bucket, key));
   r.endpoint = env.store.endpoint(request.bucket);
   r.block_size = request.tuning.block_size;
   r.task_id = request.task_id;
@@ -224,7 +222,7 @@ void announce_stripes(const BackupRequest& request, JobControl& control, const c
   if (request.stripe_keys.size() <= 1) return;
   std::string files;
   for (const std::string& key : request.stripe_keys)
-    files += (files.empty() ? "" : ", ") + stripe_arn(request.bucket, key);
+    files += (files.empty() ? "" : ", ") + storage::s3_object_arn(request.bucket, key);
   control.progress(0, std::string(task_type) + " task will initiate a multi-file task with " +
                           std::to_string(request.stripe_keys.size()) + " file(s). The files are: " + files);
 }
@@ -542,7 +540,7 @@ InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Enviro
     r.database_backup_lsn = r.differential_base_lsn = recorded_checkpoint_lsn(env, header.base_backup_id);
   }
   r.arn = request.arn;
-  for (const std::string& key : keys) r.media.push_back(stripe_arn(request.bucket, key));
+  for (const std::string& key : keys) r.media.push_back(storage::s3_object_arn(request.bucket, key));
   r.endpoint = env.store.endpoint(request.bucket);
   r.task_id = request.task_id;
   if (header.type == format::BackupType::kLog) {

@@ -38,8 +38,8 @@ enum class BackupKind { kFull, kDifferential, kLog };
 // @block_size, @max_transfer_size and @buffer_count of a backup or restore, checked against RDS's valid
 // values by the procedures (docs/PROCEDURES.md, "Tuning a backup or restore").
 struct Tuning {
-  // Backups hand the backup object its bytes in whole blocks of this size; restores read the object in
-  // whole blocks (rounded up to max_transfer_size).
+  // Backups hand the backup object its bytes in whole blocks of this size (msdb records it). Restores
+  // check it and read in max_transfer_size, always a whole number of blocks.
   uint32_t block_size = 65536;
   // Backups: the chunk size (body bytes compressed and checked as one) and the size of each read of the
   // database file. Restores: the size of each read of the backup object and of each write of the database.

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/sqlite_file.h"
 #include "engine/log_record.h"
+#include "storage/arn.h"
 
 namespace bakrest::backup {
 
@@ -32,7 +33,7 @@ struct OpenBackup {
 };
 
 std::string object_arn(const RestoreRequest& request, const std::string& key) {
-  return "arn:aws:s3:::" + request.bucket + "/" + key;
+  return storage::s3_object_arn(request.bucket, key);
 }
 
 // Opens one object as a backup, reading it with `threads` threads (format::ReaderOptions) in reads of the

@@ -248,18 +248,8 @@ Config load_config(const std::filesystem::path& file) {
   }
   if (const toml::table* backup = root["backup"].as_table()) {
     refuse_unknown_keys(*backup, kBackupKeys, "[backup]", file);
-    auto read_int = [&](const char* key, int fallback, int low, int high) {
-      const toml::node* node = backup->get(key);
-      if (!node) return fallback;
-      auto value = node->value<int64_t>();
-      if (!value || *value < low || *value > high) {
-        throw invalid(file, std::string("'backup.") + key + "' must be an integer in " + std::to_string(low) +
-                                ".." + std::to_string(high));
-      }
-      return static_cast<int>(*value);
-    };
-    c.backup_threads = read_int("threads", c.backup_threads, 0, 64);
-    c.zstd_level = read_int("zstd_level", c.zstd_level, 1, 19);
+    c.backup_threads = read_int_in(*backup, "threads", c.backup_threads, 0, 64, file, "[backup]");
+    c.zstd_level = read_int_in(*backup, "zstd_level", c.zstd_level, 1, 19, file, "[backup]");
   }
   if (const toml::table* limits = root["limits"].as_table()) {
     // An integer in [low, high] or the fallback; anything else stops the server naming the key.

@@ -11,6 +11,11 @@ struct S3ObjectArn {
   std::string key;
 };
 
+// "arn:aws:s3:::bucket/key": the ARN of an object, as task_info and msdb name it.
+inline std::string s3_object_arn(std::string_view bucket, std::string_view key) {
+  return "arn:aws:s3:::" + std::string(bucket) + "/" + std::string(key);
+}
+
 // Throws std::invalid_argument with a sentence naming what is wrong (for example "The S3 ARN
 // 'arn:aws:s3:::b' names no object: expected arn:aws:s3:::bucket_name/file_name.extension").
 S3ObjectArn parse_s3_object_arn(std::string_view arn);

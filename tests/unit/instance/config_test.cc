@@ -46,6 +46,27 @@ TEST(ConfigTest, InvalidValuesNameTheProblem) {
   expect_invalid("instance_id = = \"x\"\n", "instance.toml");
 }
 
+// [backup]: the compression threads and level round-trip; values outside their ranges, and unknown keys,
+// are refused by name.
+TEST(ConfigTest, BackupSettingsRoundTripAndAreChecked) {
+  testing::TempDir dir;
+  Config c;
+  c.instance_id = "bakrest-abc";
+  c.backup_threads = 3;
+  c.zstd_level = 7;
+  save_config(c, dir.path() / "instance.toml");
+  Config read = load_config(dir.path() / "instance.toml");
+  EXPECT_EQ(read.backup_threads, 3);
+  EXPECT_EQ(read.zstd_level, 7);
+  EXPECT_EQ(Config().backup_threads, 0);
+  EXPECT_EQ(Config().zstd_level, 3);
+  expect_invalid("instance_id = \"x\"\n[backup]\nzstd_level = 20\n",
+                 "[backup]: 'zstd_level' must be an integer in 1..19");
+  expect_invalid("instance_id = \"x\"\n[backup]\nthreads = 65\n",
+                 "[backup]: 'threads' must be an integer in 0..64");
+  expect_invalid("instance_id = \"x\"\n[backup]\nlevel = 3\n", "[backup] has an unknown key 'level'");
+}
+
 TEST(ConfigTest, S3BucketsLoadWithEverySettingAndSaveTheSame) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "instance.toml") << R"(instance_id = "bakrest-s3"
