@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/database_log.h"
+#include "engine/vfs_shim.h"
 
 namespace bakrest::engine {
 
@@ -31,10 +32,10 @@ sqlite3_vfs* base_vfs() { return sqlite3_vfs_find(nullptr); }
 
 // A WAL file of a watched database: our state, then the default VFS's file object right after it.
 struct CaptureFile {
-  sqlite3_file base;
+  ShimFile shim;
   std::shared_ptr<DatabaseLog> log;
   uint64_t written_end = 0;  // end of what this connection wrote since its last sync
-  sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+  sqlite3_file* real() { return shim.real; }
 };
 static_assert(alignof(CaptureFile) <= 8 && sizeof(CaptureFile) % 8 == 0);
 
@@ -45,10 +46,6 @@ int capture_close(sqlite3_file* f) {
   int rc = c->real()->pMethods ? c->real()->pMethods->xClose(c->real()) : SQLITE_OK;
   c->~CaptureFile();
   return rc;
-}
-
-int capture_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
-  return as_capture(f)->real()->pMethods->xRead(as_capture(f)->real(), out, amount, offset);
 }
 
 // Reads the WAL through SQLite's own file, as the connection sees it.
@@ -121,39 +118,6 @@ int capture_sync(sqlite3_file* f, int flags) {
   return SQLITE_OK;
 }
 
-int capture_file_size(sqlite3_file* f, sqlite3_int64* size) {
-  return as_capture(f)->real()->pMethods->xFileSize(as_capture(f)->real(), size);
-}
-int capture_lock(sqlite3_file* f, int level) {
-  return as_capture(f)->real()->pMethods->xLock(as_capture(f)->real(), level);
-}
-int capture_unlock(sqlite3_file* f, int level) {
-  return as_capture(f)->real()->pMethods->xUnlock(as_capture(f)->real(), level);
-}
-int capture_check_reserved(sqlite3_file* f, int* out) {
-  return as_capture(f)->real()->pMethods->xCheckReservedLock(as_capture(f)->real(), out);
-}
-int capture_file_control(sqlite3_file* f, int op, void* arg) {
-  return as_capture(f)->real()->pMethods->xFileControl(as_capture(f)->real(), op, arg);
-}
-int capture_sector_size(sqlite3_file* f) {
-  return as_capture(f)->real()->pMethods->xSectorSize(as_capture(f)->real());
-}
-int capture_device_characteristics(sqlite3_file* f) {
-  return as_capture(f)->real()->pMethods->xDeviceCharacteristics(as_capture(f)->real());
-}
-int capture_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
-  return as_capture(f)->real()->pMethods->xShmMap(as_capture(f)->real(), region, size, extend, out);
-}
-int capture_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
-  return as_capture(f)->real()->pMethods->xShmLock(as_capture(f)->real(), offset, n, flags);
-}
-void capture_shm_barrier(sqlite3_file* f) {
-  as_capture(f)->real()->pMethods->xShmBarrier(as_capture(f)->real());
-}
-int capture_shm_unmap(sqlite3_file* f, int delete_flag) {
-  return as_capture(f)->real()->pMethods->xShmUnmap(as_capture(f)->real(), delete_flag);
-}
 // Memory-mapped reads of the WAL are never used by SQLite; refusing them keeps every read visible here.
 int capture_fetch(sqlite3_file*, sqlite3_int64, int, void** out) {
   *out = nullptr;
@@ -161,27 +125,16 @@ int capture_fetch(sqlite3_file*, sqlite3_int64, int, void** out) {
 }
 int capture_unfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
 
-const sqlite3_io_methods kCaptureMethods = {
-    3,
-    capture_close,
-    capture_read,
-    capture_write,
-    capture_truncate,
-    capture_sync,
-    capture_file_size,
-    capture_lock,
-    capture_unlock,
-    capture_check_reserved,
-    capture_file_control,
-    capture_sector_size,
-    capture_device_characteristics,
-    capture_shm_map,
-    capture_shm_lock,
-    capture_shm_barrier,
-    capture_shm_unmap,
-    capture_fetch,
-    capture_unfetch,
-};
+const sqlite3_io_methods kCaptureMethods = [] {
+  sqlite3_io_methods methods = forwarding_io_methods();
+  methods.xClose = capture_close;
+  methods.xWrite = capture_write;
+  methods.xTruncate = capture_truncate;
+  methods.xSync = capture_sync;
+  methods.xFetch = capture_fetch;
+  methods.xUnfetch = capture_unfetch;
+  return methods;
+}();
 
 std::shared_ptr<DatabaseLog> log_for_wal(const char* name) {
   std::string wal(name);
@@ -192,91 +145,24 @@ std::shared_ptr<DatabaseLog> log_for_wal(const char* name) {
 }
 
 int capture_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
-  sqlite3_vfs* base = static_cast<sqlite3_vfs*>(vfs->pAppData);
+  sqlite3_vfs* base = wrapped_vfs(vfs);
   std::shared_ptr<DatabaseLog> log;
   if (name && (flags & SQLITE_OPEN_WAL)) log = log_for_wal(name);
   if (!log) return base->xOpen(base, name, file, flags, out_flags);
-  auto* c = new (file) CaptureFile{{nullptr}, std::move(log), 0};
+  auto* c = new (file) CaptureFile{{{nullptr}, nullptr}, std::move(log), 0};
+  c->shim.real = reinterpret_cast<sqlite3_file*>(c + 1);
   int rc = base->xOpen(base, name, c->real(), flags, out_flags);
   if (rc != SQLITE_OK) {
     c->~CaptureFile();
     file->pMethods = nullptr;
     return rc;
   }
-  c->base.pMethods = &kCaptureMethods;
+  c->shim.base.pMethods = &kCaptureMethods;
   return SQLITE_OK;
 }
 
-int forward_delete(sqlite3_vfs* v, const char* n, int s) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xDelete(b, n, s);
-}
-int forward_access(sqlite3_vfs* v, const char* n, int f, int* o) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xAccess(b, n, f, o);
-}
-int forward_full_pathname(sqlite3_vfs* v, const char* n, int size, char* out) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xFullPathname(b, n, size, out);
-}
-void* forward_dlopen(sqlite3_vfs* v, const char* n) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xDlOpen(b, n);
-}
-void forward_dlerror(sqlite3_vfs* v, int n, char* out) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  b->xDlError(b, n, out);
-}
-void (*forward_dlsym(sqlite3_vfs* v, void* h, const char* s))(void) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xDlSym(b, h, s);
-}
-void forward_dlclose(sqlite3_vfs* v, void* h) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  b->xDlClose(b, h);
-}
-int forward_randomness(sqlite3_vfs* v, int n, char* out) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xRandomness(b, n, out);
-}
-int forward_sleep(sqlite3_vfs* v, int us) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xSleep(b, us);
-}
-int forward_current_time(sqlite3_vfs* v, double* out) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xCurrentTime(b, out);
-}
-int forward_last_error(sqlite3_vfs* v, int n, char* out) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xGetLastError(b, n, out);
-}
-int forward_current_time64(sqlite3_vfs* v, sqlite3_int64* out) {
-  auto* b = static_cast<sqlite3_vfs*>(v->pAppData);
-  return b->xCurrentTimeInt64(b, out);
-}
-
 sqlite3_vfs* make_vfs() {
-  sqlite3_vfs* base = base_vfs();
-  static sqlite3_vfs vfs{};
-  vfs.iVersion = 2;
-  vfs.szOsFile = static_cast<int>(sizeof(CaptureFile)) + base->szOsFile;
-  vfs.mxPathname = base->mxPathname;
-  vfs.zName = kVfsName;
-  vfs.pAppData = base;
-  vfs.xOpen = capture_open;
-  vfs.xDelete = forward_delete;
-  vfs.xAccess = forward_access;
-  vfs.xFullPathname = forward_full_pathname;
-  vfs.xDlOpen = forward_dlopen;
-  vfs.xDlError = forward_dlerror;
-  vfs.xDlSym = forward_dlsym;
-  vfs.xDlClose = forward_dlclose;
-  vfs.xRandomness = forward_randomness;
-  vfs.xSleep = forward_sleep;
-  vfs.xCurrentTime = forward_current_time;
-  vfs.xGetLastError = forward_last_error;
-  vfs.xCurrentTimeInt64 = forward_current_time64;
+  static sqlite3_vfs vfs = forwarding_vfs(kVfsName, sizeof(CaptureFile), capture_open);
   return &vfs;
 }
 
