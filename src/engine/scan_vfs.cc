@@ -62,8 +62,8 @@ int scan_read(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
   // a page size divides the window) or anything odd goes to the file as it is; so does a read whose window
   // cannot be filled, so that SQLite gets the error of the read it asked for.
   Window* w = nullptr;
-  if (amount > 0 && offset >= 0 && offset + amount <= s->size &&
-      offset + amount <= start + static_cast<sqlite3_int64>(kScanWindowBytes))
+  if (amount > 0 && offset >= 0 && offset <= s->size - amount &&
+      offset - start <= static_cast<sqlite3_int64>(kScanWindowBytes) - amount)
     w = window_at(s, start);
   if (!w) return s->shim.real->pMethods->xRead(s->shim.real, out, amount, offset);
   w->used = ++s->clock;
