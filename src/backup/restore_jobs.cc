@@ -216,7 +216,7 @@ void check_database_size(const RestoreRequest& request, Environment& env, uint64
 }
 
 // Where % complete stands when a restore has written its last page: a recovering restore then makes the
-// database durable and checks it (SQLite's quick_check reads the whole database, about a third of a full
+// database durable and checks it (SQLite's quick_check reads the whole database, up to a third of a full
 // restore's time: bench/backup_bench), one WITH NORECOVERY only makes it durable.
 int written_percent(bool checks) { return checks ? 70 : 99; }
 
