@@ -43,7 +43,7 @@ CaptureFile* as_capture(sqlite3_file* f) { return reinterpret_cast<CaptureFile*>
 
 int capture_close(sqlite3_file* f) {
   CaptureFile* c = as_capture(f);
-  int rc = c->real()->pMethods ? c->real()->pMethods->xClose(c->real()) : SQLITE_OK;
+  int rc = close_real(c->shim);
   c->~CaptureFile();
   return rc;
 }
@@ -180,8 +180,7 @@ std::string canonical_key(const std::filesystem::path& file) {
 const char* capture_vfs_name() {
   static const char* name = [] {
     sqlite3_initialize();
-    if (sqlite3_vfs_register(make_vfs(), 0) != SQLITE_OK)
-      throw std::runtime_error("cannot register the bakrest SQLite VFS");
+    register_vfs(*make_vfs());
     return kVfsName;
   }();
   return name;

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <memory>
 #include <new>
-#include <stdexcept>
 
 #include "engine/vfs_shim.h"
 
@@ -34,7 +33,7 @@ ScanFile* as_scan(sqlite3_file* f) { return reinterpret_cast<ScanFile*>(f); }
 
 int scan_close(sqlite3_file* f) {
   ScanFile* s = as_scan(f);
-  int rc = s->shim.real->pMethods ? s->shim.real->pMethods->xClose(s->shim.real) : SQLITE_OK;
+  int rc = close_real(s->shim);
   s->~ScanFile();
   return rc;
 }
@@ -101,7 +100,7 @@ int scan_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int f
   int rc = base->xOpen(base, name, s->shim.real, flags, out_flags);
   if (rc == SQLITE_OK) rc = s->shim.real->pMethods->xFileSize(s->shim.real, &s->size);
   if (rc != SQLITE_OK) {
-    if (s->shim.real->pMethods) s->shim.real->pMethods->xClose(s->shim.real);
+    close_real(s->shim);
     s->~ScanFile();
     file->pMethods = nullptr;
     return rc;
@@ -116,8 +115,7 @@ const char* scan_vfs_name() {
   static const char* name = [] {
     sqlite3_initialize();
     static sqlite3_vfs vfs = forwarding_vfs(kVfsName, sizeof(ScanFile), scan_open);
-    if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
-      throw std::runtime_error("cannot register the bakrest scan SQLite VFS");
+    register_vfs(vfs);
     return kVfsName;
   }();
   return name;

@@ -1,5 +1,8 @@
 #include "engine/vfs_shim.h"
 
+#include <stdexcept>
+#include <string>
+
 namespace bakrest::engine {
 
 namespace {
@@ -127,6 +130,15 @@ sqlite3_vfs forwarding_vfs(const char* name, int shim_file_bytes,
   vfs.xGetLastError = forward_last_error;
   vfs.xCurrentTimeInt64 = forward_current_time64;
   return vfs;
+}
+
+void register_vfs(sqlite3_vfs& vfs) {
+  if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
+    throw std::runtime_error(std::string("cannot register the SQLite VFS ") + vfs.zName);
+}
+
+int close_real(ShimFile& shim) {
+  return shim.real && shim.real->pMethods ? shim.real->pMethods->xClose(shim.real) : SQLITE_OK;
 }
 
 }  // namespace bakrest::engine

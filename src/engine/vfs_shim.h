@@ -26,6 +26,13 @@ sqlite3_io_methods forwarding_io_methods();
 sqlite3_vfs forwarding_vfs(const char* name, int shim_file_bytes,
                            int (*open)(sqlite3_vfs*, sqlite3_filename, sqlite3_file*, int, int*));
 
+// Registers vfs (not as the default) or throws std::runtime_error naming it. Call once.
+void register_vfs(sqlite3_vfs& vfs);
+
+// Closes the real file if it is open (a failed xOpen leaves it closed); returns its xClose's result or
+// SQLITE_OK. The shim then destroys its own state.
+int close_real(ShimFile& shim);
+
 // The VFS a shim wraps: its pAppData.
 inline sqlite3_vfs* wrapped_vfs(sqlite3_vfs* shim) { return static_cast<sqlite3_vfs*>(shim->pAppData); }
 
