@@ -510,6 +510,13 @@ class PgBackRestPeer:
         r.bytes = dir_bytes(target)
         return r
 
+    def discard_restore(self, target=None):
+        """Stops the restored cluster if it runs and removes its directory (not timed)."""
+        target = target or os.path.join(self.dir, "restored")
+        if target in self.started:
+            self._stop(target)
+        shutil.rmtree(target, ignore_errors=True)
+
     def checksum(self, port=None):
         """count(*) and a sum of row hashes of the table: equal on two clusters when their rows are."""
         table = datagen.shape_rows(self.shape).table
