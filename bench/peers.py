@@ -502,9 +502,7 @@ class PgBackRestPeer:
         """pgbackrest restore of the latest backup into target (a fresh directory, replaced if there).
         Returns the Result, with bytes the restored directory's size."""
         target = target or os.path.join(self.dir, "restored")
-        if target in self.started:
-            self._stop(target)
-        shutil.rmtree(target, ignore_errors=True)
+        self.discard_restore(target)
         self._mkdir(target)
         r = self._timed(self.pgbackrest("--pg1-path=" + target, "restore"))
         r.bytes = dir_bytes(target)
