@@ -45,6 +45,8 @@ class Server:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
+            self.proc.stdout.close()  # reaped: stop() has nothing left to do
+            self.log.close()
             raise RuntimeError("server did not start: %r (see %s)" % (line, self.log.name))
         self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
         return self
@@ -80,9 +82,13 @@ class Server:
         self.log.close()
 
     def cleanup(self):
-        self.stop()
-        if self.owns_dir and not self.keep_data:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            # A server that did not stop cleanly still leaves no directory behind (stop() raised with the
+            # end of its log already).
+            if self.owns_dir and not self.keep_data:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def write_config(self, text):
         with open(os.path.join(self.data_dir, "instance.toml"), "w") as f:
@@ -100,7 +106,11 @@ class Server:
         return os.listdir(d) if os.path.isdir(d) else []
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
 
     def __exit__(self, *exc):
         self.cleanup()
