@@ -21,6 +21,18 @@ inline std::string ascii_upper(std::string text) {
   return text;
 }
 
+// c in lower case if it is an ASCII capital, whatever the locale.
+inline char ascii_fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// a and b are equal but for the case of ASCII letters.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_fold(a[i]) != ascii_fold(b[i])) return false;
+  }
+  return true;
+}
+
 // s without the white space (isspace) at either end.
 inline std::string_view trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -8,19 +8,12 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/text.h"  // iequals
 #include "sql/parser.h"
 
 namespace bakrest::sql {
 
 inline char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-  }
-  return true;
-}
 
 inline std::string to_upper(std::string_view s) {
   std::string out(s);
