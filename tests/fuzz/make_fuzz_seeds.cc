@@ -341,14 +341,15 @@ void backup_seeds() {
       save("backup_reader", name, sink.data);
     }
   }
-  // Stripe 2 of 3 of a simple-recovery full backup with one chunk, and an empty log backup.
+  // Stripe 2 of 3 of a simple-recovery full backup of three pages (a page a stripe: format::stripe_pages)
+  // with one chunk, and an empty log backup.
   format::BackupHeader h;
   h.database_name = "db";
   h.type = format::BackupType::kFull;
   h.first_lsn = 3;
   h.last_lsn = 3;
   h.page_size = 512;
-  h.page_count = 1;
+  h.page_count = 3;
   h.recovery_model = format::RecoveryModel::kSimple;
   h.stripe_index = 1;
   h.stripe_count = 3;
@@ -524,6 +525,34 @@ void arn_seeds() {
   save_text("arn", "utf8-key", "arn:aws:s3:::bucket/caf\xC3\xA9/\xE2\x82\xAC.bak");
   save_text("arn", "bad-region", "arn:aws:s3:us-east-1::bucket/key");
   save_text("arn", "dot-segment", "arn:aws:s3:::bucket/a/../b");
+}
+
+void iam_policy_seeds() {
+  // Action and resource (each ended by "\\n"), the document, then the Tail: the kind (0 permissions, 1 trust,
+  // 2 key policy).
+  auto seed = [](const std::string& name, const std::string& action, const std::string& resource,
+                 const std::string& document, uint64_t kind) {
+    std::string text = action + "\\n" + resource + "\\n" + document;
+    save("iam_policy", name, Tail().add(kind, 1).append(Bytes(text.begin(), text.end())));
+  };
+  seed("permissions", "s3:GetObject", "arn:aws:s3:::bucket_name/backup.bak",
+       R"({"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": "arn:aws:s3:::bucket_name"},
+  {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::bucket_name/*"},
+  {"Effect": "Deny", "NotAction": "kms:*", "NotResource": "arn:aws:kms:us-east-1:123456789012:key/*"}]})",
+       0);
+  seed("trust", "sts:AssumeRole", "",
+       R"({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Principal": {"Service": "rds.amazonaws.com"}, "Action": "sts:AssumeRole",
+  "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                "ArnLike": {"aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:db:*"}}}]})",
+       1);
+  seed(
+      "key", "kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/k",
+      R"({"Version": "2012-10-17", "Id": "key-default-1", "Statement": [{"Sid": "Enable IAM User Permissions",
+  "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::123456789012:root", "111122223333"]},
+  "Action": "kms:*", "Resource": "*", "Condition": {"StringNotLike": {"aws:SourceArn": "arn:*"}}}]})",
+      2);
 }
 
 void tds_seeds() {
@@ -778,6 +807,7 @@ int main(int argc, char** argv) {
     tds_seeds();
     tsql_seeds();
     arn_seeds();
+    iam_policy_seeds();
     backup_seeds();
     log_seeds();
     changed_pages_seeds();
