@@ -1,0 +1,122 @@
+#include "crypto/aead.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+namespace bakrest::crypto {
+
+namespace {
+
+struct FreeCipherContext {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, FreeCipherContext>;
+
+[[noreturn]] void openssl_failed(const char* what) {
+  throw std::runtime_error(std::string("AES-256-GCM: OpenSSL failed to ") + what);
+}
+
+CipherContext start(const AeadKey& key, const AeadNonce& nonce, bool encrypt) {
+  CipherContext ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) openssl_failed("allocate a cipher context");
+  // The default IV length of GCM in OpenSSL is 12 bytes, the nonce's.
+  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), nonce.data(), encrypt ? 1 : 0) !=
+      1)
+    openssl_failed("set the key");
+  return ctx;
+}
+
+// OpenSSL takes lengths as int: feed larger spans in pieces.
+template <typename Step>
+void in_pieces(std::span<const uint8_t> bytes, Step step) {
+  constexpr size_t kPiece = 1 << 30;
+  for (size_t done = 0; done < bytes.size(); done += kPiece)
+    step(bytes.subspan(done, std::min(kPiece, bytes.size() - done)));
+}
+
+void add_associated(EVP_CIPHER_CTX* ctx, std::span<const uint8_t> associated) {
+  in_pieces(associated, [&](std::span<const uint8_t> piece) {
+    int unused = 0;
+    if (EVP_CipherUpdate(ctx, nullptr, &unused, piece.data(), static_cast<int>(piece.size())) != 1)
+      openssl_failed("take the associated data");
+  });
+}
+
+}  // namespace
+
+std::vector<uint8_t> seal(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                          std::span<const uint8_t> plaintext) {
+  CipherContext ctx = start(key, nonce, true);
+  add_associated(ctx.get(), associated);
+  std::vector<uint8_t> out(plaintext.size() + kAeadTagBytes);
+  size_t written = 0;
+  in_pieces(plaintext, [&](std::span<const uint8_t> piece) {
+    int n = 0;
+    if (EVP_CipherUpdate(ctx.get(), out.data() + written, &n, piece.data(), static_cast<int>(piece.size())) !=
+        1)
+      openssl_failed("encrypt");
+    written += static_cast<size_t>(n);
+  });
+  // GCM gives nothing at the end; a scratch buffer keeps an empty text's null pointer away from OpenSSL.
+  uint8_t final_block[16];
+  int n = 0;
+  if (EVP_CipherFinal_ex(ctx.get(), final_block, &n) != 1 || n != 0) openssl_failed("finish encrypting");
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAeadTagBytes, out.data() + written) != 1)
+    openssl_failed("give the tag");
+  out.resize(written + kAeadTagBytes);
+  return out;
+}
+
+std::vector<uint8_t> open(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                          std::span<const uint8_t> sealed) {
+  if (sealed.size() < kAeadTagBytes) throw AuthenticationFailed();
+  std::span<const uint8_t> ciphertext = sealed.first(sealed.size() - kAeadTagBytes);
+  std::array<uint8_t, kAeadTagBytes> tag;
+  std::copy(sealed.end() - kAeadTagBytes, sealed.end(), tag.begin());
+  CipherContext ctx = start(key, nonce, false);
+  add_associated(ctx.get(), associated);
+  std::vector<uint8_t> out(ciphertext.size());
+  size_t written = 0;
+  in_pieces(ciphertext, [&](std::span<const uint8_t> piece) {
+    int n = 0;
+    if (EVP_CipherUpdate(ctx.get(), out.data() + written, &n, piece.data(), static_cast<int>(piece.size())) !=
+        1)
+      openssl_failed("decrypt");
+    written += static_cast<size_t>(n);
+  });
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTagBytes, tag.data()) != 1)
+    openssl_failed("take the tag");
+  uint8_t final_block[16];
+  int n = 0;
+  // Fails when the tag does not match: nothing of out may be used then.
+  if (EVP_CipherFinal_ex(ctx.get(), final_block, &n) != 1 || n != 0) throw AuthenticationFailed();
+  out.resize(written);
+  return out;
+}
+
+void random_bytes(std::span<uint8_t> out) {
+  constexpr size_t kPiece = 1 << 30;
+  for (size_t done = 0; done < out.size(); done += kPiece) {
+    size_t n = std::min(kPiece, out.size() - done);
+    if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1)
+      throw std::runtime_error("OpenSSL's random number generator failed");
+  }
+}
+
+AeadKey random_key() {
+  AeadKey key;
+  random_bytes(key);
+  return key;
+}
+
+AeadNonce random_nonce() {
+  AeadNonce nonce;
+  random_bytes(nonce);
+  return nonce;
+}
+
+}  // namespace bakrest::crypto
