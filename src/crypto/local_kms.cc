@@ -5,10 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-
-#include "common/durable_file.h"
 #include "common/ids.h"
 #include "common/private_files.h"
 #include "common/text.h"
@@ -36,8 +32,7 @@ CREATE TABLE IF NOT EXISTS keys (
   creation_date INTEGER NOT NULL,
   deletion_date INTEGER,
   policy        TEXT NOT NULL,
-  nonce         BLOB NOT NULL,
-  material      BLOB NOT NULL   -- sealed under master.key, the key ID as associated data
+  material      BLOB NOT NULL   -- sealed by the keyring (crypto/keyring.h), labelled with the key ID
 );
 CREATE TABLE IF NOT EXISTS aliases (
   name   TEXT PRIMARY KEY,
@@ -45,29 +40,7 @@ CREATE TABLE IF NOT EXISTS aliases (
 );
 )";
 
-std::span<const uint8_t> bytes_of(std::string_view text) {
-  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
-}
-
 [[noreturn]] void not_found(const std::string& what) { throw KmsError("NotFoundException", what); }
-
-// The keyring's sealing key: made once, then read at every start.
-AeadKey load_master_key(const std::filesystem::path& file) {
-  AeadKey key;
-  if (!std::filesystem::exists(file)) {
-    key = random_key();
-    replace_file_durably(file, key);
-    return key;
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read the keyring's master key " + file.string());
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() != key.size())
-    throw std::runtime_error("the keyring's master key " + file.string() + " is not " +
-                             std::to_string(key.size()) + " bytes; the keyring cannot be opened");
-  std::memcpy(key.data(), bytes.data(), key.size());
-  return key;
-}
 
 // Associated data for a ciphertext blob: the key's ARN and the encryption context, each length-prefixed so
 // that no two different contexts give the same bytes.
@@ -203,11 +176,6 @@ struct LocalKms::Resolved {
 
 namespace {
 
-const std::filesystem::path& private_directory(const std::filesystem::path& dir) {
-  create_private_directories(dir);
-  return dir;
-}
-
 sqlite::Database open_keyring(const std::filesystem::path& file) {
   create_private_file(file);
   return sqlite::Database(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX);
@@ -215,11 +183,11 @@ sqlite::Database open_keyring(const std::filesystem::path& file) {
 
 }  // namespace
 
-LocalKms::LocalKms(const std::filesystem::path& dir, std::string region, std::string account)
+LocalKms::LocalKms(const Keyring& keyring, std::string region, std::string account)
     : region_(std::move(region)),
       account_(std::move(account)),
-      master_(load_master_key(private_directory(dir) / "master.key")),
-      db_(open_keyring(dir / "kms.db")) {
+      keyring_(keyring),
+      db_(open_keyring(keyring.dir() / "kms.db")) {
   // A key lost is every backup encrypted under it lost: every change is durable before it is reported.
   db_.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   db_.exec(kSchema);
@@ -330,23 +298,20 @@ KeyMetadata LocalKms::create_key(std::string_view key_spec, std::string_view key
     material = make_key_pair(*rule);
   }
   std::string key_id = ascii_lower(guid_to_string(random_guid()));
-  AeadNonce nonce = random_nonce();
-  std::vector<uint8_t> sealed = seal(master_, nonce, bytes_of(key_id), material);
+  std::vector<uint8_t> sealed = keyring_.seal("kms key " + key_id, material);
   std::fill(material.begin(), material.end(), 0);
 
   std::lock_guard lock(mutex_);
   db_.prepare(
          "INSERT INTO keys (key_id, description, key_spec, key_usage, key_manager, state, creation_date, "
-         "policy, "
-         "nonce, material) VALUES (?, ?, ?, ?, 'CUSTOMER', 'Enabled', ?, ?, ?, ?)")
+         "policy, material) VALUES (?, ?, ?, ?, 'CUSTOMER', 'Enabled', ?, ?, ?)")
       .bind(1, key_id)
       .bind(2, description)
       .bind(3, key_spec)
       .bind(4, key_usage)
       .bind(5, now)
       .bind(6, policy_text)
-      .bind(7, std::span<const uint8_t>(nonce))
-      .bind(8, std::span<const uint8_t>(sealed))
+      .bind(7, std::span<const uint8_t>(sealed))
       .run();
   return resolve(key_id).metadata;
 }
@@ -482,14 +447,9 @@ KeyMetadata LocalKms::usable_symmetric(std::string_view key, AeadKey& material) 
     throw KmsError("InvalidKeyUsageException", m.arn + " is a " + m.key_spec +
                                                    " key; bakrest's KMS encrypts "
                                                    "and makes data keys only with SYMMETRIC_DEFAULT keys");
-  auto row = db_.prepare("SELECT nonce, material FROM keys WHERE key_id = ?");
+  auto row = db_.prepare("SELECT material FROM keys WHERE key_id = ?");
   row.bind(1, m.key_id).step();
-  auto nonce_bytes = row.get_blob(0);
-  AeadNonce nonce;
-  if (nonce_bytes.size() != nonce.size())
-    throw std::runtime_error("the keyring entry of " + m.arn + " is damaged");
-  std::copy(nonce_bytes.begin(), nonce_bytes.end(), nonce.begin());
-  std::vector<uint8_t> plain = open(master_, nonce, bytes_of(m.key_id), row.get_blob(1));
+  std::vector<uint8_t> plain = keyring_.open("kms key " + m.key_id, row.get_blob(0));
   if (plain.size() != material.size())
     throw std::runtime_error("the keyring entry of " + m.arn + " is damaged");
   std::copy(plain.begin(), plain.end(), material.begin());

@@ -31,6 +31,7 @@
 
 #include "common/sqlite.h"
 #include "crypto/aead.h"
+#include "crypto/keyring.h"
 
 namespace bakrest::crypto {
 
@@ -83,9 +84,9 @@ using EncryptionContext = std::map<std::string, std::string>;
 
 class LocalKms {
  public:
-  // Opens the keyring in dir, creating it (and alias/aws/rds, the AWS managed key RDS backups may not use)
-  // if needed. region and account make the ARNs. Throws std::runtime_error if the files cannot be used.
-  LocalKms(const std::filesystem::path& dir, std::string region, std::string account);
+  // Opens keyring.dir()/kms.db, creating it (and alias/aws/rds, the AWS managed key RDS backups may not use)
+  // if needed. region and account make the ARNs. Throws std::runtime_error if the file cannot be used.
+  LocalKms(const Keyring& keyring, std::string region, std::string account);
   ~LocalKms();
 
   // The key specs KMS has; symmetric keys are made with random material, the others exist (for RDS's refusal
@@ -131,7 +132,7 @@ class LocalKms {
 
   std::string region_;
   std::string account_;
-  AeadKey master_;
+  const Keyring& keyring_;
   mutable std::mutex mutex_;
   mutable sqlite::Database db_;
 };

@@ -28,7 +28,8 @@ std::string code_of(const std::function<void()>& call) {
 class LocalKmsTest : public ::testing::Test {
  protected:
   testing::TempDir dir;
-  std::unique_ptr<LocalKms> kms = std::make_unique<LocalKms>(dir.path() / "keyring", kRegion, kAccount);
+  std::unique_ptr<Keyring> keyring = std::make_unique<Keyring>(dir.path() / "keyring");
+  std::unique_ptr<LocalKms> kms = std::make_unique<LocalKms>(*keyring, kRegion, kAccount);
   KeyMetadata symmetric(std::string_view description = "backups") {
     return kms->create_key("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", description, std::nullopt, kNow);
   }
@@ -57,7 +58,9 @@ TEST_F(LocalKmsTest, CreateDescribeAndListKeys) {
 TEST_F(LocalKmsTest, KeysSurviveReopeningAndTheFilesArePrivate) {
   KeyMetadata k = symmetric();
   auto blob = kms->encrypt(k.key_id, bytes("secret"), {});
-  kms = std::make_unique<LocalKms>(dir.path() / "keyring", kRegion, kAccount);
+  kms.reset();
+  keyring = std::make_unique<Keyring>(dir.path() / "keyring");
+  kms = std::make_unique<LocalKms>(*keyring, kRegion, kAccount);
   EXPECT_EQ(kms->decrypt(blob, std::nullopt, {}).plaintext, bytes("secret"));
   EXPECT_EQ(kms->list_keys().size(), 2u);  // alias/aws/rds is made once
   for (const char* name : {"master.key", "kms.db"}) {
@@ -67,7 +70,7 @@ TEST_F(LocalKmsTest, KeysSurviveReopeningAndTheFilesArePrivate) {
   }
   // Without its master key, the keyring cannot be used.
   std::filesystem::resize_file(dir.path() / "keyring" / "master.key", 5);
-  EXPECT_THROW(LocalKms(dir.path() / "keyring", kRegion, kAccount), std::runtime_error);
+  EXPECT_THROW(Keyring(dir.path() / "keyring"), std::runtime_error);
 }
 
 TEST_F(LocalKmsTest, EncryptDecryptWithContext) {
