@@ -80,4 +80,27 @@ std::string to_base64(std::span<const uint8_t> bytes) {
   return text;
 }
 
+std::optional<std::vector<uint8_t>> from_base64(std::string_view text) {
+  // EVP_DecodeBlock skips white space and takes '=' anywhere; RFC 4648 text has neither, so check first.
+  if (text.size() % 4 != 0 || text.size() > (size_t{1} << 30)) return std::nullopt;
+  size_t padding = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    bool alphabet =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    if (c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=')) {
+      ++padding;
+    } else if (!alphabet || padding > 0) {
+      return std::nullopt;
+    }
+  }
+  std::vector<uint8_t> out(text.size() / 4 * 3);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
 }  // namespace bakrest

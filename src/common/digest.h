@@ -6,9 +6,11 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct evp_md_ctx_st;
 struct evp_md_st;
@@ -56,5 +58,7 @@ Sha256::Digest hmac_sha256(std::span<const uint8_t> key, std::string_view messag
 std::string to_hex(std::span<const uint8_t> bytes);
 // Standard base64 with padding (RFC 4648 §4).
 std::string to_base64(std::span<const uint8_t> bytes);
+// The bytes of standard base64 text with its padding, or nullopt for anything else (white space included).
+std::optional<std::vector<uint8_t>> from_base64(std::string_view text);
 
 }  // namespace bakrest
