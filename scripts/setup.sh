@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_packages=(build-essential cmake pkg-config libsqlite3-dev libzstd-dev libssl-dev nlohmann-json3-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev libcurl4-openssl-dev libpugixml-dev libgtest-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev libcurl4-openssl-dev libpugixml-dev libcpp-httplib-dev libgtest-dev
   libgmock-dev)
 # clang builds the fuzz targets; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev (only recommended
 # by clang, so named here); llvm brings llvm-symbolizer, which turns sanitizer reports into file:line stacks.

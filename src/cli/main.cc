@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data", serve.data_dir, "Data directory (created on first start)")->required();
   serve_cmd->add_option("--port", serve.port, "TCP port (default: instance.toml, 1433; 0 picks a free port)")
       ->check(CLI::Range(0, 65535));
+  serve_cmd
+      ->add_option("--control-port", serve.control_port,
+                   "The control endpoint's TCP port (default: instance.toml, 14330; 0 picks a free port)")
+      ->check(CLI::Range(0, 65535));
   serve_cmd->add_option("--config", serve.config_file, "Configuration file (default: <data>/instance.toml)");
   serve_cmd
       ->add_option("--log-level", serve.log_level,

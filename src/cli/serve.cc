@@ -14,6 +14,10 @@
 
 #include "common/error.h"
 #include "common/ids.h"
+#include "control/access_keys.h"
+#include "control/endpoint.h"
+#include "crypto/keyring.h"
+#include "crypto/local_kms.h"
 #include "engine/engine.h"
 #include "instance/config.h"
 #include "instance/data_dir.h"
@@ -109,10 +113,16 @@ int serve(const ServeOptions& options) {
         options.config_file.empty() ? data.config_file() : std::filesystem::path(options.config_file);
     instance::Config config = load_or_create_config(config_file);
     if (options.port >= 0) config.port = options.port;
+    if (options.control_port >= 0) config.control_port = options.control_port;
 
     instance::Msdb msdb(data.msdb_file());
     instance::Logins logins(msdb);
     auto generated = logins.ensure_master(env_var("BAKREST_MASTER_USER"), env_var("BAKREST_MASTER_PASSWORD"));
+    crypto::Keyring keyring(data.keyring_dir());
+    crypto::LocalKms kms(keyring, config.region, config.account);
+    control::AccessKeys access_keys(msdb, keyring);
+    auto issued_key = access_keys.ensure_master(logins.master_name(), env_var("BAKREST_MASTER_ACCESS_KEY_ID"),
+                                                env_var("BAKREST_MASTER_SECRET_ACCESS_KEY"));
 
     storage::LocalStore local_store(data.store_dir());
     storage::BucketRouter store(local_store);
@@ -156,6 +166,12 @@ int serve(const ServeOptions& options) {
     listen.login_timeout = std::chrono::seconds(config.login_timeout_seconds);
     listen.encryption = server::EncryptionPolicy{&tls, config.force_encryption};
     server::Listener listener(backend, listen);
+    std::optional<control::ControlEndpoint> control_endpoint;
+    if (config.control_enabled) {
+      control_endpoint.emplace(
+          control::EndpointOptions{config.control_host, config.control_port, config.region, config.account},
+          access_keys, kms);
+    }
 
     std::string user = logins.master_name();
     std::printf("bakrest %s: instance %s listening on %s:%d (data directory %s)\n", BAKREST_VERSION,
@@ -167,6 +183,17 @@ int serve(const ServeOptions& options) {
     }
     std::printf("connect: tsql -H %s -p %d -U %s -P <password>\n", config.listen_host.c_str(),
                 listener.port(), user.c_str());
+    if (control_endpoint) {
+      std::printf("control endpoint for the AWS CLI: --endpoint-url %s (region %s)\n",
+                  control_endpoint->url().c_str(), config.region.c_str());
+    }
+    if (issued_key) {
+      std::printf(
+          "access key for the AWS CLI: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s (shown only this once; "
+          "it "
+          "is stored sealed)\n",
+          issued_key->access_key_id.c_str(), issued_key->secret_access_key.c_str());
+    }
     std::printf("TLS certificate %s, SHA-256 fingerprint %s%s\n", tls.certificate_file().c_str(),
                 tls.fingerprint().c_str(), config.force_encryption ? " (encryption required)" : "");
     std::fflush(stdout);

@@ -477,9 +477,15 @@ std::vector<uint8_t> LocalKms::encrypt(std::string_view key, std::span<const uin
   return blob;
 }
 
-DataKey LocalKms::generate_data_key(std::string_view key, const EncryptionContext& context) {
+DataKey LocalKms::generate_data_key(std::string_view key, const EncryptionContext& context, size_t bytes) {
+  if (bytes < 1 || bytes > 1024)
+    throw KmsError("ValidationException",
+                   "1 validation error detected: Value '" + std::to_string(bytes) +
+                       "' at 'numberOfBytes' failed to satisfy constraint: Member must have "
+                       "value between 1 and 1024");
   DataKey out;
-  out.plaintext = random_key();
+  out.plaintext.resize(bytes);
+  random_bytes(out.plaintext);
   out.ciphertext_blob = encrypt(key, out.plaintext, context);
   out.key_arn = describe_key(key).arn;
   return out;

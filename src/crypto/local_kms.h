@@ -69,7 +69,7 @@ struct Alias {
 };
 
 struct DataKey {
-  AeadKey plaintext;
+  std::vector<uint8_t> plaintext;
   std::vector<uint8_t> ciphertext_blob;
   std::string key_arn;
 };
@@ -115,7 +115,8 @@ class LocalKms {
   // Throws KmsError: NotFoundException, DisabledException, KMSInvalidStateException (pending deletion),
   // InvalidKeyUsageException (an asymmetric key), InvalidCiphertextException (a blob that does not open),
   // IncorrectKeyException (a blob of another key than the one named).
-  DataKey generate_data_key(std::string_view key, const EncryptionContext& context);
+  // bytes: the data key's length, 1..1024 (32 for AES-256).
+  DataKey generate_data_key(std::string_view key, const EncryptionContext& context, size_t bytes = 32);
   std::vector<uint8_t> encrypt(std::string_view key, std::span<const uint8_t> plaintext,
                                const EncryptionContext& context);
   Decrypted decrypt(std::span<const uint8_t> blob, std::optional<std::string_view> key,

@@ -55,6 +55,7 @@ const char* const kS3BucketKeys[] = {"name",
 
 const char* const kTlsKeys[] = {"certificate_file", "key_file", "force_encryption"};
 const char* const kBackupKeys[] = {"threads", "zstd_level"};
+const char* const kControlKeys[] = {"enabled", "host", "port"};
 
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
@@ -273,6 +274,12 @@ Config load_config(const std::filesystem::path& file) {
       throw invalid(file, "'limits.max_buffered_request_mb' must be at least 'limits.max_request_mb'");
     }
   }
+  if (const toml::table* control = root["control"].as_table()) {
+    refuse_unknown_keys(*control, kControlKeys, "[control]", file);
+    c.control_enabled = read_bool(*control, "enabled", c.control_enabled, file, "[control]");
+    c.control_host = read_string(*control, "host", c.control_host, file);
+    c.control_port = read_int_in(*control, "port", c.control_port, 0, 65535, file, "[control]");
+  }
   if (const toml::table* tls = root["tls"].as_table()) {
     refuse_unknown_keys(*tls, kTlsKeys, "[tls]", file);
     c.tls_certificate_file = read_string(*tls, "certificate_file", "", file);
@@ -327,6 +334,8 @@ void save_config(const Config& c, const std::filesystem::path& file) {
                              {"max_buffered_request_mb", c.max_buffered_request_mb},
                              {"login_timeout_seconds", c.login_timeout_seconds}}},
       {"tls", tls},
+      {"control",
+       toml::table{{"enabled", c.control_enabled}, {"host", c.control_host}, {"port", c.control_port}}},
       {"buckets", buckets},
   };
   std::ostringstream text;

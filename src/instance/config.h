@@ -53,6 +53,12 @@ struct Config {
   std::string tls_key_file;
   bool force_encryption = false;  // refuse clients that will not encrypt the whole connection
 
+  // [control]: the AWS-compatible control endpoint the AWS CLI talks to (docs/OPERATIONS.md, "The control
+  // endpoint"): KMS today. Plain HTTP on loopback by default.
+  bool control_enabled = true;
+  std::string control_host = "127.0.0.1";
+  int control_port = 14330;
+
   bool option_enabled(const std::string& name) const;
   // max_database_gb in bytes, and at most 10 GB on Express edition (as RDS limits its restores).
   uint64_t max_database_bytes() const;

@@ -103,6 +103,13 @@ CREATE TABLE IF NOT EXISTS login_permissions (
   object     NVARCHAR NOT NULL COLLATE NOCASE,
   PRIMARY KEY (login, permission, object)
 );
+-- Access keys the control endpoint takes (control/access_keys.h): each secret sealed by the keyring.
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id NVARCHAR PRIMARY KEY,
+  login         NVARCHAR NOT NULL COLLATE NOCASE,
+  sealed_secret VARBINARY NOT NULL,
+  create_date   DATETIME NOT NULL
+);
 CREATE VIEW IF NOT EXISTS sys_databases AS
   SELECT name, database_id, state AS state_desc, recovery_model AS recovery_model_desc, create_date
   FROM databases;

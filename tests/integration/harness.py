@@ -13,6 +13,9 @@ import time
 
 USER = "admin"
 PASSWORD = "Test-Passw0rd!"
+# The master login's access key for the control endpoint (BAKREST_MASTER_ACCESS_KEY_ID / ..._SECRET_...).
+ACCESS_KEY_ID = "AKIABAKRESTTESTKEY01"
+SECRET_ACCESS_KEY = "bakrest-test-secret-access-key/0123456789"
 
 
 class Server:
@@ -29,7 +32,8 @@ class Server:
         self.port = None
 
     def start(self):
-        env = dict(os.environ, BAKREST_MASTER_USER=USER, BAKREST_MASTER_PASSWORD=PASSWORD)
+        env = dict(os.environ, BAKREST_MASTER_USER=USER, BAKREST_MASTER_PASSWORD=PASSWORD,
+                   BAKREST_MASTER_ACCESS_KEY_ID=ACCESS_KEY_ID, BAKREST_MASTER_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY)
         for name, value in (self.env or {}).items():
             if value is None:
                 env.pop(name, None)
@@ -37,7 +41,7 @@ class Server:
                 env[name] = value
         self.log = open(os.path.join(self.data_dir, "server-output.log"), "ab")
         preexec = (lambda: os.umask(self.umask)) if self.umask is not None else None
-        self.proc = subprocess.Popen([self.binary, "serve", "--data", self.data_dir, "--port", "0"],
+        self.proc = subprocess.Popen([self.binary, "serve", "--data", self.data_dir, "--port", "0", "--control-port", "0"],
                                      stdout=subprocess.PIPE, stderr=self.log, env=env, preexec_fn=preexec)
         line = self.proc.stdout.readline().decode()
         if "listening on" not in line:
@@ -49,6 +53,17 @@ class Server:
             self.log.close()
             raise RuntimeError("server did not start: %r (see %s)" % (line, self.log.name))
         self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        # The other start-up lines, up to the TLS certificate's, which comes last.
+        self.startup_lines = [line]
+        while not line.startswith("TLS certificate"):
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError("the server's start-up lines ended early: %r" % self.startup_lines)
+            self.startup_lines.append(line)
+        self.control_url = None  # the control endpoint, unless [control] enabled = false
+        for l in self.startup_lines:
+            if "--endpoint-url " in l:
+                self.control_url = l.split("--endpoint-url ")[1].split()[0]
         return self
 
     def stop(self):

@@ -48,7 +48,7 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
         checks.contains(str(e), "Login failed for user 'admin'.", "wrong password")
 
     # A second server on the same data directory is refused.
-    second = subprocess.run([binary, "serve", "--data", server.data_dir, "--port", "0"], capture_output=True,
+    second = subprocess.run([binary, "serve", "--data", server.data_dir, "--port", "0", "--control-port", "0"], capture_output=True,
                             timeout=30)
     checks.equal(second.returncode, 1, "second server exit code")
     checks.contains(second.stderr.decode(), "is in use by another bakrest server (pid %d)" % server.proc.pid,

@@ -24,7 +24,7 @@ function check(condition, what) {
 function startServer(binary) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bakrest-it-'));
   const env = Object.assign({}, process.env, { BAKREST_MASTER_USER: USER, BAKREST_MASTER_PASSWORD: PASSWORD });
-  const proc = spawn(binary, ['serve', '--data', dataDir, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(binary, ['serve', '--data', dataDir, '--port', '0', '--control-port', '0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout.on('data', (chunk) => {

@@ -103,8 +103,7 @@ try:
         # The certificate made at first start: private files, the names clients check, the fingerprint printed.
         crt = os.path.join(server.data_dir, "tls", "server.crt")
         key = os.path.join(server.data_dir, "tls", "server.key")
-        lines = [server.proc.stdout.readline().decode() for _ in range(2)]
-        printed = re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", "".join(lines))
+        printed = re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", "".join(server.startup_lines))
         actual = openssl("x509", "-noout", "-fingerprint", "-sha256", "-in", crt).strip().split("=", 1)[1]
         checks.equal(printed.group(1) if printed else None, actual, "fingerprint printed at start")
         checks.equal(stat.S_IMODE(os.stat(key).st_mode), 0o600, "mode of the key file")

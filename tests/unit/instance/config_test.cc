@@ -67,6 +67,28 @@ TEST(ConfigTest, BackupSettingsRoundTripAndAreChecked) {
   expect_invalid("instance_id = \"x\"\n[backup]\nlevel = 3\n", "[backup] has an unknown key 'level'");
 }
 
+// [control]: the control endpoint's place round-trips; bad values and unknown keys are refused by name.
+TEST(ConfigTest, ControlSettingsRoundTripAndAreChecked) {
+  testing::TempDir dir;
+  Config c;
+  c.instance_id = "bakrest-abc";
+  EXPECT_TRUE(c.control_enabled);
+  EXPECT_EQ(c.control_host, "127.0.0.1");
+  EXPECT_EQ(c.control_port, 14330);
+  c.control_enabled = false;
+  c.control_host = "0.0.0.0";
+  c.control_port = 9000;
+  save_config(c, dir.path() / "instance.toml");
+  Config read = load_config(dir.path() / "instance.toml");
+  EXPECT_FALSE(read.control_enabled);
+  EXPECT_EQ(read.control_host, "0.0.0.0");
+  EXPECT_EQ(read.control_port, 9000);
+  expect_invalid("instance_id = \"x\"\n[control]\nport = 65536\n",
+                 "[control]: 'port' must be an integer in 0..65535");
+  expect_invalid("instance_id = \"x\"\n[control]\ntls = true\n", "[control] has an unknown key 'tls'");
+  expect_invalid("instance_id = \"x\"\n[control]\nenabled = \"yes\"\n", "enabled");
+}
+
 TEST(ConfigTest, S3BucketsLoadWithEverySettingAndSaveTheSame) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "instance.toml") << R"(instance_id = "bakrest-s3"

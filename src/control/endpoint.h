@@ -1,0 +1,66 @@
+// The control endpoint: an AWS-compatible HTTP endpoint on the instance, so that the AWS CLI and the SDKs set
+// bakrest up with the commands they use against AWS (`aws kms create-key --endpoint-url
+// http://127.0.0.1:14330`). Every request is signed with SigV4 by an access key the instance issued
+// (control/access_keys.h) and checked before anything else (control/sigv4_verifier.h). It speaks each
+// service's own protocol:
+//
+//   KMS  awsJson1_1, X-Amz-Target: TrentService.<Operation>   control/kms_api.h
+//   IAM, RDS, STS (the query protocol)                         not yet: refused with InvalidAction, by name
+//
+// HTTP is cpp-httplib's: a thread pool, bodies up to kMaxBodyBytes, read and write timeouts. Requests are
+// logged (operation and access key ID) at debug level, never their bodies.
+//
+// Thread safety: made and stopped by one thread; requests are served on the library's threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "control/access_keys.h"
+#include "control/kms_api.h"
+#include "control/sigv4_verifier.h"
+#include "crypto/local_kms.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace bakrest::control {
+
+inline constexpr size_t kMaxBodyBytes = 1 << 20;
+
+struct EndpointOptions {
+  std::string host = "127.0.0.1";
+  int port = 14330;  // 0: any free port (port() tells which)
+  std::string region;
+  std::string account;
+};
+
+class ControlEndpoint {
+ public:
+  // Binds and starts serving. Throws std::runtime_error if the address cannot be bound.
+  ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms);
+  ~ControlEndpoint();  // stops serving and waits for the requests in progress
+  ControlEndpoint(const ControlEndpoint&) = delete;
+  ControlEndpoint& operator=(const ControlEndpoint&) = delete;
+
+  int port() const { return port_; }
+  std::string url() const;
+
+ private:
+  ApiReply serve(const std::string& method, const std::string& path,
+                 const std::vector<std::pair<std::string, std::string>>& query,
+                 const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body);
+
+  EndpointOptions options_;
+  AccessKeys& keys_;
+  SigV4Verifier verifier_;
+  KmsApi kms_api_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace bakrest::control
