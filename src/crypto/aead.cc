@@ -38,6 +38,18 @@ void in_pieces(std::span<const uint8_t> bytes, Step step) {
     step(bytes.subspan(done, std::min(kPiece, bytes.size() - done)));
 }
 
+// Encrypts or decrypts in into out (as long as in); returns the bytes written.
+size_t update(EVP_CIPHER_CTX* ctx, std::span<const uint8_t> in, uint8_t* out, const char* what) {
+  size_t written = 0;
+  in_pieces(in, [&](std::span<const uint8_t> piece) {
+    int n = 0;
+    if (EVP_CipherUpdate(ctx, out + written, &n, piece.data(), static_cast<int>(piece.size())) != 1)
+      openssl_failed(what);
+    written += static_cast<size_t>(n);
+  });
+  return written;
+}
+
 void add_associated(EVP_CIPHER_CTX* ctx, std::span<const uint8_t> associated) {
   in_pieces(associated, [&](std::span<const uint8_t> piece) {
     int unused = 0;
@@ -53,14 +65,7 @@ std::vector<uint8_t> seal(const AeadKey& key, const AeadNonce& nonce, std::span<
   CipherContext ctx = start(key, nonce, true);
   add_associated(ctx.get(), associated);
   std::vector<uint8_t> out(plaintext.size() + kAeadTagBytes);
-  size_t written = 0;
-  in_pieces(plaintext, [&](std::span<const uint8_t> piece) {
-    int n = 0;
-    if (EVP_CipherUpdate(ctx.get(), out.data() + written, &n, piece.data(), static_cast<int>(piece.size())) !=
-        1)
-      openssl_failed("encrypt");
-    written += static_cast<size_t>(n);
-  });
+  const size_t written = update(ctx.get(), plaintext, out.data(), "encrypt");
   // GCM gives nothing at the end; a scratch buffer keeps an empty text's null pointer away from OpenSSL.
   uint8_t final_block[16];
   int n = 0;
@@ -80,14 +85,7 @@ std::vector<uint8_t> open(const AeadKey& key, const AeadNonce& nonce, std::span<
   CipherContext ctx = start(key, nonce, false);
   add_associated(ctx.get(), associated);
   std::vector<uint8_t> out(ciphertext.size());
-  size_t written = 0;
-  in_pieces(ciphertext, [&](std::span<const uint8_t> piece) {
-    int n = 0;
-    if (EVP_CipherUpdate(ctx.get(), out.data() + written, &n, piece.data(), static_cast<int>(piece.size())) !=
-        1)
-      openssl_failed("decrypt");
-    written += static_cast<size_t>(n);
-  });
+  const size_t written = update(ctx.get(), ciphertext, out.data(), "decrypt");
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTagBytes, tag.data()) != 1)
     openssl_failed("take the tag");
   uint8_t final_block[16];

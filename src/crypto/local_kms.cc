@@ -384,22 +384,20 @@ void refuse_aws_managed(const KeyMetadata& m) {
 
 }  // namespace
 
-void LocalKms::enable_key(std::string_view key) {
-  std::lock_guard lock(mutex_);
-  KeyMetadata m = resolve(key).metadata;
-  refuse_aws_managed(m);
-  if (m.state == KeyState::kPendingDeletion)
-    throw KmsError("KMSInvalidStateException", m.arn + " is pending deletion.");
-  db_.prepare("UPDATE keys SET state = 'Enabled' WHERE key_id = ?").bind(1, m.key_id).run();
-}
+void LocalKms::enable_key(std::string_view key) { set_enabled(key, true); }
 
-void LocalKms::disable_key(std::string_view key) {
+void LocalKms::disable_key(std::string_view key) { set_enabled(key, false); }
+
+void LocalKms::set_enabled(std::string_view key, bool enabled) {
   std::lock_guard lock(mutex_);
   KeyMetadata m = resolve(key).metadata;
   refuse_aws_managed(m);
   if (m.state == KeyState::kPendingDeletion)
     throw KmsError("KMSInvalidStateException", m.arn + " is pending deletion.");
-  db_.prepare("UPDATE keys SET state = 'Disabled' WHERE key_id = ?").bind(1, m.key_id).run();
+  db_.prepare("UPDATE keys SET state = ? WHERE key_id = ?")
+      .bind(1, key_state_name(enabled ? KeyState::kEnabled : KeyState::kDisabled))
+      .bind(2, m.key_id)
+      .run();
 }
 
 int64_t LocalKms::schedule_key_deletion(std::string_view key, int days, int64_t now) {

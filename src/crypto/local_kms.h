@@ -130,6 +130,7 @@ class LocalKms {
   struct Resolved;
   Resolved resolve(std::string_view key) const;  // caller holds mutex_
   KeyMetadata usable_symmetric(std::string_view key, AeadKey& material) const;
+  void set_enabled(std::string_view key, bool enabled);
 
   std::string region_;
   std::string account_;
