@@ -19,6 +19,7 @@
 #include "crypto/keyring.h"
 #include "crypto/local_kms.h"
 #include "engine/engine.h"
+#include "iam/role_store.h"
 #include "instance/config.h"
 #include "instance/data_dir.h"
 #include "instance/logins.h"
@@ -121,6 +122,7 @@ int serve(const ServeOptions& options) {
     crypto::Keyring keyring(data.keyring_dir());
     crypto::LocalKms kms(keyring, config.region, config.account);
     control::AccessKeys access_keys(msdb, keyring);
+    iam::RoleStore roles(msdb, config.account);
     auto issued_key = access_keys.ensure_master(logins.master_name(), env_var("BAKREST_MASTER_ACCESS_KEY_ID"),
                                                 env_var("BAKREST_MASTER_SECRET_ACCESS_KEY"));
 
@@ -170,7 +172,7 @@ int serve(const ServeOptions& options) {
     if (config.control_enabled) {
       control_endpoint.emplace(
           control::EndpointOptions{config.control_host, config.control_port, config.region, config.account},
-          access_keys, kms);
+          access_keys, kms, roles);
     }
 
     std::string user = logins.master_name();

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/text.h"
+#include "control/query_protocol.h"
 
 namespace bakrest::control {
 
@@ -15,14 +16,6 @@ namespace {
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The query protocol's error document (IAM, RDS, STS).
-ApiReply query_error(std::string_view code, std::string_view message) {
-  std::string body = "<ErrorResponse><Error><Type>Sender</Type><Code>" + std::string(code) +
-                     "</Code><Message>" + std::string(message) +
-                     "</Message></Error><RequestId>bakrest</RequestId></ErrorResponse>";
-  return {400, "text/xml", body};
 }
 
 // KMS's wording of a refused signature.
@@ -38,20 +31,40 @@ ApiReply kms_auth_error(const AuthError& e) {
   }
 }
 
+// The query protocol's wording of a refused signature (IAM's; RDS and STS word it the same).
+ApiReply query_auth_error(std::string_view xmlns, const AuthError& e) {
+  switch (e.failure()) {
+    case AuthFailure::kMissing:
+      return query_error(xmlns, "MissingAuthenticationToken", "Request is missing Authentication Token", 403);
+    case AuthFailure::kUnknownKey:
+      return query_error(xmlns, "InvalidClientTokenId",
+                         "The security token included in the request is invalid.", 403);
+    default:
+      return query_error(xmlns, "SignatureDoesNotMatch", e.what(), 403);
+  }
+}
+
 }  // namespace
 
-ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms)
+ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms,
+                                 iam::RoleStore& roles)
     : options_(options),
       keys_(keys),
       verifier_([this](std::string_view id) { return keys_.secret_of(id); }),
       kms_api_(kms, options.account, unix_now),
+      iam_api_(roles, unix_now),
       http_(std::make_unique<httplib::Server>()) {
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
   http_->set_keep_alive_max_count(100);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    std::vector<std::pair<std::string, std::string>> query(req.params.begin(), req.params.end());
+    // The query string as sent (httplib's params also hold the fields of a form body, which SigV4 signs as
+    // the body, not as the query).
+    size_t mark = req.target.find('?');
+    auto fields = parse_form(mark == std::string::npos ? std::string_view()
+                                                       : std::string_view(req.target).substr(mark + 1));
+    std::vector<std::pair<std::string, std::string>> query(fields.begin(), fields.end());
     std::vector<std::pair<std::string, std::string>> headers(req.headers.begin(), req.headers.end());
     ApiReply reply = serve(req.method, req.path, query, headers, req.body);
     res.status = reply.status;
@@ -100,15 +113,26 @@ ApiReply ControlEndpoint::serve(const std::string& method, const std::string& pa
     }
     return kms_api_.handle(operation, body);
   }
-  // The query protocol: the action is a form field of the body.
-  httplib::Params form;
-  httplib::detail::parse_query_text(body, form);
-  auto action = form.find("Action");
-  return query_error(
-      "InvalidAction",
-      "bakrest's control endpoint serves KMS (X-Amz-Target: TrentService.*) only so far; the " +
-          (action == form.end() ? std::string("request") : "action " + action->second) +
-          " is not served yet");
+  // The query protocol: the action and the API version are form fields of the body.
+  std::map<std::string, std::string> form = parse_form(body);
+  const std::string action = form.contains("Action") ? form["Action"] : "";
+  if (form["Version"] == "2010-05-08") {
+    // IAM is global: the CLI signs for us-east-1 unless told otherwise.
+    const std::string iam_regions[] = {options_.region, "us-east-1"};
+    try {
+      Caller caller = verifier_.verify(request, "iam", iam_regions, unix_now());
+      spdlog::debug("control endpoint: iam {} by {}", action, caller.access_key_id);
+    } catch (const AuthError& e) {
+      spdlog::info("control endpoint: iam {} refused: {}", action, e.what());
+      return query_auth_error(kIamXmlns, e);
+    }
+    return iam_api_.handle(form);
+  }
+  return query_error("https://rds.amazonaws.com/doc/2014-10-31/", "InvalidAction",
+                     "bakrest's control endpoint serves KMS and IAM so far; the " +
+                         (action.empty() ? std::string("request") : "action " + action) + " (API version " +
+                         (form["Version"].empty() ? std::string("none") : form["Version"]) +
+                         ") is not served yet");
 }
 
 }  // namespace bakrest::control

@@ -5,7 +5,8 @@
 // service's own protocol:
 //
 //   KMS  awsJson1_1, X-Amz-Target: TrentService.<Operation>   control/kms_api.h
-//   IAM, RDS, STS (the query protocol)                         not yet: refused with InvalidAction, by name
+//   IAM  the query protocol, Version=2010-05-08                 control/iam_api.h
+//   RDS, STS (the query protocol)                               not yet: refused with InvalidAction, by name
 //
 // HTTP is cpp-httplib's: a thread pool, bodies up to kMaxBodyBytes, read and write timeouts. Requests are
 // logged (operation and access key ID) at debug level, never their bodies.
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "control/access_keys.h"
+#include "control/iam_api.h"
 #include "control/kms_api.h"
 #include "control/sigv4_verifier.h"
 #include "crypto/local_kms.h"
@@ -41,7 +43,8 @@ struct EndpointOptions {
 class ControlEndpoint {
  public:
   // Binds and starts serving. Throws std::runtime_error if the address cannot be bound.
-  ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms);
+  ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms,
+                  iam::RoleStore& roles);
   ~ControlEndpoint();  // stops serving and waits for the requests in progress
   ControlEndpoint(const ControlEndpoint&) = delete;
   ControlEndpoint& operator=(const ControlEndpoint&) = delete;
@@ -58,6 +61,7 @@ class ControlEndpoint {
   AccessKeys& keys_;
   SigV4Verifier verifier_;
   KmsApi kms_api_;
+  IamApi iam_api_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::thread thread_;

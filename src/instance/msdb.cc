@@ -110,6 +110,35 @@ CREATE TABLE IF NOT EXISTS access_keys (
   sealed_secret VARBINARY NOT NULL,
   create_date   DATETIME NOT NULL
 );
+-- IAM roles and policies the control endpoint keeps (iam/role_store.h). Names compare without case, as IAM's.
+CREATE TABLE IF NOT EXISTS iam_roles (
+  name                 NVARCHAR PRIMARY KEY COLLATE NOCASE,
+  path                 NVARCHAR NOT NULL,
+  role_id              NVARCHAR NOT NULL,
+  description          NVARCHAR NOT NULL,
+  trust_policy         NVARCHAR NOT NULL,
+  max_session_duration INT NOT NULL,
+  create_date          INT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS iam_role_policies (
+  role     NVARCHAR NOT NULL COLLATE NOCASE,
+  name     NVARCHAR NOT NULL,
+  document NVARCHAR NOT NULL,
+  PRIMARY KEY (role, name)
+);
+CREATE TABLE IF NOT EXISTS iam_policies (
+  name        NVARCHAR PRIMARY KEY COLLATE NOCASE,
+  path        NVARCHAR NOT NULL,
+  policy_id   NVARCHAR NOT NULL,
+  description NVARCHAR NOT NULL,
+  document    NVARCHAR NOT NULL,
+  create_date INT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS iam_role_attachments (
+  role   NVARCHAR NOT NULL COLLATE NOCASE,
+  policy NVARCHAR NOT NULL COLLATE NOCASE,
+  PRIMARY KEY (role, policy)
+);
 CREATE VIEW IF NOT EXISTS sys_databases AS
   SELECT name, database_id, state AS state_desc, recovery_model AS recovery_model_desc, create_date
   FROM databases;

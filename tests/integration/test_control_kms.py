@@ -136,11 +136,11 @@ with harness.Server(binary) as server:
     refused(server, "InvalidKeyUsageException", "kms", "generate-data-key", "--key-id", rsa["KeyId"],
             "--key-spec", "AES_256")
 
-    # Who may call: a wrong secret, an unknown key, the query protocol's services (not served yet).
+    # Who may call: a wrong secret, an unknown key; RDS's API (not served yet).
     refused(server, "InvalidSignatureException", "kms", "list-keys",
             env=cli_env(secret="not-the-secret-access-key-at-all"))
     refused(server, "UnrecognizedClientException", "kms", "list-keys", env=cli_env(key_id="AKIANOSUCHKEY0000000"))
-    refused(server, "InvalidAction", "iam", "list-roles")
+    refused(server, "InvalidAction", "rds", "describe-db-instances")
     with open(os.path.join(server.data_dir, "server-output.log"), "rb") as f:
         log = f.read().decode(errors="replace")
     checks.check(harness.SECRET_ACCESS_KEY not in log, "the secret access key is not in the log")
