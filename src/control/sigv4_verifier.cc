@@ -114,7 +114,7 @@ std::optional<int64_t> parse_amz_date(std::string_view text) {
       !read_number(text.substr(11, 2), mi) || !read_number(text.substr(13, 2), s))
     return std::nullopt;
   std::chrono::year_month_day date{std::chrono::year(y), std::chrono::month(mo), std::chrono::day(d)};
-  if (!date.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (!date.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;  // unix time has no leap seconds
   auto days = std::chrono::sys_days(date).time_since_epoch();
   return std::chrono::duration_cast<std::chrono::seconds>(days).count() + h * 3600 + mi * 60 + s;
 }

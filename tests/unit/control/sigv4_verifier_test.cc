@@ -231,7 +231,7 @@ TEST(ParseAmzDate, TheBasicIsoForm) {
   EXPECT_EQ(parse_amz_date("20150830T123600Z"), 1440938160);
   EXPECT_EQ(parse_amz_date("20240229T000000Z"), 1709164800);
   for (const char* bad : {"20150830T123600", "2015-08-30T12:36:00Z", "20150230T123600Z", "20151330T123600Z",
-                          "20150830T253600Z", "2015083OT123600Z", "", "20150830 123600Z"})
+                          "20150830T253600Z", "20150830T123660Z", "2015083OT123600Z", "", "20150830 123600Z"})
     EXPECT_EQ(parse_amz_date(bad), std::nullopt) << bad;
 }
 
