@@ -70,6 +70,21 @@ ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& key
     res.status = reply.status;
     res.set_content(reply.body, reply.content_type.c_str());
   };
+  // A handler that throws answers 500 without the exception's text, which could echo what the client sent.
+  http_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          spdlog::error("control endpoint: a request failed: {}", e.what());
+        } catch (...) {
+          spdlog::error("control endpoint: a request failed");
+        }
+        res.status = 500;
+        res.set_content(
+            R"({"__type": "InternalFailure", "message": "The request failed in bakrest; see its log."})",
+            "application/json");
+      });
   http_->Post(".*", handler);
   http_->Get(".*", handler);
   http_->Put(".*", handler);

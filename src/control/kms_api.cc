@@ -130,10 +130,14 @@ size_t data_key_bytes(const Fields& f) {
   return static_cast<size_t>(*bytes);
 }
 
+// Text from the client (an unknown operation's name, a description) may not be UTF-8; the reply carries it
+// with U+FFFD in place of what is not, rather than failing to be written.
+std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 }  // namespace
 
 ApiReply KmsApi::error(std::string_view code, std::string_view message, int status) {
-  return {status, kContentType, json{{"__type", code}, {"message", message}}.dump()};
+  return {status, kContentType, dump(json{{"__type", code}, {"message", message}})};
 }
 
 ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text) {
@@ -227,7 +231,7 @@ ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text) 
     } else {
       return error("UnknownOperationException", "bakrest's KMS does not have the operation " + op);
     }
-    return {200, kContentType, out.dump()};
+    return {200, kContentType, dump(out)};
   } catch (const Invalid& e) {
     return error(e.code, e.message);
   } catch (const crypto::KmsError& e) {
