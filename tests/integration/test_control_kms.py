@@ -16,6 +16,11 @@ binary = harness.binary_from_argv()
 
 import boto3  # noqa: E402
 import botocore  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+from botocore.auth import SigV4Auth  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
 
 
 def cli_env(key_id=harness.ACCESS_KEY_ID, secret=harness.SECRET_ACCESS_KEY):
@@ -54,8 +59,10 @@ with harness.Server(binary) as server:
     checks.equal(key["KeySpec"], "SYMMETRIC_DEFAULT", "a new key is symmetric")
     checks.equal(key["Arn"], "arn:aws:kms:us-east-1:123456789012:key/" + key["KeyId"], "the key's ARN")
     ok(server, "kms", "create-alias", "--alias-name", "alias/backups", "--target-key-id", key["KeyId"])
+    # Named by its ARN this time: a request signed again in the same second with the same body would be
+    # refused as a replay (docs/OPERATIONS.md, "The control endpoint"), not as a taken name.
     refused(server, "AlreadyExistsException", "kms", "create-alias", "--alias-name", "alias/backups",
-            "--target-key-id", key["KeyId"])
+            "--target-key-id", key["Arn"])
     described = ok(server, "kms", "describe-key", "--key-id", "alias/backups")["KeyMetadata"]
     checks.equal(described["KeyId"], key["KeyId"], "an alias names its key")
     aliases = {a["AliasName"]: a for a in ok(server, "kms", "list-aliases")["Aliases"]}
@@ -123,7 +130,7 @@ with harness.Server(binary) as server:
     ok(server, "kms", "disable-key", "--key-id", key["KeyId"])
     refused(server, "DisabledException", "kms", "generate-data-key", "--key-id", key["KeyId"], "--key-spec", "AES_256")
     ok(server, "kms", "enable-key", "--key-id", key["KeyId"])
-    ok(server, "kms", "generate-data-key", "--key-id", key["KeyId"], "--key-spec", "AES_256")
+    ok(server, "kms", "generate-data-key", "--key-id", key["KeyId"], "--key-spec", "AES_128")
     refused(server, "UnsupportedOperationException", "kms", "disable-key", "--key-id", "alias/aws/rds")
     doomed = ok(server, "kms", "create-key")["KeyMetadata"]["KeyId"]
     refused(server, "ValidationException", "kms", "schedule-key-deletion", "--key-id", doomed,
@@ -135,6 +142,24 @@ with harness.Server(binary) as server:
     checks.equal(rsa["KeySpec"], "RSA_2048", "an RSA key")
     refused(server, "InvalidKeyUsageException", "kms", "generate-data-key", "--key-id", rsa["KeyId"],
             "--key-spec", "AES_256")
+
+    # A signed request sent twice, as a replay would: taken once.
+    signed = AWSRequest(method="POST", url=server.control_url + "/", data=b"{}",
+                        headers={"X-Amz-Target": "TrentService.ListKeys", "Content-Type": "application/x-amz-json-1.1"})
+    SigV4Auth(Credentials(harness.ACCESS_KEY_ID, harness.SECRET_ACCESS_KEY), "kms", "us-east-1").add_auth(signed)
+    prepared = signed.prepare()
+    replies = []
+    for attempt in range(2):
+        request = urllib.request.Request(prepared.url, data=prepared.body, headers=dict(prepared.headers),
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                replies.append((reply.status, reply.read().decode()))
+        except urllib.error.HTTPError as e:
+            replies.append((e.code, e.read().decode()))
+    checks.equal(replies[0][0], 200, "a signed request is taken (%s)" % replies[0][1])
+    checks.equal(replies[1][0], 400, "the same request again is refused")
+    checks.contains(replies[1][1], "already received", "as a replay")
 
     # Who may call: a wrong secret, an unknown key; RDS's API (not served yet).
     refused(server, "InvalidSignatureException", "kms", "list-keys",
