@@ -100,6 +100,8 @@ std::optional<std::vector<uint8_t>> from_base64(std::string_view text) {
   if (n < 0) return std::nullopt;
   // EVP_DecodeBlock counts the padding as zero bytes.
   out.resize(static_cast<size_t>(n) - padding);
+  // The bits of the last character that no byte uses must be zero ("Zm9=" is not "Zm8="): one text per value.
+  if (to_base64(out) != text) return std::nullopt;
   return out;
 }
 

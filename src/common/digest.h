@@ -58,7 +58,8 @@ Sha256::Digest hmac_sha256(std::span<const uint8_t> key, std::string_view messag
 std::string to_hex(std::span<const uint8_t> bytes);
 // Standard base64 with padding (RFC 4648 §4).
 std::string to_base64(std::span<const uint8_t> bytes);
-// The bytes of standard base64 text with its padding, or nullopt for anything else (white space included).
+// The bytes of standard base64 text with its padding, or nullopt for anything else (white space, and bits
+// set that no byte uses, included: each value has one text).
 std::optional<std::vector<uint8_t>> from_base64(std::string_view text);
 
 }  // namespace bakrest

@@ -106,6 +106,10 @@ bool read_number(std::string_view text, T& out) {
 
 std::optional<int64_t> parse_amz_date(std::string_view text) {
   if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
+  // Digits only: from_chars would take "-3" as a minute.
+  for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14}) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+  }
   int y = 0;
   unsigned mo = 0, d = 0;
   int h = 0, mi = 0, s = 0;
