@@ -95,10 +95,16 @@ ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& key
   if (port_ <= 0)
     throw std::runtime_error("the control endpoint cannot listen on " + options_.host + ":" +
                              std::to_string(options_.port) + " ([control] in instance.toml)");
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    http_->listen_after_bind();
+    listening_done_ = true;
+  });
 }
 
 ControlEndpoint::~ControlEndpoint() {
+  // httplib's stop() does nothing until the listening loop has marked itself running, and that loop starts on
+  // its own thread: wait for it (or for its end) first, or a stop right after the start would never end it.
+  while (!http_->is_running() && !listening_done_) std::this_thread::yield();
   http_->stop();
   if (thread_.joinable()) thread_.join();
 }

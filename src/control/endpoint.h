@@ -14,6 +14,7 @@
 // Thread safety: made and stopped by one thread; requests are served on the library's threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,6 +65,7 @@ class ControlEndpoint {
   IamApi iam_api_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
+  std::atomic<bool> listening_done_{false};  // listen_after_bind() returned
   std::thread thread_;
 };
 
