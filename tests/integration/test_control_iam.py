@@ -4,9 +4,9 @@ attached and detached; and each refusal as IAM words it: a malformed document wi
 permission policy, names taken or missing, a role that still has policies, a parameter bakrest does not take."""
 import json
 import os
-import subprocess
 import tempfile
 
+import control_cli
 import harness
 
 checks = harness.Checks()
@@ -30,27 +30,16 @@ def permissions(bucket, key_arn=None):
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def aws(server, *args):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=harness.ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=harness.SECRET_ACCESS_KEY,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-               AWS_MAX_ATTEMPTS="1", AWS_PAGER="")
-    out = subprocess.run(["/usr/bin/aws", "--endpoint-url", server.control_url, "--output", "json"] + list(args),
-                         env=env, capture_output=True, text=True, timeout=120)
-    parsed = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
-    return out.returncode, parsed, out.stderr
+def aws(server, *args, env=None):
+    return control_cli.aws(server, *args, env_vars=env)
 
 
 def ok(server, *args):
-    code, parsed, err = aws(server, *args)
-    checks.equal(code, 0, "aws %s (%s)" % (" ".join(args), err.strip()))
-    return parsed
+    return control_cli.ok(checks, server, *args)
 
 
-def refused(server, code_name, *args):
-    code, _, err = aws(server, *args)
-    checks.check(code != 0 and "(%s)" % code_name in err,
-                 "aws %s is refused with %s: %s" % (" ".join(args), code_name, err.strip()))
-    return err
+def refused(server, code_name, *args, env=None):
+    return control_cli.refused(checks, server, code_name, *args, env_vars=env)
 
 
 with harness.Server(binary) as server, tempfile.TemporaryDirectory() as tmp:

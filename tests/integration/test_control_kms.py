@@ -5,10 +5,9 @@ secret or an unknown key refused; keys and the access key kept across a restart,
 import base64
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
+import control_cli
 import harness
 
 checks = harness.Checks()
@@ -23,30 +22,19 @@ from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
 
-def cli_env(key_id=harness.ACCESS_KEY_ID, secret=harness.SECRET_ACCESS_KEY):
-    return dict(os.environ, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION="us-east-1",
-                AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_MAX_ATTEMPTS="1",
-                AWS_PAGER="")
-
-
 def aws(server, *args, env=None):
-    """Runs `aws kms ...`; returns (exit status, parsed JSON output or None, stderr)."""
-    out = subprocess.run(["/usr/bin/aws", "--endpoint-url", server.control_url, "--output", "json"] + list(args),
-                         env=env or cli_env(), capture_output=True, text=True, timeout=120)
-    parsed = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
-    return out.returncode, parsed, out.stderr
+    return control_cli.aws(server, *args, env_vars=env)
 
 
 def ok(server, *args):
-    code, parsed, err = aws(server, *args)
-    checks.equal(code, 0, "aws %s (%s)" % (" ".join(args), err.strip()))
-    return parsed
+    return control_cli.ok(checks, server, *args)
 
 
 def refused(server, code_name, *args, env=None):
-    code, _, err = aws(server, *args, env=env)
-    checks.check(code != 0 and "(%s)" % code_name in err, "aws %s is refused with %s: %s" % (" ".join(args), code_name, err.strip()))
-    return err
+    return control_cli.refused(checks, server, code_name, *args, env_vars=env)
+
+
+cli_env = control_cli.env
 
 
 with harness.Server(binary) as server:
