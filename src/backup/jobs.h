@@ -31,6 +31,10 @@ struct Environment {
   int zstd_level = 3;  // instance.toml [backup] zstd_level
 
   static unsigned default_zstd_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
+  // The same environment reaching the objects through other_store (a task's iam::AuthorizedStore).
+  Environment with_store(storage::ObjectStore& other_store) const {
+    return {engine, other_store, msdb, config, max_transfer_bytes_per_second, zstd_threads, zstd_level};
+  }
 };
 
 enum class BackupKind { kFull, kDifferential, kLog };

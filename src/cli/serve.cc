@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <thread>
 
@@ -26,6 +27,8 @@
 #include "instance/msdb.h"
 #include "instance/tls_certificate.h"
 #include "procs/procedures.h"
+#include "rds/first_start.h"
+#include "rds/option_groups.h"
 #include "server/backend.h"
 #include "server/listener.h"
 #include "server/tls.h"
@@ -81,10 +84,36 @@ instance::Config load_or_create_config(const std::filesystem::path& file) {
   if (std::filesystem::exists(file)) return instance::load_config(file);
   instance::Config config;
   config.instance_id = "bakrest-" + random_hex(4);
-  config.iam_role_arn = "arn:aws:iam::" + config.account + ":role/bakrest-backup-restore";
   instance::save_config(config, file);
   spdlog::info("wrote the default configuration to {}", file.string());
   return config;
+}
+
+// At the first start, makes the instance's option group (and the default role) in msdb from instance.toml's
+// [option_group], or from the defaults without one, and takes the section out of the file: from then on msdb
+// keeps the option group and the aws CLI changes it (docs/OPERATIONS.md, "The option group").
+void seed_option_group(const std::filesystem::path& config_file, const instance::Config& config,
+                       iam::RoleStore& roles, rds::OptionGroups& groups) {
+  if (config.option_group_seed && groups.seeded()) {
+    throw std::runtime_error(
+        config_file.string() +
+        ": [option_group] sets up a new instance only, and this instance has its option "
+        "group '" +
+        groups.instance_group() +
+        "' already; change it with the aws CLI (aws rds "
+        "add-option-to-option-group, modify-db-instance; docs/OPERATIONS.md) and remove the section");
+  }
+  if (!rds::seed_option_group(roles, groups, config.option_group_seed, std::time(nullptr))) return;
+  auto role = groups.backup_restore_role();
+  spdlog::info("made the option group '{}' ({}), the instance a member", groups.instance_group(),
+               role ? "SQLSERVER_BACKUP_RESTORE with the role " + *role : "without SQLSERVER_BACKUP_RESTORE");
+  if (config.option_group_seed) {
+    // The file as it is, not as the command line changed it.
+    instance::Config on_disk = instance::load_config(config_file);
+    on_disk.option_group_seed.reset();
+    instance::save_config(on_disk, config_file);
+    spdlog::info("moved [option_group] from {} into msdb", config_file.string());
+  }
 }
 
 }  // namespace
@@ -123,6 +152,8 @@ int serve(const ServeOptions& options) {
     crypto::LocalKms kms(keyring, config.region, config.account);
     control::AccessKeys access_keys(msdb, keyring);
     iam::RoleStore roles(msdb, config.account);
+    rds::OptionGroups option_groups(msdb, roles, rds::identity_of(config));
+    seed_option_group(config_file, config, roles, option_groups);
     auto issued_key = access_keys.ensure_master(logins.master_name(), env_var("BAKREST_MASTER_ACCESS_KEY_ID"),
                                                 env_var("BAKREST_MASTER_SECRET_ACCESS_KEY"));
 
@@ -142,7 +173,7 @@ int serve(const ServeOptions& options) {
     }
     engine::Engine engine(data.databases_dir(), msdb);
     tasks::TaskQueue queue(msdb);
-    procs::Context context{engine, queue, store, msdb, config};
+    procs::Context context{engine, queue, store, msdb, config, option_groups};
     procs::install_task_runners(context, config.max_transfer_mb_per_sec * 1048576.0);
     queue.start();
 
@@ -172,7 +203,9 @@ int serve(const ServeOptions& options) {
     if (config.control_enabled) {
       control_endpoint.emplace(
           control::EndpointOptions{config.control_host, config.control_port, config.region, config.account},
-          access_keys, kms, roles);
+          access_keys, kms, roles, option_groups,
+          control::DbInstanceFacts{config.engine_version, logins.master_name(), config.listen_host,
+                                   listener.port(), config.time_zone});
     }
 
     std::string user = logins.master_name();

@@ -47,12 +47,14 @@ ApiReply query_auth_error(std::string_view xmlns, const AuthError& e) {
 }  // namespace
 
 ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms,
-                                 iam::RoleStore& roles)
+                                 iam::RoleStore& roles, rds::OptionGroups& option_groups,
+                                 DbInstanceFacts instance)
     : options_(options),
       keys_(keys),
       verifier_([this](std::string_view id) { return keys_.secret_of(id); }),
       kms_api_(kms, options.account, unix_now),
       iam_api_(roles, unix_now),
+      rds_api_(option_groups, std::move(instance), unix_now),
       http_(std::make_unique<httplib::Server>()) {
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_read_timeout(30, 0);
@@ -149,8 +151,18 @@ ApiReply ControlEndpoint::serve(const std::string& method, const std::string& pa
     }
     return iam_api_.handle(form);
   }
-  return query_error("https://rds.amazonaws.com/doc/2014-10-31/", "InvalidAction",
-                     "bakrest's control endpoint serves KMS and IAM so far; the " +
+  if (form["Version"] == "2014-10-31") {
+    try {
+      Caller caller = verifier_.verify(request, "rds", regions, unix_now());
+      spdlog::debug("control endpoint: rds {} by {}", action, caller.access_key_id);
+    } catch (const AuthError& e) {
+      spdlog::info("control endpoint: rds {} refused: {}", action, e.what());
+      return query_auth_error(kRdsXmlns, e);
+    }
+    return rds_api_.handle(form);
+  }
+  return query_error(kRdsXmlns, "InvalidAction",
+                     "bakrest's control endpoint serves KMS, IAM and RDS so far; the " +
                          (action.empty() ? std::string("request") : "action " + action) + " (API version " +
                          (form["Version"].empty() ? std::string("none") : form["Version"]) +
                          ") is not served yet");

@@ -6,7 +6,8 @@
 //
 //   KMS  awsJson1_1, X-Amz-Target: TrentService.<Operation>   control/kms_api.h
 //   IAM  the query protocol, Version=2010-05-08                 control/iam_api.h
-//   RDS, STS (the query protocol)                               not yet: refused with InvalidAction, by name
+//   RDS  the query protocol, Version=2014-10-31                 control/rds_api.h
+//   STS (the query protocol)                                    not yet: refused with InvalidAction, by name
 //
 // HTTP is cpp-httplib's: a thread pool, bodies up to kMaxBodyBytes, read and write timeouts. Requests are
 // logged (operation and access key ID) at debug level, never their bodies.
@@ -23,6 +24,7 @@
 #include "control/access_keys.h"
 #include "control/iam_api.h"
 #include "control/kms_api.h"
+#include "control/rds_api.h"
 #include "control/sigv4_verifier.h"
 #include "crypto/local_kms.h"
 
@@ -45,7 +47,7 @@ class ControlEndpoint {
  public:
   // Binds and starts serving. Throws std::runtime_error if the address cannot be bound.
   ControlEndpoint(const EndpointOptions& options, AccessKeys& keys, crypto::LocalKms& kms,
-                  iam::RoleStore& roles);
+                  iam::RoleStore& roles, rds::OptionGroups& option_groups, DbInstanceFacts instance);
   ~ControlEndpoint();  // stops serving and waits for the requests in progress
   ControlEndpoint(const ControlEndpoint&) = delete;
   ControlEndpoint& operator=(const ControlEndpoint&) = delete;
@@ -63,6 +65,7 @@ class ControlEndpoint {
   SigV4Verifier verifier_;
   KmsApi kms_api_;
   IamApi iam_api_;
+  RdsApi rds_api_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> listening_done_{false};  // listen_after_bind() returned

@@ -9,51 +9,7 @@ namespace bakrest::control {
 
 namespace {
 
-struct Invalid {
-  std::string code;
-  std::string message;
-};
-
-class Params {
- public:
-  Params(const std::map<std::string, std::string>& form, const std::string& action,
-         std::initializer_list<std::string_view> allowed)
-      : form_(form) {
-    for (const auto& [name, value] : form) {
-      if (name == "Action" || name == "Version") continue;
-      bool known = false;
-      for (std::string_view a : allowed) known = known || a == name;
-      if (!known) throw Invalid{"ValidationError", "bakrest's IAM does not take " + name + " on " + action};
-    }
-  }
-  std::optional<std::string> get(const char* name) const {
-    auto it = form_.find(name);
-    if (it == form_.end()) return std::nullopt;
-    return it->second;
-  }
-  std::string required(const char* name) const {
-    auto value = get(name);
-    if (!value)
-      throw Invalid{"ValidationError", std::string("1 validation error detected: Value null at '") +
-                                           static_cast<char>(std::tolower(name[0])) + (name + 1) +
-                                           "' failed to satisfy constraint: Member must not be null"};
-    return *value;
-  }
-  int integer(const char* name, int fallback) const {
-    auto value = get(name);
-    if (!value) return fallback;
-    try {
-      size_t used = 0;
-      int n = std::stoi(*value, &used);
-      if (used == value->size()) return n;
-    } catch (const std::exception&) {
-    }
-    throw Invalid{"ValidationError", std::string(name) + " must be an integer"};
-  }
-
- private:
-  const std::map<std::string, std::string>& form_;
-};
+constexpr QueryService kIam = QueryService::kIam;
 
 // IAM sends policy documents URL-encoded inside its XML.
 std::string encoded(std::string_view document) { return storage::sigv4::uri_encode(document, true); }
@@ -93,65 +49,66 @@ ApiReply IamApi::handle(const std::map<std::string, std::string>& form) {
     QueryReply reply(action, kIamXmlns);
     pugi::xml_node result = reply.result();
     if (action == "CreateRole") {
-      Params p(form, action,
-               {"RoleName", "AssumeRolePolicyDocument", "Path", "Description", "MaxSessionDuration"});
+      QueryParams p(form, action,
+                    {"RoleName", "AssumeRolePolicyDocument", "Path", "Description", "MaxSessionDuration"},
+                    kIam);
       fill_role(result.append_child("Role"),
                 roles_.create_role(p.required("RoleName"), p.required("AssumeRolePolicyDocument"),
                                    p.get("Path").value_or("/"), p.get("Description").value_or(""),
                                    p.integer("MaxSessionDuration", 3600), now_()));
     } else if (action == "GetRole") {
-      Params p(form, action, {"RoleName"});
+      QueryParams p(form, action, {"RoleName"}, kIam);
       fill_role(result.append_child("Role"), roles_.get_role(p.required("RoleName")));
     } else if (action == "ListRoles") {
-      Params p(form, action, {"PathPrefix", "MaxItems"});
+      QueryParams p(form, action, {"PathPrefix", "MaxItems"}, kIam);
       pugi::xml_node list = result.append_child("Roles");
       for (const auto& r : roles_.list_roles(p.get("PathPrefix").value_or("/")))
         fill_role(list.append_child("member"), r);
       add_text(result, "IsTruncated", "false");
     } else if (action == "DeleteRole") {
-      Params p(form, action, {"RoleName"});
+      QueryParams p(form, action, {"RoleName"}, kIam);
       roles_.delete_role(p.required("RoleName"));
     } else if (action == "UpdateAssumeRolePolicy") {
-      Params p(form, action, {"RoleName", "PolicyDocument"});
+      QueryParams p(form, action, {"RoleName", "PolicyDocument"}, kIam);
       roles_.update_trust_policy(p.required("RoleName"), p.required("PolicyDocument"));
     } else if (action == "PutRolePolicy") {
-      Params p(form, action, {"RoleName", "PolicyName", "PolicyDocument"});
+      QueryParams p(form, action, {"RoleName", "PolicyName", "PolicyDocument"}, kIam);
       roles_.put_role_policy(p.required("RoleName"), p.required("PolicyName"), p.required("PolicyDocument"));
     } else if (action == "GetRolePolicy") {
-      Params p(form, action, {"RoleName", "PolicyName"});
+      QueryParams p(form, action, {"RoleName", "PolicyName"}, kIam);
       std::string role = p.required("RoleName"), name = p.required("PolicyName");
       std::string document = roles_.get_role_policy(role, name);
       add_text(result, "RoleName", roles_.get_role(role).name);
       add_text(result, "PolicyName", name);
       add_text(result, "PolicyDocument", encoded(document));
     } else if (action == "DeleteRolePolicy") {
-      Params p(form, action, {"RoleName", "PolicyName"});
+      QueryParams p(form, action, {"RoleName", "PolicyName"}, kIam);
       roles_.delete_role_policy(p.required("RoleName"), p.required("PolicyName"));
     } else if (action == "ListRolePolicies") {
-      Params p(form, action, {"RoleName", "MaxItems"});
+      QueryParams p(form, action, {"RoleName", "MaxItems"}, kIam);
       pugi::xml_node names = result.append_child("PolicyNames");
       for (const auto& name : roles_.list_role_policies(p.required("RoleName")))
         add_text(names, "member", name);
       add_text(result, "IsTruncated", "false");
     } else if (action == "CreatePolicy") {
-      Params p(form, action, {"PolicyName", "PolicyDocument", "Path", "Description"});
+      QueryParams p(form, action, {"PolicyName", "PolicyDocument", "Path", "Description"}, kIam);
       fill_policy(
           result.append_child("Policy"),
           roles_.create_policy(p.required("PolicyName"), p.required("PolicyDocument"),
                                p.get("Path").value_or("/"), p.get("Description").value_or(""), now_()));
     } else if (action == "GetPolicy") {
-      Params p(form, action, {"PolicyArn"});
+      QueryParams p(form, action, {"PolicyArn"}, kIam);
       fill_policy(result.append_child("Policy"), roles_.get_policy(p.required("PolicyArn")));
     } else if (action == "DeletePolicy") {
-      Params p(form, action, {"PolicyArn"});
+      QueryParams p(form, action, {"PolicyArn"}, kIam);
       roles_.delete_policy(p.required("PolicyArn"));
     } else if (action == "AttachRolePolicy" || action == "DetachRolePolicy") {
-      Params p(form, action, {"RoleName", "PolicyArn"});
+      QueryParams p(form, action, {"RoleName", "PolicyArn"}, kIam);
       action == "AttachRolePolicy"
           ? roles_.attach_role_policy(p.required("RoleName"), p.required("PolicyArn"))
           : roles_.detach_role_policy(p.required("RoleName"), p.required("PolicyArn"));
     } else if (action == "ListAttachedRolePolicies") {
-      Params p(form, action, {"RoleName", "PathPrefix", "MaxItems"});
+      QueryParams p(form, action, {"RoleName", "PathPrefix", "MaxItems"}, kIam);
       pugi::xml_node list = result.append_child("AttachedPolicies");
       for (const auto& policy : roles_.list_attached_role_policies(p.required("RoleName"))) {
         pugi::xml_node member = list.append_child("member");
@@ -164,7 +121,7 @@ ApiReply IamApi::handle(const std::map<std::string, std::string>& form) {
                          "bakrest's IAM does not have the action " + (action.empty() ? "(none)" : action));
     }
     return reply.done();
-  } catch (const Invalid& e) {
+  } catch (const QueryFault& e) {
     return query_error(kIamXmlns, e.code, e.message);
   } catch (const iam::IamError& e) {
     return query_error(kIamXmlns, e.code(), e.what(), e.http_status());

@@ -1,5 +1,6 @@
 #include "control/query_protocol.h"
 
+#include <cctype>
 #include <chrono>
 #include <sstream>
 
@@ -58,6 +59,72 @@ std::map<std::string, std::string> parse_form(std::string_view body) {
     if (amp == std::string_view::npos) break;
     body.remove_prefix(amp + 1);
   }
+  return out;
+}
+
+QueryParams::QueryParams(const std::map<std::string, std::string>& form, std::string_view action,
+                         std::initializer_list<std::string_view> allowed, QueryService service)
+    : form_(form), service_(service) {
+  for (const auto& [name, value] : form) {
+    if (name == "Action" || name == "Version") continue;
+    bool known = false;
+    for (std::string_view a : allowed) {
+      known = known || a == name || (a.ends_with(".*") && name.starts_with(a.substr(0, a.size() - 1)));
+    }
+    if (!known) {
+      throw invalid(std::string("bakrest's ") + (service_ == QueryService::kIam ? "IAM" : "RDS") +
+                    " does not take " + name + " on " + std::string(action));
+    }
+  }
+}
+
+QueryFault QueryParams::invalid(const std::string& message) const {
+  return {service_ == QueryService::kIam ? "ValidationError" : "InvalidParameterValue", message};
+}
+
+std::optional<std::string> QueryParams::get(std::string_view name) const {
+  auto it = form_.find(std::string(name));
+  if (it == form_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string QueryParams::required(std::string_view name) const {
+  auto value = get(name);
+  if (value) return *value;
+  if (service_ == QueryService::kRds)
+    throw QueryFault{"MissingParameter", "The request must contain the parameter " + std::string(name)};
+  // IAM names the member as its model does: lower camel case.
+  throw QueryFault{"ValidationError", "1 validation error detected: Value null at '" +
+                                          std::string(1, static_cast<char>(std::tolower(name[0]))) +
+                                          std::string(name.substr(1)) +
+                                          "' failed to satisfy constraint: Member must not be null"};
+}
+
+int QueryParams::integer(std::string_view name, int fallback) const {
+  auto value = get(name);
+  if (!value) return fallback;
+  try {
+    size_t used = 0;
+    int n = std::stoi(*value, &used);
+    if (used == value->size()) return n;
+  } catch (const std::exception&) {
+  }
+  throw invalid(std::string(name) + " must be an integer");
+}
+
+bool QueryParams::boolean(std::string_view name, bool fallback) const {
+  auto value = get(name);
+  if (!value) return fallback;
+  if (*value == "true") return true;
+  if (*value == "false") return false;
+  throw invalid(std::string(name) + " must be true or false");
+}
+
+std::map<std::string, std::string> QueryParams::under(std::string_view prefix) const {
+  std::map<std::string, std::string> out;
+  std::string start = std::string(prefix) + ".";
+  for (auto it = form_.lower_bound(start); it != form_.end() && it->first.starts_with(start); ++it)
+    out[it->first.substr(start.size())] = it->second;
   return out;
 }
 

@@ -56,6 +56,7 @@ const char* const kS3BucketKeys[] = {"name",
 const char* const kTlsKeys[] = {"certificate_file", "key_file", "force_encryption"};
 const char* const kBackupKeys[] = {"threads", "zstd_level"};
 const char* const kControlKeys[] = {"enabled", "host", "port"};
+const char* const kOptionGroupKeys[] = {"name", "options", "iam_role_arn"};
 
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
@@ -173,10 +174,6 @@ toml::table bucket_table(const BucketConfig& b) {
 
 }  // namespace
 
-bool Config::option_enabled(const std::string& name) const {
-  return std::find(options.begin(), options.end(), name) != options.end();
-}
-
 ProductVersion Config::product() const {
   return ProductVersion::parse(engine_version, edition).value_or(ProductVersion{});
 }
@@ -226,18 +223,21 @@ Config load_config(const std::filesystem::path& file) {
     }
   }
   if (const toml::table* group = root["option_group"].as_table()) {
-    c.option_group = read_string(*group, "name", c.option_group, file);
-    c.iam_role_arn = read_string(*group, "iam_role_arn", c.iam_role_arn, file);
+    refuse_unknown_keys(*group, kOptionGroupKeys, "[option_group]", file);
+    OptionGroupSeed seed;
+    seed.name = read_string(*group, "name", seed.name, file);
+    seed.iam_role_arn = read_string(*group, "iam_role_arn", seed.iam_role_arn, file);
     if (const toml::node* options = group->get("options")) {
       const toml::array* list = options->as_array();
       if (!list) throw invalid(file, "'option_group.options' must be an array of strings");
-      c.options.clear();
+      seed.options.clear();
       for (const auto& item : *list) {
         auto value = item.value<std::string>();
         if (!value) throw invalid(file, "'option_group.options' must be an array of strings");
-        c.options.push_back(*value);
+        seed.options.push_back(*value);
       }
     }
+    c.option_group_seed = std::move(seed);
   }
   if (const toml::table* storage = root["storage"].as_table()) {
     if (const toml::node* limit = storage->get("max_transfer_mb_per_sec")) {
@@ -307,8 +307,6 @@ Config load_config(const std::filesystem::path& file) {
 }
 
 void save_config(const Config& c, const std::filesystem::path& file) {
-  toml::array options;
-  for (const auto& o : c.options) options.push_back(o);
   toml::array buckets;
   for (const auto& b : c.buckets) buckets.push_back(bucket_table(b));
   toml::table tls{{"force_encryption", c.force_encryption}};
@@ -324,8 +322,6 @@ void save_config(const Config& c, const std::filesystem::path& file) {
       {"engine_version", c.engine_version},
       {"time_zone", c.time_zone},
       {"server", toml::table{{"host", c.listen_host}, {"port", c.port}}},
-      {"option_group",
-       toml::table{{"name", c.option_group}, {"options", options}, {"iam_role_arn", c.iam_role_arn}}},
       {"storage", toml::table{{"max_transfer_mb_per_sec", c.max_transfer_mb_per_sec}}},
       {"backup", toml::table{{"threads", c.backup_threads}, {"zstd_level", c.zstd_level}}},
       {"limits", toml::table{{"max_database_gb", c.max_database_gb},
@@ -338,6 +334,13 @@ void save_config(const Config& c, const std::filesystem::path& file) {
        toml::table{{"enabled", c.control_enabled}, {"host", c.control_host}, {"port", c.control_port}}},
       {"buckets", buckets},
   };
+  if (const auto& seed = c.option_group_seed) {
+    toml::array options;
+    for (const auto& o : seed->options) options.push_back(o);
+    root.insert(
+        "option_group",
+        toml::table{{"name", seed->name}, {"options", options}, {"iam_role_arn", seed->iam_role_arn}});
+  }
   std::ostringstream text;
   text << "# bakrest instance configuration (see docs/OPERATIONS.md)\n" << root << "\n";
 

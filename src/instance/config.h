@@ -20,6 +20,14 @@ struct BucketConfig {
   std::optional<storage::S3Settings> s3;  // set for type = "s3"; its bucket and region are the above
 };
 
+// The option group a new instance starts in: its name, its options (SQLSERVER_BACKUP_RESTORE or none), and
+// the option's IAM_ROLE_ARN (empty: the default role bakrest makes).
+struct OptionGroupSeed {
+  std::string name = "bakrest-backup-restore";
+  std::vector<std::string> options = {"SQLSERVER_BACKUP_RESTORE"};
+  std::string iam_role_arn;
+};
+
 struct Config {
   std::string instance_id;  // generated at first start
   std::string region = "us-east-1";
@@ -30,9 +38,10 @@ struct Config {
   std::string time_zone = "UTC";
   std::string listen_host = "127.0.0.1";
   int port = 1433;
-  std::string option_group = "default:sqlserver-se-16-00";
-  std::vector<std::string> options = {"SQLSERVER_BACKUP_RESTORE"};
-  std::string iam_role_arn;  // IAM_ROLE_ARN of SQLSERVER_BACKUP_RESTORE; empty: no permission checks yet
+  // [option_group]: read at the first start only, to make the instance's option group in msdb (which keeps it
+  // from then on: rds/option_groups.h); the start that seeds it removes the section from the file. Absent:
+  // the group "bakrest-backup-restore" with SQLSERVER_BACKUP_RESTORE and the default role.
+  std::optional<OptionGroupSeed> option_group_seed;
   std::vector<BucketConfig> buckets = {{"aws_example_bucket", "us-east-1", std::nullopt}};
   double max_transfer_mb_per_sec = 0;  // [storage]: caps backup and restore transfer speed; 0: no limit
   // [backup]: threads that compress and verify backups' chunks (0: the cores, up to 8), and the zstd level
@@ -59,7 +68,6 @@ struct Config {
   std::string control_host = "127.0.0.1";
   int control_port = 14330;
 
-  bool option_enabled(const std::string& name) const;
   // max_database_gb in bytes, and at most 10 GB on Express edition (as RDS limits its restores).
   uint64_t max_database_bytes() const;
   // engine_version and edition as a ProductVersion (load_config() has checked that it reads).

@@ -139,6 +139,25 @@ CREATE TABLE IF NOT EXISTS iam_role_attachments (
   policy NVARCHAR NOT NULL COLLATE NOCASE,
   PRIMARY KEY (role, policy)
 );
+-- RDS option groups (rds/option_groups.h): names in lower case, as RDS keeps them. SQLSERVER_BACKUP_RESTORE,
+-- the one option, has the one setting IAM_ROLE_ARN. instance_option_group: the group this instance is in.
+CREATE TABLE IF NOT EXISTS option_groups (
+  name                 NVARCHAR PRIMARY KEY,
+  description          NVARCHAR NOT NULL,
+  engine_name          NVARCHAR NOT NULL,
+  major_engine_version NVARCHAR NOT NULL,
+  create_date          INT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS option_group_options (
+  option_group NVARCHAR NOT NULL,
+  option_name  NVARCHAR NOT NULL,
+  iam_role_arn NVARCHAR,
+  PRIMARY KEY (option_group, option_name)
+);
+CREATE TABLE IF NOT EXISTS instance_option_group (
+  id   INTEGER PRIMARY KEY CHECK (id = 1),
+  name NVARCHAR NOT NULL
+);
 CREATE VIEW IF NOT EXISTS sys_databases AS
   SELECT name, database_id, state AS state_desc, recovery_model AS recovery_model_desc, create_date
   FROM databases;

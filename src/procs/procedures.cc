@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "common/text.h"
 #include "engine/database_name.h"
+#include "iam/authorized_store.h"
 #include "instance/logins.h"
 #include "procs/arguments.h"
 #include "procs/backup_options.h"
@@ -83,12 +84,14 @@ const Procedure* resolve(const std::string& written, const std::string& current_
 
 // --- shared checks and results -----------------------------------------------------------------------------
 
+SqlError option_not_enabled() {
+  return procedure_error(
+      "Database backup/restore option is not enabled yet or is in the process of being enabled. Please try "
+      "again later.");
+}
+
 void require_option(const Context& context) {
-  if (!context.config.option_enabled("SQLSERVER_BACKUP_RESTORE")) {
-    throw procedure_error(
-        "Database backup/restore option is not enabled yet or is in the process of being enabled. Please try "
-        "again later.");
-  }
+  if (!context.option_groups.backup_restore_role()) throw option_not_enabled();
 }
 
 void require_no_transaction(const Caller& caller, const char* procedure) {
@@ -717,6 +720,25 @@ tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::En
 
 }  // namespace
 
+namespace {
+
+// The store as the role of the instance's SQLSERVER_BACKUP_RESTORE option may use it, for one task: what the
+// role may do is read when the task starts. Throws the option's message if the option is gone, and Access
+// Denied if its role is.
+iam::AuthorizedStore task_store(const rds::OptionGroups& groups, storage::ObjectStore& store) {
+  auto arn = groups.backup_restore_role();
+  if (!arn) throw option_not_enabled();
+  auto role = groups.roles().role_policies(*arn);
+  if (!role) {
+    throw storage::StorageError(storage::StorageError::Kind::kAccessDenied,
+                                "Access Denied (the role " + *arn +
+                                    " that the SQLSERVER_BACKUP_RESTORE option names does not exist)");
+  }
+  return iam::AuthorizedStore(store, std::make_shared<const iam::RolePolicies>(std::move(*role)));
+}
+
+}  // namespace
+
 void install_task_runners(Context& context, double max_transfer_bytes_per_second) {
   auto env = std::make_shared<backup::Environment>(backup::Environment{
       context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
@@ -724,24 +746,29 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
     env->zstd_threads = static_cast<unsigned>(context.config.backup_threads);
   env->zstd_level = context.config.zstd_level;
   tasks::TaskQueue& queue = context.tasks;
-  auto backup_runner = [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
+  const rds::OptionGroups& groups = context.option_groups;
+  auto backup_runner = [env, &queue, &groups](const tasks::TaskRecord& task, JobControl& control) {
+    iam::AuthorizedStore store = task_store(groups, env->store);
+    backup::Environment task_env = env->with_store(store);
     // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.
     Guid backup_id = random_guid();
     queue.add_parameters(task.task_id, {{"backup_id", guid_to_string(backup_id)}});
     backup::BackupRequest request = backup_request(task);
     request.backup_id = backup_id;
-    backup::run_backup(request, *env, control);
+    backup::run_backup(request, task_env, control);
   };
   for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
     queue.set_runner(type, backup_runner);
-  auto restore_runner = [env, &queue](const tasks::TaskRecord& task, JobControl& control) {
+  auto restore_runner = [env, &queue, &groups](const tasks::TaskRecord& task, JobControl& control) {
+    iam::AuthorizedStore store = task_store(groups, env->store);
+    backup::Environment task_env = env->with_store(store);
     // A roll-forward notes the redo point it starts from, so that a restart can tell whether it completed.
     if (!tasks::is_full_restore(task.task_type)) {
       auto info = env->engine.find(task.database_name);
       if (info && info->restore_lsn)
         queue.add_parameters(task.task_id, {{kRedoPointBefore, static_cast<int64_t>(*info->restore_lsn)}});
     }
-    backup::run_restore(restore_request(task), *env, control);
+    backup::run_restore(restore_request(task), task_env, control);
   };
   for (const char* type :
        {tasks::kRestoreDb, tasks::kRestoreDbNorecovery, tasks::kRestoreDbDifferential,

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "instance/config.h"
 #include "instance/msdb.h"
+#include "rds/option_groups.h"
 #include "storage/object_store.h"
 #include "tasks/task_queue.h"
 
@@ -21,6 +22,8 @@ struct Context {
   storage::ObjectStore& store;
   instance::Msdb& msdb;
   const instance::Config& config;
+  // The instance's option group (SQLSERVER_BACKUP_RESTORE and its role) and, through it, the IAM roles.
+  const rds::OptionGroups& option_groups;
 };
 
 struct Caller {

@@ -457,7 +457,8 @@ void config_seeds() {
   fs::create_directories(dir);
   instance::Config config;
   config.instance_id = "db-4f1c2a";
-  config.iam_role_arn = "arn:aws:iam::123456789012:role/rds-backup";
+  config.option_group_seed = instance::OptionGroupSeed{
+      "rds-backup", {"SQLSERVER_BACKUP_RESTORE"}, "arn:aws:iam::123456789012:role/rds-backup"};
   config.buckets.push_back({"my-backups", "eu-west-1", std::nullopt});
   config.max_transfer_mb_per_sec = 12.5;
   instance::save_config(config, dir / "instance.toml");

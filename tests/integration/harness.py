@@ -256,11 +256,6 @@ time_zone = "UTC"
 host = "127.0.0.1"
 port = 0
 
-[option_group]
-name = "test"
-options = ["SQLSERVER_BACKUP_RESTORE"]
-iam_role_arn = ""
-
 [storage]
 max_transfer_mb_per_sec = {max_transfer_mb_per_sec}
 """.format(**values) + (buckets if buckets is not None else """

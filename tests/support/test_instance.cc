@@ -17,7 +17,8 @@ TestInstance::TestInstance(const fs::path& root, bool start_workers)
       store(root / "store"),
       engine(root / "databases", msdb),
       queue(msdb),
-      context{engine, queue, store, msdb, config},
+      access(msdb, config),
+      context{engine, queue, store, msdb, config, access.option_groups},
       env{engine, store, msdb, config, 0} {
   if (!store.bucket_region(kBucket)) store.create_bucket(kBucket, config.region);
   procs::install_task_runners(context, 0);

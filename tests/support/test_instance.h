@@ -18,6 +18,7 @@
 #include "instance/msdb.h"
 #include "procs/procedures.h"
 #include "storage/local_store.h"
+#include "support/default_access.h"
 #include "tasks/task_queue.h"
 
 namespace bakrest::testing {
@@ -37,6 +38,7 @@ class TestInstance {
   storage::LocalStore store;
   engine::Engine engine;
   tasks::TaskQueue queue;
+  DefaultAccess access;
   procs::Context context;
   backup::Environment env;
 

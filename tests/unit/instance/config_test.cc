@@ -19,7 +19,7 @@ TEST(ConfigTest, DefaultsRoundTrip) {
   EXPECT_EQ(read.instance_id, "bakrest-abc");
   EXPECT_EQ(read.region, "us-east-1");
   EXPECT_EQ(read.edition, "standard");
-  EXPECT_TRUE(read.option_enabled("SQLSERVER_BACKUP_RESTORE"));
+  EXPECT_FALSE(read.option_group_seed.has_value());  // written only while it has not been used
   ASSERT_EQ(read.buckets.size(), 1u);
   EXPECT_EQ(read.buckets[0].name, "aws_example_bucket");
   EXPECT_EQ(read.max_transfer_mb_per_sec, 2);
@@ -164,10 +164,19 @@ TEST(ConfigTest, S3BucketSettingsThatCannotWorkAreRefusedByName) {
   expect_invalid(head + "[[buckets]]\nname = \"b\"\n", "configured twice");
 }
 
-TEST(ConfigTest, OptionGroupWithoutBackupRestore) {
+TEST(ConfigTest, OptionGroupSeed) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "instance.toml") << "instance_id = \"x\"\n[option_group]\noptions = []\n";
-  EXPECT_FALSE(load_config(dir.path() / "instance.toml").option_enabled("SQLSERVER_BACKUP_RESTORE"));
+  Config read = load_config(dir.path() / "instance.toml");
+  ASSERT_TRUE(read.option_group_seed.has_value());
+  EXPECT_EQ(read.option_group_seed->name, "bakrest-backup-restore");
+  EXPECT_TRUE(read.option_group_seed->options.empty());
+  save_config(read, dir.path() / "again.toml");
+  Config again = load_config(dir.path() / "again.toml");
+  ASSERT_TRUE(again.option_group_seed.has_value());
+  EXPECT_TRUE(again.option_group_seed->options.empty());
+  expect_invalid("instance_id = \"x\"\n[option_group]\nrole = \"r\"\n",
+                 "[option_group] has an unknown key 'role'");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "instance/logins.h"
 #include "storage/local_store.h"
+#include "support/default_access.h"
 #include "tasks/task_types.h"
 #include "temp_dir.h"
 
@@ -45,12 +46,14 @@ class ProceduresTest : public ::testing::Test {
   storage::LocalStore store{dir.path() / "store"};
   std::unique_ptr<tasks::TaskQueue> queue = std::make_unique<tasks::TaskQueue>(msdb);
   instance::Config config;
+  testing::DefaultAccess access{msdb, config};
 
   // The queue and its runners as serve sets them up (runners are needed to submit; recover_interrupted
   // runs here, as at startup).
   Context& context() {
     if (!context_) {
-      context_ = std::make_unique<Context>(Context{engine, *queue, store, msdb, config});
+      context_ =
+          std::make_unique<Context>(Context{engine, *queue, store, msdb, config, access.option_groups});
       install_task_runners(*context_, 0);
     }
     return *context_;
@@ -193,7 +196,7 @@ TEST_F(ProceduresTest, BackupLogChecksLikeBackupDatabase) {
                 .text,
             "Calling rds_backup_log within a transaction isn't supported. Commit or roll back the "
             "transaction first.");
-  config.options.clear();
+  access.remove_backup_restore_option();
   EXPECT_THAT(log("mydatabase", arn).text, HasSubstr("Database backup/restore option is not enabled yet"));
   EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
 }
@@ -420,7 +423,7 @@ TEST_F(ProceduresTest, FinishRestoreNeedsTheOptionAndNoTransaction) {
   make_restoring("mydatabase");
   EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}, "admin", true).text,
               HasSubstr("Calling rds_finish_restore within a transaction isn't supported."));
-  config.options.clear();
+  access.remove_backup_restore_option();
   EXPECT_THAT(error("rds_finish_restore", {arg("@db_name", std::string("mydatabase"))}).text,
               HasSubstr("Database backup/restore option is not enabled yet"));
 }
@@ -678,6 +681,7 @@ TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
   storage::LocalStore store{dir.path() / "store"};
   store.create_bucket("aws_example_bucket", "us-east-1");
   instance::Config config;
+  testing::DefaultAccess access{msdb, config};
   namespace fs = std::filesystem;
   fs::path changed_pages;
   Guid backup_id = random_guid();
@@ -727,7 +731,7 @@ TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
   engine::Engine engine{dir.path() / "databases", msdb};
   EXPECT_FALSE(engine.differential_base("db").has_value());
   tasks::TaskQueue queue(msdb);
-  Context context{engine, queue, store, msdb, config};
+  Context context{engine, queue, store, msdb, config, access.option_groups};
   install_task_runners(context, 0);
   EXPECT_EQ(queue.get(task_id)->lifecycle, "SUCCESS");
   auto base = engine.differential_base("db");

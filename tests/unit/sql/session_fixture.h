@@ -11,6 +11,7 @@
 #include "instance/logins.h"
 #include "sql/session.h"
 #include "storage/local_store.h"
+#include "support/default_access.h"
 #include "temp_dir.h"
 
 namespace bakrest::sql {
@@ -27,7 +28,8 @@ class SessionFixture : public ::testing::Test {
   storage::LocalStore store{dir.path() / "store"};
   tasks::TaskQueue queue{msdb};
   instance::Config config;
-  procs::Context context{engine, queue, store, msdb, config};
+  bakrest::testing::DefaultAccess access{msdb, config};
+  procs::Context context{engine, queue, store, msdb, config, access.option_groups};
   SessionEnvironment env{engine, context, "bakrest test", "test-instance"};
   Session session{env, "admin", 51, ""};
 

@@ -240,7 +240,7 @@ TEST_F(SessionTest, VacuumWorks) {
 }
 
 TEST_F(SessionTest, ProceduresNeedTheOptionInTheOptionGroup) {
-  config.options.clear();
+  access.remove_backup_restore_option();
   run("CREATE DATABASE shop");
   auto sink =
       run("exec msdb.dbo.rds_backup_database @source_db_name='shop', "
