@@ -31,10 +31,13 @@ bool same(const instance::Config& a, const instance::Config& b) {
   };
   return a.instance_id == b.instance_id && a.region == b.region && a.account == b.account &&
          a.edition == b.edition && a.time_zone == b.time_zone && a.listen_host == b.listen_host &&
-         a.port == b.port && a.option_group == b.option_group && a.options == b.options &&
-         a.iam_role_arn == b.iam_role_arn && a.max_transfer_mb_per_sec == b.max_transfer_mb_per_sec &&
-         a.max_database_gb == b.max_database_gb && a.max_connections == b.max_connections &&
-         a.max_request_mb == b.max_request_mb && a.max_buffered_request_mb == b.max_buffered_request_mb &&
+         a.port == b.port && a.option_group_seed.has_value() == b.option_group_seed.has_value() &&
+         (!a.option_group_seed || (a.option_group_seed->name == b.option_group_seed->name &&
+                                   a.option_group_seed->options == b.option_group_seed->options &&
+                                   a.option_group_seed->iam_role_arn == b.option_group_seed->iam_role_arn)) &&
+         a.max_transfer_mb_per_sec == b.max_transfer_mb_per_sec && a.max_database_gb == b.max_database_gb &&
+         a.max_connections == b.max_connections && a.max_request_mb == b.max_request_mb &&
+         a.max_buffered_request_mb == b.max_buffered_request_mb &&
          a.login_timeout_seconds == b.login_timeout_seconds &&
          std::equal(a.buckets.begin(), a.buckets.end(), b.buckets.begin(), b.buckets.end(), buckets_equal);
 }
