@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "backup/backup_keys.h"
 #include "backup/differential_body.h"
 #include "backup/job_support.h"
 #include "backup/jobs.h"
@@ -33,6 +34,7 @@ std::string capitalized(std::string text) {
 void check_backup_request(const BackupRequest& request, Environment& env, const JobControl& control) {
   const storage::CallContext ctx = storage_context(control);
   check_bucket(env, request.bucket, ctx);
+  if (!request.kms_key.empty()) check_backup_key(env.keys, request.kms_key);
   if (request.compress && env.config.edition != "standard" && env.config.edition != "enterprise") {
     throw task_error("BACKUP DATABASE WITH COMPRESSION isn't supported on " +
                      capitalized(env.config.edition) + " Edition");
@@ -92,6 +94,16 @@ Published publish(const BackupRequest& request, Environment& env, const format::
                   JobControl& control, Work& work, const StripeBody& body) {
   const std::vector<std::string> keys = request.keys();
   const size_t stripes = keys.size();
+  // An encrypted backup's data key, made before anything is written; every stripe shares it.
+  format::BackupHeader sealed_header = header;
+  std::optional<format::DataKey> data_key;
+  if (!request.kms_key.empty()) {
+    BackupKey key = make_backup_key(env.keys, request.kms_key, header.backup_id);
+    sealed_header.encryption = format::Encryption::kAes256Gcm;
+    sealed_header.kms_key_arn = key.key_arn;
+    sealed_header.wrapped_data_key = key.wrapped;
+    data_key = key.data_key;
+  }
   StripeGroup group(control);
   std::vector<StripeObject> objects(stripes);
   for (size_t i = 0; i < stripes; ++i) {
@@ -106,10 +118,10 @@ Published publish(const BackupRequest& request, Environment& env, const format::
     control.progress(0, "Uploading to " + env.store.endpoint(request.bucket) + " with at most " +
                             std::to_string(limit * stripes >> 20) + " MiB of parts in memory.");
   }
-  // The stripes share the compression threads and the chunks in flight; without compression a chunk only
-  // needs its checksum, which costs less than handing it to another thread (bench/backup_bench).
-  const bool compressed = header.compression != format::Compression::kNone;
-  const unsigned threads = compressed ? std::max<unsigned>(1, env.zstd_threads / stripes) : 1;
+  // The stripes share the threads that compress and encrypt, and the chunks in flight; a chunk that is
+  // neither only needs its checksum, which costs less than handing it to another thread (bench/backup_bench).
+  const bool pooled = header.compression != format::Compression::kNone || data_key.has_value();
+  const unsigned threads = pooled ? std::max<unsigned>(1, env.zstd_threads / stripes) : 1;
   const unsigned in_flight =
       request.tuning.buffer_count > 0 ? std::max<unsigned>(1, request.tuning.buffer_count / stripes) : 0;
   RateLimiter limiter(env.max_transfer_bytes_per_second);
@@ -121,7 +133,7 @@ Published publish(const BackupRequest& request, Environment& env, const format::
   };
   auto write_stripe = [&](size_t i) {
     StripeObject& out = objects[i];
-    format::BackupHeader stripe_header = header;
+    format::BackupHeader stripe_header = sealed_header;
     stripe_header.stripe_index = static_cast<uint16_t>(i);
     stripe_header.stripe_count = static_cast<uint16_t>(stripes);
     ObjectSink sink(*out.object, request.tuning.block_size,
@@ -130,7 +142,8 @@ Published publish(const BackupRequest& request, Environment& env, const format::
                                 {.chunk_size = request.tuning.max_transfer_size,
                                  .zstd_level = env.zstd_level,
                                  .threads = threads,
-                                 .max_in_flight = in_flight});
+                                 .max_in_flight = in_flight,
+                                 .data_key = data_key ? &*data_key : nullptr});
     body(i, writer, group);
     group.check();
     format::BackupTrailer trailer = writer.finish(now_micros());
@@ -493,7 +506,9 @@ InterruptedBackup settle_interrupted_backup(const BackupRequest& request, Enviro
     ObjectSource source(*object);
     format::BackupHeader stripe;
     try {
-      format::BackupReader reader(source);
+      // An encrypted backup is opened with the key its header names (the instance's own clean-up).
+      OwnKey own_key(env.keys);
+      format::BackupReader reader(source, format::ReaderOptions{.data_key = &own_key});
       stripe = reader.header();
       if (stripe.backup_id != request.backup_id) {
         complete = false;  // not ours

@@ -11,6 +11,7 @@
 
 #include "common/ids.h"
 #include "common/job_control.h"
+#include "crypto/key_service.h"
 #include "engine/engine.h"
 #include "instance/config.h"
 #include "instance/msdb.h"
@@ -29,11 +30,16 @@ struct Environment {
   // the cores up to 8. A multi-file backup shares them among its stripes.
   unsigned zstd_threads = default_zstd_threads();
   int zstd_level = 3;  // instance.toml [backup] zstd_level
+  // The key service encrypted backups use (a task's iam::AuthorizedKms); null: none, and a task given a key
+  // fails saying so.
+  crypto::KeyService* keys = nullptr;
 
   static unsigned default_zstd_threads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 8u); }
-  // The same environment reaching the objects through other_store (a task's iam::AuthorizedStore).
-  Environment with_store(storage::ObjectStore& other_store) const {
-    return {engine, other_store, msdb, config, max_transfer_bytes_per_second, zstd_threads, zstd_level};
+  // The same environment reaching the objects through other_store and keys through other_keys (a task's
+  // iam::AuthorizedStore and iam::AuthorizedKms).
+  Environment with_access(storage::ObjectStore& other_store, crypto::KeyService* other_keys) const {
+    return {engine,       other_store, msdb,      config, max_transfer_bytes_per_second,
+            zstd_threads, zstd_level,  other_keys};
   }
 };
 
@@ -67,6 +73,7 @@ struct BackupRequest {
   // ... N-of-N). Empty: the one object `key`.
   std::vector<std::string> stripe_keys;
   Tuning tuning;
+  std::string kms_key;  // @kms_master_key_arn: encrypt under this KMS key; empty: not encrypted
 
   // stripe_keys, or the one key.
   std::vector<std::string> keys() const { return stripe_keys.empty() ? std::vector{key} : stripe_keys; }
@@ -85,6 +92,7 @@ struct RestoreRequest {
   std::optional<int64_t> stopat_us;  // log restores: stop after the last commit at or before this time
   std::string login;                 // who asked; recorded for rds_finish_restore/rds_drop_database
   Tuning tuning;
+  std::string kms_key;  // @kms_master_key_arn: the key an encrypted backup was made with; empty: none given
 };
 
 // Writes a backup of request.database to the object and records it in msdb.backupset and

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "backup/backup_keys.h"
 #include "backup/differential_body.h"
 #include "backup/job_support.h"
 #include "backup/jobs.h"
@@ -28,6 +29,7 @@ namespace {
 struct OpenBackup {
   std::unique_ptr<storage::ObjectReader> object;
   std::unique_ptr<ObjectSource> source;
+  std::unique_ptr<RestoreKey> key;
   std::unique_ptr<format::BackupReader> reader;
   const format::BackupHeader& header() const { return reader->header(); }
 };
@@ -52,12 +54,15 @@ OpenBackup open_object(const RestoreRequest& request, Environment& env, const st
   b.source = std::make_unique<ObjectSource>(*b.object, request.tuning.max_transfer_size);
   const unsigned in_flight = request.tuning.buffer_count;
   try {
+    b.key = std::make_unique<RestoreKey>(env.keys, request.kms_key, object_arn(request, key));
     b.reader = std::make_unique<format::BackupReader>(
-        *b.source, format::ReaderOptions{.threads = threads, .read_ahead = in_flight});
+        *b.source,
+        format::ReaderOptions{.threads = threads, .read_ahead = in_flight, .data_key = b.key.get()});
   } catch (const format::FormatError& e) {
     throw task_error("Please reissue task with correct type and overwrite property. " +
                      object_arn(request, key) + " is not a bakrest backup: " + e.what());
   }
+  check_restore_key(b.header(), request.kms_key, object_arn(request, key));
   return b;
 }
 
@@ -75,7 +80,8 @@ bool same_backup(const format::BackupHeader& a, const format::BackupHeader& b) {
   return a.backup_id == b.backup_id && a.stripe_count == b.stripe_count && a.type == b.type &&
          a.database_guid == b.database_guid && a.fork_guid == b.fork_guid && a.first_lsn == b.first_lsn &&
          a.last_lsn == b.last_lsn && a.page_size == b.page_size && a.page_count == b.page_count &&
-         a.base_backup_id == b.base_backup_id;
+         a.base_backup_id == b.base_backup_id && a.encryption == b.encryption &&
+         a.kms_key_arn == b.kms_key_arn && a.wrapped_data_key == b.wrapped_data_key;
 }
 
 BackupSet find_backup_set(const RestoreRequest& request, Environment& env, const JobControl& control) {

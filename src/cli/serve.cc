@@ -173,7 +173,7 @@ int serve(const ServeOptions& options) {
     }
     engine::Engine engine(data.databases_dir(), msdb);
     tasks::TaskQueue queue(msdb);
-    procs::Context context{engine, queue, store, msdb, config, option_groups};
+    procs::Context context{engine, queue, store, msdb, config, option_groups, &kms};
     procs::install_task_runners(context, config.max_transfer_mb_per_sec * 1048576.0);
     queue.start();
 

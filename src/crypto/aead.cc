@@ -60,11 +60,12 @@ void add_associated(EVP_CIPHER_CTX* ctx, std::span<const uint8_t> associated) {
 
 }  // namespace
 
-std::vector<uint8_t> seal(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
-                          std::span<const uint8_t> plaintext) {
+size_t seal_into(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                 std::span<const uint8_t> plaintext, std::span<uint8_t> out) {
+  if (out.size() < plaintext.size() + kAeadTagBytes)
+    throw std::invalid_argument("AES-256-GCM: the output is shorter than the text and its tag");
   CipherContext ctx = start(key, nonce, true);
   add_associated(ctx.get(), associated);
-  std::vector<uint8_t> out(plaintext.size() + kAeadTagBytes);
   const size_t written = update(ctx.get(), plaintext, out.data(), "encrypt");
   // GCM gives nothing at the end; a scratch buffer keeps an empty text's null pointer away from OpenSSL.
   uint8_t final_block[16];
@@ -72,19 +73,20 @@ std::vector<uint8_t> seal(const AeadKey& key, const AeadNonce& nonce, std::span<
   if (EVP_CipherFinal_ex(ctx.get(), final_block, &n) != 1 || n != 0) openssl_failed("finish encrypting");
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAeadTagBytes, out.data() + written) != 1)
     openssl_failed("give the tag");
-  out.resize(written + kAeadTagBytes);
-  return out;
+  return written + kAeadTagBytes;
 }
 
-std::vector<uint8_t> open(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
-                          std::span<const uint8_t> sealed) {
+size_t open_into(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                 std::span<const uint8_t> sealed, std::span<uint8_t> out) {
   if (sealed.size() < kAeadTagBytes) throw AuthenticationFailed();
   std::span<const uint8_t> ciphertext = sealed.first(sealed.size() - kAeadTagBytes);
+  if (out.size() < ciphertext.size())
+    throw std::invalid_argument("AES-256-GCM: the output is shorter than the text");
+  // Taken first: out may be where sealed is.
   std::array<uint8_t, kAeadTagBytes> tag;
   std::copy(sealed.end() - kAeadTagBytes, sealed.end(), tag.begin());
   CipherContext ctx = start(key, nonce, false);
   add_associated(ctx.get(), associated);
-  std::vector<uint8_t> out(ciphertext.size());
   const size_t written = update(ctx.get(), ciphertext, out.data(), "decrypt");
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTagBytes, tag.data()) != 1)
     openssl_failed("take the tag");
@@ -92,7 +94,20 @@ std::vector<uint8_t> open(const AeadKey& key, const AeadNonce& nonce, std::span<
   int n = 0;
   // Fails when the tag does not match: nothing of out may be used then.
   if (EVP_CipherFinal_ex(ctx.get(), final_block, &n) != 1 || n != 0) throw AuthenticationFailed();
-  out.resize(written);
+  return written;
+}
+
+std::vector<uint8_t> seal(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                          std::span<const uint8_t> plaintext) {
+  std::vector<uint8_t> out(plaintext.size() + kAeadTagBytes);
+  out.resize(seal_into(key, nonce, associated, plaintext, out));
+  return out;
+}
+
+std::vector<uint8_t> open(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                          std::span<const uint8_t> sealed) {
+  std::vector<uint8_t> out(sealed.size() >= kAeadTagBytes ? sealed.size() - kAeadTagBytes : 0);
+  out.resize(open_into(key, nonce, associated, sealed, out));
   return out;
 }
 

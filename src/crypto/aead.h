@@ -38,6 +38,12 @@ std::vector<uint8_t> seal(const AeadKey& key, const AeadNonce& nonce, std::span<
 std::vector<uint8_t> open(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
                           std::span<const uint8_t> sealed);
 
+// The same into a buffer the caller gives (no allocation), which may be the input itself (in place): out must
+// hold the text and, for seal_into, its tag. Return the bytes written. std::invalid_argument if out is short.
+size_t seal_into(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                 std::span<const uint8_t> plaintext, std::span<uint8_t> out);
+size_t open_into(const AeadKey& key, const AeadNonce& nonce, std::span<const uint8_t> associated,
+                 std::span<const uint8_t> sealed, std::span<uint8_t> out);
 // Bytes from OpenSSL's CSPRNG; throws std::runtime_error if it cannot give them.
 void random_bytes(std::span<uint8_t> out);
 AeadKey random_key();

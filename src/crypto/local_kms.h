@@ -31,58 +31,13 @@
 
 #include "common/sqlite.h"
 #include "crypto/aead.h"
+#include "crypto/key_service.h"
 #include "crypto/keyring.h"
+#include "crypto/kms_types.h"
 
 namespace bakrest::crypto {
 
-// A refusal as KMS words it: code is the exception's name ("NotFoundException"), what() its message.
-class KmsError : public std::runtime_error {
- public:
-  KmsError(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
-};
-
-enum class KeyState { kEnabled, kDisabled, kPendingDeletion };
-const char* key_state_name(KeyState state);  // "Enabled", "Disabled", "PendingDeletion"
-
-struct KeyMetadata {
-  std::string key_id;  // "1234abcd-12ab-34cd-56ef-1234567890ab"
-  std::string arn;     // "arn:aws:kms:us-east-1:123456789012:key/<key_id>"
-  std::string description;
-  std::string key_spec;     // "SYMMETRIC_DEFAULT", "RSA_2048", ...
-  std::string key_usage;    // "ENCRYPT_DECRYPT" or "SIGN_VERIFY"
-  std::string key_manager;  // "CUSTOMER", or "AWS" for the AWS managed alias/aws/rds
-  KeyState state = KeyState::kEnabled;
-  int64_t creation_date = 0;             // unix seconds
-  std::optional<int64_t> deletion_date;  // when PendingDeletion
-  bool symmetric() const { return key_spec == "SYMMETRIC_DEFAULT"; }
-};
-
-struct Alias {
-  std::string name;    // "alias/backups"
-  std::string arn;     // "arn:aws:kms:us-east-1:123456789012:alias/backups"
-  std::string key_id;  // the target key
-};
-
-struct DataKey {
-  std::vector<uint8_t> plaintext;
-  std::vector<uint8_t> ciphertext_blob;
-  std::string key_arn;
-};
-
-struct Decrypted {
-  std::vector<uint8_t> plaintext;
-  std::string key_arn;
-};
-
-// Encryption context: string pairs bound to a ciphertext (KMS's EncryptionContext).
-using EncryptionContext = std::map<std::string, std::string>;
-
-class LocalKms {
+class LocalKms : public KeyService {
  public:
   // Opens keyring.dir()/kms.db, creating it (and alias/aws/rds, the AWS managed key RDS backups may not use)
   // if needed. region and account make the ARNs. Throws std::runtime_error if the file cannot be used.
@@ -97,7 +52,7 @@ class LocalKms {
                          const std::optional<std::string>& policy, int64_t now);
 
   // key: a key ID, key ARN, alias name ("alias/x") or alias ARN. Throws KmsError NotFoundException.
-  KeyMetadata describe_key(std::string_view key) const;
+  KeyMetadata describe_key(std::string_view key) const override;
   std::vector<KeyMetadata> list_keys() const;
 
   void create_alias(std::string_view alias_name, std::string_view target_key);
@@ -116,11 +71,12 @@ class LocalKms {
   // InvalidKeyUsageException (an asymmetric key), InvalidCiphertextException (a blob that does not open),
   // IncorrectKeyException (a blob of another key than the one named).
   // bytes: the data key's length, 1..1024 (32 for AES-256).
-  DataKey generate_data_key(std::string_view key, const EncryptionContext& context, size_t bytes = 32);
+  DataKey generate_data_key(std::string_view key, const EncryptionContext& context,
+                            size_t bytes = 32) override;
   std::vector<uint8_t> encrypt(std::string_view key, std::span<const uint8_t> plaintext,
                                const EncryptionContext& context);
   Decrypted decrypt(std::span<const uint8_t> blob, std::optional<std::string_view> key,
-                    const EncryptionContext& context);
+                    const EncryptionContext& context) override;
 
   // The ARN of an alias name, and of a key ID, in this keyring's region and account.
   std::string alias_arn(std::string_view alias_name) const;

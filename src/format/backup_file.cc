@@ -1,5 +1,6 @@
 #include "format/backup_file.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <xxhash.h>
@@ -15,6 +16,7 @@
 
 #include "common/digest.h"
 #include "common/ordered_pool.h"
+#include "crypto/aead.h"
 #include "format/backup_layout.h"
 
 namespace bakrest::format {
@@ -36,7 +38,7 @@ StreamDigest::StreamDigest(uint16_t version) : state_(std::make_unique<State>())
     state_->sha.emplace();
     return;
   }
-  if (version != 2)
+  if (version != 2 && version != 3)
     throw std::invalid_argument("no digest for backup format version " + std::to_string(version));
   state_->xxh.reset(XXH3_createState());
   if (!state_->xxh || XXH3_128bits_reset(state_->xxh.get()) != XXH_OK) throw std::bad_alloc();
@@ -276,9 +278,14 @@ void check_writer_input(const BackupHeader& header, const WriterOptions& options
     throw std::invalid_argument("unknown compression " +
                                 std::to_string(static_cast<int>(header.compression)));
   }
-  if (header.encryption != Encryption::kNone) {
-    throw std::invalid_argument("backup format version 1 does not support encryption " +
-                                std::to_string(static_cast<int>(header.encryption)));
+  if (header.encryption == Encryption::kAes256Gcm) {
+    if (!options.data_key || header.kms_key_arn.empty() || header.wrapped_data_key.empty())
+      throw std::invalid_argument(
+          "an encrypted backup needs a data key, a KMS key ARN and the wrapped data key");
+  } else if (header.encryption != Encryption::kNone) {
+    throw std::invalid_argument("unknown encryption " + std::to_string(static_cast<int>(header.encryption)));
+  } else if (options.data_key || !header.kms_key_arn.empty() || !header.wrapped_data_key.empty()) {
+    throw std::invalid_argument("a backup that is not encrypted has no data key, KMS key ARN or wrapped key");
   }
   std::string problem = identity_problem(header.type, static_cast<uint8_t>(header.recovery_model),
                                          header.stripe_index, header.stripe_count, header.base_backup_id);
@@ -347,11 +354,79 @@ class Buffers {
   std::vector<Bytes> spare_;
 };
 
-// Seals raw as chunk number `sequence` into out (resized to fit). cctx null: stored raw. Throws
-// std::runtime_error when zstd fails.
-SealedChunk seal_chunk(ZSTD_CCtx* cctx, int level, uint64_t sequence, std::span<const uint8_t> raw,
-                       Bytes out) {
-  out.resize(kChunkOverhead + (cctx ? ZSTD_compressBound(raw.size()) : raw.size()));
+// An encrypted backup's sealing (docs/FORMAT.md, "Encryption"): AES-256-GCM under the backup's data key.
+// The nonce is the stripe index and the chunk's sequence number, so it never repeats under the key (one key
+// per backup, each stripe's chunks numbered apart, the trailer's tag on a sequence no chunk reaches). The
+// associated data binds each chunk to this backup, this stripe and its place in it, so a chunk moved to
+// another place or another backup does not open.
+class ChunkCipher {
+ public:
+  ChunkCipher(const DataKey& key, const BackupHeader& header)
+      : backup_id_(header.backup_id), stripe_index_(header.stripe_index), stripe_count_(header.stripe_count) {
+    std::copy(key.begin(), key.end(), key_.begin());
+  }
+
+  // Encrypts payload[0, length) in place and appends the tag; payload must have room for it.
+  void seal(uint64_t sequence, uint32_t raw_length, uint32_t flags, std::span<uint8_t> payload,
+            size_t length) const {
+    auto associated = chunk_associated(sequence, raw_length, flags);
+    crypto::seal_into(key_, nonce(sequence), associated, payload.first(length), payload);
+  }
+  // Opens sealed in place; returns the plaintext's length. Throws FormatError naming the chunk.
+  size_t open(uint64_t sequence, uint32_t raw_length, uint32_t flags, std::span<uint8_t> sealed,
+              const std::string& name) const {
+    try {
+      return crypto::open_into(key_, nonce(sequence), chunk_associated(sequence, raw_length, flags), sealed,
+                               sealed);
+    } catch (const crypto::AuthenticationFailed&) {
+      corrupt(name +
+              " does not authenticate under the backup's data key: it was changed, or comes from "
+              "another backup or another place in this one");
+    }
+  }
+  // The trailer's tag: of the header as written and the trailer's fields and XXH3-128 digest (its first
+  // kTrailerTagOffset bytes), so that no chunk can be dropped from the end and no header field changed.
+  std::array<uint8_t, kSealTagSize> trailer_tag(std::span<const uint8_t> header,
+                                                std::span<const uint8_t> trailer_fields) const {
+    Bytes associated(header.begin(), header.end());
+    associated.insert(associated.end(), trailer_fields.begin(), trailer_fields.end());
+    std::array<uint8_t, kSealTagSize> tag{};
+    crypto::seal_into(key_, nonce(std::numeric_limits<uint64_t>::max()), associated, {}, tag);
+    return tag;
+  }
+
+ private:
+  crypto::AeadNonce nonce(uint64_t sequence) const {
+    crypto::AeadNonce n{};
+    store_le<uint32_t>(n, stripe_index_);
+    store_le<uint64_t>(std::span(n).subspan(4), sequence);
+    return n;
+  }
+  std::array<uint8_t, kChunkAssociatedSize> chunk_associated(uint64_t sequence, uint32_t raw_length,
+                                                             uint32_t flags) const {
+    std::array<uint8_t, kChunkAssociatedSize> a{};
+    std::span<uint8_t> out(a);
+    std::copy(backup_id_.begin(), backup_id_.end(), a.begin());
+    store_le<uint16_t>(out.subspan(16), stripe_index_);
+    store_le<uint16_t>(out.subspan(18), stripe_count_);
+    store_le<uint64_t>(out.subspan(20), sequence);
+    store_le<uint32_t>(out.subspan(28), raw_length);
+    store_le<uint32_t>(out.subspan(32), flags);
+    return a;
+  }
+
+  crypto::AeadKey key_{};
+  std::array<uint8_t, 16> backup_id_;
+  uint16_t stripe_index_;
+  uint16_t stripe_count_;
+};
+
+// Seals raw as chunk number `sequence` into out (resized to fit). cctx null: stored raw. cipher: encrypted
+// after compression. Throws std::runtime_error when zstd fails.
+SealedChunk seal_chunk(ZSTD_CCtx* cctx, int level, uint64_t sequence, std::span<const uint8_t> raw, Bytes out,
+                       const ChunkCipher* cipher) {
+  out.resize(kChunkOverhead + (cctx ? ZSTD_compressBound(raw.size()) : raw.size()) +
+             (cipher ? kSealTagSize : 0));
   std::span<uint8_t> chunk(out);
   std::span<uint8_t> payload = chunk.subspan(kChunkHeaderSize, out.size() - kChunkOverhead);
   size_t stored = raw.size();
@@ -366,7 +441,12 @@ SealedChunk seal_chunk(ZSTD_CCtx* cctx, int level, uint64_t sequence, std::span<
       flags |= kChunkFlagZstd;
     }
   }
-  if (flags == 0) std::memcpy(payload.data(), raw.data(), raw.size());
+  if ((flags & kChunkFlagZstd) == 0) std::memcpy(payload.data(), raw.data(), raw.size());
+  if (cipher) {
+    flags |= kChunkFlagSealed;
+    cipher->seal(sequence, static_cast<uint32_t>(raw.size()), flags, payload, stored);
+    stored += kSealTagSize;
+  }
 
   std::copy(kChunkMarker.begin(), kChunkMarker.end(), chunk.begin());
   store_le<uint64_t>(chunk.subspan(kChunkSequenceOffset), sequence);
@@ -395,7 +475,9 @@ class BackupWriter::Impl {
   Impl(ByteSink& sink, const BackupHeader& header, WriterOptions options)
       : sink_(sink), header_(header), options_(options) {
     check_writer_input(header_, options_);
+    if (options_.data_key) cipher_.emplace(*options_.data_key, header_);
     Bytes encoded = encode_header(header_, options_.chunk_size);
+    if (cipher_) header_bytes_ = encoded;
     if (options_.threads > 1) {
       max_in_flight_ = options_.max_in_flight > 0 ? options_.max_in_flight : 2 * options_.threads;
       // Each chunk in flight holds a body and a sealed buffer; one more body is being filled.
@@ -453,6 +535,12 @@ class BackupWriter::Impl {
       store_le<uint64_t>(out.subspan(kTrailerStoredBytesOffset), trailer.stored_bytes);
       store_le<int64_t>(out.subspan(kTrailerEndTimeOffset), trailer.end_time_us);
       std::copy(trailer.digest.begin(), trailer.digest.end(), bytes.begin() + kTrailerDigestOffset);
+      if (cipher_) {
+        auto tag = cipher_->trailer_tag(header_bytes_, out.first(kTrailerTagOffset));
+        std::copy(tag.begin(), tag.end(), bytes.begin() + kTrailerTagOffset);
+        std::copy(tag.begin(), tag.end(),
+                  trailer.digest.begin() + (kTrailerTagOffset - kTrailerDigestOffset));
+      }
       store_le<uint64_t>(out.subspan(kTrailerChecksumOffset), checksum(out.first(kTrailerChecksumOffset)));
       std::copy(kEndMagic.begin(), kEndMagic.end(), bytes.begin() + kTrailerEndMagicOffset);
       // The trailer is outside its own digest, so it bypasses emit().
@@ -511,8 +599,9 @@ class BackupWriter::Impl {
     bool zstd = header_.compression == Compression::kZstd;
     body_bytes_ += pending_.size();
     pool_->submit([raw = std::move(pending_), sequence = sequence_, level = options_.zstd_level, zstd,
-                   buffers = buffers_.get()]() mutable {
-      SealedChunk sealed = seal_chunk(zstd ? thread_cctx() : nullptr, level, sequence, raw, buffers->take());
+                   buffers = buffers_.get(), cipher = cipher_ ? &*cipher_ : nullptr]() mutable {
+      SealedChunk sealed =
+          seal_chunk(zstd ? thread_cctx() : nullptr, level, sequence, raw, buffers->take(), cipher);
       buffers->give_back(std::move(raw));
       return sealed;
     });
@@ -529,7 +618,8 @@ class BackupWriter::Impl {
   }
 
   void seal(std::span<const uint8_t> raw) {
-    chunk_ = seal_chunk(cctx_.get(), options_.zstd_level, sequence_, raw, std::move(chunk_.bytes));
+    chunk_ = seal_chunk(cctx_.get(), options_.zstd_level, sequence_, raw, std::move(chunk_.bytes),
+                        cipher_ ? &*cipher_ : nullptr);
     ++sequence_;
     body_bytes_ += raw.size();
     emit_chunk(chunk_);
@@ -544,8 +634,10 @@ class BackupWriter::Impl {
   BackupHeader header_;
   WriterOptions options_;
   std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx_;  // without a pool
-  // With a pool (options_.threads > 1). The pool is declared after the buffers its pieces use, so it ends
-  // (joining its threads) first.
+  std::optional<ChunkCipher> cipher_;          // an encrypted backup's
+  Bytes header_bytes_;                         // ... and its header as written, for the trailer's tag
+  // With a pool (options_.threads > 1). The pool is declared after the buffers and the cipher its pieces
+  // use, so it ends (joining its threads) first.
   std::unique_ptr<Buffers> buffers_;
   std::unique_ptr<OrderedPool<SealedChunk>> pool_;
   Bytes pending_;      // body bytes of the chunk being filled
@@ -609,8 +701,10 @@ class BackupReader::Impl {
                                   std::to_string(kMaxChunksInFlight));
     read_ahead_ = options.read_ahead > 0 ? options.read_ahead : 2 * options.threads;
     read_header();
-    stored_.resize(kChunkOverhead + chunk_size_);
-    if (header_.compression == Compression::kZstd && options.threads > 1) {
+    const bool encrypted = header_.encryption == Encryption::kAes256Gcm;
+    if (encrypted && options.data_key) cipher_.emplace(options.data_key->unwrap(header_), header_);
+    stored_.resize(kChunkOverhead + chunk_size_ + (encrypted ? kSealTagSize : 0));
+    if ((header_.compression == Compression::kZstd || encrypted) && options.threads > 1) {
       // Each chunk in flight holds its stored bytes and its body; one more body is being handed out.
       buffers_ = std::make_unique<Buffers>(2 * read_ahead_ + 2);
       pool_ = std::make_unique<OrderedPool<Bytes>>(options.threads);
@@ -626,6 +720,10 @@ class BackupReader::Impl {
   size_t read(std::span<uint8_t> out) {
     if (state_ == State::kFailed) throw FormatError(failure_);
     if (out.empty()) return 0;
+    if (header_.encryption == Encryption::kAes256Gcm && !cipher_) {
+      throw FormatError("backup is encrypted with the KMS key " + header_.kms_key_arn +
+                        ": reading it needs its data key");
+    }
     try {
       while (current_.empty()) {
         if (state_ == State::kEnd) return 0;
@@ -692,6 +790,7 @@ class BackupReader::Impl {
     // Nothing past the version is known for other versions, so nothing else is checked.
     if (version < kOldestVersion || version > kVersion)
       throw FormatError("unsupported backup format version " + std::to_string(version));
+    version_ = version;
     digest_.emplace(version);
     if (got < kHeaderPrefixSize) truncated("it ends " + at_byte() + ", in the header");
 
@@ -710,6 +809,7 @@ class BackupReader::Impl {
     }
     digest_->update(header);
     parse_fields(std::span(header).subspan(kHeaderPrefixSize, fields_size));
+    if (header_.encryption == Encryption::kAes256Gcm) header_bytes_ = std::move(header);
   }
 
   void parse_fields(std::span<const uint8_t> fields) {
@@ -744,10 +844,18 @@ class BackupReader::Impl {
       corrupt("unknown compression " + std::to_string(compression));
     }
     header_.compression = static_cast<Compression>(compression);
-    if (encryption != static_cast<uint8_t>(Encryption::kNone)) {
+    if (encryption == static_cast<uint8_t>(Encryption::kAes256Gcm) && version_ >= kFirstEncryptedVersion) {
+      header_.encryption = Encryption::kAes256Gcm;
+      if (header_.kms_key_arn.empty() || header_.wrapped_data_key.empty())
+        corrupt("encrypted backup names no KMS key or no wrapped data key");
+    } else if (encryption != static_cast<uint8_t>(Encryption::kNone)) {
       throw FormatError("unsupported backup encryption " + std::to_string(encryption));
+    } else {
+      header_.encryption = Encryption::kNone;
+      if (version_ >= kFirstEncryptedVersion &&
+          (!header_.kms_key_arn.empty() || !header_.wrapped_data_key.empty()))
+        corrupt("backup that is not encrypted names a KMS key or a wrapped data key");
     }
-    header_.encryption = Encryption::kNone;
     if (chunk_size_ < kMinChunkSize || chunk_size_ > kMaxChunkSize) {
       corrupt("chunk size " + std::to_string(chunk_size_) + " is outside 1.." +
               std::to_string(kMaxChunkSize));
@@ -831,11 +939,19 @@ class BackupReader::Impl {
     if (zstd && header_.compression != Compression::kZstd) {
       corrupt(name + " is zstd-compressed but the backup is not compressed");
     }
+    const bool sealed = (flags & kChunkFlagSealed) != 0;
+    if (sealed != (header_.encryption == Encryption::kAes256Gcm)) {
+      corrupt(name +
+              (sealed ? " is encrypted but the backup is not" : " is not encrypted but the backup is"));
+    }
     if (raw_length == 0 || raw_length > chunk_size_) {
       corrupt(name + " has " + std::to_string(raw_length) + " body bytes, outside 1.." +
               std::to_string(chunk_size_));
     }
-    if (zstd ? (stored_length == 0 || stored_length >= raw_length) : stored_length != raw_length) {
+    // What the payload holds before sealing: the body bytes, or a zstd frame shorter than them.
+    const uint64_t inner = sealed ? uint64_t{stored_length} - kSealTagSize : stored_length;
+    if ((sealed && stored_length < kSealTagSize) ||
+        (zstd ? (inner == 0 || inner >= raw_length) : inner != raw_length)) {
       corrupt(name + " has a stored length of " + std::to_string(stored_length) + " for " +
               std::to_string(raw_length) + " body bytes");
     }
@@ -848,9 +964,11 @@ class BackupReader::Impl {
       digest_->update(std::span(stored_).first(checked + kChunkChecksumSize));
       Bytes copy = buffers_->take();
       copy.assign(stored_.begin(), stored_.begin() + static_cast<ptrdiff_t>(checked + kChunkChecksumSize));
-      pool_->submit([stored = std::move(copy), name, zstd, raw_length, buffers = buffers_.get()]() mutable {
+      pool_->submit([stored = std::move(copy), name, zstd, raw_length, flags, sequence,
+                     buffers = buffers_.get(), cipher = cipher_ ? &*cipher_ : nullptr]() mutable {
         verify_chunk(stored, name);
         auto payload = std::span(stored).subspan(kChunkHeaderSize, stored.size() - kChunkOverhead);
+        if (cipher) payload = payload.first(cipher->open(sequence, raw_length, flags, payload, name));
         Bytes raw = buffers->take();
         if (zstd) {
           raw.resize(raw_length);
@@ -872,6 +990,7 @@ class BackupReader::Impl {
     digest_->update(std::span(stored_).first(checked + kChunkChecksumSize));
 
     auto payload = chunk.subspan(kChunkHeaderSize);
+    if (sealed) payload = payload.first(cipher_->open(sequence, raw_length, flags, payload, name));
     if (zstd) {
       decompress_chunk(dctx_.get(), payload, name, std::span(raw_).first(raw_length));
       current_ = std::span(raw_).first(raw_length);
@@ -915,9 +1034,20 @@ class BackupReader::Impl {
       corrupt("the trailer says " + std::to_string(trailer_.stored_bytes) + " stored bytes but " +
               std::to_string(stored_bytes_) + " were read");
     }
-    if (digest_->finish() != trailer_.digest) {
+    // An encrypted backup's digest ends in the trailer's tag instead of zero bytes.
+    const size_t digest_checked = cipher_ ? kTrailerTagOffset - kTrailerDigestOffset : trailer_.digest.size();
+    auto digest = digest_->finish();
+    if (!equal_bytes(std::span(digest).first(digest_checked),
+                     std::span(trailer_.digest).first(digest_checked))) {
       corrupt(std::string("digest mismatch: the ") + digest_->name() +
               " of the header and chunks differs from the one in the trailer");
+    }
+    if (cipher_) {
+      auto tag = cipher_->trailer_tag(header_bytes_, in.first(kTrailerTagOffset));
+      if (CRYPTO_memcmp(tag.data(), bytes.data() + kTrailerTagOffset, tag.size()) != 0)
+        corrupt(
+            "the trailer does not authenticate under the backup's data key: the header or the totals were "
+            "changed");
     }
     if (!full_body_matches(header_, body_bytes_)) corrupt(full_body_mismatch(header_, body_bytes_));
   }
@@ -927,8 +1057,11 @@ class BackupReader::Impl {
   BackupTrailer trailer_;
   uint32_t chunk_size_ = 0;
   std::unique_ptr<ZSTD_DCtx, DCtxFree> dctx_;  // without a pool
-  // A compressed backup and options.threads > 1. The pool ends (joining its threads) before the buffers
-  // its pieces use.
+  uint16_t version_ = 0;
+  std::optional<ChunkCipher> cipher_;  // an encrypted backup's, once its data key is given
+  Bytes header_bytes_;                 // ... and its header as read, for the trailer's tag
+  // A compressed or encrypted backup and options.threads > 1. The pool ends (joining its threads) before
+  // the buffers and the cipher its pieces use.
   std::unique_ptr<Buffers> buffers_;
   std::unique_ptr<OrderedPool<Bytes>> pool_;
   size_t read_ahead_ = 0;               // with a pool: chunks in flight at most

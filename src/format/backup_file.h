@@ -1,11 +1,14 @@
-// The bakrest backup file, version 2 (docs/FORMAT.md): a header that says what the backup is, a body of
-// checksummed chunks (optionally zstd-compressed), and a trailer with totals and an XXH3-128 digest over
-// everything before it. Bytes in, bytes out: no files, no object store, no policy.
+// The bakrest backup file, version 3 (docs/FORMAT.md): a header that says what the backup is, a body of
+// checksummed chunks (optionally zstd-compressed, optionally sealed with AES-256-GCM under a data key), and a
+// trailer with totals and an XXH3-128 digest over everything before it (and, when encrypted, a tag that
+// authenticates the header and the totals). Bytes in, bytes out: no files, no object store, no key service:
+// the caller brings the data key.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -34,7 +37,7 @@ class FormatError : public std::runtime_error {
 
 enum class BackupType : uint8_t { kFull = 1, kDifferential = 2, kLog = 3 };
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
-enum class Encryption : uint8_t { kNone = 0 };  // AES-256-GCM arrives with KMS support
+enum class Encryption : uint8_t { kNone = 0, kAes256Gcm = 1 };
 enum class RecoveryModel : uint8_t { kFull = 1, kBulkLogged = 2, kSimple = 3 };
 
 // A backup is split across 1..kMaxStripeCount stripe objects, each a complete backup file.
@@ -60,9 +63,12 @@ struct BackupHeader {
   uint32_t page_size = 0;         // database page size in bytes
   uint64_t page_count = 0;        // pages in the body
   Compression compression = Compression::kNone;
-  Encryption encryption = Encryption::kNone;  // reserved: always kNone in versions 1 and 2
-  std::string kms_key_arn;                    // reserved: empty in versions 1 and 2
-  std::string wrapped_data_key;               // reserved: empty in versions 1 and 2 (bytes)
+  // kAes256Gcm (version 3): every chunk sealed under a 256-bit data key that the KMS key kms_key_arn
+  // wrapped into wrapped_data_key (the KMS's ciphertext of it, bytes). kNone: both empty (versions 1 and 2
+  // read them as written).
+  Encryption encryption = Encryption::kNone;
+  std::string kms_key_arn;
+  std::string wrapped_data_key;
 
   // Which backup this is, which stripe of it, and where it sits in the database's history.
   // Random per backup (random_backup_id()) and the same in every stripe of it, so that a stripe of another
@@ -86,6 +92,9 @@ struct PageRun {
 };
 PageRun stripe_pages(uint64_t page_count, uint16_t index, uint16_t count);
 
+// An encrypted backup's data key (AES-256).
+using DataKey = std::array<uint8_t, 32>;
+
 // 16 bytes from OpenSSL's CSPRNG, for BackupHeader::backup_id. Throws std::runtime_error if it has none.
 std::array<uint8_t, 16> random_backup_id();
 
@@ -94,7 +103,8 @@ struct BackupTrailer {
   uint64_t body_bytes = 0;    // uncompressed body bytes
   uint64_t stored_bytes = 0;  // body bytes as stored (after compression)
   int64_t end_time_us = 0;    // backup finish, microseconds since the Unix epoch (UTC)
-  // Of every byte of the file before the trailer: XXH3-128 then 16 zero bytes (version 1 files: SHA-256).
+  // Of every byte of the file before the trailer: XXH3-128 then 16 zero bytes, or for an encrypted backup
+  // the trailer's tag (version 1 files: SHA-256).
   std::array<uint8_t, 32> digest{};
 };
 
@@ -108,6 +118,18 @@ struct WriterOptions {
   // With a pool: chunks handed to it and not yet written, at most (the memory bound: each holds its body
   // bytes and its sealed bytes). 0: two per thread. At most kMaxChunksInFlight.
   unsigned max_in_flight = 0;
+  // The data key of a header with kAes256Gcm, read by the constructor: fresh for every backup (every stripe
+  // of one backup shares it; the stripe index is in each nonce, so no nonce repeats under it). Null
+  // otherwise.
+  const DataKey* data_key = nullptr;
+};
+
+// Unwraps an encrypted backup's data key for a reader (a restore: the KMS's Decrypt of wrapped_data_key).
+class DataKeySource {
+ public:
+  virtual ~DataKeySource() = default;
+  // Called with the checked header; what it throws, the reader's constructor throws.
+  virtual DataKey unwrap(const BackupHeader& header) const = 0;
 };
 
 // The most chunks WriterOptions::max_in_flight and ReaderOptions::read_ahead may keep in flight.
@@ -118,7 +140,8 @@ class BackupWriter {
   // Writes the header at once. Throws std::invalid_argument for threads outside 1..64, max_in_flight over
   // kMaxChunksInFlight, and for what version 2
   // cannot hold: chunk_size outside 1..64 MiB, a zstd level zstd does not have, unknown enum values,
-  // encryption other than kNone, header strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount,
+  // kAes256Gcm without a data key, a KMS key ARN or a wrapped key (or kNone with any of them), header
+  // strings over 64 KiB in all, stripe_count outside 1..kMaxStripeCount,
   // stripe_index not below stripe_count, a differential with an all-zero base_backup_id, a full or log backup
   // with a nonzero one, and header fields outside their ranges: page_size not a power of two in
   // kMinPageSize..kMaxPageSize; a full or differential backup whose page_count is outside 1..kMaxPageCount or
@@ -155,13 +178,17 @@ struct ReaderOptions {
   unsigned threads = 1;
   // With a pool: chunks read ahead and not yet handed out, at most (the memory bound). 0: two per thread.
   unsigned read_ahead = 0;
+  // For an encrypted backup: asked once, by the constructor, for the data key. Null: an encrypted backup's
+  // header can be read, but read() throws FormatError.
+  const DataKeySource* data_key = nullptr;
 };
 
 class BackupReader {
  public:
-  // Reads and checks the header; throws FormatError for anything that is not a valid version-1 or version-2
+  // Reads and checks the header; throws FormatError for anything that is not a valid version-1, 2 or 3
   // header, including every field outside the ranges BackupWriter keeps, and std::invalid_argument for
-  // threads outside 1..64 or read_ahead over kMaxChunksInFlight.
+  // threads outside 1..64 or read_ahead over kMaxChunksInFlight. Then, for an encrypted backup, asks
+  // options.data_key for its key.
   explicit BackupReader(ByteSource& source, ReaderOptions options = {});
   ~BackupReader();
   BackupReader(const BackupReader&) = delete;
@@ -169,8 +196,10 @@ class BackupReader {
 
   const BackupHeader& header() const;
 
-  // Reads body bytes into out, checking each chunk. Returns 0 at the end of the body, and only after the
-  // trailer, its totals and the digest were checked and nothing follows the trailer.
+  // Reads body bytes into out, checking each chunk (and opening it, for an encrypted backup: a chunk that
+  // does not authenticate under the data key, at its place in this backup, is FormatError). Returns 0 at the
+  // end of the body, and only after the trailer, its totals, the digest (and the trailer's tag) were checked
+  // and nothing follows the trailer.
   // Throws FormatError on any corruption or truncation, and again on every call after that. An empty out
   // returns 0 without reading.
   size_t read(std::span<uint8_t> out);

@@ -1,6 +1,7 @@
 // Byte layout of the backup format (docs/FORMAT.md), shared by the reader, the writer and the tests that
 // forge files. Internal to format/: other layers use backup_file.h. Versions 1 and 2 share every byte but
-// the trailer digest's algorithm.
+// the trailer digest's algorithm; version 3 adds encrypted backups (sealed chunks, a trailer tag) and is
+// version 2 byte for byte when not encrypted.
 #pragma once
 
 #include <array>
@@ -12,7 +13,8 @@
 
 namespace bakrest::format::layout {
 
-inline constexpr uint16_t kVersion = 2;        // what writers write
+inline constexpr uint16_t kVersion = 3;  // what writers write
+inline constexpr uint16_t kFirstEncryptedVersion = 3;
 inline constexpr uint16_t kOldestVersion = 1;  // the oldest version readers still read
 
 inline constexpr std::array<uint8_t, 8> kMagic = {'B', 'A', 'K', 'R', 'E', 'S', 'T', 0};
@@ -61,7 +63,11 @@ inline constexpr size_t kChunkHeaderSize = 28;
 inline constexpr size_t kChunkChecksumSize = 8;
 inline constexpr size_t kChunkOverhead = kChunkHeaderSize + kChunkChecksumSize;
 inline constexpr uint32_t kChunkFlagZstd = 1;
-inline constexpr uint32_t kChunkKnownFlags = kChunkFlagZstd;
+inline constexpr uint32_t kChunkFlagSealed = 2;  // AES-256-GCM: the payload is ciphertext and its 16-byte tag
+inline constexpr uint32_t kChunkKnownFlags = kChunkFlagZstd | kChunkFlagSealed;
+inline constexpr size_t kSealTagSize = 16;
+// An encrypted chunk's associated data: backup ID, stripe index, stripe count, sequence, raw length, flags.
+inline constexpr size_t kChunkAssociatedSize = 16 + 2 + 2 + 8 + 4 + 4;
 
 // Bounds on the chunk size, so a reader's buffers stay small whatever a header says.
 inline constexpr uint32_t kMinChunkSize = 1;
@@ -73,6 +79,8 @@ inline constexpr size_t kTrailerBodyBytesOffset = 12;
 inline constexpr size_t kTrailerStoredBytesOffset = 20;
 inline constexpr size_t kTrailerEndTimeOffset = 28;
 inline constexpr size_t kTrailerDigestOffset = 36;
+inline constexpr size_t kTrailerTagOffset = 52;  // version 3, encrypted: the trailer's tag in the digest's
+                                                 // last 16 bytes
 inline constexpr size_t kTrailerChecksumOffset = 68;
 inline constexpr size_t kTrailerEndMagicOffset = 76;
 inline constexpr size_t kTrailerSize = 84;
@@ -95,7 +103,8 @@ T load_le(std::span<const uint8_t> at) {
 uint64_t checksum(std::span<const uint8_t> bytes);
 
 // The trailer's digest of everything before the trailer, as the file's version computes it: version 1
-// SHA-256; version 2 XXH3-128 (its 16 bytes in canonical, big-endian order) followed by 16 zero bytes.
+// SHA-256; versions 2 and 3 XXH3-128 (its 16 bytes in canonical, big-endian order) followed by 16 zero bytes
+// (an encrypted backup puts its trailer tag there instead).
 // docs/FORMAT.md ("Trailer") says why version 2 changed it. One thread at a time.
 class StreamDigest {
  public:

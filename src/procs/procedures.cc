@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "common/text.h"
 #include "engine/database_name.h"
+#include "iam/authorized_kms.h"
 #include "iam/authorized_store.h"
 #include "instance/logins.h"
 #include "procs/arguments.h"
@@ -200,6 +201,14 @@ bool compression_enabled(Context& context) {
   });
 }
 
+// @kms_master_key_arn: encrypt (or, restoring, decrypt) with this KMS key. Checked when the task runs, as
+// RDS does (backup/backup_keys.h); empty counts as not given.
+std::optional<std::string> kms_key(const Arguments& args) {
+  auto key = args.string("@kms_master_key_arn");
+  if (!key || key->empty()) return std::nullopt;
+  return key;
+}
+
 // stripes: the keys of a multi-file backup (procs/backup_options.h), or empty for one file.
 void submit_backup(const char* task_type, const engine::DatabaseInfo& source, const Arguments& args,
                    const storage::S3ObjectArn& target, const std::vector<std::string>& stripes,
@@ -212,7 +221,7 @@ void submit_backup(const char* task_type, const engine::DatabaseInfo& source, co
                       source.name,
                       args.string("@s3_arn_to_backup_to").value_or(""),
                       args.integer("@overwrite_s3_backup_file").value_or(0),
-                      std::nullopt,
+                      kms_key(args),
                       caller.login,
                       std::move(parameters)};
   int64_t id = context.tasks.submit(task);
@@ -243,7 +252,7 @@ void backup_database(const ProcCall& call, const Caller& caller, Context& contex
     throw procedure_error("Invalid @type '" + type + "': use FULL or DIFFERENTIAL.");
   std::vector<std::string> stripes = stripe_keys(target.key, args.integer("@number_of_files").value_or(1));
   backup::Tuning tuning = tuning_from(args);
-  refuse_unsupported(args, {"@kms_master_key_arn", "@enable_bucket_default_encryption"});
+  refuse_unsupported(args, {"@enable_bucket_default_encryption"});
   submit_backup(type == "FULL" ? tasks::kBackupDb : tasks::kBackupDbDifferential, source, args, target,
                 stripes, tuning, caller, context, sink);
 }
@@ -261,7 +270,6 @@ void backup_log(const ProcCall& call, const Caller& caller, Context& context, Re
   engine::DatabaseInfo source = backup_source(context, args.string("@source_db_name").value_or(""));
   storage::S3ObjectArn target = backup_target(args.string("@s3_arn_to_backup_to").value_or(""));
   require_bit(args, "@overwrite_s3_backup_file");
-  refuse_unsupported(args, {"@kms_master_key_arn"});
   // The log chain's own rules (SIMPLE recovery: 4208, no full backup yet: 4214) are checked when the task
   // runs: a full backup queued just before may start the chain.
   submit_backup(tasks::kBackupLog, source, args, target, {}, backup::Tuning{}, caller, context, sink);
@@ -325,12 +333,12 @@ std::string require_open_restore_chain(Context& context, const std::string& data
 }
 
 int64_t submit_restore(const char* task_type, const std::string& database, const std::string& arn,
-                       const storage::S3ObjectArn& source, nlohmann::json parameters, const Caller& caller,
-                       Context& context) {
+                       const storage::S3ObjectArn& source, nlohmann::json parameters,
+                       const std::optional<std::string>& kms, const Caller& caller, Context& context) {
   parameters["bucket"] = source.bucket;
   parameters["key"] = source.key;
-  return context.tasks.submit(tasks::NewTask{task_type, database, arn, std::nullopt, std::nullopt,
-                                             caller.login, std::move(parameters)});
+  return context.tasks.submit(
+      tasks::NewTask{task_type, database, arn, std::nullopt, kms, caller.login, std::move(parameters)});
 }
 
 void restore_database(const ProcCall& call, const Caller& caller, Context& context, ResultSink& sink) {
@@ -368,7 +376,6 @@ void restore_database(const ProcCall& call, const Caller& caller, Context& conte
   if (keep_cdc && !recover && !differential)
     throw procedure_error("Full restores with both NORECOVERY and KEEP_CDC aren't supported.");
   if (keep_cdc) throw not_supported_yet("@keep_cdc=1");
-  refuse_unsupported(args, {"@kms_master_key_arn"});
   nlohmann::json parameters = nlohmann::json::object();
   add_tuning(tuning_from(args), parameters);
 
@@ -387,7 +394,8 @@ void restore_database(const ProcCall& call, const Caller& caller, Context& conte
     }
     task_type = recover ? tasks::kRestoreDb : tasks::kRestoreDbNorecovery;
   }
-  int64_t id = submit_restore(task_type, database, arn, source, std::move(parameters), caller, context);
+  int64_t id =
+      submit_restore(task_type, database, arn, source, std::move(parameters), kms_key(args), caller, context);
   send_tasks(context.tasks.list(std::nullopt, id), sink);
 }
 
@@ -406,7 +414,6 @@ void restore_log(const ProcCall& call, const Caller& caller, Context& context, R
   std::string arn = args.string("@s3_arn_to_restore_from").value_or("");
   storage::S3ObjectArn source = restore_source(arn);
   require_bit(args, "@with_norecovery");
-  refuse_unsupported(args, {"@kms_master_key_arn"});
   bool recover = args.integer("@with_norecovery").value_or(1) == 0;
   nlohmann::json parameters = nlohmann::json::object();
   if (auto stopat = args.datetime("@stopat")) {
@@ -421,7 +428,7 @@ void restore_log(const ProcCall& call, const Caller& caller, Context& context, R
   std::lock_guard lock(submission_mutex());
   database = require_open_restore_chain(context, database, "log");
   int64_t id = submit_restore(recover ? tasks::kRestoreDbLog : tasks::kRestoreDbLogNorecovery, database, arn,
-                              source, std::move(parameters), caller, context);
+                              source, std::move(parameters), kms_key(args), caller, context);
   send_tasks(context.tasks.list(std::nullopt, id), sink);
 }
 
@@ -647,6 +654,7 @@ backup::BackupRequest backup_request(const tasks::TaskRecord& task) {
     }
   }
   request.tuning = tuning_of(task.parameters);
+  request.kms_key = task.kms_master_key_arn.value_or("");
   return request;
 }
 
@@ -666,6 +674,7 @@ backup::RestoreRequest restore_request(const tasks::TaskRecord& task) {
     request.stopat_us = it->get<int64_t>();
   request.login = task.login;
   request.tuning = tuning_of(task.parameters);
+  request.kms_key = task.kms_master_key_arn.value_or("");
   return request;
 }
 
@@ -718,14 +727,9 @@ tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::En
   return Interrupted::kStopped;
 }
 
-}  // namespace
-
-namespace {
-
-// The store as the role of the instance's SQLSERVER_BACKUP_RESTORE option may use it, for one task: what the
-// role may do is read when the task starts. Throws the option's message if the option is gone, and Access
-// Denied if its role is.
-iam::AuthorizedStore task_store(const rds::OptionGroups& groups, storage::ObjectStore& store) {
+// The role of the instance's SQLSERVER_BACKUP_RESTORE option, for one task: what it may do is read when the
+// task starts. Throws the option's message if the option is gone, and Access Denied if its role is.
+std::shared_ptr<const iam::RolePolicies> task_role(const rds::OptionGroups& groups) {
   auto arn = groups.backup_restore_role();
   if (!arn) throw option_not_enabled();
   auto role = groups.roles().role_policies(*arn);
@@ -734,22 +738,40 @@ iam::AuthorizedStore task_store(const rds::OptionGroups& groups, storage::Object
                                 "Access Denied (the role " + *arn +
                                     " that the SQLSERVER_BACKUP_RESTORE option names does not exist)");
   }
-  return iam::AuthorizedStore(store, std::make_shared<const iam::RolePolicies>(std::move(*role)));
+  return std::make_shared<const iam::RolePolicies>(std::move(*role));
 }
+
+// What one task reaches the store and the keys through: both as its role may use them.
+struct TaskAccess {
+  TaskAccess(const rds::OptionGroups& groups, storage::ObjectStore& inner, crypto::LocalKms* kms)
+      : role(task_role(groups)), store(inner, role) {
+    if (kms) keys.emplace(*kms, role, groups.identity().account);
+  }
+  std::shared_ptr<const iam::RolePolicies> role;
+  iam::AuthorizedStore store;
+  std::optional<iam::AuthorizedKms> keys;
+
+  backup::Environment environment(const backup::Environment& env) {
+    return env.with_access(store, keys ? &*keys : nullptr);
+  }
+};
 
 }  // namespace
 
 void install_task_runners(Context& context, double max_transfer_bytes_per_second) {
   auto env = std::make_shared<backup::Environment>(backup::Environment{
       context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
+  // The instance's own clean-up after a restart opens encrypted backups with its KMS directly.
+  env->keys = context.kms;
   if (context.config.backup_threads > 0)
     env->zstd_threads = static_cast<unsigned>(context.config.backup_threads);
   env->zstd_level = context.config.zstd_level;
   tasks::TaskQueue& queue = context.tasks;
   const rds::OptionGroups& groups = context.option_groups;
-  auto backup_runner = [env, &queue, &groups](const tasks::TaskRecord& task, JobControl& control) {
-    iam::AuthorizedStore store = task_store(groups, env->store);
-    backup::Environment task_env = env->with_store(store);
+  crypto::LocalKms* kms = context.kms;
+  auto backup_runner = [env, &queue, &groups, kms](const tasks::TaskRecord& task, JobControl& control) {
+    TaskAccess access(groups, env->store, kms);
+    backup::Environment task_env = access.environment(*env);
     // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.
     Guid backup_id = random_guid();
     queue.add_parameters(task.task_id, {{"backup_id", guid_to_string(backup_id)}});
@@ -759,9 +781,9 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   };
   for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
     queue.set_runner(type, backup_runner);
-  auto restore_runner = [env, &queue, &groups](const tasks::TaskRecord& task, JobControl& control) {
-    iam::AuthorizedStore store = task_store(groups, env->store);
-    backup::Environment task_env = env->with_store(store);
+  auto restore_runner = [env, &queue, &groups, kms](const tasks::TaskRecord& task, JobControl& control) {
+    TaskAccess access(groups, env->store, kms);
+    backup::Environment task_env = access.environment(*env);
     // A roll-forward notes the redo point it starts from, so that a restart can tell whether it completed.
     if (!tasks::is_full_restore(task.task_type)) {
       auto info = env->engine.find(task.database_name);

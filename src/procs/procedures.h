@@ -7,6 +7,7 @@
 
 #include "common/proc_call.h"
 #include "common/result_sink.h"
+#include "crypto/local_kms.h"
 #include "engine/engine.h"
 #include "instance/config.h"
 #include "instance/msdb.h"
@@ -24,6 +25,9 @@ struct Context {
   const instance::Config& config;
   // The instance's option group (SQLSERVER_BACKUP_RESTORE and its role) and, through it, the IAM roles.
   const rds::OptionGroups& option_groups;
+  // The instance's KMS, which encrypted backups use through the option's role; null: none (a task given
+  // @kms_master_key_arn fails saying so).
+  crypto::LocalKms* kms;
 };
 
 struct Caller {

@@ -177,9 +177,18 @@ TEST_F(StorePowerTest, BackupIsWholeOrAbsentAfterAPowerCut) {
       }
       // The next backup works, and restores to what src holds.
       QuietControl control;
-      backup::BackupRequest next{0,          random_guid(), "src", TestInstance::arn("next.bak"), kBucket,
-                                 "next.bak", true,          false, backup::BackupKind::kFull,     {},
-                                 {}};
+      backup::BackupRequest next{0,
+                                 random_guid(),
+                                 "src",
+                                 TestInstance::arn("next.bak"),
+                                 kBucket,
+                                 "next.bak",
+                                 true,
+                                 false,
+                                 backup::BackupKind::kFull,
+                                 {},
+                                 {},
+                                 ""};
       backup::run_backup(next, instance.env, control);
       backup::RestoreRequest restore;
       restore.database = "next";

@@ -18,7 +18,7 @@ TestInstance::TestInstance(const fs::path& root, bool start_workers)
       engine(root / "databases", msdb),
       queue(msdb),
       access(msdb, config),
-      context{engine, queue, store, msdb, config, access.option_groups},
+      context{engine, queue, store, msdb, config, access.option_groups, nullptr},
       env{engine, store, msdb, config, 0} {
   if (!store.bucket_region(kBucket)) store.create_bucket(kBucket, config.region);
   procs::install_task_runners(context, 0);
@@ -114,9 +114,18 @@ ChainTemplate build_chain_template(const std::filesystem::path& root) {
         "INSERT INTO t SELECT i, randomblob(800) FROM n");
   }
   QuietControl control;
-  backup::BackupRequest full{0,          random_guid(), "src", TestInstance::arn("full.bak"), kBucket,
-                             "full.bak", true,          false, backup::BackupKind::kFull,     {},
-                             {}};
+  backup::BackupRequest full{0,
+                             random_guid(),
+                             "src",
+                             TestInstance::arn("full.bak"),
+                             kBucket,
+                             "full.bak",
+                             true,
+                             false,
+                             backup::BackupKind::kFull,
+                             {},
+                             {},
+                             ""};
   backup::run_backup(full, instance.env, control);
   out.full_id = full.backup_id;
   out.image_at_full = online_image(instance, "src");
@@ -125,9 +134,18 @@ ChainTemplate build_chain_template(const std::filesystem::path& root) {
     c->db().exec("UPDATE t SET b = randomblob(900) WHERE id % 3 = 0");
     c->db().exec("INSERT INTO t SELECT id + 1000, randomblob(700) FROM t WHERE id <= 60");
   }
-  backup::BackupRequest log{0,         random_guid(), "src", TestInstance::arn("log.trn"), kBucket,
-                            "log.trn", true,          false, backup::BackupKind::kLog,     {},
-                            {}};
+  backup::BackupRequest log{0,
+                            random_guid(),
+                            "src",
+                            TestInstance::arn("log.trn"),
+                            kBucket,
+                            "log.trn",
+                            true,
+                            false,
+                            backup::BackupKind::kLog,
+                            {},
+                            {},
+                            ""};
   backup::run_backup(log, instance.env, control);
   out.image_at_log = online_image(instance, "src");
   backup::RestoreRequest rolling;

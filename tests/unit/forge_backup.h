@@ -67,7 +67,11 @@ inline void reseal(std::vector<uint8_t>& file, bool digest = true) {
     L::StreamDigest stream(L::load_le<uint16_t>(all.subspan(L::kHeaderVersionOffset)));
     stream.update(all.first(layout.trailer));
     auto sum = stream.finish();
-    std::copy(sum.begin(), sum.end(), trailer.begin() + L::kTrailerDigestOffset);
+    // An encrypted backup keeps its trailer tag (the digest's last 16 bytes), which only its key can make.
+    const bool encrypted = file[L::kHeaderPrefixSize + L::kFieldEncryption] != 0;
+    std::copy(sum.begin(),
+              sum.begin() + (encrypted ? L::kTrailerTagOffset - L::kTrailerDigestOffset : sum.size()),
+              trailer.begin() + L::kTrailerDigestOffset);
   }
   L::store_le<uint64_t>(trailer.subspan(L::kTrailerChecksumOffset),
                         L::checksum(trailer.first(L::kTrailerChecksumOffset)));

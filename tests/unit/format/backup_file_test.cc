@@ -193,7 +193,7 @@ void expect_same_header(const BackupHeader& got, const BackupHeader& want) {
   EXPECT_EQ(got.page_size, want.page_size);
   EXPECT_EQ(got.page_count, want.page_count);
   EXPECT_EQ(got.compression, want.compression);
-  EXPECT_EQ(got.encryption, Encryption::kNone);
+  EXPECT_EQ(got.encryption, want.encryption);
   EXPECT_EQ(got.kms_key_arn, want.kms_key_arn);
   EXPECT_EQ(got.wrapped_data_key, want.wrapped_data_key);
   EXPECT_EQ(got.backup_id, want.backup_id);
@@ -217,8 +217,6 @@ TEST(BackupFile, EveryHeaderFieldRoundTrips) {
   header.page_size = 65536;
   header.page_count = 0;
   header.compression = Compression::kZstd;
-  header.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-  header.wrapped_data_key = std::string("\0\x01\xff key", 8);
   header.backup_id = make_id(0xF5);  // wraps past 0xff
   header.fork_guid = make_id(0x21);
   header.recovery_model = RecoveryModel::kBulkLogged;
@@ -302,7 +300,7 @@ TEST(BackupFile, RandomBackupIdsDiffer) {
 TEST(BackupFile, FileStartsWithMagicAndVersionAndEndsWithEndMagic) {
   Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
   EXPECT_TRUE(std::equal(L::kMagic.begin(), L::kMagic.end(), file.begin()));
-  EXPECT_EQ(file[8], 2);
+  EXPECT_EQ(file[8], 3);
   EXPECT_EQ(file[9], 0);
   EXPECT_TRUE(std::equal(L::kEndMagic.begin(), L::kEndMagic.end(), file.end() - 8));
 }
@@ -881,9 +879,17 @@ TEST(BackupFile, OnlyTheLastChunkMayBeShort) {
   EXPECT_READ_ERROR(file, "chunk 1 follows a chunk shorter than the chunk size");
 }
 
-TEST(BackupFile, ReservedEncryptionMustBeNone) {
+TEST(BackupFile, EncryptionMustBeKnownAndComplete) {
   Bytes file = write_backup(make_header(), make_body(100, Data::kRandom));
+  file[L::kHeaderPrefixSize + L::kFieldEncryption] = 2;
+  reseal(file);
+  EXPECT_EQ(read_error(file), "unsupported backup encryption 2");
+  // AES-256-GCM without the key's ARN and the wrapped key.
   file[L::kHeaderPrefixSize + L::kFieldEncryption] = 1;
+  reseal(file);
+  EXPECT_EQ(read_error(file), "backup is corrupt: encrypted backup names no KMS key or no wrapped data key");
+  // Versions 1 and 2 have no encryption.
+  L::store_le<uint16_t>(std::span(file).subspan(L::kHeaderVersionOffset), 2);
   reseal(file);
   EXPECT_EQ(read_error(file), "unsupported backup encryption 1");
 }
@@ -1007,6 +1013,223 @@ TEST(BackupFile, CompressedChunkThatDoesNotDecompress) {
   file[chunk + L::kChunkHeaderSize + 2] ^= 0xff;  // inside the zstd frame header
   reseal(file);
   EXPECT_READ_ERROR(file, "chunk 0 does");
+}
+
+// --- encrypted backups (version 3)
+// ---------------------------------------------------------------------------
+
+class FixedKey : public DataKeySource {
+ public:
+  explicit FixedKey(DataKey key) : key_(key) {}
+  DataKey unwrap(const BackupHeader& header) const override {
+    seen = header.kms_key_arn;
+    return key_;
+  }
+  mutable std::string seen;
+
+ private:
+  DataKey key_;
+};
+
+DataKey make_key(uint8_t first) {
+  DataKey key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(first + 3 * i);
+  return key;
+}
+
+BackupHeader encrypted_header(Compression compression = Compression::kNone) {
+  BackupHeader header = make_header(compression);
+  header.encryption = Encryption::kAes256Gcm;
+  header.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  header.wrapped_data_key = std::string("\0\x01\xff wrapped", 12);
+  return header;
+}
+
+Bytes write_encrypted(const BackupHeader& header, const Bytes& body, const DataKey& key, unsigned threads = 1,
+                      uint32_t chunk_size = 4096) {
+  VectorSink sink;
+  BackupWriter writer(sink, header, {.chunk_size = chunk_size, .threads = threads, .data_key = &key});
+  writer.write(body);
+  writer.finish(42);
+  return sink.data;
+}
+
+ReadResult read_encrypted(const Bytes& file, const DataKey& key, unsigned threads = 1) {
+  VectorSource source(file);
+  FixedKey keys(key);
+  BackupReader reader(source, {.threads = threads, .data_key = &keys});
+  EXPECT_EQ(keys.seen, reader.header().kms_key_arn);
+  ReadResult result;
+  result.header = reader.header();
+  Bytes buffer(65536);
+  while (size_t n = reader.read(buffer))
+    result.body.insert(result.body.end(), buffer.begin(), buffer.begin() + n);
+  result.trailer = reader.trailer();
+  return result;
+}
+
+std::string encrypted_error(const Bytes& file, const DataKey& key, unsigned threads = 1) {
+  try {
+    read_encrypted(file, key, threads);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "(read without error)";
+}
+
+TEST(EncryptedBackup, RoundTripsAndHidesTheBody) {
+  const DataKey key = make_key(7);
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    for (unsigned threads : {1u, 3u}) {
+      Bytes body = make_body(50000, Data::kCompressible);
+      Bytes file = write_encrypted(encrypted_header(compression), body, key, threads);
+      ReadResult got = read_encrypted(file, key, threads == 1 ? 3 : 1);
+      EXPECT_EQ(got.body, body);
+      expect_same_header(got.header, encrypted_header(compression));
+      // The body's bytes are nowhere in the file: not even a 16-byte run of the repetitive text.
+      auto run = std::span(body).subspan(4096, 16);
+      EXPECT_EQ(std::search(file.begin(), file.end(), run.begin(), run.end()), file.end());
+      // Byte for byte the same on any number of threads.
+      EXPECT_EQ(write_encrypted(encrypted_header(compression), body, key, 1), file);
+    }
+  }
+}
+
+TEST(EncryptedBackup, NeedsItsKey) {
+  const DataKey key = make_key(7);
+  Bytes file = write_encrypted(encrypted_header(), make_body(10000, Data::kRandom), key);
+  EXPECT_EQ(
+      encrypted_error(file, make_key(8)),
+      "backup is corrupt: chunk 0 does not authenticate under the backup's data key: it was changed, or "
+      "comes from another backup or another place in this one");
+  // Without a key the header reads, the body does not.
+  VectorSource source(file);
+  BackupReader reader(source);
+  EXPECT_EQ(reader.header().encryption, Encryption::kAes256Gcm);
+  Bytes buffer(100);
+  try {
+    reader.read(buffer);
+    ADD_FAILURE() << "read without a key";
+  } catch (const FormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "backup is encrypted with the KMS key " +
+                                         encrypted_header().kms_key_arn + ": reading it needs its data key");
+  }
+}
+
+TEST(EncryptedBackup, EveryByteIsProtected) {
+  const DataKey key = make_key(7);
+  Bytes file = write_encrypted(encrypted_header(Compression::kZstd), make_body(9000, Data::kCompressible),
+                               key, 1, 2048);
+  for (size_t at = 0; at < file.size(); ++at) {
+    Bytes changed = file;
+    changed[at] ^= 0x20;
+    EXPECT_NE(encrypted_error(changed, key), "(read without error)") << "byte " << at;
+    // A header field or a chunk's payload changed with every checksum and the digest made right again: the
+    // cipher still catches it.
+    Layout layout = parse_layout(file);
+    const size_t fields_end =
+        L::kHeaderPrefixSize + L::load_le<uint32_t>(std::span(file).subspan(L::kHeaderFieldsLengthOffset));
+    bool in_payload = false;
+    for (size_t begin : layout.chunk_begins) {
+      in_payload = in_payload ||
+                   (at >= begin + L::kChunkHeaderSize && at < chunk_end(file, begin) - L::kChunkChecksumSize);
+    }
+    if (!in_payload && (at < L::kHeaderPrefixSize || at >= fields_end)) continue;
+    reseal(changed);
+    EXPECT_NE(encrypted_error(changed, key), "(read without error)") << "byte " << at << ", resealed";
+  }
+}
+
+TEST(EncryptedBackup, ChunksCannotMove) {
+  const DataKey key = make_key(7);
+  const Bytes body = make_body(4096 * 3, Data::kRandom);
+  Bytes file = write_encrypted(encrypted_header(), body, key);
+  Layout layout = parse_layout(file);
+  ASSERT_EQ(layout.chunk_begins.size(), 3u);
+  // Chunks 0 and 1 swapped, their sequence numbers put back: each is at another place than it was sealed for.
+  {
+    const size_t a = layout.chunk_begins[0], b = layout.chunk_begins[1], c = layout.chunk_begins[2];
+    Bytes swapped(file.begin(), file.begin() + static_cast<ptrdiff_t>(a));
+    swapped.insert(swapped.end(), file.begin() + static_cast<ptrdiff_t>(b),
+                   file.begin() + static_cast<ptrdiff_t>(c));
+    swapped.insert(swapped.end(), file.begin() + static_cast<ptrdiff_t>(a),
+                   file.begin() + static_cast<ptrdiff_t>(b));
+    swapped.insert(swapped.end(), file.begin() + static_cast<ptrdiff_t>(c), file.end());
+    Layout moved = parse_layout(swapped);
+    for (uint64_t i = 0; i < 2; ++i)
+      L::store_le<uint64_t>(std::span(swapped).subspan(moved.chunk_begins[i] + L::kChunkSequenceOffset), i);
+    reseal(swapped);
+    EXPECT_EQ(encrypted_error(swapped, key).substr(0, 54),
+              "backup is corrupt: chunk 0 does not authenticate under");
+  }
+  // The same chunk from another backup (another ID) under the same key.
+  {
+    BackupHeader other = encrypted_header();
+    other.backup_id = make_id(0x33);
+    Bytes theirs = write_encrypted(other, body, key);
+    Layout their_layout = parse_layout(theirs);
+    Bytes spliced = file;
+    std::copy(theirs.begin() + static_cast<ptrdiff_t>(their_layout.chunk_begins[1]),
+              theirs.begin() + static_cast<ptrdiff_t>(their_layout.chunk_begins[2]),
+              spliced.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[1]));
+    reseal(spliced);
+    EXPECT_EQ(encrypted_error(spliced, key).substr(0, 54),
+              "backup is corrupt: chunk 1 does not authenticate under");
+  }
+  // Stripes share the key but never a nonce: the same body in stripe 0 and stripe 1 seals differently.
+  {
+    BackupHeader first = encrypted_header(), second = encrypted_header();
+    first.type = second.type = BackupType::kLog;
+    first.page_count = second.page_count = 0;
+    first.base_backup_id = second.base_backup_id = {};
+    first.stripe_count = second.stripe_count = 2;
+    second.stripe_index = 1;
+    Bytes one = write_encrypted(first, body, key), two = write_encrypted(second, body, key);
+    Layout l1 = parse_layout(one), l2 = parse_layout(two);
+    EXPECT_FALSE(
+        std::equal(one.begin() + static_cast<ptrdiff_t>(l1.chunk_begins[0] + L::kChunkHeaderSize),
+                   one.begin() + static_cast<ptrdiff_t>(l1.chunk_begins[0] + L::kChunkHeaderSize + 64),
+                   two.begin() + static_cast<ptrdiff_t>(l2.chunk_begins[0] + L::kChunkHeaderSize)));
+  }
+}
+
+TEST(EncryptedBackup, TheTrailerAuthenticatesTheEndAndTheHeader) {
+  const DataKey key = make_key(7);
+  const Bytes body = make_body(4096 * 3, Data::kRandom);
+  Bytes file = write_encrypted(encrypted_header(), body, key);
+  Layout layout = parse_layout(file);
+  // The last chunk dropped, the trailer's totals made to match and every checksum and digest right.
+  Bytes cut(file.begin(), file.begin() + static_cast<ptrdiff_t>(layout.chunk_begins[2]));
+  cut.insert(cut.end(), file.begin() + static_cast<ptrdiff_t>(layout.trailer), file.end());
+  auto trailer = std::span(cut).subspan(parse_layout(cut).trailer);
+  L::store_le<uint64_t>(trailer.subspan(L::kTrailerChunkCountOffset), 2);
+  L::store_le<uint64_t>(trailer.subspan(L::kTrailerBodyBytesOffset), 4096 * 2);
+  L::store_le<uint64_t>(trailer.subspan(L::kTrailerStoredBytesOffset), 2 * (4096 + L::kSealTagSize));
+  reseal(cut);
+  EXPECT_EQ(
+      encrypted_error(cut, key),
+      "backup is corrupt: the trailer does not authenticate under the backup's data key: the header or the "
+      "totals were changed");
+  // A header field changed, checksums and digest made right.
+  Bytes forged = file;
+  L::store_le<int64_t>(std::span(forged).subspan(L::kHeaderPrefixSize + L::kFieldBeginTime), 12345);
+  reseal(forged);
+  EXPECT_EQ(encrypted_error(forged, key).substr(0, 56),
+            "backup is corrupt: the trailer does not authenticate und");
+}
+
+TEST(EncryptedBackup, WriterRefusesHalfAnEncryption) {
+  VectorSink sink;
+  const DataKey key = make_key(1);
+  EXPECT_THROW(BackupWriter(sink, encrypted_header(), {}), std::invalid_argument);  // no key
+  BackupHeader no_arn = encrypted_header();
+  no_arn.kms_key_arn.clear();
+  EXPECT_THROW(BackupWriter(sink, no_arn, {.data_key = &key}), std::invalid_argument);
+  EXPECT_THROW(BackupWriter(sink, make_header(), {.data_key = &key}),
+               std::invalid_argument);  // a key, no encryption
+  BackupHeader stray = make_header();
+  stray.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/x";
+  EXPECT_THROW(BackupWriter(sink, stray, {}), std::invalid_argument);
 }
 
 }  // namespace

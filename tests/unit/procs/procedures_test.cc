@@ -52,8 +52,8 @@ class ProceduresTest : public ::testing::Test {
   // runs here, as at startup).
   Context& context() {
     if (!context_) {
-      context_ =
-          std::make_unique<Context>(Context{engine, *queue, store, msdb, config, access.option_groups});
+      context_ = std::make_unique<Context>(
+          Context{engine, *queue, store, msdb, config, access.option_groups, nullptr});
       install_task_runners(*context_, 0);
     }
     return *context_;
@@ -148,12 +148,14 @@ TEST_F(ProceduresTest, BackupTypeChoosesTheTaskType) {
                                                 arg("@s3_arn_to_backup_to", std::string(kArn) + "x.bak"),
                                                 arg("@type", std::string("log"))});
   EXPECT_EQ(bad_type.text, "Invalid @type 'LOG': use FULL or DIFFERENTIAL.");
-  auto kms = error(
+  // The key is kept with the task (rds_task_status shows it) and checked when the task runs.
+  auto kms = submitted(
       "rds_backup_database",
       {arg("@source_db_name", std::string("mydatabase")),
        arg("@s3_arn_to_backup_to", std::string(kArn) + "x.bak"), arg("@type", std::string("DIFFERENTIAL")),
        arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:123456789012:key/k"))});
-  EXPECT_EQ(kms.text, "The parameter @kms_master_key_arn is not supported yet by bakrest.");
+  EXPECT_EQ(kms.kms_master_key_arn, "arn:aws:kms:us-east-1:123456789012:key/k");
+  EXPECT_FALSE(full.kms_master_key_arn.has_value());
 }
 
 TEST_F(ProceduresTest, BackupLogSubmitsABackupLogTask) {
@@ -186,9 +188,6 @@ TEST_F(ProceduresTest, BackupLogChecksLikeBackupDatabase) {
               HasSubstr("arn:aws:s3:::aws_example_bucket"));
   EXPECT_EQ(log("mydatabase", arn, {arg("@overwrite_s3_backup_file", int64_t{2})}).text,
             "@overwrite_s3_backup_file must be 0 or 1, not 2.");
-  EXPECT_EQ(
-      log("mydatabase", arn, {arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:1:key/k"))}).text,
-      "The parameter @kms_master_key_arn is not supported yet by bakrest.");
   EXPECT_EQ(log("mydatabase", arn, {arg("@type", std::string("FULL"))}).number, 8145);
   EXPECT_EQ(error("rds_backup_log",
                   {arg("@source_db_name", std::string("mydatabase")), arg("@s3_arn_to_backup_to", arn)},
@@ -348,11 +347,6 @@ TEST_F(ProceduresTest, LogRestoreArgumentErrors) {
       error("rds_restore_log", restore_args("mydatabase", "l.trn", {arg("@with_norecovery", int64_t{3})}))
           .text,
       "@with_norecovery must be 0 or 1, not 3.");
-  EXPECT_EQ(error("rds_restore_log",
-                  restore_args("mydatabase", "l.trn",
-                               {arg("@kms_master_key_arn", std::string("arn:aws:kms:us-east-1:1:key/k"))}))
-                .text,
-            "The parameter @kms_master_key_arn is not supported yet by bakrest.");
   EXPECT_EQ(error("rds_restore_log", {arg("@restore_db_name", std::string("mydatabase"))}).number, 201);
   EXPECT_TRUE(queue->list(std::nullopt, std::nullopt).empty());
 }
@@ -597,7 +591,7 @@ TEST_F(RestartTest, ABackupPublishedBeforeItsHistoryWasRecordedIsKept) {
   backup::BackupRequest request{
       id,         backup_id, "mydatabase", std::string(kArn) + "kept.bak", "aws_example_bucket",
       "kept.bak", true,      false,        backup::BackupKind::kFull,      {},
-      {}};
+      {},         ""};
   backup::run_backup(request, env, control);
   // The crash came between publishing the object and recording it.
   msdb.with([&](sqlite::Database& db) { db.exec("DELETE FROM backupmediafamily; DELETE FROM backupset;"); });
@@ -718,7 +712,8 @@ TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
                         false,
                         backup::BackupKind::kFull,
                         {},
-                        {}},
+                        {},
+                        ""},
                        env, control);
   }
   // As the instance left it when it stopped after recording the backup: the task still IN_PROGRESS, the
@@ -731,7 +726,7 @@ TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
   engine::Engine engine{dir.path() / "databases", msdb};
   EXPECT_FALSE(engine.differential_base("db").has_value());
   tasks::TaskQueue queue(msdb);
-  Context context{engine, queue, store, msdb, config, access.option_groups};
+  Context context{engine, queue, store, msdb, config, access.option_groups, nullptr};
   install_task_runners(context, 0);
   EXPECT_EQ(queue.get(task_id)->lifecycle, "SUCCESS");
   auto base = engine.differential_base("db");
