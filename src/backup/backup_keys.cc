@@ -59,6 +59,14 @@ crypto::KeyMetadata check_backup_key(crypto::KeyService* keys, const std::string
   return key;
 }
 
+void check_key_exists(crypto::KeyService* keys, const std::string& kms_key) {
+  try {
+    required(keys).describe_key(kms_key);
+  } catch (const crypto::KmsError& e) {
+    key_refused(e, kms_key);
+  }
+}
+
 BackupKey make_backup_key(crypto::KeyService* keys, const std::string& kms_key,
                           const std::array<uint8_t, 16>& backup_id) {
   crypto::KeyMetadata key = check_backup_key(keys, kms_key);

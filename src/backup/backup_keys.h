@@ -22,6 +22,9 @@ namespace bakrest::backup {
 // the instance has no key service.
 crypto::KeyMetadata check_backup_key(crypto::KeyService* keys, const std::string& kms_key);
 
+// Checks that kms_key exists and that the task may describe it (a restore's first step when given a key).
+void check_key_exists(crypto::KeyService* keys, const std::string& kms_key);
+
 struct BackupKey {
   format::DataKey data_key{};
   std::string key_arn;  // the key's ARN (an alias resolved)

@@ -536,6 +536,8 @@ void run_log_restore(const RestoreRequest& request, Environment& env, JobControl
 
 void run_restore(const RestoreRequest& request, Environment& env, JobControl& control) {
   run_cancellable(control, [&] {
+    // A key given is looked up first, whatever the backup turns out to be.
+    if (!request.kms_key.empty()) check_key_exists(env.keys, request.kms_key);
     switch (request.kind) {
       case RestoreKind::kFull:
         return run_full_restore(request, env, control);

@@ -404,6 +404,7 @@ SEED_DIFF_BACKUP = """exec msdb.dbo.rds_backup_database
 @s3_arn_to_backup_to='arn:aws:s3:::aws_example_bucket/backup1.bak',
 @overwrite_s3_backup_file=1,
 @type='DIFFERENTIAL';"""
+SEED_KEY = "arn:aws:kms:us-east-1:123456789012:key/AKIAIOSFODNN7EXAMPLE"
 SEED_FULL_BACKUP_KMS = """exec msdb.dbo.rds_backup_database 
 @source_db_name='mydatabase',
 @s3_arn_to_backup_to='arn:aws:s3:::aws_example_bucket/backup1.bak',
@@ -490,8 +491,9 @@ def seed_examples(server, c):
     run_task(c, exec_text("msdb.dbo.rds_backup_log", {"@source_db_name": "mydatabase",
                                                       "@s3_arn_to_backup_to": ARN + "mylog.trn"}),
              "seed: log backup to mylog.trn", task_type="BACKUP_LOG")
-    expect_error(c, SEED_FULL_BACKUP_KMS, "The parameter @kms_master_key_arn is not supported yet by bakrest.",
-                 "seed: Example of Full Backup with Encryption")
+    # The page's key does not exist here (test_encrypted_backups makes real ones).
+    done = run_task(c, SEED_FULL_BACKUP_KMS, "seed: Example of Full Backup with Encryption", "ERROR")
+    checks.contains(done[6], "Key %s does not exist" % SEED_KEY, "seed: the page's key does not exist")
     last_full = c.query(SEED_LAST_FULL)
     checks.equal([r[0] for r in last_full], ["mydatabase"], "seed: last full backup query")
     drop(c, "mydatabase")
@@ -532,8 +534,8 @@ def seed_examples(server, c):
     checks.contains(done[6], "The files arn:aws:s3:::aws_example_bucket/seed_* matches are not all of one backup: "
                     "arn:aws:s3:::aws_example_bucket/seed_diff.bak and arn:aws:s3:::aws_example_bucket/seed_full.bak "
                     "belong to different backups.", "seed: two matches")
-    expect_error(c, SEED_RESTORE_KMS, "The parameter @kms_master_key_arn is not supported yet by bakrest.",
-                 "seed: Full Database Restore with Encryption")
+    done = run_task(c, SEED_RESTORE_KMS, "seed: Full Database Restore with Encryption", "ERROR")
+    checks.contains(done[6], "Key %s does not exist" % SEED_KEY, "seed: restore with the page's key")
 
     # Differential with RECOVERY.
     run_task(c, SEED_RESTORE_FULL_NORECOVERY, "seed: full NORECOVERY before the differential")
@@ -556,8 +558,8 @@ def seed_examples(server, c):
     run_task(c, SEED_RESTORE_FULL_NORECOVERY, "seed: full NORECOVERY before STOPAT")
     stop = run_task(c, SEED_LOG_STOPAT, "seed: Log Restore with STOPAT Clause", "ERROR", task_type="RESTORE_DB_LOG")
     checks.contains(stop[6], MSG_4338, "seed: STOPAT before the log")
-    expect_error(c, SEED_LOG_KMS, "The parameter @kms_master_key_arn is not supported yet by bakrest.",
-                 "seed: Log Restore with Encryption")
+    done = run_task(c, SEED_LOG_KMS, "seed: Log Restore with Encryption", "ERROR")
+    checks.contains(done[6], "Key %s does not exist" % SEED_KEY, "seed: log restore with the page's key")
     run_task(c, SEED_LOG_NORECOVERY, "seed: Log Restore with NORECOVERY", task_type="RESTORE_DB_LOG_NORECOVERY")
     checks.equal(state(c, "mydatabase"), "RESTORING", "seed: RESTORING before rds_drop_database")
 
