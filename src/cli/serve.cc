@@ -18,6 +18,7 @@
 #include "control/access_keys.h"
 #include "control/endpoint.h"
 #include "crypto/keyring.h"
+#include "crypto/kms_client.h"
 #include "crypto/local_kms.h"
 #include "engine/engine.h"
 #include "iam/role_store.h"
@@ -173,7 +174,22 @@ int serve(const ServeOptions& options) {
     }
     engine::Engine engine(data.databases_dir(), msdb);
     tasks::TaskQueue queue(msdb);
-    procs::Context context{engine, queue, store, msdb, config, option_groups, &kms};
+    // Encrypted backups use the instance's KMS, or another instance's ([kms] endpoint).
+    std::optional<crypto::KmsClient> remote_kms;
+    if (!config.kms_endpoint.empty()) {
+      remote_kms.emplace(crypto::KmsClientSettings{
+          config.kms_endpoint, config.kms_region.empty() ? config.region : config.kms_region,
+          storage::sigv4::Credentials{config.kms_access_key_id, config.kms_secret_access_key, ""}});
+      spdlog::info("encrypted backups use the KMS at {}", config.kms_endpoint);
+    }
+    procs::Context context{engine,
+                           queue,
+                           store,
+                           msdb,
+                           config,
+                           option_groups,
+                           remote_kms ? static_cast<crypto::KeyService*>(&*remote_kms) : &kms,
+                           remote_kms ? nullptr : &kms};
     procs::install_task_runners(context, config.max_transfer_mb_per_sec * 1048576.0);
     queue.start();
 

@@ -1,5 +1,5 @@
-// The instance's KMS as a role may use it: every call of a task is checked, before it is made, as KMS checks
-// a request signed with the role's credentials (AWS KMS Developer Guide, "Determining access to a KMS key"):
+// A key service as a role may use it: every call of a task is checked, before it is made, as KMS checks a
+// request signed with the role's credentials (AWS KMS Developer Guide, "Determining access to a KMS key"):
 //
 //   describe_key        kms:DescribeKey
 //   generate_data_key   kms:GenerateDataKey
@@ -12,6 +12,10 @@
 // to perform <action> on resource <key ARN>" (RDS's wording in task_info). A key that does not exist is KMS's
 // NotFoundException. bakrest makes data keys with GenerateDataKey and never calls Encrypt, so kms:Encrypt (in
 // the RDS page's policy) is never asked for.
+//
+// The key's policy is evaluated here when the keys are the instance's own (key_policies given). A key service
+// elsewhere (another instance's, AWS's: crypto::KmsClient) keeps its keys' policies itself and applies them
+// to whoever signs its requests; here only the role's policies are checked.
 //
 // Thread safety: any thread (the role's policies are immutable; the KMS locks itself).
 #pragma once
@@ -27,8 +31,10 @@ namespace bakrest::iam {
 
 class AuthorizedKms : public crypto::KeyService {
  public:
-  AuthorizedKms(crypto::LocalKms& kms, std::shared_ptr<const RolePolicies> role, std::string account)
-      : kms_(kms), role_(std::move(role)), account_(std::move(account)) {}
+  // key_policies: the instance's own KMS when inner is it; null for a key service elsewhere.
+  AuthorizedKms(crypto::KeyService& inner, const crypto::LocalKms* key_policies,
+                std::shared_ptr<const RolePolicies> role, std::string account)
+      : inner_(inner), key_policies_(key_policies), role_(std::move(role)), account_(std::move(account)) {}
 
   crypto::KeyMetadata describe_key(std::string_view key) const override;
   crypto::DataKey generate_data_key(std::string_view key, const crypto::EncryptionContext& context,
@@ -44,7 +50,8 @@ class AuthorizedKms : public crypto::KeyService {
   // The key's metadata, after checking that the role may perform action on it.
   crypto::KeyMetadata checked(const std::string& action, std::string_view key) const;
 
-  crypto::LocalKms& kms_;
+  crypto::KeyService& inner_;
+  const crypto::LocalKms* key_policies_;
   std::shared_ptr<const RolePolicies> role_;
   std::string account_;
 };

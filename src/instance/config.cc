@@ -57,6 +57,7 @@ const char* const kTlsKeys[] = {"certificate_file", "key_file", "force_encryptio
 const char* const kBackupKeys[] = {"threads", "zstd_level"};
 const char* const kControlKeys[] = {"enabled", "host", "port"};
 const char* const kOptionGroupKeys[] = {"name", "options", "iam_role_arn"};
+const char* const kKmsKeys[] = {"endpoint", "region", "access_key_id", "secret_access_key"};
 
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
@@ -280,6 +281,15 @@ Config load_config(const std::filesystem::path& file) {
     c.control_host = read_string(*control, "host", c.control_host, file);
     c.control_port = read_int_in(*control, "port", c.control_port, 0, 65535, file, "[control]");
   }
+  if (const toml::table* kms = root["kms"].as_table()) {
+    refuse_unknown_keys(*kms, kKmsKeys, "[kms]", file);
+    c.kms_endpoint = read_string(*kms, "endpoint", "", file);
+    c.kms_region = read_string(*kms, "region", "", file);
+    c.kms_access_key_id = read_string(*kms, "access_key_id", "", file);
+    c.kms_secret_access_key = read_string(*kms, "secret_access_key", "", file);
+    if (!c.kms_endpoint.empty() && (c.kms_access_key_id.empty() || c.kms_secret_access_key.empty()))
+      throw invalid(file, "[kms] with an endpoint needs 'access_key_id' and 'secret_access_key'");
+  }
   if (const toml::table* tls = root["tls"].as_table()) {
     refuse_unknown_keys(*tls, kTlsKeys, "[tls]", file);
     c.tls_certificate_file = read_string(*tls, "certificate_file", "", file);
@@ -334,6 +344,12 @@ void save_config(const Config& c, const std::filesystem::path& file) {
        toml::table{{"enabled", c.control_enabled}, {"host", c.control_host}, {"port", c.control_port}}},
       {"buckets", buckets},
   };
+  if (!c.kms_endpoint.empty()) {
+    root.insert("kms", toml::table{{"endpoint", c.kms_endpoint},
+                                   {"region", c.kms_region},
+                                   {"access_key_id", c.kms_access_key_id},
+                                   {"secret_access_key", c.kms_secret_access_key}});
+  }
   if (const auto& seed = c.option_group_seed) {
     toml::array options;
     for (const auto& o : seed->options) options.push_back(o);

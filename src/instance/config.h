@@ -64,6 +64,14 @@ struct Config {
 
   // [control]: the AWS-compatible control endpoint the AWS CLI talks to (docs/OPERATIONS.md, "The control
   // endpoint"): KMS today. Plain HTTP on loopback by default.
+  // [kms]: the key service encrypted backups use, when it is not the instance's own: another instance's
+  // control endpoint (or AWS KMS), with an access key it issued (docs/OPERATIONS.md, "Keys of another
+  // instance"). Empty endpoint: the instance's own KMS. Empty region: the instance's.
+  std::string kms_endpoint;
+  std::string kms_region;
+  std::string kms_access_key_id;
+  std::string kms_secret_access_key;
+
   bool control_enabled = true;
   std::string control_host = "127.0.0.1";
   int control_port = 14330;

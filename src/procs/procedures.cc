@@ -743,9 +743,10 @@ std::shared_ptr<const iam::RolePolicies> task_role(const rds::OptionGroups& grou
 
 // What one task reaches the store and the keys through: both as its role may use them.
 struct TaskAccess {
-  TaskAccess(const rds::OptionGroups& groups, storage::ObjectStore& inner, crypto::LocalKms* kms)
+  TaskAccess(const rds::OptionGroups& groups, storage::ObjectStore& inner, crypto::KeyService* key_service,
+             const crypto::LocalKms* key_policies)
       : role(task_role(groups)), store(inner, role) {
-    if (kms) keys.emplace(*kms, role, groups.identity().account);
+    if (key_service) keys.emplace(*key_service, key_policies, role, groups.identity().account);
   }
   std::shared_ptr<const iam::RolePolicies> role;
   iam::AuthorizedStore store;
@@ -762,15 +763,17 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   auto env = std::make_shared<backup::Environment>(backup::Environment{
       context.engine, context.store, context.msdb, context.config, max_transfer_bytes_per_second});
   // The instance's own clean-up after a restart opens encrypted backups with its KMS directly.
-  env->keys = context.kms;
+  env->keys = context.keys;
   if (context.config.backup_threads > 0)
     env->zstd_threads = static_cast<unsigned>(context.config.backup_threads);
   env->zstd_level = context.config.zstd_level;
   tasks::TaskQueue& queue = context.tasks;
   const rds::OptionGroups& groups = context.option_groups;
-  crypto::LocalKms* kms = context.kms;
-  auto backup_runner = [env, &queue, &groups, kms](const tasks::TaskRecord& task, JobControl& control) {
-    TaskAccess access(groups, env->store, kms);
+  crypto::KeyService* key_service = context.keys;
+  const crypto::LocalKms* key_policies = context.key_policies;
+  auto backup_runner = [env, &queue, &groups, key_service, key_policies](const tasks::TaskRecord& task,
+                                                                         JobControl& control) {
+    TaskAccess access(groups, env->store, key_service, key_policies);
     backup::Environment task_env = access.environment(*env);
     // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.
     Guid backup_id = random_guid();
@@ -781,8 +784,9 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   };
   for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
     queue.set_runner(type, backup_runner);
-  auto restore_runner = [env, &queue, &groups, kms](const tasks::TaskRecord& task, JobControl& control) {
-    TaskAccess access(groups, env->store, kms);
+  auto restore_runner = [env, &queue, &groups, key_service, key_policies](const tasks::TaskRecord& task,
+                                                                          JobControl& control) {
+    TaskAccess access(groups, env->store, key_service, key_policies);
     backup::Environment task_env = access.environment(*env);
     // A roll-forward notes the redo point it starts from, so that a restart can tell whether it completed.
     if (!tasks::is_full_restore(task.task_type)) {

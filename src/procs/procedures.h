@@ -25,9 +25,11 @@ struct Context {
   const instance::Config& config;
   // The instance's option group (SQLSERVER_BACKUP_RESTORE and its role) and, through it, the IAM roles.
   const rds::OptionGroups& option_groups;
-  // The instance's KMS, which encrypted backups use through the option's role; null: none (a task given
-  // @kms_master_key_arn fails saying so).
-  crypto::LocalKms* kms;
+  // The key service encrypted backups use through the option's role: the instance's KMS, or another
+  // instance's ([kms] endpoint); null: none (a task given @kms_master_key_arn fails saying so). key_policies:
+  // the instance's KMS when keys is it (its keys' policies are evaluated for each call), else null.
+  crypto::KeyService* keys;
+  const crypto::LocalKms* key_policies;
 };
 
 struct Caller {

@@ -1,6 +1,7 @@
 #include "storage/sigv4.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 
 #include "common/digest.h"
@@ -91,6 +92,15 @@ std::string canonical_request(const Request& request) {
   for (const auto& [name, value] : canonical_headers(request)) out += name + ":" + value + "\n";
   out += "\n" + signed_headers(request) + "\n" + request.payload_hash;
   return out;
+}
+
+std::string amz_date(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[20];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
+  return text;
 }
 
 std::string string_to_sign(std::string_view amz_date, const Scope& scope,

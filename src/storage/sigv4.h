@@ -4,6 +4,7 @@
 // against the worked examples of AWS's S3 documentation (tests/unit/storage/sigv4_test.cc).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,8 @@ std::string canonical_query(const std::vector<std::pair<std::string, std::string
 // "host;range;x-amz-date": the signed header names, lower case, sorted.
 std::string signed_headers(const Request& request);
 std::string canonical_request(const Request& request);
+// The X-Amz-Date of a moment: "20130524T000000Z" (UTC).
+std::string amz_date(int64_t unix_seconds);
 // amz_date is "20130524T000000Z".
 std::string string_to_sign(std::string_view amz_date, const Scope& scope, std::string_view canonical_request);
 std::string signature(std::string_view secret_access_key, const Scope& scope,

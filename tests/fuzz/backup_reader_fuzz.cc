@@ -1,5 +1,6 @@
 // The backup reader (format/backup_file.h): BackupReader on a whole file, header and every chunk and the
-// trailer, for every backup type, compressed or not, and a log backup's body through the log record decoder.
+// trailer, for every backup type, compressed or not, encrypted or not (with fuzz_key.h's data key), and a log
+// backup's body through the log record decoder.
 // Each input is read as it is and resealed (reseal.h).
 // A file the reader accepts must be one the writer could have written: writing its header and body again
 // gives a file that reads back the same.
@@ -8,6 +9,7 @@
 
 #include "engine/log_record.h"
 #include "format/backup_file.h"
+#include "fuzz_key.h"
 #include "fuzz_support.h"
 #include "reseal.h"
 
@@ -43,8 +45,9 @@ std::optional<Backup> read_backup(std::span<const uint8_t> bytes, size_t source_
   fuzz::MemorySource source(bytes, source_chunk);
   Backup backup;
   std::optional<format::BackupReader> reader;
+  const fuzz::FixedDataKey key;
   try {
-    reader.emplace(source);
+    reader.emplace(source, format::ReaderOptions{.data_key = &key});
   } catch (const format::FormatError&) {
     return std::nullopt;
   }
@@ -91,7 +94,9 @@ void decode_log_body(const Backup& backup) {
 void check_rewrite(const Backup& backup) {
   VectorSink sink;
   try {
-    format::BackupWriter writer(sink, backup.header);
+    const bool encrypted = backup.header.encryption == format::Encryption::kAes256Gcm;
+    format::BackupWriter writer(sink, backup.header,
+                                format::WriterOptions{.data_key = encrypted ? &fuzz::kDataKey : nullptr});
     writer.write(backup.body);
     writer.finish(backup.trailer.end_time_us);
   } catch (const std::invalid_argument& e) {

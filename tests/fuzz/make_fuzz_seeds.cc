@@ -20,6 +20,7 @@
 #include "engine/log_record.h"
 #include "engine/log_store.h"
 #include "format/backup_file.h"
+#include "fuzz_key.h"
 #include "instance/config.h"
 #include "server/bytes.h"
 #include "server/login7.h"
@@ -369,6 +370,23 @@ void backup_seeds() {
   format::BackupWriter empty_writer(empty, h);
   empty_writer.finish(0);
   save("backup_reader", "log-empty", empty.data);
+  // Encrypted (format version 3) with fuzz_key.h's data key: a compressed differential in several chunks.
+  h = {};
+  h.database_name = "secret";
+  h.type = format::BackupType::kDifferential;
+  h.first_lsn = h.last_lsn = 9;
+  h.page_size = 512;
+  h.page_count = 4;
+  h.base_backup_id = {0xBA, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  h.compression = format::Compression::kZstd;
+  h.encryption = format::Encryption::kAes256Gcm;
+  h.kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  h.wrapped_data_key = "BKMS wrapped";
+  VectorSink sealed;
+  format::BackupWriter sealed_writer(sealed, h, {.chunk_size = 600, .data_key = &fuzz::kDataKey});
+  sealed_writer.write(pages_body(512, 3, 7));
+  sealed_writer.finish(2);
+  save("backup_reader", "diff-zstd-encrypted", sealed.data);
 }
 
 void log_seeds() {

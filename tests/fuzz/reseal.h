@@ -55,7 +55,11 @@ inline std::vector<uint8_t> reseal_backup(std::vector<uint8_t> b) {
       l::StreamDigest digest(version);
       digest.update(std::span(b).first(pos));
       auto sum = digest.finish();
-      std::copy(sum.begin(), sum.end(), trailer.begin() + l::kTrailerDigestOffset);
+      // An encrypted backup's digest ends in its trailer tag, which only the data key can make: kept.
+      const bool encrypted = b[l::kHeaderPrefixSize + l::kFieldEncryption] != 0;
+      std::copy(sum.begin(),
+                sum.begin() + (encrypted ? l::kTrailerTagOffset - l::kTrailerDigestOffset : sum.size()),
+                trailer.begin() + l::kTrailerDigestOffset);
       l::store_le<uint64_t>(trailer.subspan(l::kTrailerChecksumOffset),
                             l::checksum(trailer.first(l::kTrailerChecksumOffset)));
       break;

@@ -18,7 +18,7 @@ TestInstance::TestInstance(const fs::path& root, bool start_workers)
       engine(root / "databases", msdb),
       queue(msdb),
       access(msdb, config),
-      context{engine, queue, store, msdb, config, access.option_groups, nullptr},
+      context{engine, queue, store, msdb, config, access.option_groups, nullptr, nullptr},
       env{engine, store, msdb, config, 0} {
   if (!store.bucket_region(kBucket)) store.create_bucket(kBucket, config.region);
   procs::install_task_runners(context, 0);

@@ -53,7 +53,7 @@ class ProceduresTest : public ::testing::Test {
   Context& context() {
     if (!context_) {
       context_ = std::make_unique<Context>(
-          Context{engine, *queue, store, msdb, config, access.option_groups, nullptr});
+          Context{engine, *queue, store, msdb, config, access.option_groups, nullptr, nullptr});
       install_task_runners(*context_, 0);
     }
     return *context_;
@@ -726,7 +726,7 @@ TEST(RestartAdoptTest, ARecordedFullBackupBecomesTheBaseAndStartsTheLogChain) {
   engine::Engine engine{dir.path() / "databases", msdb};
   EXPECT_FALSE(engine.differential_base("db").has_value());
   tasks::TaskQueue queue(msdb);
-  Context context{engine, queue, store, msdb, config, access.option_groups, nullptr};
+  Context context{engine, queue, store, msdb, config, access.option_groups, nullptr, nullptr};
   install_task_runners(context, 0);
   EXPECT_EQ(queue.get(task_id)->lifecycle, "SUCCESS");
   auto base = engine.differential_base("db");

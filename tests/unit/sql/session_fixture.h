@@ -29,7 +29,7 @@ class SessionFixture : public ::testing::Test {
   tasks::TaskQueue queue{msdb};
   instance::Config config;
   bakrest::testing::DefaultAccess access{msdb, config};
-  procs::Context context{engine, queue, store, msdb, config, access.option_groups, nullptr};
+  procs::Context context{engine, queue, store, msdb, config, access.option_groups, nullptr, nullptr};
   SessionEnvironment env{engine, context, "bakrest test", "test-instance"};
   Session session{env, "admin", 51, ""};
 
