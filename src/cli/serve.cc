@@ -218,7 +218,9 @@ int serve(const ServeOptions& options) {
     std::optional<control::ControlEndpoint> control_endpoint;
     if (config.control_enabled) {
       control_endpoint.emplace(
-          control::EndpointOptions{config.control_host, config.control_port, config.region, config.account},
+          control::EndpointOptions{config.control_host, config.control_port, config.region, config.account,
+                                   config.control_tls ? tls_files.certificate.string() : "",
+                                   config.control_tls ? tls_files.key.string() : ""},
           access_keys, kms, roles, option_groups,
           control::DbInstanceFacts{config.engine_version, logins.master_name(), config.listen_host,
                                    listener.port(), config.time_zone});

@@ -55,7 +55,12 @@ ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& key
       kms_api_(kms, options.account, unix_now),
       iam_api_(roles, unix_now),
       rds_api_(option_groups, std::move(instance), unix_now),
-      http_(std::make_unique<httplib::Server>()) {
+      http_(options.tls_certificate.empty()
+                ? std::make_unique<httplib::Server>()
+                : std::make_unique<httplib::SSLServer>(options.tls_certificate.c_str(), options.tls_key.c_str())) {
+  if (!http_->is_valid())
+    throw std::runtime_error("the control endpoint cannot use the TLS certificate " + options.tls_certificate +
+                             " and key " + options.tls_key);
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
@@ -111,7 +116,9 @@ ControlEndpoint::~ControlEndpoint() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string ControlEndpoint::url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
+std::string ControlEndpoint::url() const {
+  return (options_.tls_certificate.empty() ? "http://" : "https://") + options_.host + ":" + std::to_string(port_);
+}
 
 ApiReply ControlEndpoint::serve(const std::string& method, const std::string& path,
                                 const std::vector<std::pair<std::string, std::string>>& query,

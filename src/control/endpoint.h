@@ -9,7 +9,8 @@
 //   RDS  the query protocol, Version=2014-10-31                 control/rds_api.h
 //   STS (the query protocol)                                    not yet: refused with InvalidAction, by name
 //
-// HTTP is cpp-httplib's: a thread pool, bodies up to kMaxBodyBytes, read and write timeouts. Requests are
+// HTTP (or HTTPS, with the instance's certificate) is cpp-httplib's: a thread pool, bodies up to kMaxBodyBytes,
+// read and write timeouts. Requests are
 // logged (operation and access key ID) at debug level, never their bodies.
 //
 // Thread safety: made and stopped by one thread; requests are served on the library's threads.
@@ -41,6 +42,9 @@ struct EndpointOptions {
   int port = 14330;  // 0: any free port (port() tells which)
   std::string region;
   std::string account;
+  // HTTPS with this certificate and key (PEM files); both empty: plain HTTP.
+  std::string tls_certificate;
+  std::string tls_key;
 };
 
 class ControlEndpoint {

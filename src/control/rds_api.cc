@@ -1,5 +1,6 @@
 #include "control/rds_api.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "common/text.h"
@@ -45,7 +46,9 @@ void fill_group(pugi::xml_node node, const rds::OptionGroup& g) {
 
 // A list index ("1", "2", ...) within bounds; QueryFault otherwise.
 int list_index(const std::string& text, const std::string& field) {
-  if (text.empty() || text.size() > 3 || text[0] == '0' || std::stoi(text) > kMaxListIndex)
+  const bool digits = !text.empty() && text.size() <= 3 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || text[0] == '0' || std::stoi(text) > kMaxListIndex)
     throw QueryFault{"InvalidParameterValue",
                      field + ": list members are numbered 1 to " + std::to_string(kMaxListIndex)};
   return std::stoi(text);

@@ -704,7 +704,9 @@ class BackupReader::Impl {
     const bool encrypted = header_.encryption == Encryption::kAes256Gcm;
     if (encrypted && options.data_key) cipher_.emplace(options.data_key->unwrap(header_), header_);
     stored_.resize(kChunkOverhead + chunk_size_ + (encrypted ? kSealTagSize : 0));
-    if ((header_.compression == Compression::kZstd || encrypted) && options.threads > 1) {
+    // The pool pays off for zstd. AES-GCM opens several GB/s a core, in place: cheaper on this thread than
+    // the copies handing a chunk to another would cost (measured: bench/encryption.py, docs/PERFORMANCE.md).
+    if (header_.compression == Compression::kZstd && options.threads > 1) {
       // Each chunk in flight holds its stored bytes and its body; one more body is being handed out.
       buffers_ = std::make_unique<Buffers>(2 * read_ahead_ + 2);
       pool_ = std::make_unique<OrderedPool<Bytes>>(options.threads);

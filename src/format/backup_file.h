@@ -174,7 +174,7 @@ struct ReaderOptions {
   // Threads that verify and decompress a compressed backup's chunks. 1: the caller's thread does, in read().
   // More: a pool of that many, with up to two chunks per thread read ahead (about 4 * threads * chunk_size
   // bytes of memory); the body, and any error, come out in the order of the file as with one thread. An
-  // uncompressed backup is always read on the caller's thread.
+  // uncompressed backup (encrypted or not) is always read on the caller's thread.
   unsigned threads = 1;
   // With a pool: chunks read ahead and not yet handed out, at most (the memory bound). 0: two per thread.
   unsigned read_ahead = 0;

@@ -55,7 +55,7 @@ const char* const kS3BucketKeys[] = {"name",
 
 const char* const kTlsKeys[] = {"certificate_file", "key_file", "force_encryption"};
 const char* const kBackupKeys[] = {"threads", "zstd_level"};
-const char* const kControlKeys[] = {"enabled", "host", "port"};
+const char* const kControlKeys[] = {"enabled", "host", "port", "tls"};
 const char* const kOptionGroupKeys[] = {"name", "options", "iam_role_arn"};
 const char* const kKmsKeys[] = {"endpoint", "region", "access_key_id", "secret_access_key"};
 
@@ -280,6 +280,7 @@ Config load_config(const std::filesystem::path& file) {
     c.control_enabled = read_bool(*control, "enabled", c.control_enabled, file, "[control]");
     c.control_host = read_string(*control, "host", c.control_host, file);
     c.control_port = read_int_in(*control, "port", c.control_port, 0, 65535, file, "[control]");
+    c.control_tls = read_bool(*control, "tls", c.control_tls, file, "[control]");
   }
   if (const toml::table* kms = root["kms"].as_table()) {
     refuse_unknown_keys(*kms, kKmsKeys, "[kms]", file);
@@ -341,7 +342,10 @@ void save_config(const Config& c, const std::filesystem::path& file) {
                              {"login_timeout_seconds", c.login_timeout_seconds}}},
       {"tls", tls},
       {"control",
-       toml::table{{"enabled", c.control_enabled}, {"host", c.control_host}, {"port", c.control_port}}},
+       toml::table{{"enabled", c.control_enabled},
+                   {"host", c.control_host},
+                   {"port", c.control_port},
+                   {"tls", c.control_tls}}},
       {"buckets", buckets},
   };
   if (!c.kms_endpoint.empty()) {

@@ -63,7 +63,7 @@ struct Config {
   bool force_encryption = false;  // refuse clients that will not encrypt the whole connection
 
   // [control]: the AWS-compatible control endpoint the AWS CLI talks to (docs/OPERATIONS.md, "The control
-  // endpoint"): KMS today. Plain HTTP on loopback by default.
+  // endpoint"): KMS, IAM and RDS. Plain HTTP on loopback by default.
   // [kms]: the key service encrypted backups use, when it is not the instance's own: another instance's
   // control endpoint (or AWS KMS), with an access key it issued (docs/OPERATIONS.md, "Keys of another
   // instance"). Empty endpoint: the instance's own KMS. Empty region: the instance's.
@@ -75,6 +75,7 @@ struct Config {
   bool control_enabled = true;
   std::string control_host = "127.0.0.1";
   int control_port = 14330;
+  bool control_tls = false;  // HTTPS with the instance's TLS certificate ([tls]); else plain HTTP
 
   // max_database_gb in bytes, and at most 10 GB on Express edition (as RDS limits its restores).
   uint64_t max_database_bytes() const;
