@@ -38,7 +38,10 @@ bool same(const instance::Config& a, const instance::Config& b) {
          a.max_transfer_mb_per_sec == b.max_transfer_mb_per_sec && a.max_database_gb == b.max_database_gb &&
          a.max_connections == b.max_connections && a.max_request_mb == b.max_request_mb &&
          a.max_buffered_request_mb == b.max_buffered_request_mb &&
-         a.login_timeout_seconds == b.login_timeout_seconds &&
+         a.login_timeout_seconds == b.login_timeout_seconds && a.control_enabled == b.control_enabled &&
+         a.control_host == b.control_host && a.control_port == b.control_port &&
+         a.control_tls == b.control_tls && a.kms_endpoint == b.kms_endpoint && a.kms_region == b.kms_region &&
+         a.kms_access_key_id == b.kms_access_key_id && a.kms_secret_access_key == b.kms_secret_access_key &&
          std::equal(a.buckets.begin(), a.buckets.end(), b.buckets.begin(), b.buckets.end(), buckets_equal);
 }
 

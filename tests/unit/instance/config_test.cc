@@ -78,14 +78,17 @@ TEST(ConfigTest, ControlSettingsRoundTripAndAreChecked) {
   c.control_enabled = false;
   c.control_host = "0.0.0.0";
   c.control_port = 9000;
+  c.control_tls = true;
   save_config(c, dir.path() / "instance.toml");
   Config read = load_config(dir.path() / "instance.toml");
   EXPECT_FALSE(read.control_enabled);
   EXPECT_EQ(read.control_host, "0.0.0.0");
   EXPECT_EQ(read.control_port, 9000);
+  EXPECT_TRUE(read.control_tls);
   expect_invalid("instance_id = \"x\"\n[control]\nport = 65536\n",
                  "[control]: 'port' must be an integer in 0..65535");
-  expect_invalid("instance_id = \"x\"\n[control]\ntls = true\n", "[control] has an unknown key 'tls'");
+  expect_invalid("instance_id = \"x\"\n[control]\ntls = \"yes\"\n", "tls");
+  expect_invalid("instance_id = \"x\"\n[control]\ncert = \"c\"\n", "[control] has an unknown key 'cert'");
   expect_invalid("instance_id = \"x\"\n[control]\nenabled = \"yes\"\n", "enabled");
 }
 
@@ -162,6 +165,27 @@ TEST(ConfigTest, S3BucketSettingsThatCannotWorkAreRefusedByName) {
       head + "type = \"s3\"\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\nsecret_file = \"f\"\n",
       "both 'secret_access_key' and 'secret_file'");
   expect_invalid(head + "[[buckets]]\nname = \"b\"\n", "configured twice");
+}
+
+TEST(ConfigTest, KmsOfAnotherInstance) {
+  testing::TempDir dir;
+  Config c;
+  c.instance_id = "x";
+  c.kms_endpoint = "http://10.0.0.5:14330";
+  c.kms_access_key_id = "AKIAEXAMPLE";
+  c.kms_secret_access_key = "secret";
+  save_config(c, dir.path() / "instance.toml");
+  Config read = load_config(dir.path() / "instance.toml");
+  EXPECT_EQ(read.kms_endpoint, "http://10.0.0.5:14330");
+  EXPECT_EQ(read.kms_access_key_id, "AKIAEXAMPLE");
+  EXPECT_EQ(read.kms_secret_access_key, "secret");
+  EXPECT_TRUE(read.kms_region.empty());
+  expect_invalid("instance_id = \"x\"\n[kms]\nendpoint = \"http://h:1\"\n", "needs 'access_key_id'");
+  expect_invalid("instance_id = \"x\"\n[kms]\nkey = \"k\"\n", "[kms] has an unknown key 'key'");
+  Config plain;
+  plain.instance_id = "y";
+  save_config(plain, dir.path() / "plain.toml");
+  EXPECT_TRUE(load_config(dir.path() / "plain.toml").kms_endpoint.empty());  // no [kms] written
 }
 
 TEST(ConfigTest, OptionGroupSeed) {
