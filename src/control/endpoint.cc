@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <functional>
+#include <span>
 #include <stdexcept>
 
 #include "common/text.h"
@@ -55,12 +57,12 @@ ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& key
       kms_api_(kms, options.account, unix_now),
       iam_api_(roles, unix_now),
       rds_api_(option_groups, std::move(instance), unix_now),
-      http_(options.tls_certificate.empty()
-                ? std::make_unique<httplib::Server>()
-                : std::make_unique<httplib::SSLServer>(options.tls_certificate.c_str(), options.tls_key.c_str())) {
+      http_(options.tls_certificate.empty() ? std::make_unique<httplib::Server>()
+                                            : std::make_unique<httplib::SSLServer>(
+                                                  options.tls_certificate.c_str(), options.tls_key.c_str())) {
   if (!http_->is_valid())
-    throw std::runtime_error("the control endpoint cannot use the TLS certificate " + options.tls_certificate +
-                             " and key " + options.tls_key);
+    throw std::runtime_error("the control endpoint cannot use the TLS certificate " +
+                             options.tls_certificate + " and key " + options.tls_key);
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
@@ -117,7 +119,8 @@ ControlEndpoint::~ControlEndpoint() {
 }
 
 std::string ControlEndpoint::url() const {
-  return (options_.tls_certificate.empty() ? "http://" : "https://") + options_.host + ":" + std::to_string(port_);
+  return (options_.tls_certificate.empty() ? "http://" : "https://") + options_.host + ":" +
+         std::to_string(port_);
 }
 
 ApiReply ControlEndpoint::serve(const std::string& method, const std::string& path,
@@ -146,27 +149,30 @@ ApiReply ControlEndpoint::serve(const std::string& method, const std::string& pa
   // The query protocol: the action and the API version are form fields of the body.
   std::map<std::string, std::string> form = parse_form(body);
   const std::string action = form.contains("Action") ? form["Action"] : "";
-  if (form["Version"] == "2010-05-08") {
-    // IAM is global: the CLI signs for us-east-1 unless told otherwise.
-    const std::string iam_regions[] = {options_.region, "us-east-1"};
+  // Each query service: its API version, its name in SigV4 scopes, the regions it is signed for, its API.
+  // IAM is global: the CLI signs for us-east-1 unless told otherwise.
+  const std::string iam_regions[] = {options_.region, "us-east-1"};
+  struct QueryService {
+    const char* version;
+    const char* service;
+    std::span<const std::string> regions;
+    const char* xmlns;
+    std::function<ApiReply()> handle;
+  };
+  const QueryService services[] = {
+      {"2010-05-08", "iam", iam_regions, kIamXmlns, [&] { return iam_api_.handle(form); }},
+      {"2014-10-31", "rds", regions, kRdsXmlns, [&] { return rds_api_.handle(form); }},
+  };
+  for (const QueryService& q : services) {
+    if (form["Version"] != q.version) continue;
     try {
-      Caller caller = verifier_.verify(request, "iam", iam_regions, unix_now());
-      spdlog::debug("control endpoint: iam {} by {}", action, caller.access_key_id);
+      Caller caller = verifier_.verify(request, q.service, q.regions, unix_now());
+      spdlog::debug("control endpoint: {} {} by {}", q.service, action, caller.access_key_id);
     } catch (const AuthError& e) {
-      spdlog::info("control endpoint: iam {} refused: {}", action, e.what());
-      return query_auth_error(kIamXmlns, e);
+      spdlog::info("control endpoint: {} {} refused: {}", q.service, action, e.what());
+      return query_auth_error(q.xmlns, e);
     }
-    return iam_api_.handle(form);
-  }
-  if (form["Version"] == "2014-10-31") {
-    try {
-      Caller caller = verifier_.verify(request, "rds", regions, unix_now());
-      spdlog::debug("control endpoint: rds {} by {}", action, caller.access_key_id);
-    } catch (const AuthError& e) {
-      spdlog::info("control endpoint: rds {} refused: {}", action, e.what());
-      return query_auth_error(kRdsXmlns, e);
-    }
-    return rds_api_.handle(form);
+    return q.handle();
   }
   return query_error(kRdsXmlns, "InvalidAction",
                      "bakrest's control endpoint serves KMS, IAM and RDS so far; the " +

@@ -9,17 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "common/service_error.h"
+
 namespace bakrest::crypto {
 
 // A refusal as KMS words it: code is the exception's name ("NotFoundException"), what() its message.
-class KmsError : public std::runtime_error {
+class KmsError : public ServiceError {
  public:
-  KmsError(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const { return code_; }
-
- private:
-  std::string code_;
+  KmsError(std::string code, const std::string& message) : ServiceError(std::move(code), message) {}
 };
 
 enum class KeyState { kEnabled, kDisabled, kPendingDeletion };

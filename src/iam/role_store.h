@@ -13,21 +13,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/service_error.h"
 #include "iam/policy.h"
 #include "instance/msdb.h"
 
 namespace bakrest::iam {
 
-class IamError : public std::runtime_error {
+class IamError : public ServiceError {
  public:
-  IamError(std::string code, const std::string& message, int http_status = 400)
-      : std::runtime_error(message), code_(std::move(code)), http_status_(http_status) {}
-  const std::string& code() const { return code_; }
-  int http_status() const { return http_status_; }
-
- private:
-  std::string code_;
-  int http_status_;
+  using ServiceError::ServiceError;
 };
 
 struct Role {

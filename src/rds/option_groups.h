@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/service_error.h"
 #include "iam/role_store.h"
 #include "instance/msdb.h"
 
@@ -28,16 +29,9 @@ namespace bakrest::rds {
 inline constexpr const char* kBackupRestoreOption = "SQLSERVER_BACKUP_RESTORE";
 inline constexpr const char* kIamRoleArnSetting = "IAM_ROLE_ARN";
 
-class RdsError : public std::runtime_error {
+class RdsError : public ServiceError {
  public:
-  RdsError(std::string code, const std::string& message, int http_status = 400)
-      : std::runtime_error(message), code_(std::move(code)), http_status_(http_status) {}
-  const std::string& code() const { return code_; }
-  int http_status() const { return http_status_; }
-
- private:
-  std::string code_;
-  int http_status_;
+  using ServiceError::ServiceError;
 };
 
 // What RDS knows of this instance: its identifier, engine ("sqlserver-se", from the edition), major engine
