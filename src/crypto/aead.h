@@ -1,6 +1,6 @@
 // AES-256-GCM (OpenSSL's EVP interface): authenticated encryption for the keyring's sealed key material, the
-// local KMS's ciphertext blobs and, next, backup chunks (../shared/DESIGN.md §4). A 96-bit nonce, a 128-bit
-// tag appended to the ciphertext, and associated data that is authenticated but not encrypted.
+// local KMS's ciphertext blobs and encrypted backups' chunks (docs/FORMAT.md, "Encryption"). A 96-bit nonce,
+// a 128-bit tag appended to the ciphertext, and associated data that is authenticated but not encrypted.
 //
 // A nonce must never repeat under one key: callers either draw it at random (random_nonce(), safe for up to
 // 2^32 seals under one key) or build it from a counter that cannot repeat. Pure functions; any thread.
