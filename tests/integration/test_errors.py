@@ -72,8 +72,8 @@ with harness.Server(binary, config_text=harness.config_text()) as server:
     expect_error(c, backup(c, **{"@overwrite_s3_backup_file": 2}), "@overwrite_s3_backup_file must be 0 or 1",
                  "overwrite out of range")
     expect_error(c, backup(c, **{"@type": "INCREMENTAL"}), "Invalid @type 'INCREMENTAL'", "bad @type")
-    expect_error(c, backup(c, **{"@kms_master_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k"}),
-                 "The parameter @kms_master_key_arn is not supported yet", "KMS key")
+    expect_error(c, backup(c, **{"@enable_bucket_default_encryption": 1}),
+                 "The parameter @enable_bucket_default_encryption is not supported yet", "bucket default encryption")
     expect_error(c, backup(c, **{"@number_of_files": 11}), "@number_of_files must be between 1 and 10.",
                  "too many files")
     expect_error(c, backup(c, **{"@number_of_files": 4, "@s3_arn_to_backup_to": ARN + "a*b*.bak"}),
