@@ -91,7 +91,9 @@ class TsqlClient:
             script += "USE %s\ngo\n" % self.database
         script += sql + "\ngo\nexit\n"
         # tsql takes the protocol version from TDSVER (its -v means verbose).
-        env = dict(os.environ, TDSVER=self.version, TDSDUMP="")
+        # An empty TDSDUMP is not "off": FreeTDS then logs to /tmp/freetds.log.<pid>. Unset, it logs nothing.
+        env = dict(os.environ, TDSVER=self.version)
+        env.pop("TDSDUMP", None)
         out = subprocess.run(["tsql", "-H", "127.0.0.1", "-p", str(self.port), "-U", harness.USER, "-P",
                               harness.PASSWORD, "-o", "fq"],
                              input=script.encode(), capture_output=True, timeout=120, env=env)
