@@ -9,9 +9,9 @@
 //   RDS  the query protocol, Version=2014-10-31                 control/rds_api.h
 //   STS (the query protocol)                                    not yet: refused with InvalidAction, by name
 //
-// HTTP (or HTTPS, with the instance's certificate) is cpp-httplib's: a thread pool, bodies up to kMaxBodyBytes,
-// read and write timeouts. Requests are
-// logged (operation and access key ID) at debug level, never their bodies.
+// HTTP (or HTTPS, with the instance's certificate) is cpp-httplib's: a thread pool, bodies up to
+// kMaxBodyBytes, read and write timeouts. Requests are logged (operation and access key ID) at debug level,
+// never their bodies.
 //
 // Thread safety: made and stopped by one thread; requests are served on the library's threads.
 #pragma once

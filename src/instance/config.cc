@@ -341,11 +341,10 @@ void save_config(const Config& c, const std::filesystem::path& file) {
                              {"max_buffered_request_mb", c.max_buffered_request_mb},
                              {"login_timeout_seconds", c.login_timeout_seconds}}},
       {"tls", tls},
-      {"control",
-       toml::table{{"enabled", c.control_enabled},
-                   {"host", c.control_host},
-                   {"port", c.control_port},
-                   {"tls", c.control_tls}}},
+      {"control", toml::table{{"enabled", c.control_enabled},
+                              {"host", c.control_host},
+                              {"port", c.control_port},
+                              {"tls", c.control_tls}}},
       {"buckets", buckets},
   };
   if (!c.kms_endpoint.empty()) {
