@@ -109,6 +109,8 @@ with harness.Server(binary, config_text=harness.config_text()) as server, tempfi
     checks.equal(diff[5], "SUCCESS", "encrypted differential backup with the alias ARN (%s)" % diff[6])
     add(401, 450)
     at_stop = rows(c, "src")
+    # The pauses are what is tested: STOPAT takes whole seconds, so the stop time must fall in a second with no
+    # commit on either side of it (as test_chains does).
     time.sleep(1.2)
     stop_time = utc_text(time.time())
     time.sleep(1.2)
