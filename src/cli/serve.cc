@@ -153,7 +153,8 @@ int serve(const ServeOptions& options) {
     crypto::LocalKms kms(keyring, config.region, config.account);
     control::AccessKeys access_keys(msdb, keyring);
     iam::RoleStore roles(msdb, config.account);
-    rds::OptionGroups option_groups(msdb, roles, rds::identity_of(config));
+    rds::OptionGroups option_groups(msdb, roles, rds::identity_of(config),
+                                    config.aws ? config.aws->account : std::string());
     seed_option_group(config_file, config, roles, option_groups);
     auto issued_key = access_keys.ensure_master(logins.master_name(), env_var("BAKREST_MASTER_ACCESS_KEY_ID"),
                                                 env_var("BAKREST_MASTER_SECRET_ACCESS_KEY"));
@@ -179,8 +180,20 @@ int serve(const ServeOptions& options) {
     if (!config.kms_endpoint.empty()) {
       remote_kms.emplace(crypto::KmsClientSettings{
           config.kms_endpoint, config.kms_region.empty() ? config.region : config.kms_region,
-          storage::sigv4::Credentials{config.kms_access_key_id, config.kms_secret_access_key, ""}});
+          storage::fixed_credentials({config.kms_access_key_id, config.kms_secret_access_key, ""},
+                                     "[kms] in instance.toml")});
       spdlog::info("encrypted backups use the KMS at {}", config.kms_endpoint);
+    }
+    // Roles of the AWS account in [aws]: assumed through STS with the instance's own credentials.
+    std::optional<iam::AwsRoles> aws_roles;
+    if (const auto& aws = config.aws) {
+      std::shared_ptr<storage::CredentialProvider> caller =
+          storage::default_credential_chain(aws->credentials, storage::http::Options{});
+      aws_roles.emplace(iam::AwsRolesSettings{aws->region_or(config.region), aws->sts_endpoint,
+                                              aws->kms_endpoint, "bakrest-" + config.instance_id, caller});
+      spdlog::info(
+          "roles of AWS account {} are assumed through {} with credentials from {}; their keys are at {}",
+          aws->account, aws_roles->sts_endpoint(), caller->source(), aws_roles->kms_endpoint());
     }
     procs::Context context{engine,
                            queue,
@@ -189,7 +202,8 @@ int serve(const ServeOptions& options) {
                            config,
                            option_groups,
                            remote_kms ? static_cast<crypto::KeyService*>(&*remote_kms) : &kms,
-                           remote_kms ? nullptr : &kms};
+                           remote_kms ? nullptr : &kms,
+                           aws_roles ? &*aws_roles : nullptr};
     procs::install_task_runners(context, config.max_transfer_mb_per_sec * 1048576.0);
     queue.start();
 

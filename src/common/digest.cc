@@ -1,5 +1,6 @@
 #include "common/digest.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -103,6 +104,10 @@ std::optional<std::vector<uint8_t>> from_base64(std::string_view text) {
   // The bits of the last character that no byte uses must be zero ("Zm9=" is not "Zm8="): one text per value.
   if (to_base64(out) != text) return std::nullopt;
   return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace bakrest

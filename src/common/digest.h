@@ -62,4 +62,7 @@ std::string to_base64(std::span<const uint8_t> bytes);
 // set that no byte uses, included: each value has one text).
 std::optional<std::vector<uint8_t>> from_base64(std::string_view text);
 
+// Whether two secrets are equal, in a time that depends on their lengths only (not on where they differ).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
 }  // namespace bakrest

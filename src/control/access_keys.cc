@@ -15,19 +15,6 @@ std::span<const uint8_t> bytes_of(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-AccessKeys::Issued make_key() {
-  static constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  std::array<uint8_t, 16> id_bytes;
-  crypto::random_bytes(id_bytes);
-  AccessKeys::Issued issued;
-  issued.access_key_id = "AKIA";
-  for (uint8_t b : id_bytes) issued.access_key_id += kBase32[b & 31];
-  std::array<uint8_t, 30> secret;
-  crypto::random_bytes(secret);
-  issued.secret_access_key = to_base64(secret);
-  return issued;
-}
-
 void check_given(const std::string& id, const std::string& secret) {
   if (id.size() < 16 || id.size() > 128 ||
       id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos)
@@ -37,6 +24,19 @@ void check_given(const std::string& id, const std::string& secret) {
 }
 
 }  // namespace
+
+AccessKeys::Issued make_key_pair(std::string_view prefix) {
+  static constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::array<uint8_t, 16> id_bytes;
+  crypto::random_bytes(id_bytes);
+  AccessKeys::Issued issued;
+  issued.access_key_id = prefix;
+  for (uint8_t b : id_bytes) issued.access_key_id += kBase32[b & 31];
+  std::array<uint8_t, 30> secret;
+  crypto::random_bytes(secret);
+  issued.secret_access_key = to_base64(secret);
+  return issued;
+}
 
 std::optional<AccessKeys::Issued> AccessKeys::ensure_master(const std::string& login,
                                                             const std::optional<std::string>& id,
@@ -56,7 +56,7 @@ std::optional<AccessKeys::Issued> AccessKeys::ensure_master(const std::string& l
       } else {
         auto has = db.prepare("SELECT 1 FROM access_keys WHERE login = ?");
         if (has.bind(1, login).step()) return std::nullopt;
-        issued = make_key();
+        issued = make_key_pair("AKIA");
       }
       std::vector<uint8_t> sealed =
           keyring_.seal(label(issued->access_key_id), bytes_of(issued->secret_access_key));

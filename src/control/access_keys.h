@@ -41,4 +41,8 @@ class AccessKeys {
   const crypto::Keyring& keyring_;
 };
 
+// A new access key ID (prefix, "AKIA" for long-term keys and "ASIA" for temporary ones, then 16 characters of
+// A-Z and 2-7) and a 40-character secret, from the system's random source.
+AccessKeys::Issued make_key_pair(std::string_view prefix);
+
 }  // namespace bakrest::control

@@ -8,6 +8,7 @@
 #include <span>
 #include <stdexcept>
 
+#include "common/digest.h"
 #include "common/text.h"
 #include "control/query_protocol.h"
 
@@ -28,6 +29,8 @@ ApiReply kms_auth_error(const AuthError& e) {
     case AuthFailure::kUnknownKey:
       return KmsApi::error("UnrecognizedClientException",
                            "The security token included in the request is invalid.");
+    case AuthFailure::kExpiredToken:
+      return KmsApi::error("ExpiredTokenException", "The security token included in the request is expired");
     default:
       return KmsApi::error("InvalidSignatureException", e.what());
   }
@@ -41,6 +44,8 @@ ApiReply query_auth_error(std::string_view xmlns, const AuthError& e) {
     case AuthFailure::kUnknownKey:
       return query_error(xmlns, "InvalidClientTokenId",
                          "The security token included in the request is invalid.", 403);
+    case AuthFailure::kExpiredToken:
+      return query_error(xmlns, "ExpiredToken", "The security token included in the request is expired", 403);
     default:
       return query_error(xmlns, "SignatureDoesNotMatch", e.what(), 403);
   }
@@ -53,10 +58,15 @@ ControlEndpoint::ControlEndpoint(const EndpointOptions& options, AccessKeys& key
                                  DbInstanceFacts instance)
     : options_(options),
       keys_(keys),
-      verifier_([this](std::string_view id) { return keys_.secret_of(id); }),
+      roles_(roles),
+      verifier_([this](std::string_view id) -> std::optional<std::string> {
+        if (auto session = sessions_.find(id)) return session->secret_access_key;
+        return keys_.secret_of(id);
+      }),
       kms_api_(kms, options.account, unix_now),
       iam_api_(roles, unix_now),
       rds_api_(option_groups, std::move(instance), unix_now),
+      sts_api_(roles, sessions_, unix_now),
       http_(options.tls_certificate.empty() ? std::make_unique<httplib::Server>()
                                             : std::make_unique<httplib::SSLServer>(
                                                   options.tls_certificate.c_str(), options.tls_key.c_str())) {
@@ -123,6 +133,31 @@ std::string ControlEndpoint::url() const {
          std::to_string(port_);
 }
 
+Signer ControlEndpoint::signer_of(const Caller& caller,
+                                  const std::vector<std::pair<std::string, std::string>>& headers) const {
+  Signer signer;
+  signer.account = options_.account;
+  signer.session = sessions_.find(caller.access_key_id);
+  if (!signer.session) {
+    signer.arn =
+        "arn:aws:iam::" + options_.account + ":user/" + keys_.login_of(caller.access_key_id).value_or("");
+    signer.user_id = caller.access_key_id;
+    return signer;
+  }
+  std::string token;
+  for (const auto& [name, value] : headers) {
+    if (iequals(name, "x-amz-security-token")) token = value;
+  }
+  if (!constant_time_equal(token, signer.session->session_token))
+    throw AuthError(AuthFailure::kUnknownKey, "temporary keys without their session token");
+  if (signer.session->expiration <= unix_now())
+    throw AuthError(AuthFailure::kExpiredToken,
+                    "the temporary keys expired at " + iso8601(signer.session->expiration));
+  signer.arn = signer.session->assumed_role_arn;
+  signer.user_id = signer.session->assumed_role_id;
+  return signer;
+}
+
 ApiReply ControlEndpoint::serve(const std::string& method, const std::string& path,
                                 const std::vector<std::pair<std::string, std::string>>& query,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
@@ -137,14 +172,25 @@ ApiReply ControlEndpoint::serve(const std::string& method, const std::string& pa
     std::string operation = target.substr(std::string_view("TrentService.").size());
     if (method != "POST" || path != "/")
       return KmsApi::error("UnknownOperationException", "KMS takes POST / only");
+    Signer signer;
     try {
       Caller caller = verifier_.verify(request, "kms", regions, unix_now());
-      spdlog::debug("control endpoint: kms {} by {}", operation, caller.access_key_id);
+      signer = signer_of(caller, headers);
+      spdlog::debug("control endpoint: kms {} by {} ({})", operation, caller.access_key_id, signer.arn);
     } catch (const AuthError& e) {
       spdlog::info("control endpoint: kms {} refused: {}", operation, e.what());
       return kms_auth_error(e);
     }
-    return kms_api_.handle(operation, body);
+    std::shared_ptr<const iam::RolePolicies> role;
+    if (signer.session) {
+      auto policies = roles_.role_policies(signer.session->role_arn);
+      // The role was deleted after its session began: its keys are good for nothing.
+      if (!policies)
+        return KmsApi::error("AccessDeniedException",
+                             "User " + signer.arn + " acts as a role that no longer exists");
+      role = std::make_shared<const iam::RolePolicies>(std::move(*policies));
+    }
+    return kms_api_.handle(operation, body, role);
   }
   // The query protocol: the action and the API version are form fields of the body.
   std::map<std::string, std::string> form = parse_form(body);
@@ -159,23 +205,35 @@ ApiReply ControlEndpoint::serve(const std::string& method, const std::string& pa
     const char* xmlns;
     std::function<ApiReply()> handle;
   };
+  Signer signer;
   const QueryService services[] = {
       {"2010-05-08", "iam", iam_regions, kIamXmlns, [&] { return iam_api_.handle(form); }},
       {"2014-10-31", "rds", regions, kRdsXmlns, [&] { return rds_api_.handle(form); }},
+      {"2011-06-15", "sts", iam_regions, kStsXmlns, [&] { return sts_api_.handle(form, signer); }},
   };
   for (const QueryService& q : services) {
     if (form["Version"] != q.version) continue;
     try {
       Caller caller = verifier_.verify(request, q.service, q.regions, unix_now());
-      spdlog::debug("control endpoint: {} {} by {}", q.service, action, caller.access_key_id);
+      signer = signer_of(caller, headers);
+      spdlog::debug("control endpoint: {} {} by {} ({})", q.service, action, caller.access_key_id,
+                    signer.arn);
     } catch (const AuthError& e) {
       spdlog::info("control endpoint: {} {} refused: {}", q.service, action, e.what());
       return query_auth_error(q.xmlns, e);
     }
+    // Assumed roles reach only KMS's key operations and STS here.
+    if (signer.session && std::string_view(q.service) != "sts") {
+      return query_error(q.xmlns, "AccessDenied",
+                         "User: " + signer.arn + " is not authorized to perform: " + q.service + ":" +
+                             action + " (bakrest serves " + q.service +
+                             " to the account's own access key only)",
+                         403);
+    }
     return q.handle();
   }
   return query_error(kRdsXmlns, "InvalidAction",
-                     "bakrest's control endpoint serves KMS, IAM and RDS so far; the " +
+                     "bakrest's control endpoint serves KMS, IAM, RDS and STS; the " +
                          (action.empty() ? std::string("request") : "action " + action) + " (API version " +
                          (form["Version"].empty() ? std::string("none") : form["Version"]) +
                          ") is not served yet");

@@ -7,7 +7,12 @@
 //   KMS  awsJson1_1, X-Amz-Target: TrentService.<Operation>   control/kms_api.h
 //   IAM  the query protocol, Version=2010-05-08                 control/iam_api.h
 //   RDS  the query protocol, Version=2014-10-31                 control/rds_api.h
-//   STS (the query protocol)                                    not yet: refused with InvalidAction, by name
+//   STS  the query protocol, Version=2011-06-15                 control/sts_api.h
+//
+// A request is signed by the account's own access key (the master login's: everything is open to it), or by
+// temporary keys of an assumed role, which must come with their session token (X-Amz-Security-Token) before
+// their expiration: those may use KMS's DescribeKey, GenerateDataKey and Decrypt as the role's policies and
+// the key's allow, and STS's GetCallerIdentity; IAM, RDS and the rest of KMS answer them AccessDenied.
 //
 // HTTP (or HTTPS, with the instance's certificate) is cpp-httplib's: a thread pool, bodies up to
 // kMaxBodyBytes, read and write timeouts. Requests are logged (operation and access key ID) at debug level,
@@ -26,7 +31,9 @@
 #include "control/iam_api.h"
 #include "control/kms_api.h"
 #include "control/rds_api.h"
+#include "control/role_sessions.h"
 #include "control/sigv4_verifier.h"
+#include "control/sts_api.h"
 #include "crypto/local_kms.h"
 
 namespace httplib {
@@ -64,12 +71,20 @@ class ControlEndpoint {
                  const std::vector<std::pair<std::string, std::string>>& query,
                  const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body);
 
+  // Who signed a verified request; throws AuthError (kUnknownKey for temporary keys without their token,
+  // kExpiredToken past their expiration).
+  Signer signer_of(const Caller& caller,
+                   const std::vector<std::pair<std::string, std::string>>& headers) const;
+
   EndpointOptions options_;
   AccessKeys& keys_;
+  iam::RoleStore& roles_;
+  RoleSessions sessions_;
   SigV4Verifier verifier_;
   KmsApi kms_api_;
   IamApi iam_api_;
   RdsApi rds_api_;
+  StsApi sts_api_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> listening_done_{false};  // listen_after_bind() returned

@@ -1,9 +1,11 @@
 #include "control/kms_api.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/digest.h"
+#include "iam/authorized_kms.h"
 
 namespace bakrest::control {
 
@@ -140,12 +142,27 @@ ApiReply KmsApi::error(std::string_view code, std::string_view message, int stat
   return {status, kContentType, dump(json{{"__type", code}, {"message", message}})};
 }
 
-ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text) {
+ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text,
+                        std::shared_ptr<const iam::RolePolicies> as_role) {
   try {
     json body = body_text.empty() ? json::object() : json::parse(body_text, nullptr, true);
     if (!body.is_object()) invalid("SerializationException", "the request body must be a JSON object");
     json out = json::object();
     const std::string op(operation);
+    // What a role's keys reach the KMS through: its calls checked as a task's are.
+    std::optional<iam::AuthorizedKms> authorized;
+    if (as_role) {
+      if (op != "DescribeKey" && op != "GenerateDataKey" && op != "Decrypt")
+        invalid("AccessDeniedException",
+                "User " + as_role->role.arn + " is not authorized to perform kms:" + op +
+                    ": bakrest's KMS serves DescribeKey, GenerateDataKey and Decrypt to "
+                    "assumed roles, and the rest to the account's own access key");
+      if (op == "Decrypt" && !body.contains("KeyId"))
+        invalid("ValidationException",
+                "bakrest's KMS needs the KeyId of a Decrypt signed by an assumed role");
+      authorized.emplace(kms_, &kms_, as_role, account_);
+    }
+    crypto::KeyService& keys = authorized ? static_cast<crypto::KeyService&>(*authorized) : kms_;
     if (op == "CreateKey") {
       Fields f(body, op, {"Description", "KeyUsage", "KeySpec", "CustomerMasterKeySpec", "Policy", "Origin"});
       if (auto origin = f.string("Origin"); origin && *origin != "AWS_KMS")
@@ -158,7 +175,7 @@ ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text) 
       out["KeyMetadata"] = metadata_json(m, account_);
     } else if (op == "DescribeKey") {
       Fields f(body, op, {"KeyId"});
-      out["KeyMetadata"] = metadata_json(kms_.describe_key(f.required("KeyId")), account_);
+      out["KeyMetadata"] = metadata_json(keys.describe_key(f.required("KeyId")), account_);
     } else if (op == "ListKeys") {
       Fields f(body, op, {"Limit", "Marker"});
       if (f.string("Marker")) invalid("InvalidMarkerException", "the marker is not one this KMS gave");
@@ -205,7 +222,7 @@ ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text) 
     } else if (op == "GenerateDataKey") {
       Fields f(body, op, {"KeyId", "KeySpec", "NumberOfBytes", "EncryptionContext"});
       size_t n = data_key_bytes(f);
-      auto key = kms_.generate_data_key(f.required("KeyId"), f.context(), n);
+      auto key = keys.generate_data_key(f.required("KeyId"), f.context(), n);
       out = {{"CiphertextBlob", to_base64(key.ciphertext_blob)},
              {"Plaintext", to_base64(key.plaintext)},
              {"KeyId", key.key_arn}};
@@ -223,7 +240,7 @@ ApiReply KmsApi::handle(std::string_view operation, std::string_view body_text) 
       if (f.string("EncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT")
         invalid("ValidationException", "bakrest's KMS decrypts with SYMMETRIC_DEFAULT only");
       auto key = f.string("KeyId");
-      auto d = kms_.decrypt(f.blob("CiphertextBlob"),
+      auto d = keys.decrypt(f.blob("CiphertextBlob"),
                             key ? std::optional<std::string_view>(*key) : std::nullopt, f.context());
       out = {{"KeyId", d.key_arn},
              {"Plaintext", to_base64(d.plaintext)},

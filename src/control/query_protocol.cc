@@ -72,14 +72,17 @@ QueryParams::QueryParams(const std::map<std::string, std::string>& form, std::st
       known = known || a == name || (a.ends_with(".*") && name.starts_with(a.substr(0, a.size() - 1)));
     }
     if (!known) {
-      throw invalid(std::string("bakrest's ") + (service_ == QueryService::kIam ? "IAM" : "RDS") +
-                    " does not take " + name + " on " + std::string(action));
+      const char* service = service_ == QueryService::kRds   ? "RDS"
+                            : service_ == QueryService::kSts ? "STS"
+                                                             : "IAM";
+      throw invalid(std::string("bakrest's ") + service + " does not take " + name + " on " +
+                    std::string(action));
     }
   }
 }
 
 QueryFault QueryParams::invalid(const std::string& message) const {
-  return {service_ == QueryService::kIam ? "ValidationError" : "InvalidParameterValue", message};
+  return {service_ == QueryService::kRds ? "InvalidParameterValue" : "ValidationError", message};
 }
 
 std::optional<std::string> QueryParams::get(std::string_view name) const {
@@ -93,7 +96,7 @@ std::string QueryParams::required(std::string_view name) const {
   if (value) return *value;
   if (service_ == QueryService::kRds)
     throw QueryFault{"MissingParameter", "The request must contain the parameter " + std::string(name)};
-  // IAM names the member as its model does: lower camel case.
+  // IAM and STS name the member as their models do: lower camel case.
   throw QueryFault{"ValidationError", "1 validation error detected: Value null at '" +
                                           std::string(1, static_cast<char>(std::tolower(name[0]))) +
                                           std::string(name.substr(1)) +

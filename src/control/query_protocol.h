@@ -27,12 +27,12 @@ struct QueryFault {
 };
 
 // Whose wording QueryParams' faults use.
-enum class QueryService { kIam, kRds };
+enum class QueryService { kIam, kRds, kSts };
 
 // The fields of one action's request, checked against what the action takes. A field it does not take is
 // refused by name (never ignored); a name in `allowed` ending in ".*" admits every field under that prefix
-// (a list's members, which the action reads itself). Throws QueryFault: IAM's ValidationError, or RDS's
-// InvalidParameterValue and MissingParameter.
+// (a list's members, which the action reads itself). Throws QueryFault: IAM's (and STS's) ValidationError, or
+// RDS's InvalidParameterValue and MissingParameter.
 class QueryParams {
  public:
   QueryParams(const std::map<std::string, std::string>& form, std::string_view action,

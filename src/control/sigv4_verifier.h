@@ -41,6 +41,7 @@ enum class AuthFailure {
   kExpired,       // X-Amz-Date more than the allowed skew from the server's clock
   kBadSignature,  // the signature is not the one the key gives this request
   kReplayed,      // this very signature was accepted before
+  kExpiredToken,  // temporary keys past their expiration (the endpoint's check, after verify())
 };
 
 class AuthError : public std::runtime_error {

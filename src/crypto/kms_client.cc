@@ -1,11 +1,9 @@
 #include "crypto/kms_client.h"
 
-#include <ctime>
+#include <chrono>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "common/digest.h"
-#include "common/ids.h"
 #include "common/text.h"
 
 namespace bakrest::crypto {
@@ -39,50 +37,49 @@ KeyState state_of(const std::string& name) {
 
 }  // namespace
 
-KmsClient::KmsClient(KmsClientSettings settings) : settings_(std::move(settings)) {
-  static const std::regex url(R"((https?)://([A-Za-z0-9.\-]+(:[0-9]{1,5})?)/?)");
-  std::smatch m;
-  if (!std::regex_match(settings_.endpoint, m, url))
-    throw std::invalid_argument("the KMS endpoint '" + settings_.endpoint +
-                                "' is not http:// or https:// and a host (and port)");
-  host_ = m[2];
-  if (settings_.endpoint.back() == '/') settings_.endpoint.pop_back();
+KmsClient::KmsClient(KmsClientSettings settings)
+    : settings_(std::move(settings)),
+      endpoint_(storage::parse_api_endpoint(settings_.endpoint, "the KMS endpoint")) {
+  if (!settings_.credentials) throw std::invalid_argument("a KMS client needs credentials");
   http_ = std::make_unique<storage::http::Client>(storage::http::Options{});
 }
 
 KmsClient::~KmsClient() = default;
 
 std::string KmsClient::call(const std::string& operation, const std::string& body) const {
-  namespace sigv4 = storage::sigv4;
-  const std::string date = sigv4::amz_date(std::time(nullptr));
-  const std::string payload = to_hex(sha256(body));
-  sigv4::Request signed_request;
-  signed_request.method = "POST";
-  signed_request.path = "/";
-  signed_request.payload_hash = payload;
-  signed_request.headers = {{"host", host_},
-                            {"content-type", "application/x-amz-json-1.1"},
-                            {"x-amz-target", "TrentService." + operation},
-                            {"x-amz-date", date},
-                            {"x-amz-content-sha256", payload},
-                            {"amz-sdk-invocation-id", ascii_lower(guid_to_string(random_guid()))}};
-  if (!settings_.credentials.session_token.empty())
-    signed_request.headers.emplace_back("x-amz-security-token", settings_.credentials.session_token);
-  const sigv4::Scope scope{date.substr(0, 8), settings_.region, "kms"};
-  storage::http::Request request;
-  request.method = "POST";
-  request.url = settings_.endpoint + "/";
-  request.headers = signed_request.headers;
-  request.headers.emplace_back("Authorization",
-                               sigv4::authorization(signed_request, settings_.credentials, date, scope));
-  request.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+  storage::SignedPost post{
+      "kms",
+      settings_.region,
+      {{"content-type", "application/x-amz-json-1.1"}, {"x-amz-target", "TrentService." + operation}},
+      body};
   storage::http::Response reply;
-  try {
-    reply = http_->perform(request, storage::CallContext().within(std::chrono::seconds(30)),
-                           "KMS " + operation, {}, 1 << 20);
-  } catch (const std::exception& e) {
-    throw KmsError("KMSInternalException",
-                   "the KMS at " + settings_.endpoint + " could not be reached: " + e.what());
+  for (int attempt = 1;; ++attempt) {
+    const auto ctx = storage::CallContext().within(std::chrono::seconds(30));
+    storage::sigv4::Credentials keys;
+    try {
+      keys = settings_.credentials->get(ctx);
+    } catch (const storage::StorageError& e) {
+      // No keys to sign with (STS refused to let the instance assume the role, ...): that, as it was said.
+      throw KmsError(e.kind() == storage::StorageError::Kind::kAccessDenied ? "AccessDeniedException"
+                                                                            : "KMSInternalException",
+                     e.what());
+    }
+    try {
+      reply = storage::signed_post(*http_, endpoint_, post, keys, ctx, "KMS " + operation);
+    } catch (const std::exception& e) {
+      throw KmsError("KMSInternalException",
+                     "the KMS at " + endpoint_.url + " could not be reached: " + e.what());
+    }
+    // Temporary keys that ran out between fetching and sending, or that the service no longer knows (it
+    // forgot its sessions in a restart): fetch new ones and send once more.
+    const bool temporary = !keys.session_token.empty();
+    if (attempt == 1 && reply.status == 400 &&
+        (reply.body.find("ExpiredToken") != std::string::npos ||
+         (temporary && reply.body.find("UnrecognizedClient") != std::string::npos))) {
+      settings_.credentials->invalidate();
+      continue;
+    }
+    break;
   }
   if (reply.status == 200) return reply.body;
   std::string code = "KMSInternalException", message = reply.body;

@@ -3,9 +3,11 @@
 // control endpoint ([kms] endpoint in instance.toml, docs/OPERATIONS.md "Keys of another instance"), so that
 // instances share keys as RDS instances share a region's KMS. It serves what tasks ask of a key service.
 //
-// Each request carries a fresh amz-sdk-invocation-id, as the SDKs send it, so two identical calls in one
-// second are two requests, not a replay. Errors come back as KmsError with the service's exception name; a
-// service that cannot be reached is KmsError KMSInternalException naming the endpoint.
+// Requests are signed with the keys of a credential provider: fixed keys ([kms] in instance.toml), or the
+// temporary keys of an IAM role assumed through STS (storage/sts.h), fetched again when the KMS says they
+// expired. Each request carries a fresh amz-sdk-invocation-id (storage/aws_request.h). Errors come back as
+// KmsError with the service's exception name; a service that cannot be reached is KmsError
+// KMSInternalException naming the endpoint.
 //
 // Thread safety: any thread (the HTTP client keeps a pool of connections).
 #pragma once
@@ -14,20 +16,21 @@
 #include <string>
 
 #include "crypto/key_service.h"
-#include "storage/http_client.h"
-#include "storage/sigv4.h"
+#include "storage/aws_request.h"
+#include "storage/credentials.h"
 
 namespace bakrest::crypto {
 
 struct KmsClientSettings {
   std::string endpoint;  // "http://127.0.0.1:14330" or "https://kms.us-east-1.amazonaws.com", no path
   std::string region;
-  storage::sigv4::Credentials credentials;
+  std::shared_ptr<storage::CredentialProvider> credentials;  // required
 };
 
 class KmsClient : public KeyService {
  public:
-  // Throws std::invalid_argument for an endpoint that is not http:// or https://host[:port].
+  // Throws std::invalid_argument for an endpoint that is not http:// or https://host[:port], or no
+  // credentials.
   explicit KmsClient(KmsClientSettings settings);
   ~KmsClient() override;
 
@@ -36,14 +39,14 @@ class KmsClient : public KeyService {
   Decrypted decrypt(std::span<const uint8_t> blob, std::optional<std::string_view> key,
                     const EncryptionContext& context) override;
 
-  const std::string& endpoint() const { return settings_.endpoint; }
+  const std::string& endpoint() const { return endpoint_.url; }
 
  private:
   // The reply of one operation, parsed; throws KmsError.
   std::string call(const std::string& operation, const std::string& body) const;
 
   KmsClientSettings settings_;
-  std::string host_;
+  storage::ApiEndpoint endpoint_;
   std::unique_ptr<storage::http::Client> http_;
 };
 

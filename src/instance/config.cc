@@ -58,6 +58,9 @@ const char* const kBackupKeys[] = {"threads", "zstd_level"};
 const char* const kControlKeys[] = {"enabled", "host", "port", "tls"};
 const char* const kOptionGroupKeys[] = {"name", "options", "iam_role_arn"};
 const char* const kKmsKeys[] = {"endpoint", "region", "access_key_id", "secret_access_key"};
+const char* const kAwsKeys[] = {"account",      "region",        "sts_endpoint",
+                                "kms_endpoint", "access_key_id", "secret_access_key",
+                                "secret_file",  "session_token", "profile"};
 
 template <size_t N>
 void refuse_unknown_keys(const toml::table& t, const char* const (&known)[N], const std::string& where,
@@ -92,6 +95,31 @@ int read_int_in(const toml::table& t, const char* key, int fallback, int low, in
   return static_cast<int>(*value);
 }
 
+// access_key_id, secret_access_key or secret_file, session_token, profile: keys as the AWS SDKs take them.
+storage::CredentialSettings read_credentials(const toml::table& t, const std::filesystem::path& file,
+                                             const std::string& where) {
+  storage::CredentialSettings k;
+  k.access_key_id = read_string(t, "access_key_id", "", file);
+  k.secret_access_key = read_string(t, "secret_access_key", "", file);
+  k.secret_file = read_string(t, "secret_file", "", file);
+  k.session_token = read_string(t, "session_token", "", file);
+  k.profile = read_string(t, "profile", "", file);
+  if (k.access_key_id.empty() &&
+      !(k.secret_access_key.empty() && k.secret_file.empty() && k.session_token.empty()))
+    throw invalid(file, where + ": a secret or session token without 'access_key_id'");
+  if (!k.secret_access_key.empty() && !k.secret_file.empty())
+    throw invalid(file, where + ": both 'secret_access_key' and 'secret_file'");
+  return k;
+}
+
+void insert_credentials(toml::table& t, const storage::CredentialSettings& k) {
+  if (!k.access_key_id.empty()) t.insert("access_key_id", k.access_key_id);
+  if (!k.secret_access_key.empty()) t.insert("secret_access_key", k.secret_access_key);
+  if (!k.secret_file.empty()) t.insert("secret_file", k.secret_file);
+  if (!k.session_token.empty()) t.insert("session_token", k.session_token);
+  if (!k.profile.empty()) t.insert("profile", k.profile);
+}
+
 BucketConfig read_bucket(const toml::table& t, const std::string& default_region,
                          const std::filesystem::path& file) {
   BucketConfig b{read_string(t, "name", "", file), read_string(t, "region", default_region, file), {}};
@@ -116,19 +144,7 @@ BucketConfig read_bucket(const toml::table& t, const std::string& default_region
   s.http.verify_tls = read_bool(t, "verify_tls", true, file, where);
   s.http.ca_file = read_string(t, "ca_file", "", file);
   s.conditional_writes = read_bool(t, "conditional_writes", s.conditional_writes, file, where);
-  s.credentials.access_key_id = read_string(t, "access_key_id", "", file);
-  s.credentials.secret_access_key = read_string(t, "secret_access_key", "", file);
-  s.credentials.secret_file = read_string(t, "secret_file", "", file);
-  s.credentials.session_token = read_string(t, "session_token", "", file);
-  s.credentials.profile = read_string(t, "profile", "", file);
-  if (s.credentials.access_key_id.empty() &&
-      !(s.credentials.secret_access_key.empty() && s.credentials.secret_file.empty() &&
-        s.credentials.session_token.empty())) {
-    throw invalid(file, where + ": a secret or session token without 'access_key_id'");
-  }
-  if (!s.credentials.secret_access_key.empty() && !s.credentials.secret_file.empty()) {
-    throw invalid(file, where + ": both 'secret_access_key' and 'secret_file'");
-  }
+  s.credentials = read_credentials(t, file, where);
   s.part_size_mb = read_int_in(t, "part_size_mb", s.part_size_mb, 5, 5120, file, where);
   s.parts_in_flight = read_int_in(t, "parts_in_flight", s.parts_in_flight, 1, 64, file, where);
   s.max_buffer_mb = read_int_in(t, "max_buffer_mb", s.max_buffer_mb, 10, 1 << 20, file, where);
@@ -155,12 +171,7 @@ toml::table bucket_table(const BucketConfig& b) {
   t.insert("verify_tls", s.http.verify_tls);
   if (!s.http.ca_file.empty()) t.insert("ca_file", s.http.ca_file);
   t.insert("conditional_writes", s.conditional_writes);
-  const auto& k = s.credentials;
-  if (!k.access_key_id.empty()) t.insert("access_key_id", k.access_key_id);
-  if (!k.secret_access_key.empty()) t.insert("secret_access_key", k.secret_access_key);
-  if (!k.secret_file.empty()) t.insert("secret_file", k.secret_file);
-  if (!k.session_token.empty()) t.insert("session_token", k.session_token);
-  if (!k.profile.empty()) t.insert("profile", k.profile);
+  insert_credentials(t, s.credentials);
   t.insert("part_size_mb", s.part_size_mb);
   t.insert("parts_in_flight", s.parts_in_flight);
   t.insert("max_buffer_mb", s.max_buffer_mb);
@@ -291,6 +302,21 @@ Config load_config(const std::filesystem::path& file) {
     if (!c.kms_endpoint.empty() && (c.kms_access_key_id.empty() || c.kms_secret_access_key.empty()))
       throw invalid(file, "[kms] with an endpoint needs 'access_key_id' and 'secret_access_key'");
   }
+  if (const toml::table* aws = root["aws"].as_table()) {
+    refuse_unknown_keys(*aws, kAwsKeys, "[aws]", file);
+    AwsConfig a;
+    a.account = read_string(*aws, "account", "", file);
+    if (a.account.size() != 12 || a.account.find_first_not_of("0123456789") != std::string::npos)
+      throw invalid(file, "[aws] needs 'account', an AWS account ID of 12 digits");
+    if (a.account == c.account)
+      throw invalid(file, "[aws] account " + a.account +
+                              " is the instance's own account: its roles and keys are the instance's");
+    a.region = read_string(*aws, "region", "", file);
+    a.sts_endpoint = read_string(*aws, "sts_endpoint", "", file);
+    a.kms_endpoint = read_string(*aws, "kms_endpoint", "", file);
+    a.credentials = read_credentials(*aws, file, "[aws]");
+    c.aws = std::move(a);
+  }
   if (const toml::table* tls = root["tls"].as_table()) {
     refuse_unknown_keys(*tls, kTlsKeys, "[tls]", file);
     c.tls_certificate_file = read_string(*tls, "certificate_file", "", file);
@@ -352,6 +378,14 @@ void save_config(const Config& c, const std::filesystem::path& file) {
                                    {"region", c.kms_region},
                                    {"access_key_id", c.kms_access_key_id},
                                    {"secret_access_key", c.kms_secret_access_key}});
+  }
+  if (const auto& a = c.aws) {
+    toml::table t{{"account", a->account}};
+    if (!a->region.empty()) t.insert("region", a->region);
+    if (!a->sts_endpoint.empty()) t.insert("sts_endpoint", a->sts_endpoint);
+    if (!a->kms_endpoint.empty()) t.insert("kms_endpoint", a->kms_endpoint);
+    insert_credentials(t, a->credentials);
+    root.insert("aws", t);
   }
   if (const auto& seed = c.option_group_seed) {
     toml::array options;

@@ -28,6 +28,22 @@ struct OptionGroupSeed {
   std::string iam_role_arn;
 };
 
+// [aws]: an AWS account whose IAM roles and KMS keys are AWS's, not the instance's (docs/OPERATIONS.md,
+// "Roles and keys on AWS"). When the option group names a role of this account, a task assumes it through
+// STS with the instance's own credentials and signs its S3 and KMS requests with the role's temporary keys;
+// AWS then applies the policies.
+struct AwsConfig {
+  std::string account;                      // 12 digits
+  std::string region;                       // empty: the instance's
+  std::string sts_endpoint;                 // empty: https://sts.<region>.amazonaws.com
+  std::string kms_endpoint;                 // empty: https://kms.<region>.amazonaws.com
+  storage::CredentialSettings credentials;  // the instance's own; empty: the AWS SDKs' default chain
+
+  std::string region_or(const std::string& instance_region) const {
+    return region.empty() ? instance_region : region;
+  }
+};
+
 struct Config {
   std::string instance_id;  // generated at first start
   std::string region = "us-east-1";
@@ -71,6 +87,8 @@ struct Config {
   std::string kms_region;
   std::string kms_access_key_id;
   std::string kms_secret_access_key;
+
+  std::optional<AwsConfig> aws;
 
   bool control_enabled = true;
   std::string control_host = "127.0.0.1";

@@ -19,6 +19,7 @@
 #include "procs/arguments.h"
 #include "procs/backup_options.h"
 #include "storage/arn.h"
+#include "storage/role_signed_store.h"
 #include "tasks/task_types.h"
 
 namespace bakrest::procs {
@@ -728,32 +729,44 @@ tasks::TaskQueue::Settled recover_task(const tasks::TaskRecord& task, backup::En
 }
 
 // The role of the instance's SQLSERVER_BACKUP_RESTORE option, for one task: what it may do is read when the
-// task starts. Throws the option's message if the option is gone, and Access Denied if its role is.
-std::shared_ptr<const iam::RolePolicies> task_role(const rds::OptionGroups& groups) {
-  auto arn = groups.backup_restore_role();
-  if (!arn) throw option_not_enabled();
-  auto role = groups.roles().role_policies(*arn);
+// task starts. Throws Access Denied if the role is gone.
+std::shared_ptr<const iam::RolePolicies> task_role(const rds::OptionGroups& groups, const std::string& arn) {
+  auto role = groups.roles().role_policies(arn);
   if (!role) {
-    throw storage::StorageError(storage::StorageError::Kind::kAccessDenied,
-                                "Access Denied (the role " + *arn +
-                                    " that the SQLSERVER_BACKUP_RESTORE option names does not exist)");
+    throw storage::StorageError(
+        storage::StorageError::Kind::kAccessDenied,
+        "Access Denied (the role " + arn + " that the SQLSERVER_BACKUP_RESTORE option names does not exist)");
   }
   return std::make_shared<const iam::RolePolicies>(std::move(*role));
 }
 
-// What one task reaches the store and the keys through: both as its role may use them.
+// What one task reaches the store and the keys through, as the option's role. The instance's own role: every
+// call checked here against its policies (iam/authorized_store.h, iam/authorized_kms.h). A role on AWS
+// (iam/aws_roles.h): every call signed with the role's temporary keys, and checked by AWS. Throws the
+// option's message if the option is gone.
 struct TaskAccess {
   TaskAccess(const rds::OptionGroups& groups, storage::ObjectStore& inner, crypto::KeyService* key_service,
-             const crypto::LocalKms* key_policies)
-      : role(task_role(groups)), store(inner, role) {
+             const crypto::LocalKms* key_policies, iam::AwsRoles* aws_roles) {
+    auto arn = groups.backup_restore_role();
+    if (!arn) throw option_not_enabled();
+    if (groups.is_aws_role(*arn) && aws_roles) {
+      iam::AwsRoles::Access access = aws_roles->of(*arn);
+      aws_store.emplace(inner, access.credentials, "the role " + *arn);
+      aws_kms = access.kms;
+      return;
+    }
+    auto role = task_role(groups, *arn);
+    store.emplace(inner, role);
     if (key_service) keys.emplace(*key_service, key_policies, role, groups.identity().account);
   }
-  std::shared_ptr<const iam::RolePolicies> role;
-  iam::AuthorizedStore store;
+  std::optional<iam::AuthorizedStore> store;
   std::optional<iam::AuthorizedKms> keys;
+  std::optional<storage::RoleSignedStore> aws_store;
+  std::shared_ptr<crypto::KmsClient> aws_kms;
 
   backup::Environment environment(const backup::Environment& env) {
-    return env.with_access(store, keys ? &*keys : nullptr);
+    if (aws_store) return env.with_access(*aws_store, aws_kms.get());
+    return env.with_access(*store, keys ? &*keys : nullptr);
   }
 };
 
@@ -771,9 +784,10 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   const rds::OptionGroups& groups = context.option_groups;
   crypto::KeyService* key_service = context.keys;
   const crypto::LocalKms* key_policies = context.key_policies;
-  auto backup_runner = [env, &queue, &groups, key_service, key_policies](const tasks::TaskRecord& task,
-                                                                         JobControl& control) {
-    TaskAccess access(groups, env->store, key_service, key_policies);
+  iam::AwsRoles* aws_roles = context.aws_roles;
+  auto backup_runner = [env, &queue, &groups, key_service, key_policies, aws_roles](
+                           const tasks::TaskRecord& task, JobControl& control) {
+    TaskAccess access(groups, env->store, key_service, key_policies, aws_roles);
     backup::Environment task_env = access.environment(*env);
     // The id goes into msdb before anything is uploaded, so a restart can tell this backup's object.
     Guid backup_id = random_guid();
@@ -784,9 +798,9 @@ void install_task_runners(Context& context, double max_transfer_bytes_per_second
   };
   for (const char* type : {tasks::kBackupDb, tasks::kBackupDbDifferential, tasks::kBackupLog})
     queue.set_runner(type, backup_runner);
-  auto restore_runner = [env, &queue, &groups, key_service, key_policies](const tasks::TaskRecord& task,
-                                                                          JobControl& control) {
-    TaskAccess access(groups, env->store, key_service, key_policies);
+  auto restore_runner = [env, &queue, &groups, key_service, key_policies, aws_roles](
+                            const tasks::TaskRecord& task, JobControl& control) {
+    TaskAccess access(groups, env->store, key_service, key_policies, aws_roles);
     backup::Environment task_env = access.environment(*env);
     // A roll-forward notes the redo point it starts from, so that a restart can tell whether it completed.
     if (!tasks::is_full_restore(task.task_type)) {

@@ -9,6 +9,7 @@
 #include "common/result_sink.h"
 #include "crypto/local_kms.h"
 #include "engine/engine.h"
+#include "iam/aws_roles.h"
 #include "instance/config.h"
 #include "instance/msdb.h"
 #include "rds/option_groups.h"
@@ -30,6 +31,9 @@ struct Context {
   // the instance's KMS when keys is it (its keys' policies are evaluated for each call), else null.
   crypto::KeyService* keys;
   const crypto::LocalKms* key_policies;
+  // The roles of the AWS account in [aws], when there is one: a task whose option names such a role acts as
+  // it on AWS (iam/aws_roles.h); null: none.
+  iam::AwsRoles* aws_roles = nullptr;
 };
 
 struct Caller {

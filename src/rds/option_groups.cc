@@ -95,10 +95,22 @@ std::string major_version_of(std::string_view engine_version) {
   return std::string(engine_version.substr(0, engine_version.find('.', engine_version.find('.') + 1)));
 }
 
+bool OptionGroups::is_aws_role(std::string_view role_arn) const {
+  return !aws_account_.empty() && role_arn.starts_with("arn:aws:iam::" + aws_account_ + ":role/");
+}
+
 void OptionGroups::check_role(const std::string& role_arn) const {
   const std::string invalid =
       "IAM role ARN value is invalid or does not include the required permissions for: "
       "SQLSERVER_BACKUP_RESTORE";
+  if (is_aws_role(role_arn)) {
+    // AWS's role: AWS applies its trust policy when a task assumes it.
+    static const std::regex role_name(
+        R"(arn:aws:iam::[0-9]{12}:role/([\x21-\x7e]{1,512}/)?[\w+=,.@-]{1,64})");
+    if (!std::regex_match(role_arn, role_name))
+      throw RdsError("InvalidParameterValue", invalid + " (" + role_arn + " is not an IAM role's ARN).");
+    return;
+  }
   auto role = roles_.role_policies(role_arn);
   if (!role) throw RdsError("InvalidParameterValue", invalid + " (no role " + role_arn + " exists).");
   iam::Request assume{"sts:AssumeRole",

@@ -5,7 +5,8 @@
 //
 // Adding SQLSERVER_BACKUP_RESTORE checks its role as RDS does: the role must exist and its trust policy must
 // let rds.amazonaws.com assume it with aws:SourceArn = the instance's ARN and aws:SourceAccount = its
-// account.
+// account. A role of the AWS account in [aws] (aws_account) is AWS's, not the instance's: only its ARN's form
+// is checked here, and AWS checks the rest when a task assumes it (storage/sts.h).
 //
 // Errors are RdsError with RDS's fault codes (OptionGroupNotFoundFault, OptionGroupAlreadyExistsFault,
 // InvalidParameterValue, InvalidParameterCombination, ...).
@@ -67,10 +68,14 @@ struct OptionGroup {
 
 class OptionGroups {
  public:
-  OptionGroups(instance::Msdb& msdb, const iam::RoleStore& roles, InstanceIdentity identity)
-      : msdb_(msdb), roles_(roles), identity_(std::move(identity)) {}
+  // aws_account: the account of [aws] in instance.toml, whose roles are AWS's; empty: none.
+  OptionGroups(instance::Msdb& msdb, const iam::RoleStore& roles, InstanceIdentity identity,
+               std::string aws_account = {})
+      : msdb_(msdb), roles_(roles), identity_(std::move(identity)), aws_account_(std::move(aws_account)) {}
 
   const InstanceIdentity& identity() const { return identity_; }
+  // Whether role_arn is a role of the AWS account of [aws], which AWS keeps and checks.
+  bool is_aws_role(std::string_view role_arn) const;
   const iam::RoleStore& roles() const { return roles_; }
 
   // Throws RdsError: InvalidParameterValue (a name outside RDS's rules, an engine or version that is not
@@ -112,6 +117,7 @@ class OptionGroups {
   instance::Msdb& msdb_;
   const iam::RoleStore& roles_;
   InstanceIdentity identity_;
+  std::string aws_account_;
 };
 
 // The engine name RDS gives an edition ("standard" -> "sqlserver-se") and the major version of an RDS engine

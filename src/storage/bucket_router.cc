@@ -20,4 +20,9 @@ std::string BucketRouter::endpoint(const std::string& bucket) const {
   return it == routes_.end() ? fallback_.endpoint(bucket) : it->second->endpoint(bucket);
 }
 
+bool BucketRouter::signs_requests(const std::string& bucket) const {
+  auto it = routes_.find(bucket);
+  return it == routes_.end() ? fallback_.signs_requests(bucket) : it->second->signs_requests(bucket);
+}
+
 }  // namespace bakrest::storage

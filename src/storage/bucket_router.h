@@ -56,6 +56,7 @@ class BucketRouter : public ObjectStore {
     return store_of(bucket).abort_unfinished_uploads(bucket, key, before, ctx);
   }
   std::string endpoint(const std::string& bucket) const override;
+  bool signs_requests(const std::string& bucket) const override;
 
  private:
   ObjectStore& fallback_;

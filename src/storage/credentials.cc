@@ -134,6 +134,10 @@ std::string read_secret_file(const std::string& path) {
 
 }  // namespace
 
+std::shared_ptr<CredentialProvider> fixed_credentials(sigv4::Credentials keys, std::string source) {
+  return std::make_shared<StaticProvider>(std::move(keys), std::move(source));
+}
+
 sigv4::Credentials read_shared_credentials(const std::string& file, const std::string& profile) {
   std::ifstream in(file);
   sigv4::Credentials keys;

@@ -35,6 +35,9 @@ class CredentialProvider {
   virtual std::string source() const = 0;
 };
 
+// Fixed keys; source says where they came from ("[kms] in instance.toml").
+std::shared_ptr<CredentialProvider> fixed_credentials(sigv4::Credentials keys, std::string source);
+
 // Resolves the chain now for the sources that are local (config, environment, file) and throws
 // std::runtime_error for a broken one (a secret_file that cannot be read, a profile file that has the
 // profile without both keys); falls back to instance metadata, which is asked at first use.

@@ -17,6 +17,8 @@
 
 namespace bakrest::storage {
 
+class CredentialProvider;  // storage/credentials.h
+
 // What went wrong with a storage call, for the task_info a user reads: which operation on which object, and
 // for a remote store the HTTP status, the store's error code and message and its request id. Never holds a
 // credential.
@@ -61,7 +63,9 @@ class StorageError : public std::runtime_error {
 };
 
 // What a storage call may wait for and how it learns to stop: cancellation (polled, so a call notices it
-// within a fraction of a second even mid-transfer) and a deadline. A default context never stops.
+// within a fraction of a second even mid-transfer) and a deadline. A default context never stops. A context
+// may also carry the credentials a remote store signs the call with, in place of its own (a task that acts
+// as an IAM role on AWS: storage/role_signed_store.h); a store that signs nothing never sees them.
 class CallContext {
  public:
   using Clock = std::chrono::steady_clock;
@@ -76,8 +80,18 @@ class CallContext {
   // The same cancellation with a deadline no later than `from_now` from now.
   CallContext within(Clock::duration from_now) const {
     auto until = Clock::now() + from_now;
-    return CallContext(cancelled_, until < deadline_ ? until : deadline_);
+    CallContext out(cancelled_, until < deadline_ ? until : deadline_);
+    out.credentials_ = credentials_;
+    return out;
   }
+  // The same context, its calls signed with credentials.
+  CallContext signed_by(std::shared_ptr<CredentialProvider> credentials) const {
+    CallContext out = *this;
+    out.credentials_ = std::move(credentials);
+    return out;
+  }
+  // The credentials to sign with in place of the store's own, or null.
+  const std::shared_ptr<CredentialProvider>& credentials() const { return credentials_; }
   // Throws StorageError kCancelled or kTimeout (naming operation) if the call must stop.
   void check(std::string_view operation) const {
     if (cancelled()) {
@@ -100,6 +114,7 @@ class CallContext {
 
   std::function<bool()> cancelled_;
   Clock::time_point deadline_ = Clock::time_point::max();
+  std::shared_ptr<CredentialProvider> credentials_;
 };
 
 // An object being written. Nothing is visible under the key until commit(); destroying an uncommitted
@@ -180,6 +195,12 @@ class ObjectStore {
   // Where the bucket's objects are, for msdb's backupmediafamily: the S3 endpoint's URL, or "file://<dir>"
   // for the local store.
   virtual std::string endpoint(const std::string& bucket) const = 0;
+  // Whether calls on bucket are signed requests to a remote store, so that credentials a CallContext carries
+  // are what the store checks (false for the local store, which checks nothing).
+  virtual bool signs_requests(const std::string& bucket) const {
+    (void)bucket;
+    return false;
+  }
 
   // The same calls for callers with nothing to cancel and no deadline.
   std::optional<std::string> bucket_region(const std::string& bucket) { return bucket_region(bucket, {}); }

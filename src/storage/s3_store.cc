@@ -229,7 +229,7 @@ class S3Store::Connection {
         if (error && error->code == "ExpiredToken" && !refreshed_keys) {
           // Temporary keys ran out between fetching and sending: fetch new ones and send again at once.
           refreshed_keys = true;
-          credentials_->invalidate();
+          (ctx.credentials() ? *ctx.credentials() : *credentials_).invalidate();
           --attempt;
           continue;
         }
@@ -258,11 +258,17 @@ class S3Store::Connection {
 
  private:
   http::Response perform(const Call& call, const CallContext& ctx, const http::BodySink& sink) {
+    if (ctx.credentials()) return perform_as(call, ctx.credentials()->get(ctx), ctx, sink);
     const sigv4::Credentials keys = credentials_->get(ctx);
     std::call_once(logged_source_, [&] {
       spdlog::info("S3 bucket '{}' at {}: credentials from {}", settings_.bucket, endpoint_,
                    credentials_->source());
     });
+    return perform_as(call, keys, ctx, sink);
+  }
+
+  http::Response perform_as(const Call& call, const sigv4::Credentials& keys, const CallContext& ctx,
+                            const http::BodySink& sink) {
     std::string host = host_;
     std::string path;
     if (settings_.virtual_addressing && !call.bucket.empty()) {
@@ -392,8 +398,9 @@ class S3Writer : public ObjectWriter {
     if (upload_id_.empty()) return;
     const std::string upload = std::exchange(upload_id_, "");
     try {
-      // The task's own context may be the reason for aborting (a cancel): end the upload regardless.
-      CallContext cleanup = CallContext().within(std::chrono::seconds(60));
+      // The task's own context may be the reason for aborting (a cancel): end the upload regardless, signed
+      // as the upload was.
+      CallContext cleanup = CallContext().within(std::chrono::seconds(60)).signed_by(ctx_.credentials());
       Call call{"AbortMultipartUpload", "DELETE", bucket_, key_, {{"uploadId", upload}}};
       call.accept = {404};  // already gone
       c_->send(call, cleanup);

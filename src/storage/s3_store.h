@@ -6,7 +6,8 @@
 // below the minimum speed, a truncated body — honouring Retry-After, until max_attempts or retry_seconds is
 // reached; then the StorageError names the operation, key, HTTP status, S3's code and message and the
 // request id. 403s and other refusals are not retried. Keys that expired (ExpiredToken) are fetched again
-// once.
+// once. Requests are signed with the bucket's credentials (storage/credentials.h), or with those the call's
+// CallContext carries when it carries any (a task acting as an IAM role: storage/role_signed_store.h).
 //
 // Writing: an object smaller than the first part is sent with one PutObject. A larger one is a multipart
 // upload whose parts (each with Content-MD5 and a signed SHA-256) are sent by up to parts_in_flight threads
@@ -86,6 +87,7 @@ class S3Store : public ObjectStore, public BucketAdmin {
 
   // "http://127.0.0.1:9000", or the AWS endpoint in use.
   std::string endpoint(const std::string& bucket) const override;
+  bool signs_requests(const std::string&) const override { return true; }
 
   class Connection;  // signing, sending and retrying (s3_store.cc)
 

@@ -244,11 +244,12 @@ def config_text(limits=None, buckets=None, **overrides):
         "edition": "standard",
         "max_transfer_mb_per_sec": 0,
         "bucket_region": "us-east-1",
+        "account": "123456789012",
     }
     values.update(overrides)
     return """instance_id = "{instance_id}"
 region = "{region}"
-account = "123456789012"
+account = "{account}"
 edition = "{edition}"
 time_zone = "UTC"
 

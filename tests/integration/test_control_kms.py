@@ -149,11 +149,15 @@ with harness.Server(binary) as server:
     checks.equal(replies[1][0], 400, "the same request again is refused")
     checks.contains(replies[1][1], "already received", "as a replay")
 
-    # Who may call: a wrong secret, an unknown key; STS's API (not served yet).
+    # Who may call: a wrong secret, an unknown key; who STS says the caller is; an STS action not served.
     refused(server, "InvalidSignatureException", "kms", "list-keys",
             env=cli_env(secret="not-the-secret-access-key-at-all"))
     refused(server, "UnrecognizedClientException", "kms", "list-keys", env=cli_env(key_id="AKIANOSUCHKEY0000000"))
-    refused(server, "InvalidAction", "sts", "get-caller-identity")
+    code, out, err = control_cli.aws(server, "sts", "get-caller-identity")
+    checks.equal(out and (out["Account"], out["Arn"], out["UserId"]),
+                 ("123456789012", "arn:aws:iam::123456789012:user/" + harness.USER, harness.ACCESS_KEY_ID),
+                 "get-caller-identity names the master login (%s)" % err.strip())
+    refused(server, "InvalidAction", "sts", "get-session-token")
     with open(os.path.join(server.data_dir, "server-output.log"), "rb") as f:
         log = f.read().decode(errors="replace")
     checks.check(harness.SECRET_ACCESS_KEY not in log, "the secret access key is not in the log")

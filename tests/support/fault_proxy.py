@@ -11,7 +11,9 @@ held whole), client connections are kept alive; each forwarded request uses a ne
 
 Control, on the control port (JSON):
   POST /rules {"rules": [RULE, ...]}  replaces the rules      DELETE /rules  clears them
-  GET /log   every request so far: [{"method", "path", "status", "fault", "proxied"}]   DELETE /log  clears it
+  GET /log   every request so far: [{"method", "path", "status", "fault", "proxied", "key_id", "token"}]
+             (key_id: the access key ID of the request's SigV4 Credential, token: whether it carried
+             x-amz-security-token)   DELETE /log  clears it
 RULE: {"fault": NAME, "method": "PUT", "match": "partNumber=3&", "times": N, "every": K, "after_bytes": B,
 "seconds": S}; all but "fault" optional. "match" is a substring of the request target (path and query);
 "times": only the first N matching requests; "every": only every K-th. The first rule that matches (and whose
@@ -145,7 +147,10 @@ def serve_client(client, target):
             length = int(header(headers, "content-length") or 0)
             rule = state.choose(method, path)
             fault = rule["fault"] if rule else None
-            entry = {"method": method, "path": path, "status": None, "fault": fault, "proxied": proxied}
+            credential = (header(headers, "authorization") or "").partition("Credential=")[2]
+            entry = {"method": method, "path": path, "status": None, "fault": fault, "proxied": proxied,
+                     "key_id": credential.split("/")[0] if credential else None,
+                     "token": header(headers, "x-amz-security-token") is not None}
             with state.lock:
                 state.log.append(entry)
             canned = {"status_500": (500, "InternalError", "We encountered an internal error. Please try again.", ()),

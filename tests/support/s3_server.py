@@ -4,6 +4,7 @@
     s3_server.py --root DIR [--port 0] [--host 127.0.0.1]
                  [--credentials KEY:SECRET[:SESSION_TOKEN]]... [--bucket NAME:REGION]...
                  [--deny RULE]... [--no-conditional-writes] [--min-part-size BYTES] [--expired-token KEY]
+                 [--accept-session-keys]
                  [--quiet] [--tls-cert PEM --tls-key PEM]
 
 Prints "s3_server listening on 127.0.0.1:PORT" once it accepts connections (port 0: a free one), and (unless
@@ -15,7 +16,10 @@ Strict where S3 is strict, so that a client that passes here is right about S3:
 - SigV4 (Authorization header) is verified: unknown key 403 InvalidAccessKeyId, wrong signature 403
   SignatureDoesNotMatch, x-amz-date and x-amz-content-sha256 required, a payload hash that is not the body's
   400 XAmzContentSHA256Mismatch, a key registered with a session token needs x-amz-security-token (403
-  InvalidToken); --expired-token KEY makes that key's requests 400 ExpiredToken. A request signed for another
+  InvalidToken); --expired-token KEY makes that key's requests 400 ExpiredToken. --accept-session-keys: a key
+  this server does not know that is a temporary one (ASIA...), whose request signs x-amz-security-token, is
+  let in without its signature checked, as only an STS that shares its secrets with S3 could check it (the
+  tests check who issued it instead). A request signed for another
   region than the bucket's gets 400 AuthorizationHeaderMalformed naming the region (HEAD: the status and the
   x-amz-bucket-region header, as AWS answers). Without any --credentials, requests need not be signed.
 - Content-MD5 is checked (400 InvalidDigest, 400 BadDigest); ETags are quoted MD5s, a multipart object's the MD5
@@ -252,6 +256,8 @@ def main():
     parser.add_argument("--min-part-size", type=int, default=5 * 1024 * 1024)
     parser.add_argument("--expired-token", action="append", default=[])
     parser.add_argument("--quiet", action="store_true", help="no line per request on stderr (for benchmarks)")
+    parser.add_argument("--accept-session-keys", action="store_true",
+                        help="let in temporary keys (ASIA...) it does not know, unchecked")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
     parser.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     args = parser.parse_args()
@@ -444,6 +450,10 @@ def main():
                 signature = fields["Signature"]
             except (KeyError, ValueError):
                 raise S3Error(400, "AuthorizationHeaderMalformed", "The authorization header is malformed")
+            if (key_id not in keys and args.accept_session_keys and key_id.startswith("ASIA")
+                    and "x-amz-security-token" in signed and self.headers.get("x-amz-security-token")):
+                self.scope_region = region
+                return
             if key_id not in keys:
                 raise S3Error(403, "InvalidAccessKeyId",
                               "The AWS Access Key Id you provided does not exist in our records.")

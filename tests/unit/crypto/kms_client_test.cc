@@ -1,16 +1,11 @@
 #include "crypto/kms_client.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
-#include <atomic>
-#include <ctime>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/digest.h"
-#include "control/sigv4_verifier.h"
+#include "support/recorded_service.h"
 
 namespace bakrest::crypto {
 namespace {
@@ -20,65 +15,25 @@ using nlohmann::json;
 constexpr const char* kKeyArn = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 // Replies as AWS KMS does, in the bodies of the AWS KMS API Reference's examples (DescribeKey,
-// GenerateDataKey, Decrypt and an error), and keeps what it was sent. Every request's signature is checked as
-// the control endpoint checks it, with the secret the client signs with.
-class RecordedKms {
+// GenerateDataKey, Decrypt and an error), and keeps what it was sent, each request's signature checked with
+// the secret the client signs with.
+class RecordedKms : public testing::RecordedService {
  public:
   RecordedKms()
-      : verifier_([](std::string_view id) -> std::optional<std::string> {
-          if (id == "AKIDEXAMPLE") return std::string("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-          return std::nullopt;
-        }) {
-    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mutex_);
-      targets.push_back(req.get_header_value("X-Amz-Target"));
-      bodies.push_back(json::parse(req.body));
-      content_types.push_back(req.get_header_value("Content-Type"));
-      std::vector<std::pair<std::string, std::string>> headers(req.headers.begin(), req.headers.end());
-      const std::string regions[] = {"us-west-2"};
-      try {
-        verifier_.verify({"POST", "/", {}, headers, req.body}, "kms", regions, std::time(nullptr));
-      } catch (const control::AuthError& e) {
-        res.status = 400;
-        res.set_content(
-            R"({"__type":"InvalidSignatureException","message":")" + std::string(e.what()) + "\"}",
-            "application/x-amz-json-1.1");
-        return;
-      }
-      res.status = status;
-      res.set_content(reply, "application/x-amz-json-1.1");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] {
-      server_.listen_after_bind();
-      done_ = true;
-    });
-  }
-  ~RecordedKms() {
-    // stop() does nothing before the listening loop runs (as in control/endpoint.cc).
-    while (!server_.is_running() && !done_) std::this_thread::yield();
-    server_.stop();
-    thread_.join();
+      : RecordedService(
+            "kms", "us-west-2", {{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}},
+            R"({"__type":"InvalidSignatureException","message":"the signature does not verify"})") {
+    content_type = "application/x-amz-json-1.1";
   }
   KmsClient client() {
-    return KmsClient({"http://127.0.0.1:" + std::to_string(port_),
-                      "us-west-2",
-                      {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""}});
+    return KmsClient({url(), "us-west-2",
+                      storage::fixed_credentials(
+                          {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""}, "the test")});
   }
-
-  int status = 200;
-  std::string reply;
-  std::vector<std::string> targets;
-  std::vector<json> bodies;
-  std::vector<std::string> content_types;
-
- private:
-  std::mutex mutex_;
-  control::SigV4Verifier verifier_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
+  std::string target(size_t i) { return received.at(i).headers["x-amz-target"]; }
+  json body(size_t i) { return json::parse(received.at(i).body); }
+  std::string last_target() { return target(received.size() - 1); }
+  json last_body() { return body(received.size() - 1); }
 };
 
 std::string code_of(const std::function<void()>& call) {
@@ -105,10 +60,10 @@ TEST(KmsClient, DescribeKey) {
   EXPECT_TRUE(key.symmetric());
   EXPECT_EQ(key.key_manager, "CUSTOMER");
   EXPECT_EQ(key.state, KeyState::kEnabled);
-  ASSERT_EQ(kms.targets.size(), 1u);
-  EXPECT_EQ(kms.targets[0], "TrentService.DescribeKey");
-  EXPECT_EQ(kms.content_types[0], "application/x-amz-json-1.1");
-  EXPECT_EQ(kms.bodies[0], (json{{"KeyId", "alias/ExampleAlias"}}));
+  ASSERT_EQ(kms.received.size(), 1u);
+  EXPECT_EQ(kms.target(0), "TrentService.DescribeKey");
+  EXPECT_EQ(kms.received[0].headers["content-type"], "application/x-amz-json-1.1");
+  EXPECT_EQ(kms.body(0), (json{{"KeyId", "alias/ExampleAlias"}}));
 
   // An AWS managed, disabled or asymmetric key reads as such.
   kms.reply =
@@ -131,10 +86,10 @@ TEST(KmsClient, GenerateDataKeyAndDecrypt) {
   EXPECT_EQ(made.key_arn, kKeyArn);
   EXPECT_EQ(made.plaintext.size(), 32u);
   EXPECT_EQ(to_base64(made.plaintext), "VdzKNHGzUAzJeRBVY+uUmofUGGiDzyB3+i9fVkh3piw=");
-  EXPECT_EQ(kms.targets.back(), "TrentService.GenerateDataKey");
-  EXPECT_EQ(kms.bodies.back(), (json{{"KeyId", kKeyArn},
-                                     {"NumberOfBytes", 32},
-                                     {"EncryptionContext", {{"bakrest:backup-id", "00ff"}}}}));
+  EXPECT_EQ(kms.last_target(), "TrentService.GenerateDataKey");
+  EXPECT_EQ(kms.last_body(), (json{{"KeyId", kKeyArn},
+                                   {"NumberOfBytes", 32},
+                                   {"EncryptionContext", {{"bakrest:backup-id", "00ff"}}}}));
 
   kms.reply = R"({"EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
     "KeyId": "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
@@ -143,9 +98,9 @@ TEST(KmsClient, GenerateDataKeyAndDecrypt) {
       client.decrypt(made.ciphertext_blob, std::string_view(kKeyArn), {{"bakrest:backup-id", "00ff"}});
   EXPECT_EQ(opened.plaintext, made.plaintext);
   EXPECT_EQ(opened.key_arn, kKeyArn);
-  EXPECT_EQ(kms.targets.back(), "TrentService.Decrypt");
-  EXPECT_EQ(kms.bodies.back()["CiphertextBlob"], to_base64(made.ciphertext_blob));
-  EXPECT_EQ(kms.bodies.back()["KeyId"], kKeyArn);
+  EXPECT_EQ(kms.last_target(), "TrentService.Decrypt");
+  EXPECT_EQ(kms.last_body()["CiphertextBlob"], to_base64(made.ciphertext_blob));
+  EXPECT_EQ(kms.last_body()["KeyId"], kKeyArn);
 
   // The same call twice in one second is two requests, each signed anew (the control endpoint refuses a
   // replayed signature; RecordedKms checks them as it does).
@@ -176,11 +131,14 @@ TEST(KmsClient, ErrorsAsKmsWordsThem) {
   EXPECT_EQ(code_of([&] { client.generate_data_key("x", {}, 32); }),
             "KMSInternalException: the KMS replied with a Plaintext that is not base64");
   // Nobody listening.
-  KmsClient nowhere({"http://127.0.0.1:9", "us-west-2", {"AKIDEXAMPLE", "secret", ""}});
+  KmsClient nowhere({"http://127.0.0.1:9", "us-west-2",
+                     storage::fixed_credentials({"AKIDEXAMPLE", "secret", ""}, "the test")});
   EXPECT_NE(
       code_of([&] { nowhere.describe_key("x"); }).find("the KMS at http://127.0.0.1:9 could not be reached"),
       std::string::npos);
-  EXPECT_THROW(KmsClient({"ftp://host", "us-west-2", {}}), std::invalid_argument);
+  EXPECT_THROW(KmsClient({"ftp://host", "us-west-2", storage::fixed_credentials({}, "the test")}),
+               std::invalid_argument);
+  EXPECT_THROW(KmsClient({"http://host", "us-west-2", nullptr}), std::invalid_argument);
 }
 
 }  // namespace

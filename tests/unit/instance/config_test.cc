@@ -188,6 +188,38 @@ TEST(ConfigTest, KmsOfAnotherInstance) {
   EXPECT_TRUE(load_config(dir.path() / "plain.toml").kms_endpoint.empty());  // no [kms] written
 }
 
+TEST(ConfigTest, AwsAccountRoundTripsAndIsChecked) {
+  testing::TempDir dir;
+  Config c;
+  c.instance_id = "x";
+  c.aws = AwsConfig{"111122223333", "eu-west-1", "http://127.0.0.1:1", "", {}};
+  c.aws->credentials.access_key_id = "AKIAEXAMPLE";
+  c.aws->credentials.secret_file = "/etc/bakrest/aws-secret";
+  save_config(c, dir.path() / "instance.toml");
+  Config read = load_config(dir.path() / "instance.toml");
+  ASSERT_TRUE(read.aws);
+  EXPECT_EQ(read.aws->account, "111122223333");
+  EXPECT_EQ(read.aws->region_or(read.region), "eu-west-1");
+  EXPECT_EQ(read.aws->sts_endpoint, "http://127.0.0.1:1");
+  EXPECT_TRUE(read.aws->kms_endpoint.empty());
+  EXPECT_EQ(read.aws->credentials.access_key_id, "AKIAEXAMPLE");
+  EXPECT_EQ(read.aws->credentials.secret_file, "/etc/bakrest/aws-secret");
+  // Only the account is needed: the rest has defaults (the instance's region, AWS's endpoints, the SDKs'
+  // credential chain).
+  const std::string head = "instance_id = \"x\"\n";
+  expect_invalid(head + "[aws]\nregion = \"us-east-1\"\n", "[aws] needs 'account'");
+  expect_invalid(head + "[aws]\naccount = \"12345\"\n", "[aws] needs 'account'");
+  expect_invalid(head + "[aws]\naccount = \"123456789012\"\n", "is the instance's own account");
+  expect_invalid(head + "[aws]\naccount = \"111122223333\"\nrole = \"r\"\n",
+                 "[aws] has an unknown key 'role'");
+  expect_invalid(head + "[aws]\naccount = \"111122223333\"\nsecret_access_key = \"s\"\n",
+                 "[aws]: a secret or session token without 'access_key_id'");
+  Config plain;
+  plain.instance_id = "y";
+  save_config(plain, dir.path() / "plain.toml");
+  EXPECT_FALSE(load_config(dir.path() / "plain.toml").aws);
+}
+
 TEST(ConfigTest, OptionGroupSeed) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "instance.toml") << "instance_id = \"x\"\n[option_group]\noptions = []\n";

@@ -163,3 +163,40 @@ TEST(EngineNames, FromTheConfiguration) {
 
 }  // namespace
 }  // namespace bakrest::rds
+
+namespace bakrest::rds {
+namespace {
+
+TEST(OptionGroupsAws, RolesOfTheAwsAccountAreAwssToCheck) {
+  testing::TempDir dir;
+  instance::Msdb msdb{dir.path() / "msdb.db"};
+  iam::RoleStore roles{msdb, "123456789012"};
+  OptionGroups groups{msdb, roles, kIdentity, "111122223333"};
+  ASSERT_TRUE(seed_option_group(roles, groups, instance::OptionGroupSeed{"g", {}, ""}, 1));
+  // A role that the instance does not have, but of the AWS account: its form is all that is checked here.
+  const std::string aws_role = "arn:aws:iam::111122223333:role/service-role/rds-backup";
+  EXPECT_TRUE(groups.is_aws_role(aws_role));
+  EXPECT_NO_THROW(groups.modify("g", {{kBackupRestoreOption, {{kIamRoleArnSetting, aws_role}}}}, {}));
+  EXPECT_EQ(groups.backup_restore_role(), aws_role);
+  EXPECT_EQ(code_of([&] {
+              groups.modify(
+                  "g", {{kBackupRestoreOption, {{kIamRoleArnSetting, "arn:aws:iam::111122223333:role/"}}}},
+                  {});
+            }),
+            "InvalidParameterValue");
+  // Any other account's role is the instance's to check: absent here, so refused.
+  EXPECT_FALSE(groups.is_aws_role("arn:aws:iam::999999999999:role/rds-backup"));
+  EXPECT_EQ(code_of([&] {
+              groups.modify("g",
+                            {{kBackupRestoreOption,
+                              {{kIamRoleArnSetting, "arn:aws:iam::999999999999:role/rds-backup"}}}},
+                            {});
+            }),
+            "InvalidParameterValue");
+  // Without [aws], no role is AWS's.
+  OptionGroups plain{msdb, roles, kIdentity};
+  EXPECT_FALSE(plain.is_aws_role(aws_role));
+}
+
+}  // namespace
+}  // namespace bakrest::rds
