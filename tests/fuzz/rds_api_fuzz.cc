@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)seeded;
   std::string_view body(reinterpret_cast<const char*>(data), size);
   const auto form = control::parse_form(body);
-  const control::Signer login{"arn:aws:iam::123456789012:user/admin", "AKIAFUZZ", "123456789012", std::nullopt};
+  const control::Signer login{"arn:aws:iam::123456789012:user/admin", "AKIAFUZZ", "123456789012",
+                              std::nullopt};
   for (const control::ApiReply& reply : {api.handle(form), sts.handle(form, login)}) {
     fuzz::check(reply.status == 200 || reply.status == 400 || reply.status == 403 || reply.status == 404,
                 "a reply is 200, 400, 403 or 404");

@@ -1,6 +1,6 @@
 // S3's XML replies (storage/s3_xml.h), and STS's AssumeRole reply (storage/sts.h), as a hostile or broken
-// endpoint might send them: no parser may crash, and what a parser accepts must keep its promises (a truncated
-// page always says where to go on; credentials read are complete).
+// endpoint might send them: no parser may crash, and what a parser accepts must keep its promises (a
+// truncated page always says where to go on; credentials read are complete).
 #include <string_view>
 
 #include "fuzz_support.h"
