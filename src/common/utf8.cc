@@ -58,4 +58,15 @@ std::string to_utf8(std::u32string_view code_points) {
   return out;
 }
 
+bool is_xml_text(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t at = i;
+    const char32_t c = next_code_point(s, i);
+    // A U+FFFD that was not written as its own three bytes stands for malformed input.
+    if (c == kReplacementCharacter && s.substr(at, i - at) != "\xEF\xBF\xBD") return false;
+    if ((c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D) || c == 0xFFFE || c == 0xFFFF) return false;
+  }
+  return true;
+}
+
 }  // namespace bakrest

@@ -23,4 +23,8 @@ std::u32string code_points(std::string_view s);
 // The UTF-8 form of code points.
 std::string to_utf8(std::u32string_view code_points);
 
+// Whether s is well-formed UTF-8 of characters XML 1.0 can carry (no control characters but tab, line feed
+// and carriage return; no U+FFFE, U+FFFF): text that can go into an XML reply as it is.
+bool is_xml_text(std::string_view s);
+
 }  // namespace bakrest

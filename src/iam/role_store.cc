@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "common/text.h"
+#include "common/utf8.h"
 
 namespace bakrest::iam {
 
@@ -30,6 +31,26 @@ void check_name(std::string_view value, const char* member, size_t max) {
                                           "' failed to satisfy constraint: Member must satisfy regular "
                                           "expression pattern: [\\w+=,.@-]+ and have length between 1 and " +
                                           std::to_string(max));
+}
+
+// IAM's rule for a role's or policy's description: at most 1,000 characters of tab, line feed, carriage
+// return, U+0020..U+007E and U+00A1..U+00FF.
+void check_description(std::string_view description) {
+  size_t characters = 0;
+  for (size_t i = 0; i < description.size(); ++characters) {
+    const char32_t c = next_code_point(description, i);
+    const bool allowed =
+        c == 0x09 || c == 0x0A || c == 0x0D || (c >= 0x20 && c <= 0x7E) || (c >= 0xA1 && c <= 0xFF);
+    if (!allowed)
+      throw IamError(
+          "ValidationError",
+          "1 validation error detected: Value at 'description' failed to satisfy constraint: Member "
+          "must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*");
+  }
+  if (characters > 1000)
+    throw IamError("ValidationError",
+                   "1 validation error detected: Value at 'description' failed to satisfy "
+                   "constraint: Member must have length less than or equal to 1000");
 }
 
 void check_path(std::string_view path) {
@@ -130,10 +151,7 @@ Role RoleStore::create_role(std::string_view name, std::string_view trust_policy
                             std::string_view description, int max_session_duration, int64_t now) {
   check_name(name, "roleName", 64);
   check_path(path);
-  if (description.size() > 1000)
-    throw IamError("ValidationError",
-                   "1 validation error detected: Value at 'description' failed to satisfy "
-                   "constraint: Member must have length less than or equal to 1000");
+  check_description(description);
   if (max_session_duration < 3600 || max_session_duration > 43200)
     throw IamError("ValidationError",
                    "1 validation error detected: Value '" + std::to_string(max_session_duration) +
@@ -263,6 +281,7 @@ ManagedPolicy RoleStore::create_policy(std::string_view name, std::string_view d
                                        std::string_view path, std::string_view description, int64_t now) {
   check_name(name, "policyName", 128);
   check_path(path);
+  check_description(description);
   if (counted_chars(document) > kManagedPolicyChars)
     throw IamError("LimitExceeded",
                    "Cannot exceed quota for PolicySize: " + std::to_string(kManagedPolicyChars), 409);

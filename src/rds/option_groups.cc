@@ -4,6 +4,7 @@
 
 #include "common/sqlite.h"
 #include "common/text.h"
+#include "common/utf8.h"
 
 namespace bakrest::rds {
 
@@ -127,6 +128,10 @@ void OptionGroups::check_role(const std::string& role_arn) const {
 OptionGroup OptionGroups::create(std::string_view name, std::string_view engine,
                                  std::string_view major_version, std::string_view description, int64_t now) {
   std::string key = checked_name(name);
+  // Replies carry it in XML: only text XML can hold.
+  if (!is_xml_text(description))
+    throw RdsError("InvalidParameterValue",
+                   "The option group description must be UTF-8 text without control characters.");
   static const std::regex engines("sqlserver-(ee|se|ex|web)");
   if (!std::regex_match(engine.begin(), engine.end(), engines)) {
     throw RdsError("InvalidParameterValue",

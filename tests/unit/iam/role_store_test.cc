@@ -83,7 +83,15 @@ TEST_F(RoleStoreTest, DocumentsNamesAndLimitsAreChecked) {
             "ValidationError");
   EXPECT_EQ(code_of([&] { roles.create_role("r", kTrust, "no-slashes", "", 3600, 0); }), "ValidationError");
   EXPECT_EQ(code_of([&] { roles.create_role("r", kTrust, "/", "", 60, 0); }), "ValidationError");
-  roles.create_role("r", kTrust, "/", "", 3600, 0);
+  // Descriptions: IAM's characters only (replies carry them in XML), up to 1,000 of them.
+  for (std::string bad : {std::string("bell \x07"), std::string("bad utf-8 \xC3("),
+                          std::string("\xE2\x82\xAC uro"), std::string(1001, 'd')}) {
+    EXPECT_EQ(code_of([&] { roles.create_role("d", kTrust, "/", bad, 3600, 0); }), "ValidationError") << bad;
+    EXPECT_EQ(code_of([&] { roles.create_policy("d", kBucketPolicy, "/", bad, 0); }), "ValidationError")
+        << bad;
+  }
+  EXPECT_EQ(roles.create_role("d", kTrust, "/", "caf\xC3\xA9\ttab", 3600, 0).description, "caf\xC3\xA9\ttab");
+  roles.create_role("r", kTrust, "/", std::string(1000, 'd'), 3600, 0);
   EXPECT_EQ(code_of([&] { roles.put_role_policy("r", "p", kTrust); }), "MalformedPolicyDocument");
   EXPECT_EQ(code_of([&] { roles.put_role_policy("none", "p", kBucketPolicy); }), "NoSuchEntity");
   EXPECT_EQ(code_of([&] { roles.get_role_policy("r", "none"); }), "NoSuchEntity");

@@ -193,6 +193,12 @@ TEST(OptionGroupsAws, RolesOfTheAwsAccountAreAwssToCheck) {
                             {});
             }),
             "InvalidParameterValue");
+  // Replies carry descriptions in XML: what XML cannot carry is refused.
+  EXPECT_EQ(code_of([&] { groups.create("bad-text", "sqlserver-se", "15.00", "bell \x07", 1); }),
+            "InvalidParameterValue");
+  EXPECT_EQ(code_of([&] { groups.create("bad-utf8", "sqlserver-se", "15.00", "\xC3(", 1); }),
+            "InvalidParameterValue");
+  EXPECT_EQ(groups.create("good-text", "sqlserver-se", "15.00", "caf\xC3\xA9", 1).description, "caf\xC3\xA9");
   // Without [aws], no role is AWS's.
   OptionGroups plain{msdb, roles, kIdentity};
   EXPECT_FALSE(plain.is_aws_role(aws_role));
