@@ -88,8 +88,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 // The data key of the encrypted modes (any fixed key: the cost does not depend on it).
 class BenchKey : public DataKeySource {
  public:
+  BenchKey() { bytes[0] = 1, bytes[1] = 2, bytes[2] = 3; }
   DataKey unwrap(const BackupHeader&) const override { return bytes; }
-  DataKey bytes{1, 2, 3};
+  DataKey bytes;
 };
 
 void run(const char* name, Compression compression, int level, const std::vector<uint8_t>& pool,

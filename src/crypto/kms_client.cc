@@ -12,6 +12,9 @@ namespace {
 
 using nlohmann::json;
 
+// A key's plaintext: the decoded bytes moved into wiping memory, the decoding's own buffer wiped.
+SecretBytes secret_base64_field(const json& reply, const char* field);
+
 std::vector<uint8_t> base64_field(const json& reply, const char* field) {
   auto text = reply.at(field).get<std::string>();
   auto bytes = from_base64(text);
@@ -19,6 +22,13 @@ std::vector<uint8_t> base64_field(const json& reply, const char* field) {
     throw KmsError("KMSInternalException",
                    std::string("the KMS replied with a ") + field + " that is not base64");
   return *bytes;
+}
+
+SecretBytes secret_base64_field(const json& reply, const char* field) {
+  std::vector<uint8_t> bytes = base64_field(reply, field);
+  SecretBytes secret(bytes.begin(), bytes.end());
+  wipe(bytes);
+  return secret;
 }
 
 json context_json(const EncryptionContext& context) {
@@ -117,7 +127,7 @@ DataKey KmsClient::generate_data_key(std::string_view key, const EncryptionConte
   json request{{"KeyId", key}, {"NumberOfBytes", bytes}, {"EncryptionContext", context_json(context)}};
   try {
     json reply = json::parse(call("GenerateDataKey", request.dump()));
-    return DataKey{base64_field(reply, "Plaintext"), base64_field(reply, "CiphertextBlob"),
+    return DataKey{secret_base64_field(reply, "Plaintext"), base64_field(reply, "CiphertextBlob"),
                    reply.at("KeyId").get<std::string>()};
   } catch (const json::exception& e) {
     throw KmsError("KMSInternalException",
@@ -131,7 +141,7 @@ Decrypted KmsClient::decrypt(std::span<const uint8_t> blob, std::optional<std::s
   if (key) request["KeyId"] = *key;
   try {
     json reply = json::parse(call("Decrypt", request.dump()));
-    return Decrypted{base64_field(reply, "Plaintext"), reply.at("KeyId").get<std::string>()};
+    return Decrypted{secret_base64_field(reply, "Plaintext"), reply.at("KeyId").get<std::string>()};
   } catch (const json::exception& e) {
     throw KmsError("KMSInternalException", std::string("the KMS's Decrypt reply does not read: ") + e.what());
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/service_error.h"
+#include "crypto/secret.h"
 
 namespace bakrest::crypto {
 
@@ -42,13 +43,13 @@ struct Alias {
 };
 
 struct DataKey {
-  std::vector<uint8_t> plaintext;
+  SecretBytes plaintext;
   std::vector<uint8_t> ciphertext_blob;
   std::string key_arn;
 };
 
 struct Decrypted {
-  std::vector<uint8_t> plaintext;
+  SecretBytes plaintext;
   std::string key_arn;
 };
 

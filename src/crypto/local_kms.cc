@@ -299,7 +299,7 @@ KeyMetadata LocalKms::create_key(std::string_view key_spec, std::string_view key
   }
   std::string key_id = ascii_lower(guid_to_string(random_guid()));
   std::vector<uint8_t> sealed = keyring_.seal("kms key " + key_id, material);
-  std::fill(material.begin(), material.end(), 0);
+  wipe(material);
 
   std::lock_guard lock(mutex_);
   db_.prepare(
@@ -451,7 +451,7 @@ KeyMetadata LocalKms::usable_symmetric(std::string_view key, AeadKey& material) 
   if (plain.size() != material.size())
     throw std::runtime_error("the keyring entry of " + m.arn + " is damaged");
   std::copy(plain.begin(), plain.end(), material.begin());
-  std::fill(plain.begin(), plain.end(), 0);
+  wipe(plain);
   return m;
 }
 
@@ -470,7 +470,7 @@ std::vector<uint8_t> LocalKms::encrypt(std::string_view key, std::span<const uin
   blob.insert(blob.end(), m.key_id.begin(), m.key_id.end());
   blob.insert(blob.end(), nonce.begin(), nonce.end());
   std::vector<uint8_t> sealed = seal(material, nonce, blob_associated(m.arn, context), plaintext);
-  material.fill(0);
+  wipe(material);
   blob.insert(blob.end(), sealed.begin(), sealed.end());
   return blob;
 }
@@ -506,11 +506,14 @@ Decrypted LocalKms::decrypt(std::span<const uint8_t> blob, std::optional<std::st
   AeadNonce nonce;
   std::copy_n(blob.begin() + sizeof kBlobMagic + 1 + kKeyIdChars, nonce.size(), nonce.begin());
   try {
-    Decrypted out{open(material, nonce, blob_associated(m.arn, context), blob.subspan(kBlobHeader)), m.arn};
-    material.fill(0);
+    // Opened straight into memory that is wiped when the caller is done with it.
+    const auto sealed = blob.subspan(kBlobHeader);
+    Decrypted out{SecretBytes(sealed.size()), m.arn};
+    out.plaintext.resize(open_into(material, nonce, blob_associated(m.arn, context), sealed, out.plaintext));
+    wipe(material);
     return out;
   } catch (const AuthenticationFailed&) {
-    material.fill(0);
+    wipe(material);
     throw KmsError("InvalidCiphertextException",
                    "The ciphertext does not open under " + m.arn + " with this encryption context");
   }

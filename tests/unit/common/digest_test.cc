@@ -28,6 +28,14 @@ TEST(Base64, Rfc4648Vectors) {
   EXPECT_EQ(from_base64(to_base64(all)), all);
 }
 
+TEST(ConstantTimeEqual, ComparesWholeSecrets) {
+  EXPECT_TRUE(constant_time_equal("token", "token"));
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_FALSE(constant_time_equal("token", "tokex"));
+  EXPECT_FALSE(constant_time_equal("token", "token2"));
+  EXPECT_FALSE(constant_time_equal("", "x"));
+}
+
 TEST(Base64, AnythingElseIsRefused) {
   for (const char* bad :
        {"Zg=", "Zg", "Z===", "Zg=a", "Z=g=", "Zm9v\n", " Zm9v", "Zm-v", "Zm_v",
