@@ -334,13 +334,14 @@ struct SealedChunk {
 class Buffers {
  public:
   explicit Buffers(size_t keep) : keep_(keep) {}
-  // An empty buffer, with the capacity of one given back earlier if there is one.
+  // A buffer given back earlier, with its size and stale bytes (a resize to the size it had then writes
+  // nothing, where an emptied one would be zero-filled again: a megabyte a chunk), or an empty one. Every
+  // user writes what it then reads.
   Bytes take() {
     std::lock_guard lock(mutex_);
     if (spare_.empty()) return Bytes();
     Bytes out = std::move(spare_.back());
     spare_.pop_back();
-    out.clear();
     return out;
   }
   void give_back(Bytes&& buffer) {
@@ -352,6 +353,14 @@ class Buffers {
   std::mutex mutex_;
   size_t keep_;
   std::vector<Bytes> spare_;
+};
+
+// A chunk's body as the reader's pool hands it back: bytes[offset, offset + length) of a buffer (a
+// decompressed chunk's own buffer, or the stored chunk itself, opened in place).
+struct PooledBody {
+  Bytes bytes;
+  size_t offset = 0;
+  size_t length = 0;
 };
 
 // An encrypted backup's sealing (docs/FORMAT.md, "Encryption"): AES-256-GCM under the backup's data key.
@@ -366,11 +375,12 @@ class ChunkCipher {
     std::copy(key.begin(), key.end(), key_.begin());
   }
 
-  // Encrypts payload[0, length) in place and appends the tag; payload must have room for it.
-  void seal(uint64_t sequence, uint32_t raw_length, uint32_t flags, std::span<uint8_t> payload,
-            size_t length) const {
+  // Encrypts plaintext into out, followed by the tag; out must have room for both and may be plaintext's own
+  // bytes (in place).
+  void seal(uint64_t sequence, uint32_t raw_length, uint32_t flags, std::span<const uint8_t> plaintext,
+            std::span<uint8_t> out) const {
     auto associated = chunk_associated(sequence, raw_length, flags);
-    crypto::seal_into(key_, nonce(sequence), associated, payload.first(length), payload);
+    crypto::seal_into(key_, nonce(sequence), associated, plaintext, out);
   }
   // Opens sealed in place; returns the plaintext's length. Throws FormatError naming the chunk.
   size_t open(uint64_t sequence, uint32_t raw_length, uint32_t flags, std::span<uint8_t> sealed,
@@ -415,7 +425,7 @@ class ChunkCipher {
     return a;
   }
 
-  crypto::AeadKey key_{};
+  crypto::SecretArray<crypto::kAeadKeyBytes> key_;
   std::array<uint8_t, 16> backup_id_;
   uint16_t stripe_index_;
   uint16_t stripe_count_;
@@ -441,11 +451,15 @@ SealedChunk seal_chunk(ZSTD_CCtx* cctx, int level, uint64_t sequence, std::span<
       flags |= kChunkFlagZstd;
     }
   }
-  if ((flags & kChunkFlagZstd) == 0) std::memcpy(payload.data(), raw.data(), raw.size());
   if (cipher) {
+    // Compressed: sealed in place. Stored raw: encrypted straight from raw, which spares copying it first.
     flags |= kChunkFlagSealed;
-    cipher->seal(sequence, static_cast<uint32_t>(raw.size()), flags, payload, stored);
+    const bool zstd = (flags & kChunkFlagZstd) != 0;
+    cipher->seal(sequence, static_cast<uint32_t>(raw.size()), flags, zstd ? payload.first(stored) : raw,
+                 payload);
     stored += kSealTagSize;
+  } else if ((flags & kChunkFlagZstd) == 0) {
+    std::memcpy(payload.data(), raw.data(), raw.size());
   }
 
   std::copy(kChunkMarker.begin(), kChunkMarker.end(), chunk.begin());
@@ -607,6 +621,7 @@ class BackupWriter::Impl {
     });
     ++sequence_;
     pending_ = buffers_->take();
+    pending_.clear();  // filled by appending
     pending_.reserve(options_.chunk_size);
     while (pool_->ready()) emit_chunk(pool_->take());
   }
@@ -704,12 +719,13 @@ class BackupReader::Impl {
     const bool encrypted = header_.encryption == Encryption::kAes256Gcm;
     if (encrypted && options.data_key) cipher_.emplace(options.data_key->unwrap(header_), header_);
     stored_.resize(kChunkOverhead + chunk_size_ + (encrypted ? kSealTagSize : 0));
-    // The pool pays off for zstd. AES-GCM opens several GB/s a core, in place: cheaper on this thread than
-    // the copies handing a chunk to another would cost (measured: bench/encryption.py, docs/PERFORMANCE.md).
-    if (header_.compression == Compression::kZstd && options.threads > 1) {
+    // zstd and AES-GCM run on the pool, off the thread that reads and hands out the body. A chunk is read
+    // straight into a buffer of its own for the pool, and an encrypted chunk that was not compressed is
+    // opened in place there and handed out from that same buffer: no copy of it is made on the way.
+    if ((header_.compression == Compression::kZstd || encrypted) && options.threads > 1) {
       // Each chunk in flight holds its stored bytes and its body; one more body is being handed out.
       buffers_ = std::make_unique<Buffers>(2 * read_ahead_ + 2);
-      pool_ = std::make_unique<OrderedPool<Bytes>>(options.threads);
+      pool_ = std::make_unique<OrderedPool<PooledBody>>(options.threads);
     } else if (header_.compression == Compression::kZstd) {
       raw_.resize(chunk_size_);
       dctx_.reset(ZSTD_createDCtx());
@@ -886,9 +902,9 @@ class BackupReader::Impl {
       }
     }
     if (pool_->in_flight() > 0) {
-      buffers_->give_back(std::move(body_));
+      buffers_->give_back(std::move(body_.bytes));
       body_ = pool_->take();
-      current_ = body_;
+      current_ = std::span(body_.bytes).subspan(body_.offset, body_.length);
       return;
     }
     if (ahead_error_) std::rethrow_exception(ahead_error_);
@@ -959,27 +975,26 @@ class BackupReader::Impl {
     }
 
     size_t checked = kChunkHeaderSize + stored_length;
-    auto tail = std::span(stored_).subspan(kChunkHeaderSize, stored_length + kChunkChecksumSize);
-    if (read_up_to(tail) < tail.size()) truncated("it ends " + at_byte() + ", in " + name);
     if (pool_) {
-      // The checksum and zstd on the pool; the digest over the file here, in order.
-      digest_->update(std::span(stored_).first(checked + kChunkChecksumSize));
-      Bytes copy = buffers_->take();
-      copy.assign(stored_.begin(), stored_.begin() + static_cast<ptrdiff_t>(checked + kChunkChecksumSize));
-      pool_->submit([stored = std::move(copy), name, zstd, raw_length, flags, sequence,
+      // Read into the pool's own buffer; the checksum, the cipher and zstd on the pool; the digest over the
+      // file here, in order.
+      Bytes stored = buffers_->take();
+      stored.resize(checked + kChunkChecksumSize);
+      std::copy(head.begin(), head.end(), stored.begin());
+      if (read_up_to(std::span(stored).subspan(kChunkHeaderSize)) < stored.size() - kChunkHeaderSize)
+        truncated("it ends " + at_byte() + ", in " + name);
+      digest_->update(stored);
+      pool_->submit([stored = std::move(stored), name, zstd, raw_length, flags, sequence,
                      buffers = buffers_.get(), cipher = cipher_ ? &*cipher_ : nullptr]() mutable {
         verify_chunk(stored, name);
         auto payload = std::span(stored).subspan(kChunkHeaderSize, stored.size() - kChunkOverhead);
         if (cipher) payload = payload.first(cipher->open(sequence, raw_length, flags, payload, name));
+        if (!zstd) return PooledBody{std::move(stored), kChunkHeaderSize, payload.size()};  // in place
         Bytes raw = buffers->take();
-        if (zstd) {
-          raw.resize(raw_length);
-          decompress_chunk(thread_dctx(), payload, name, raw);
-        } else {
-          raw.assign(payload.begin(), payload.end());  // a chunk that did not shrink
-        }
+        raw.resize(raw_length);
+        decompress_chunk(thread_dctx(), payload, name, raw);
         buffers->give_back(std::move(stored));
-        return raw;
+        return PooledBody{std::move(raw), 0, raw_length};
       });
       ++sequence_;
       body_bytes_ += raw_length;
@@ -987,6 +1002,8 @@ class BackupReader::Impl {
       last_was_short_ = raw_length < chunk_size_;
       return;
     }
+    auto tail = std::span(stored_).subspan(kChunkHeaderSize, stored_length + kChunkChecksumSize);
+    if (read_up_to(tail) < tail.size()) truncated("it ends " + at_byte() + ", in " + name);
     auto chunk = std::span(stored_).first(checked);
     verify_chunk(std::span(stored_).first(checked + kChunkChecksumSize), name);
     digest_->update(std::span(stored_).first(checked + kChunkChecksumSize));
@@ -1065,11 +1082,11 @@ class BackupReader::Impl {
   // A compressed or encrypted backup and options.threads > 1. The pool ends (joining its threads) before
   // the buffers and the cipher its pieces use.
   std::unique_ptr<Buffers> buffers_;
-  std::unique_ptr<OrderedPool<Bytes>> pool_;
+  std::unique_ptr<OrderedPool<PooledBody>> pool_;
   size_t read_ahead_ = 0;               // with a pool: chunks in flight at most
   bool ahead_stopped_ = false;          // with a pool: the trailer or an error was reached
   std::exception_ptr ahead_error_;      // ... the error, to throw after the chunks before it
-  Bytes body_;                          // with a pool: the chunk being handed out
+  PooledBody body_;                     // with a pool: the chunk being handed out
   Bytes stored_;                        // the chunk as read: header, payload, checksum
   Bytes raw_;                           // a compressed chunk's body bytes
   std::span<const uint8_t> current_;    // body bytes of the current chunk not yet returned

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "crypto/secret.h"
+
 namespace bakrest::format {
 
 // The stream a writer produces into. write() may throw; the writer then stops.
@@ -92,8 +94,8 @@ struct PageRun {
 };
 PageRun stripe_pages(uint64_t page_count, uint16_t index, uint16_t count);
 
-// An encrypted backup's data key (AES-256).
-using DataKey = std::array<uint8_t, 32>;
+// An encrypted backup's data key (AES-256), wiped when destroyed (crypto/secret.h).
+using DataKey = crypto::SecretArray<32>;
 
 // 16 bytes from OpenSSL's CSPRNG, for BackupHeader::backup_id. Throws std::runtime_error if it has none.
 std::array<uint8_t, 16> random_backup_id();
@@ -171,10 +173,11 @@ class BackupWriter {
 };
 
 struct ReaderOptions {
-  // Threads that verify and decompress a compressed backup's chunks. 1: the caller's thread does, in read().
-  // More: a pool of that many, with up to two chunks per thread read ahead (about 4 * threads * chunk_size
-  // bytes of memory); the body, and any error, come out in the order of the file as with one thread. An
-  // uncompressed backup (encrypted or not) is always read on the caller's thread.
+  // Threads that verify, decrypt and decompress an encrypted or compressed backup's chunks. 1: the caller's
+  // thread does, in read(). More: a pool of that many, with up to two chunks per thread read ahead (about
+  // 4 * threads * chunk_size bytes of memory); the body, and any error, come out in the order of the file as
+  // with one thread. A backup neither encrypted nor compressed is always read on the caller's thread (its
+  // checksum costs less than handing a chunk over).
   unsigned threads = 1;
   // With a pool: chunks read ahead and not yet handed out, at most (the memory bound). 0: two per thread.
   unsigned read_ahead = 0;

@@ -1118,25 +1118,30 @@ TEST(EncryptedBackup, NeedsItsKey) {
 
 TEST(EncryptedBackup, EveryByteIsProtected) {
   const DataKey key = make_key(7);
-  Bytes file = write_encrypted(encrypted_header(Compression::kZstd), make_body(9000, Data::kCompressible),
-                               key, 1, 2048);
-  for (size_t at = 0; at < file.size(); ++at) {
-    Bytes changed = file;
-    changed[at] ^= 0x20;
-    EXPECT_NE(encrypted_error(changed, key), "(read without error)") << "byte " << at;
-    // A header field or a chunk's payload changed with every checksum and the digest made right again: the
-    // cipher still catches it.
+  // Read on the caller's thread, and on a pool (where a chunk that was not compressed opens in place).
+  for (auto [compression, threads] : {std::pair{Compression::kZstd, 1u}, std::pair{Compression::kNone, 2u}}) {
+    SCOPED_TRACE(threads);
+    Bytes file =
+        write_encrypted(encrypted_header(compression), make_body(9000, Data::kCompressible), key, 1, 2048);
     Layout layout = parse_layout(file);
     const size_t fields_end =
         L::kHeaderPrefixSize + L::load_le<uint32_t>(std::span(file).subspan(L::kHeaderFieldsLengthOffset));
-    bool in_payload = false;
-    for (size_t begin : layout.chunk_begins) {
-      in_payload = in_payload ||
-                   (at >= begin + L::kChunkHeaderSize && at < chunk_end(file, begin) - L::kChunkChecksumSize);
+    for (size_t at = 0; at < file.size(); ++at) {
+      Bytes changed = file;
+      changed[at] ^= 0x20;
+      EXPECT_NE(encrypted_error(changed, key, threads), "(read without error)") << "byte " << at;
+      // A header field or a chunk's payload changed with every checksum and the digest made right again: the
+      // cipher still catches it.
+      bool in_payload = false;
+      for (size_t begin : layout.chunk_begins) {
+        in_payload = in_payload || (at >= begin + L::kChunkHeaderSize &&
+                                    at < chunk_end(file, begin) - L::kChunkChecksumSize);
+      }
+      if (!in_payload && (at < L::kHeaderPrefixSize || at >= fields_end)) continue;
+      reseal(changed);
+      EXPECT_NE(encrypted_error(changed, key, threads), "(read without error)")
+          << "byte " << at << ", resealed";
     }
-    if (!in_payload && (at < L::kHeaderPrefixSize || at >= fields_end)) continue;
-    reseal(changed);
-    EXPECT_NE(encrypted_error(changed, key), "(read without error)") << "byte " << at << ", resealed";
   }
 }
 
