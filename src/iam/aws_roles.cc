@@ -29,9 +29,8 @@ AwsRoles::AwsRoles(AwsRolesSettings settings)
       region_(settings.region),
       kms_endpoint_(settings.kms_endpoint.empty() ? "https://kms." + settings.region + ".amazonaws.com"
                                                   : settings.kms_endpoint),
-      session_name_(session_name_of(settings.session_name)) {
-  storage::parse_api_endpoint(kms_endpoint_, "the [aws] KMS endpoint");
-}
+      session_name_(session_name_of(settings.session_name)),
+      instance_kms_(crypto::KmsClientSettings{kms_endpoint_, region_, settings.caller}) {}
 
 AwsRoles::Access AwsRoles::of(const std::string& role_arn) {
   std::lock_guard lock(mutex_);

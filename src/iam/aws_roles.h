@@ -8,6 +8,10 @@
 // One set of temporary keys per role serves every task until it nears expiry (storage::AssumedRole), so a
 // stream of tasks does not call STS for each.
 //
+// Keys of the account are AWS's too: a task whose role is the instance's own reaches them at AWS KMS signed
+// with the instance's own credentials (instance_kms(), behind crypto::KeyRouter), after its role's policies
+// allowed the call here.
+//
 // Thread safety: any thread.
 #pragma once
 
@@ -41,6 +45,9 @@ class AwsRoles {
   // What a task acting as role_arn signs with. Nothing is asked of STS until the keys are first needed.
   Access of(const std::string& role_arn);
 
+  // AWS KMS signed with the instance's own credentials.
+  crypto::KmsClient& instance_kms() { return instance_kms_; }
+
   const std::string& sts_endpoint() const { return sts_->endpoint(); }
   const std::string& kms_endpoint() const { return kms_endpoint_; }
 
@@ -49,6 +56,7 @@ class AwsRoles {
   std::string region_;
   std::string kms_endpoint_;
   std::string session_name_;
+  crypto::KmsClient instance_kms_;
   std::mutex mutex_;
   std::map<std::string, Access> roles_;
 };

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/ids.h"
 #include "common/text.h"
+#include "crypto/key_router.h"
 #include "engine/database_name.h"
 #include "iam/authorized_kms.h"
 #include "iam/authorized_store.h"
@@ -757,15 +758,24 @@ struct TaskAccess {
     }
     auto role = task_role(groups, *arn);
     store.emplace(inner, role);
-    if (key_service) keys.emplace(*key_service, key_policies, role, groups.identity().account);
+    if (!key_service) return;
+    keys.emplace(*key_service, key_policies, role, groups.identity().account);
+    if (aws_roles) {
+      // Keys of the [aws] account: at AWS KMS, the role checked here and the key's policy there.
+      aws_keys.emplace(aws_roles->instance_kms(), nullptr, role, groups.identity().account);
+      router.emplace(*keys, *aws_keys, groups.aws_account());
+    }
   }
   std::optional<iam::AuthorizedStore> store;
   std::optional<iam::AuthorizedKms> keys;
+  std::optional<iam::AuthorizedKms> aws_keys;
+  std::optional<crypto::KeyRouter> router;
   std::optional<storage::RoleSignedStore> aws_store;
   std::shared_ptr<crypto::KmsClient> aws_kms;
 
   backup::Environment environment(const backup::Environment& env) {
     if (aws_store) return env.with_access(*aws_store, aws_kms.get());
+    if (router) return env.with_access(*store, &*router);
     return env.with_access(*store, keys ? &*keys : nullptr);
   }
 };

@@ -76,6 +76,8 @@ class OptionGroups {
   const InstanceIdentity& identity() const { return identity_; }
   // Whether role_arn is a role of the AWS account of [aws], which AWS keeps and checks.
   bool is_aws_role(std::string_view role_arn) const;
+  // The account of [aws]; empty: none.
+  const std::string& aws_account() const { return aws_account_; }
   const iam::RoleStore& roles() const { return roles_; }
 
   // Throws RdsError: InvalidParameterValue (a name outside RDS's rules, an engine or version that is not

@@ -7,7 +7,8 @@ temporary keys, checked by the AWS CLI first (assume-role, get-caller-identity, 
 Instance B (account 123456789012) has [aws] naming A's account, with A's control endpoint as its STS and KMS and
 A's access key as its own; its bucket is on the S3 test server, which lets temporary keys in (only AWS can check
 their signature), so the test checks instead that every request was signed with a temporary key that A issued.
-Then: backups and an encrypted backup and restore succeed as the role; kms:GenerateDataKey taken from the role on
+First B's own role uses the key on A (B's role checked by B, the call signed with B's [aws] keys). Then, with
+the option naming A's role: backups and an encrypted backup and restore succeed as the role; kms:GenerateDataKey taken from the role on
 A breaks the encrypted backup with KMS's words; a role whose trust policy leaves B's caller out fails the task with
 STS's; a bucket the instance keeps itself is refused to an AWS role."""
 import json
@@ -131,15 +132,35 @@ try:
         local = '\n[[buckets]]\nname = "instance-bucket"\nregion = "us-east-1"\n'
         config = s3_support.config(world, extra_buckets=local) + aws_section(a)
         with harness.Server(binary, config_text=config) as b:
-            control_cli.ok(checks, b, "rds", "add-option-to-option-group", "--option-group-name",
-                           "bakrest-backup-restore", "--apply-immediately", "--options",
-                           "OptionName=SQLSERVER_BACKUP_RESTORE,OptionSettings=[{Name=IAM_ROLE_ARN,Value=%s}]"
-                           % ROLE_ARN)
             cb = PymssqlClient(b.port)
             cb.batch("CREATE DATABASE src")
             cb.batch("CREATE TABLE src.dbo.notes (id INT PRIMARY KEY, note NVARCHAR(100))")
             cb.batch("INSERT INTO src.dbo.notes VALUES " +
                      ", ".join("(%d, N'note %d')" % (i, i) for i in range(2000)))
+
+            # First with B's own default role, whose policy allows keys of B's account only: a key of the AWS
+            # account is AWS's (it goes to A's KMS, signed with B's [aws] keys), and B's role is checked first.
+            done = backup(cb, "src", "own-role-aws-key.bak", key["Arn"])
+            checks.equal(done[5], "ERROR", "B's own role may not use the AWS key its policy does not name")
+            checks.contains(done[6], "role/bakrest-backup-restore is not authorized to perform kms:DescribeKey",
+                            "... in RDS's words")
+            control_cli.ok(checks, b, "iam", "put-role-policy", "--role-name", "bakrest-backup-restore",
+                           "--policy-name", "aws-key", "--policy-document", document(
+                               "aws-key.json", {"Version": "2012-10-17", "Statement": [
+                                   {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:GenerateDataKey",
+                                                                  "kms:Decrypt"], "Resource": key["Arn"]}]}))
+            world.clear_log()
+            done = backup(cb, "src", "own-role-aws-key.bak", key["Arn"])
+            checks.equal(done[5], "SUCCESS", "... and may once it does (%s)" % done[6])
+            checks.equal({e["key_id"] for e in world.requests()}, {s3_support.KEY_ID},
+                         "... its S3 requests signed with the bucket's own keys")
+            done = restore(cb, "own_back", "own-role-aws-key.bak", key["Arn"])
+            checks.equal(done[5], "SUCCESS", "... and restores through A's KMS (%s)" % done[6])
+
+            control_cli.ok(checks, b, "rds", "add-option-to-option-group", "--option-group-name",
+                           "bakrest-backup-restore", "--apply-immediately", "--options",
+                           "OptionName=SQLSERVER_BACKUP_RESTORE,OptionSettings=[{Name=IAM_ROLE_ARN,Value=%s}]"
+                           % ROLE_ARN)
             world.clear_log()
             done = backup(cb, "src", "as-role.bak")
             checks.equal(done[5], "SUCCESS", "a backup as the AWS role (%s)" % done[6])
