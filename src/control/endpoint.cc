@@ -8,7 +8,6 @@
 #include <span>
 #include <stdexcept>
 
-#include "common/digest.h"
 #include "common/text.h"
 #include "control/query_protocol.h"
 
@@ -148,11 +147,7 @@ Signer ControlEndpoint::signer_of(const Caller& caller,
   for (const auto& [name, value] : headers) {
     if (iequals(name, "x-amz-security-token")) token = value;
   }
-  if (!constant_time_equal(token, signer.session->session_token))
-    throw AuthError(AuthFailure::kUnknownKey, "temporary keys without their session token");
-  if (signer.session->expiration <= unix_now())
-    throw AuthError(AuthFailure::kExpiredToken,
-                    "the temporary keys expired at " + iso8601(signer.session->expiration));
+  RoleSessions::check(*signer.session, token, unix_now());
   signer.arn = signer.session->assumed_role_arn;
   signer.user_id = signer.session->assumed_role_id;
   return signer;

@@ -35,4 +35,13 @@ std::optional<RoleSession> RoleSessions::find(std::string_view access_key_id) co
   return it->second;
 }
 
+void RoleSessions::check(const RoleSession& session, std::string_view token, int64_t now) {
+  if (!constant_time_equal(token, session.session_token))
+    throw AuthError(AuthFailure::kUnknownKey, "temporary keys without their session token");
+  if (session.expiration <= now)
+    throw AuthError(
+        AuthFailure::kExpiredToken,
+        "temporary keys that expired " + std::to_string(now - session.expiration) + " seconds ago");
+}
+
 }  // namespace bakrest::control

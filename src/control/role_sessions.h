@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "control/sigv4_verifier.h"  // AuthError
+
 namespace bakrest::control {
 
 struct RoleSession {
@@ -39,6 +41,10 @@ class RoleSessions {
                     const std::string& assumed_role_id, int duration_seconds, int64_t now);
   // The session of an access key ID, expired or not; nullopt if there is none.
   std::optional<RoleSession> find(std::string_view access_key_id) const;
+
+  // Checks a request signed with session's keys: it must carry the session's token (else AuthError
+  // kUnknownKey, as for a key that does not exist) before the expiration (else kExpiredToken).
+  static void check(const RoleSession& session, std::string_view token, int64_t now);
 
  private:
   mutable std::mutex mutex_;
