@@ -59,4 +59,15 @@ std::optional<int64_t> parse_datetime(std::string_view text) {
   return duration_cast<microseconds>(t.time_since_epoch()).count() + fraction_micros;
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_expiration(std::string_view text) {
+  if (text.ends_with('Z')) text.remove_suffix(1);
+  auto micros = parse_datetime(text);
+  using Micros = std::chrono::microseconds;
+  constexpr auto kLimit =
+      std::chrono::duration_cast<Micros>(std::chrono::system_clock::duration::max()).count();
+  if (!micros || *micros >= kLimit || *micros <= -kLimit) return std::nullopt;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(Micros(*micros)));
+}
+
 }  // namespace bakrest

@@ -102,12 +102,9 @@ class InstanceMetadataProvider : public CredentialProvider {
       throw StorageError(Kind::kIo, "instance metadata answered Code " + doc.value("Code", ""));
     }
     keys_ = {doc.value("AccessKeyId", ""), doc.value("SecretAccessKey", ""), doc.value("Token", "")};
-    std::string expiration = doc.value("Expiration", "");
-    if (!expiration.empty() && expiration.back() == 'Z') expiration.pop_back();
-    auto expires_us = parse_datetime(expiration);
-    // Without an expiry the keys are asked for again in an hour.
-    expires_ = expires_us ? std::chrono::system_clock::time_point(std::chrono::microseconds(*expires_us))
-                          : std::chrono::system_clock::now() + std::chrono::hours(1);
+    // Without an expiry (or with one that does not read) the keys are asked for again in an hour.
+    expires_ = parse_expiration(doc.value("Expiration", ""))
+                   .value_or(std::chrono::system_clock::now() + std::chrono::hours(1));
     spdlog::info(
         "S3 credentials of role '{}' from instance metadata, valid until {}", role,
         format_datetime(

@@ -39,16 +39,14 @@ RoleCredentials parse_assume_role_reply(std::string_view xml) {
   out.keys = {credentials.child_value("AccessKeyId"), credentials.child_value("SecretAccessKey"),
               credentials.child_value("SessionToken")};
   out.assumed_role_arn = result.child("AssumedRoleUser").child_value("Arn");
-  std::string expiration = credentials.child_value("Expiration");
-  if (!expiration.empty() && expiration.back() == 'Z') expiration.pop_back();
-  auto expires_us = parse_datetime(expiration);
+  auto expiration = parse_expiration(credentials.child_value("Expiration"));
   if (out.keys.access_key_id.empty() || out.keys.secret_access_key.empty() ||
-      out.keys.session_token.empty() || !expires_us) {
+      out.keys.session_token.empty() || !expiration) {
     throw StorageError(Kind::kIo,
                        "STS's AssumeRole reply lacks the credentials' AccessKeyId, SecretAccessKey, "
                        "SessionToken or Expiration");
   }
-  out.expiration = std::chrono::system_clock::time_point(std::chrono::microseconds(*expires_us));
+  out.expiration = *expiration;
   return out;
 }
 

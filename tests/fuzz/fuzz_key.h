@@ -6,9 +6,13 @@
 
 namespace bakrest::fuzz {
 
-inline constexpr format::DataKey kDataKey = {0x42, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                                             11,   12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-                                             22,   23, 24, 25, 26, 27, 28, 29, 30, 31};
+// 0x42, then 1, 2, ..., 31.
+inline const format::DataKey kDataKey = [] {
+  format::DataKey key;
+  key[0] = 0x42;
+  for (size_t i = 1; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  return key;
+}();
 
 class FixedDataKey : public format::DataKeySource {
  public:

@@ -24,3 +24,21 @@ TEST(ClockTest, RejectsMalformedTimes) {
 
 }  // namespace
 }  // namespace bakrest
+
+namespace bakrest {
+namespace {
+
+TEST(ClockTest, ExpirationsThatSystemClockHolds) {
+  auto t = parse_expiration("2019-11-09T13:34:41Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*t), 1573306481);
+  EXPECT_TRUE(parse_expiration("2019-11-09T13:34:41.500"));
+  // Past what nanoseconds since 1970 can count (2262), or not a time: nullopt, not an overflow.
+  EXPECT_FALSE(parse_expiration("6052-11-09T13:34:41Z"));
+  EXPECT_FALSE(parse_expiration("2300-01-01T00:00:00Z"));
+  EXPECT_FALSE(parse_expiration("soon"));
+  EXPECT_FALSE(parse_expiration(""));
+}
+
+}  // namespace
+}  // namespace bakrest
