@@ -115,9 +115,8 @@ TEST_F(StsApiTest, ParametersAreChecked) {
   EXPECT_EQ(error_code({{"Action", "AssumeRole"}, {"RoleSessionName", "s1"}}, 400), "ValidationError");
   EXPECT_EQ(error_code({{"Action", "GetSessionToken"}}, 400), "InvalidAction");
   // GetCallerIdentity names the signer.
-  pugi::xml_node who = call({{"Action", "GetCallerIdentity"}})
-                           .child("GetCallerIdentityResponse")
-                           .child("GetCallerIdentityResult");
+  pugi::xml_document reply = call({{"Action", "GetCallerIdentity"}});
+  pugi::xml_node who = reply.child("GetCallerIdentityResponse").child("GetCallerIdentityResult");
   EXPECT_EQ(who.child_value("Arn"), kLogin.arn);
   EXPECT_EQ(who.child_value("Account"), std::string("123456789012"));
   EXPECT_EQ(who.child_value("UserId"), std::string("AKIAEXAMPLE"));
