@@ -17,20 +17,29 @@ namespace {
 
 class CountingControl : public JobControl {
  public:
-  explicit CountingControl(int cancel_after = -1) : cancel_after_(cancel_after) {}
+  // cancel_after: progress reports after which the task is cancelled; cancel_after_polls: the same in asks of
+  // cancel_requested(), which the stripes make between their units of work (-1: never).
+  explicit CountingControl(int cancel_after = -1, int cancel_after_polls = -1)
+      : cancel_after_(cancel_after), cancel_after_polls_(cancel_after_polls) {}
   void progress(int percent, const std::string& info) override {
     last_percent = percent;
     if (!info.empty()) lines.push_back(info);
     ++calls;
   }
   // Asked from the stripes' threads too.
-  bool cancel_requested() const override { return cancel_after_ >= 0 && calls >= cancel_after_; }
+  bool cancel_requested() const override {
+    const int asked = ++polls;
+    return (cancel_after_ >= 0 && calls >= cancel_after_) ||
+           (cancel_after_polls_ >= 0 && asked > cancel_after_polls_);
+  }
   std::atomic<int> calls = 0;
+  mutable std::atomic<int> polls = 0;
   int last_percent = -1;
   std::vector<std::string> lines;
 
  private:
   int cancel_after_;
+  int cancel_after_polls_;
 };
 
 class JobsTest : public ::testing::Test {
@@ -148,10 +157,23 @@ TEST_F(JobsTest, BackupAndRestoreRoundTrip) {
 }
 
 TEST_F(JobsTest, CancelledBackupLeavesNoObjectAndNoHistory) {
-  CountingControl control(1);
+  // Cancelled halfway through the stripe's work, counted in its own asks: a cancel counted in progress
+  // reports could come after a small backup's stripe had finished (the reports are the task thread's).
+  CountingControl whole;
+  run_full_backup(backup_request("whole.bak"), env, whole);
+  ASSERT_GT(whole.polls.load(), 4);
+  store.remove("bkt", "whole.bak");
+  msdb.with([](sqlite::Database& db) { db.exec("DELETE FROM backupset"); });
+  CountingControl control(-1, whole.polls.load() / 2);
   EXPECT_THROW(run_full_backup(backup_request("cancelled.bak"), env, control), JobCancelled);
   EXPECT_FALSE(store.exists("bkt", "cancelled.bak"));
   EXPECT_TRUE(store.list("bkt", "").empty());
+  EXPECT_EQ(msdb.with([](sqlite::Database& db) {
+    auto q = db.prepare("SELECT count(*) FROM backupset");
+    q.step();
+    return q.get_int(0);
+  }),
+            0);
 }
 
 // After a restart: another backup's object is left alone, this backup's complete object is kept (and
