@@ -34,7 +34,10 @@ with harness.Server(harness.binary_from_argv()) as server:
     checks.check(os.path.isfile(JAR), "%s is there (Debian libjtds-java)" % JAR)
     if java and os.path.isfile(JAR):
         try:
-            run = subprocess.run([java, "-cp", JAR, CLIENT, str(server.port), harness.USER, harness.PASSWORD, DATABASE],
+            # jTDS buffers large values in files under java.io.tmpdir and leaves them there: the server's
+            # data directory, which the harness removes, rather than /tmp.
+            run = subprocess.run([java, "-Djava.io.tmpdir=" + server.data_dir, "-cp", JAR, CLIENT, str(server.port),
+                                  harness.USER, harness.PASSWORD, DATABASE],
                                  capture_output=True, text=True, timeout=540)
             stdout, stderr, status = run.stdout, run.stderr, run.returncode
         except subprocess.TimeoutExpired as e:  # subprocess.run has killed the JVM
