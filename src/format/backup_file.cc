@@ -718,7 +718,6 @@ class BackupReader::Impl {
     read_header();
     const bool encrypted = header_.encryption == Encryption::kAes256Gcm;
     if (encrypted && options.data_key) cipher_.emplace(options.data_key->unwrap(header_), header_);
-    stored_.resize(kChunkOverhead + chunk_size_ + (encrypted ? kSealTagSize : 0));
     // zstd and AES-GCM run on the pool, off the thread that reads and hands out the body. A chunk is read
     // straight into a buffer of its own for the pool, and an encrypted chunk that was not compressed is
     // opened in place there and handed out from that same buffer: no copy of it is made on the way.
@@ -731,6 +730,8 @@ class BackupReader::Impl {
       dctx_.reset(ZSTD_createDCtx());
       if (!dctx_) throw std::bad_alloc();
     }
+    // With a pool, chunks are read into the pool's buffers and stored_ holds only the next block's head.
+    stored_.resize(pool_ ? kChunkHeaderSize : kChunkOverhead + chunk_size_ + (encrypted ? kSealTagSize : 0));
   }
 
   const BackupHeader& header() const { return header_; }
@@ -1087,7 +1088,7 @@ class BackupReader::Impl {
   bool ahead_stopped_ = false;          // with a pool: the trailer or an error was reached
   std::exception_ptr ahead_error_;      // ... the error, to throw after the chunks before it
   PooledBody body_;                     // with a pool: the chunk being handed out
-  Bytes stored_;                        // the chunk as read: header, payload, checksum
+  Bytes stored_;                        // the chunk as read: header, payload, checksum (a pool: the header)
   Bytes raw_;                           // a compressed chunk's body bytes
   std::span<const uint8_t> current_;    // body bytes of the current chunk not yet returned
   std::optional<StreamDigest> digest_;  // the header's version decides the algorithm
